@@ -1,0 +1,1 @@
+"""The knowledge base: articles from problem to solution, their lifecycle and suggestions."""

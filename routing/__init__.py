@@ -1,0 +1,1 @@
+"""Classification and routing: the desk sorts, prioritises and dispatches new tickets itself."""

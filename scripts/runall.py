@@ -1,0 +1,87 @@
+"""`make run`: migrate, load the demo data, then run the web server, a Celery worker and Celery
+beat side by side until Ctrl-C, which stops all three.
+
+The embedded PostgreSQL and Redis (or the servers named by DATABASE_URL / REDIS_URL) are
+already up: scripts/devservices.py starts this script.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+HOST = os.environ.get("HOST", "127.0.0.1")
+PORT = os.environ.get("PORT", "8000")
+
+
+def manage(*args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings.local")
+    manage("migrate", "--noinput")
+    manage("compilemessages_if_needed")
+    manage("seed_demo")
+    (ROOT / ".data").mkdir(exist_ok=True)
+    processes = {
+        "web": [PY, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"],
+        "worker": [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "servicedesk",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+            "--hostname=worker@%h",
+        ],
+        "beat": [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "servicedesk",
+            "beat",
+            "--loglevel=INFO",
+            "--schedule",
+            str(ROOT / ".data" / "celerybeat-schedule"),
+        ],
+    }
+    children = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in processes.items()}
+    time.sleep(2)
+    manage("demo_logins", f"--url=http://{HOST}:{PORT}/")
+    print(
+        "Worker and beat log to this terminal; `.venv/bin/celery -A servicedesk inspect ping`"
+        " shows the worker. Press Ctrl-C to stop everything.",
+        flush=True,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    try:
+        while all(child.poll() is None for child in children.values()):
+            time.sleep(0.5)
+        failed = [name for name, child in children.items() if child.poll() is not None]
+        print(f"stopped: {', '.join(failed)} exited", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children.values():
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+"""Every app's API under /api/ (each app keeps its own `api/urls.py`)."""
+
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+]

@@ -1,0 +1,29 @@
+"""Compile the translation catalogues (.po → .mo) whose .mo is missing or older.
+
+Uses `polib` rather than GNU gettext's msgfmt so a fresh machine needs no system package;
+the .mo files are build output and are not committed.
+"""
+
+from pathlib import Path
+
+import polib
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Compile .po catalogues into .mo files where the .mo is missing or stale."
+    requires_system_checks = []
+
+    def handle(self, *args, **options):
+        compiled = 0
+        roots = [Path(p) for p in settings.LOCALE_PATHS]
+        for root in roots:
+            for po_path in root.rglob("*.po"):
+                mo_path = po_path.with_suffix(".mo")
+                if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+                    continue
+                polib.pofile(str(po_path)).save_as_mofile(str(mo_path))
+                compiled += 1
+        if options["verbosity"] > 1 or compiled:
+            self.stdout.write(f"compiled {compiled} catalogue(s)")

@@ -1,0 +1,16 @@
+"""`make test`: the same PostgreSQL and Redis as local, a fast password hasher, mail in memory."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, SERVICEDESK
+from .env import env_int, env_str
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = BASE_DIR / ".data" / "test-media"
+SERVICEDESK = {**SERVICEDESK, "CLASSIFIER_MODEL_DIR": str(BASE_DIR / ".data" / "test-models")}
+# Tests use their own Redis database number so they never see `make run`'s queues.
+TEST_REDIS_DB = env_int("TEST_REDIS_DB", 15)
+
+# Separate test database names let several test runs share one server (e.g. parallel checkouts).
+DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME", "test_servicedesk")}  # noqa: F405

@@ -1,0 +1,1 @@
+"""Service levels: business calendars, SLA policies, timers as rows, the sweep, escalation."""

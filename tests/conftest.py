@@ -1,0 +1,70 @@
+"""Shared fixtures: a small desk (units, teams at every tier, people in every role)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from accounts.choices import Role, Tier
+from accounts.models import OrgUnit, Team, User
+from catalog.models import InformationSystem
+from tests.factories import SystemFactory, TeamFactory, UserFactory, agent, unit_root
+
+
+@dataclass
+class Desk:
+    group: OrgUnit
+    unit_a: OrgUnit
+    unit_b: OrgUnit
+    front: Team
+    middle: Team
+    back: Team
+    system: InformationSystem
+    requester: User
+    other_requester: User
+    tier1: User
+    tier2: User
+    expert: User
+    engineer: User
+    manager: User
+    admin: User
+    outsider_agent: User
+
+
+@pytest.fixture
+def desk(db) -> Desk:
+    group = unit_root()
+    unit_a = group.add_child(code="unit-a", name="Unit A", kind="company")
+    unit_b = group.add_child(code="unit-b", name="Unit B", kind="company")
+    back = TeamFactory(code="back-core", name="Core systems", tier=Tier.BACK)
+    middle = TeamFactory(
+        code="middle-app",
+        name="Application experts",
+        tier=Tier.MIDDLE,
+        escalates_to=back,
+        is_on_duty=True,
+    )
+    front = TeamFactory(code="front", name="Front office", tier=Tier.FRONT, escalates_to=middle)
+    other_team = TeamFactory(code="front-other", name="Other front", tier=Tier.FRONT)
+    system = SystemFactory(code="trading", name="Trading", owner_team=back, is_core=True)
+    manager = UserFactory(username="manager", roles=[Role.MANAGER])
+    manager.managed_units.add(unit_a)
+    return Desk(
+        group=group,
+        unit_a=unit_a,
+        unit_b=unit_b,
+        front=front,
+        middle=middle,
+        back=back,
+        system=system,
+        requester=UserFactory(username="alice", unit=unit_a, roles=[Role.REQUESTER]),
+        other_requester=UserFactory(username="bob", unit=unit_b, roles=[Role.REQUESTER]),
+        tier1=agent(front, Role.FRONT_TIER1, username="tier1"),
+        tier2=agent(front, Role.FRONT_TIER2, username="tier2"),
+        expert=agent(middle, Role.MIDDLE_EXPERT, username="expert"),
+        engineer=agent(back, Role.BACK_ENGINEER, username="engineer"),
+        manager=manager,
+        admin=UserFactory(username="admin", roles=[Role.ADMINISTRATOR], is_staff=True),
+        outsider_agent=agent(other_team, Role.FRONT_TIER1, username="outsider"),
+    )

@@ -1,0 +1,107 @@
+"""Writing the operation log. Only services call these, inside their transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model
+
+from .choices import ActorKind, EventKind
+from .models import Ticket, TicketEvent
+
+# Field → (event kind, shown to the requester). Only these fields are logged as changes.
+TRACKED_FIELDS: dict[str, tuple[str, bool]] = {
+    "status": (EventKind.STATUS_CHANGED, True),
+    "tier": (EventKind.TIER_CHANGED, True),
+    "team_id": (EventKind.TEAM_CHANGED, True),
+    "assignee_id": (EventKind.ASSIGNED, True),
+    "priority": (EventKind.PRIORITY_CHANGED, True),
+    "request_type_id": (EventKind.TYPE_CHANGED, False),
+    "category_id": (EventKind.CATEGORY_CHANGED, False),
+    "system_id": (EventKind.SYSTEM_CHANGED, True),
+    "pending_reason": (EventKind.STATUS_CHANGED, True),
+}
+
+
+def actor_kind_for(ticket: Ticket, actor) -> str:
+    if actor is None:
+        return ActorKind.SYSTEM
+    if actor.pk == ticket.requester_id:
+        return ActorKind.REQUESTER
+    return ActorKind.AGENT
+
+
+def snapshot(ticket: Ticket) -> dict[str, Any]:
+    return {name: getattr(ticket, name) for name in TRACKED_FIELDS}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.pk
+    return value
+
+
+def event_record(
+    *,
+    ticket: Ticket,
+    kind: str,
+    actor=None,
+    field: str = "",
+    old: Any = None,
+    new: Any = None,
+    message: str = "",
+    is_public: bool = True,
+    data: dict | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        actor=actor,
+        actor_kind=actor_kind_for(ticket, actor),
+        field=field,
+        old_value=_json(old),
+        new_value=_json(new),
+        message=message,
+        is_public=is_public,
+        data=data or {},
+    )
+
+
+def event_record_changes(
+    *,
+    ticket: Ticket,
+    before: dict[str, Any],
+    actor=None,
+    message: str = "",
+    data: dict | None = None,
+) -> list[TicketEvent]:
+    """One event per tracked field that changed, written in one statement."""
+    actor_kind = actor_kind_for(ticket, actor)
+    rows = []
+    for name, old in before.items():
+        new = getattr(ticket, name)
+        if old == new:
+            continue
+        kind, is_public = TRACKED_FIELDS[name]
+        if name == "pending_reason" and "status" in {
+            n for n, o in before.items() if o != getattr(ticket, n)
+        }:
+            continue  # folded into the status change entry below
+        rows.append(
+            TicketEvent(
+                ticket=ticket,
+                kind=kind,
+                actor=actor,
+                actor_kind=actor_kind,
+                field=name.removesuffix("_id"),
+                old_value=old,
+                new_value=new,
+                message=message,
+                is_public=is_public,
+                data={
+                    **(data or {}),
+                    **({"pending_reason": ticket.pending_reason} if name == "status" else {}),
+                },
+            )
+        )
+    return TicketEvent.objects.bulk_create(rows)

@@ -1,0 +1,475 @@
+"""The ticket, its operation log, comments, attachments and integration idempotency."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from accounts.choices import Tier
+from accounts.models import OrgUnit, Team
+from catalog.models import Category, InformationSystem, RequestType, SystemModule
+
+from . import permissions as perms
+from .choices import (
+    ActorKind,
+    Channel,
+    Impact,
+    PendingReason,
+    Priority,
+    Status,
+    Urgency,
+)
+
+TITLE_MAX_LENGTH = 200
+TEXT_MAX_LENGTH = 50_000
+ACTIVE_STATUSES = [Status.NEW, Status.QUEUED, Status.IN_PROGRESS, Status.PENDING]
+
+
+def reopen_window_open(ticket: Ticket) -> bool:
+    if ticket.closed_at is None:
+        return False
+    days = settings.SERVICEDESK["REOPEN_WINDOW_DAYS"]
+    return timezone.now() - ticket.closed_at <= timedelta(days=days)
+
+
+def handled_in_back_office(ticket: Ticket) -> bool:
+    return ticket.tier == Tier.BACK
+
+
+def handled_before_back_office(ticket: Ticket) -> bool:
+    return ticket.tier != Tier.BACK
+
+
+class Ticket(ConcurrentTransitionMixin, models.Model):
+    """A support request from any channel, from intake to closure.
+
+    `status` is a protected state machine: only the transition methods below change it, and
+    `ConcurrentTransitionMixin` makes a save fail when another transaction moved the ticket
+    first. Transition methods only set fields; `tickets.services` calls them, saves, writes the
+    operation log and schedules side effects.
+    """
+
+    number = models.CharField(_("number"), max_length=32, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=TITLE_MAX_LENGTH)
+    description = models.TextField(_("description"), blank=True)
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requester"),
+        on_delete=models.PROTECT,
+        related_name="requested_tickets",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="logged_tickets",
+    )
+    unit = models.ForeignKey(
+        OrgUnit,
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    # The unit's materialised path, copied at intake so a manager's "my units" scope is one
+    # indexed prefix match instead of a join.
+    unit_path = models.CharField(max_length=255, blank=True, editable=False)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+
+    request_type = models.ForeignKey(
+        RequestType,
+        verbose_name=_("request type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    system = models.ForeignKey(
+        InformationSystem,
+        verbose_name=_("affected system"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    module = models.ForeignKey(
+        SystemModule,
+        verbose_name=_("module"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    impact = models.PositiveSmallIntegerField(
+        _("impact"), choices=Impact.choices, default=Impact.MINOR
+    )
+    urgency = models.PositiveSmallIntegerField(
+        _("urgency"), choices=Urgency.choices, default=Urgency.MEDIUM
+    )
+    priority = models.CharField(
+        _("priority"), max_length=2, choices=Priority.choices, default=Priority.P3
+    )
+
+    tier = models.CharField(_("tier"), max_length=10, choices=Tier.choices, blank=True)
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_tickets",
+    )
+    status = FSMField(
+        _("status"), max_length=24, choices=Status.choices, default=Status.NEW, protected=True
+    )
+    pending_reason = models.CharField(
+        _("pending reason"), max_length=16, choices=PendingReason.choices, blank=True
+    )
+    needs_triage = models.BooleanField(
+        _("needs manual triage"),
+        default=False,
+        help_text=_("Automatic classification was not confident enough (人工兜底)."),
+    )
+    classification_confidence = models.FloatField(
+        _("classification confidence"), null=True, blank=True
+    )
+    resolution = models.TextField(_("resolution"), blank=True)
+
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    first_response_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(_("reopened"), default=0)
+
+    incident = models.ForeignKey(
+        "self",
+        verbose_name=_("incident"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="linked_tickets",
+        help_text=_("The fault ticket this one is a symptom of; resolved together."),
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_tickets",
+    )
+    # Where an integration's copy of this ticket lives: an alert fingerprint, an e-mail
+    # Message-ID, an API client's Idempotency-Key. Unique per source, so a redelivery finds the
+    # ticket instead of opening another.
+    external_source = models.CharField(_("external source"), max_length=64, blank=True)
+    external_ref = models.CharField(_("external reference"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_source", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="ticket_external_ref_unique",
+            ),
+        ]
+        # Queues list newest first (-id) within a filter; each hot filter has its own index.
+        indexes = [
+            models.Index(fields=["team", "status", "-id"], name="ticket_team_status"),
+            models.Index(fields=["assignee", "status", "-id"], name="ticket_assignee_status"),
+            models.Index(fields=["requester", "-id"], name="ticket_requester"),
+            models.Index(fields=["status", "priority", "-id"], name="ticket_status_priority"),
+            models.Index(fields=["tier", "status", "-id"], name="ticket_tier_status"),
+            models.Index(
+                fields=["unit_path", "-id"],
+                name="ticket_unit_path",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
+            models.Index(fields=["-id"], condition=Q(needs_triage=True), name="ticket_triage"),
+            models.Index(fields=["status", "resolved_at"], name="ticket_status_resolved"),
+            GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="ticket_title_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
+
+    # --- the lifecycle (PRODUCT.md §3) ------------------------------------------------------
+    # Each method only sets fields. Guards on input (a note is required, ...) live in services.
+
+    @transition(
+        field=status, source=Status.NEW, target=Status.QUEUED, permission=perms.can_dispatch
+    )
+    def route(self, *, tier: str, team: Team) -> None:
+        """Classified and routed to a team at a tier; nobody has it yet."""
+        self.tier, self.team, self.needs_triage = tier, team, False
+
+    @transition(
+        field=status, source=Status.QUEUED, target=Status.IN_PROGRESS, permission=perms.can_work
+    )
+    def start_work(self, *, assignee) -> None:
+        """An agent takes the ticket, or is given it."""
+        self.assignee = assignee
+
+    @transition(
+        field=status,
+        source=[Status.QUEUED, Status.IN_PROGRESS],
+        target=Status.QUEUED,
+        permission=perms.can_dispatch,
+    )
+    def dispatch(self, *, tier: str, team: Team) -> None:
+        """Hand over to another team (front → middle → back office), unassigned."""
+        self.tier, self.team, self.assignee = tier, team, None
+
+    @transition(
+        field=status,
+        source=[Status.QUEUED, Status.IN_PROGRESS, Status.PENDING],
+        target=Status.QUEUED,
+        permission=perms.can_dispatch,
+    )
+    def escalate(self, *, tier: str, team: Team) -> None:
+        """Functional escalation to the next team of the chain."""
+        self.tier, self.team, self.assignee = tier, team, None
+        self.pending_reason = ""
+
+    @transition(
+        field=status, source=Status.IN_PROGRESS, target=Status.PENDING, permission=perms.can_work
+    )
+    def suspend(self, *, reason: str) -> None:
+        """Waiting on someone outside the desk (挂起)."""
+        self.pending_reason = reason
+
+    @transition(
+        field=status,
+        source=Status.PENDING,
+        target=Status.IN_PROGRESS,
+        permission=perms.can_answer_for_requester,
+    )
+    def resume(self) -> None:
+        self.pending_reason = ""
+
+    @transition(
+        field=status,
+        source=Status.IN_PROGRESS,
+        target=Status.PENDING_VERIFICATION,
+        permission=perms.can_resolve,
+        conditions=[handled_in_back_office],
+    )
+    def submit_fix(self, *, resolution: str) -> None:
+        """The back office says it is fixed; the middle office must verify before the
+        requester is told."""
+        self.resolution = resolution
+
+    @transition(
+        field=status,
+        source=Status.IN_PROGRESS,
+        target=Status.RESOLVED,
+        permission=perms.can_resolve,
+        conditions=[handled_before_back_office],
+    )
+    def resolve(self, *, resolution: str) -> None:
+        self.resolution = resolution
+        self.resolved_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=Status.PENDING_VERIFICATION,
+        target=Status.RESOLVED,
+        permission=perms.can_verify,
+    )
+    def verify_pass(self) -> None:
+        self.resolved_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=Status.PENDING_VERIFICATION,
+        target=Status.IN_PROGRESS,
+        permission=perms.can_verify,
+    )
+    def verify_fail(self) -> None:
+        """Back to the back-office engineer who submitted the fix, with the reason."""
+
+    @transition(
+        field=status,
+        source=Status.RESOLVED,
+        target=Status.CLOSED,
+        permission=perms.can_answer_for_requester,
+    )
+    def confirm(self) -> None:
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=Status.RESOLVED,
+        target=Status.IN_PROGRESS,
+        permission=perms.can_answer_for_requester,
+    )
+    def reject(self) -> None:
+        """The requester says it is not fixed: reopened to the same owner."""
+        self.reopen_count += 1
+        self.resolved_at = None
+
+    @transition(
+        field=status, source=Status.RESOLVED, target=Status.CLOSED, permission=perms.system_only
+    )
+    def auto_close(self) -> None:
+        """No answer from the requester within N days."""
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=Status.CLOSED,
+        target=RETURN_VALUE(Status.IN_PROGRESS, Status.QUEUED),
+        permission=perms.can_answer_for_requester,
+        conditions=[reopen_window_open],
+    )
+    def reopen(self) -> str:
+        """Reopen within the window: back to the last owner, or to the team's queue."""
+        self.reopen_count += 1
+        self.resolved_at = self.closed_at = None
+        return Status.IN_PROGRESS if self.assignee_id else Status.QUEUED
+
+    @transition(
+        field=status, source=ACTIVE_STATUSES, target=Status.CANCELLED, permission=perms.can_cancel
+    )
+    def cancel(self) -> None:
+        """Withdrawn by the requester or rejected as invalid by an agent."""
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=status, source=ACTIVE_STATUSES, target=Status.CANCELLED, permission=perms.can_merge
+    )
+    def merge(self, *, into: Ticket) -> None:
+        """A duplicate: cancelled, pointing at the ticket that goes on."""
+        self.merged_into = into
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=status,
+        source=[*ACTIVE_STATUSES, Status.PENDING_VERIFICATION],
+        target=Status.RESOLVED,
+        permission=perms.system_only,
+    )
+    def resolve_with_incident(self, *, resolution: str) -> None:
+        """The fault this ticket is linked to was fixed; linked tickets resolve together."""
+        self.resolution = resolution
+        self.resolved_at = timezone.now()
+
+
+class TicketEvent(models.Model):
+    """One entry of a ticket's operation log (操作日志): who, when, what, old and new value.
+
+    Append-only: services write it in the same transaction as the change, and a database
+    trigger refuses UPDATE and DELETE. `is_public` entries form the requester's timeline.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(_("kind"), max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_kind = models.CharField(_("actor kind"), max_length=12, choices=ActorKind.choices)
+    field = models.CharField(_("field"), max_length=40, blank=True)
+    old_value = models.JSONField(_("old value"), null=True, blank=True)
+    new_value = models.JSONField(_("new value"), null=True, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    is_public = models.BooleanField(_("public"), default=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["ticket", "id"], name="ticketevent_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Comment(models.Model):
+    """A public reply (seen by the requester) or an internal note (never seen by them)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("text"))
+    is_internal = models.BooleanField(_("internal note"), default=False)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["ticket", "id"], name="comment_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.body[:40]}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # Stored under a random name: the original (sanitised) name is only metadata.
+    return f"attachments/{timezone.now():%Y/%m}/{instance.storage_key}"
+
+
+class Attachment(models.Model):
+    """A file on a ticket, stored outside the static root and served by a permission check."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="attachments")
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    storage_key = models.CharField(max_length=64, editable=False)
+    filename = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveBigIntegerField(_("size"))
+    is_internal = models.BooleanField(_("internal"), default=False)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -1,0 +1,64 @@
+"""The one registry of who reacts to what in the ticket core.
+
+`tickets` imports no other domain app. Apps that must react to a ticket's life (routing
+classifies new tickets, sla starts and stops timers, notifications tell people) connect a
+function here in their `AppConfig.ready()`. Services `fire()` inside their transaction; the
+reactions run after it commits, each isolated so one failing reaction never undoes the change
+or stops the others.
+
+Events and their keyword payload (every payload has `ticket_id`):
+- TICKET_CREATED
+- STATUS_CHANGED: old, new, actor_id
+- ASSIGNMENT_CHANGED: old_team_id, new_team_id, old_tier, new_tier, old_assignee_id,
+  new_assignee_id
+- PRIORITY_CHANGED: old, new
+- PUBLIC_REPLY_ADDED: comment_id, by_requester (bool)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+TICKET_CREATED = "ticket_created"
+STATUS_CHANGED = "status_changed"
+ASSIGNMENT_CHANGED = "assignment_changed"
+PRIORITY_CHANGED = "priority_changed"
+PUBLIC_REPLY_ADDED = "public_reply_added"
+EVENTS = {TICKET_CREATED, STATUS_CHANGED, ASSIGNMENT_CHANGED, PRIORITY_CHANGED, PUBLIC_REPLY_ADDED}
+
+_reactions: dict[str, list[Callable[..., None]]] = defaultdict(list)
+
+
+def connect(event: str, reaction: Callable[..., None]) -> None:
+    """Register `reaction(**payload)` for `event` (idempotent: a function is added once)."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown ticket event {event!r}")
+    if reaction not in _reactions[event]:
+        _reactions[event].append(reaction)
+
+
+def registered() -> dict[str, list[str]]:
+    """Every reaction by event, for the README and for tests."""
+    return {
+        event: [f"{r.__module__}.{r.__qualname__}" for r in _reactions[event]]
+        for event in sorted(EVENTS)
+    }
+
+
+def fire(event: str, **payload) -> None:
+    """Run the event's reactions once the current transaction commits."""
+    transaction.on_commit(lambda: run_now(event, **payload))
+
+
+def run_now(event: str, **payload) -> None:
+    for reaction in list(_reactions[event]):
+        try:
+            reaction(**payload)
+        except Exception:
+            logger.exception("reaction %s to %s failed for %s", reaction, event, payload)

@@ -1,0 +1,689 @@
+"""Every write to a ticket goes through these services.
+
+Each service checks permission and guards first, then changes the ticket (through the state
+machine where the status moves), then writes the operation log, all in one transaction; side
+effects (reactions of other apps, notifications) run after commit via `tickets.reactions`.
+`actor=None` means the desk itself (routing, the SLA engine, integrations' system user).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from accounts.choices import Tier
+from accounts.models import Team, User
+from catalog.models import Category, InformationSystem, RequestType, SystemModule
+
+from . import permissions as perms
+from . import reactions
+from .choices import Channel, EventKind, PendingReason, Priority, Status
+from .events import event_record, event_record_changes, snapshot
+from .exceptions import ConcurrentModification, IllegalTransition
+from .models import Comment, Ticket
+from .validation import clean_body, clean_title
+
+# The state machine's transitions, by name, as the API and UI offer them.
+TRANSITIONS = (
+    "route",
+    "start_work",
+    "dispatch",
+    "escalate",
+    "suspend",
+    "resume",
+    "submit_fix",
+    "resolve",
+    "verify_pass",
+    "verify_fail",
+    "confirm",
+    "reject",
+    "auto_close",
+    "reopen",
+    "cancel",
+    "merge",
+    "resolve_with_incident",
+)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _next_number(created_at) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('tickets_ticket_number_seq')")
+        (value,) = cursor.fetchone()
+    prefix = settings.SERVICEDESK["TICKET_NUMBER_PREFIX"]
+    return f"{prefix}-{timezone.localtime(created_at).year}-{value:06d}"
+
+
+def _lock(ticket_id: int) -> Ticket:
+    """Load the ticket for update: concurrent writers queue here instead of racing."""
+    return Ticket.objects.select_for_update(of=("self",)).get(pk=ticket_id)
+
+
+def available_transitions(ticket: Ticket, user: User | None) -> list[str]:
+    """The transitions `user` may make now, read from the state machine."""
+    if user is None:
+        return [t.name for t in ticket.get_available_status_transitions()]
+    return [t.name for t in ticket.get_available_user_status_transitions(user)]
+
+
+def _save(ticket: Ticket, fields: Iterable[str]) -> None:
+    try:
+        ticket.save(update_fields=sorted({*fields, "updated_at"}))
+    except ConcurrentTransition as exc:
+        raise ConcurrentModification() from exc
+
+
+def _apply(
+    ticket: Ticket,
+    actor: User | None,
+    name: str,
+    *,
+    fields: Iterable[str],
+    message: str = "",
+    data: dict | None = None,
+    **kwargs: Any,
+) -> Ticket:
+    """Run one transition with its guards, save, log and fire reactions. Caller holds the lock.
+
+    Raises IllegalTransition (naming the allowed ones) when the state machine says no.
+    """
+    method = getattr(ticket, name)
+    if not can_proceed(method) or (actor is not None and not has_transition_perm(method, actor)):
+        raise IllegalTransition(
+            transition=name, status=ticket.status, allowed=available_transitions(ticket, actor)
+        )
+    before = snapshot(ticket)
+    method(**kwargs)
+    _save(ticket, {"status", *fields})
+    event_record_changes(
+        ticket=ticket,
+        before=before,
+        actor=actor,
+        message=message,
+        data={"transition": name, **(data or {})},
+    )
+    _fire_changes(ticket, before, actor)
+    return ticket
+
+
+def _fire_changes(ticket: Ticket, before: dict[str, Any], actor: User | None) -> None:
+    if before["status"] != ticket.status:
+        reactions.fire(
+            reactions.STATUS_CHANGED,
+            ticket_id=ticket.pk,
+            old=before["status"],
+            new=ticket.status,
+            actor_id=actor.pk if actor else None,
+        )
+    if (before["team_id"], before["tier"], before["assignee_id"]) != (
+        ticket.team_id,
+        ticket.tier,
+        ticket.assignee_id,
+    ):
+        reactions.fire(
+            reactions.ASSIGNMENT_CHANGED,
+            ticket_id=ticket.pk,
+            old_team_id=before["team_id"],
+            new_team_id=ticket.team_id,
+            old_tier=before["tier"],
+            new_tier=ticket.tier,
+            old_assignee_id=before["assignee_id"],
+            new_assignee_id=ticket.assignee_id,
+        )
+    if before["priority"] != ticket.priority:
+        reactions.fire(
+            reactions.PRIORITY_CHANGED,
+            ticket_id=ticket.pk,
+            old=before["priority"],
+            new=ticket.priority,
+        )
+
+
+def _require(value: str, *, field: str, label: str) -> str:
+    value = clean_body(value, field=field)
+    if not value:
+        raise ValidationError({field: [_("%(what)s is required.") % {"what": label}]})
+    return value
+
+
+def _check_agent(ticket: Ticket, actor: User | None) -> None:
+    if actor is not None and not perms.works_on(ticket, actor):
+        raise PermissionDenied(_("You do not work on this ticket."))
+
+
+def _mark_first_response(ticket: Ticket, actor: User | None, fields: set[str]) -> None:
+    """The first time someone at the desk acts for the requester counts as the response."""
+    if ticket.first_response_at is None and actor is not None and actor.pk != ticket.requester_id:
+        ticket.first_response_at = timezone.now()
+        fields.add("first_response_at")
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+def ticket_create(
+    *,
+    requester: User,
+    title: str,
+    description: str = "",
+    channel: str = Channel.PORTAL,
+    created_by: User | None = None,
+    system: InformationSystem | None = None,
+    module: SystemModule | None = None,
+    impact: int | None = None,
+    urgency: int | None = None,
+    request_type: RequestType | None = None,
+    category: Category | None = None,
+    external_source: str = "",
+    external_ref: str = "",
+) -> tuple[Ticket, bool]:
+    """Open a ticket from any channel; return (ticket, created).
+
+    Guards: the person logging it is the requester (with `submit_request`), an agent with
+    `log_on_behalf`, or the desk itself (`created_by=None`, integrations); title 1–200
+    characters; description up to 50,000. With an external reference (an Idempotency-Key, an
+    alert fingerprint, a Message-ID) a second delivery returns the first ticket, also when both
+    arrive at once. Side effects after commit: TICKET_CREATED reactions (classification,
+    routing, SLA timers).
+    """
+    if channel not in Channel.values:
+        raise ValidationError({"channel": [_("Unknown channel.")]})
+    if created_by is not None and created_by.pk != requester.pk:
+        if not created_by.has_perm("accounts.log_on_behalf"):
+            raise PermissionDenied(_("You may not log requests on behalf of others."))
+    elif created_by is not None and not (
+        created_by.has_perm("accounts.submit_request")
+        or created_by.has_perm("accounts.log_on_behalf")
+    ):
+        raise PermissionDenied(_("You may not submit requests."))
+    fields = {"title": clean_title(title), "description": clean_body(description)}
+    if module is not None and system is not None and module.system_id != system.pk:
+        raise ValidationError({"module": [_("This module belongs to another system.")]})
+    if module is not None and system is None:
+        system = module.system
+    external_ref = (external_ref or "").strip()[:255]
+    if external_ref:
+        existing = Ticket.objects.filter(
+            external_source=external_source, external_ref=external_ref
+        ).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            ticket = _insert_ticket(
+                requester=requester,
+                created_by=created_by,
+                channel=channel,
+                system=system,
+                module=module,
+                impact=impact,
+                urgency=urgency,
+                request_type=request_type,
+                category=category,
+                external_source=external_source,
+                external_ref=external_ref,
+                **fields,
+            )
+    except IntegrityError:
+        if not external_ref:
+            raise
+        # The same key arrived twice at once: the other delivery won; return its ticket.
+        return Ticket.objects.get(external_source=external_source, external_ref=external_ref), False
+    return ticket, True
+
+
+def _insert_ticket(*, requester: User, created_by: User | None, **values: Any) -> Ticket:
+    now = timezone.now()
+    unit = requester.unit
+    values = {k: v for k, v in values.items() if v is not None}
+    ticket = Ticket(
+        requester=requester,
+        created_by=created_by or None,
+        unit=unit,
+        unit_path=unit.path if unit else "",
+        created_at=now,
+        number=_next_number(now),
+        **values,
+    )
+    ticket.save(force_insert=True)
+    event_record(
+        ticket=ticket,
+        kind=EventKind.CREATED,
+        actor=created_by,
+        new=ticket.number,
+        data={"channel": ticket.channel},
+    )
+    reactions.fire(reactions.TICKET_CREATED, ticket_id=ticket.pk)
+    return ticket
+
+
+def external_ref_for_key(*, client: User, key: str) -> tuple[str, str]:
+    """An API client's Idempotency-Key, scoped to that client so keys never collide."""
+    return f"api:{client.pk}", hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+# --- classification and routing -------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_classify(
+    *,
+    ticket_id: int,
+    actor: User | None,
+    request_type: RequestType | None = None,
+    category: Category | None = None,
+    system: InformationSystem | None = None,
+    impact: int | None = None,
+    urgency: int | None = None,
+    priority: str | None = None,
+    confidence: float | None = None,
+    needs_triage: bool | None = None,
+    message: str = "",
+    data: dict | None = None,
+) -> Ticket:
+    """Set what the ticket is (type, category, system, impact, urgency, priority).
+
+    Used by the classifier (actor None, with a confidence) and by agents correcting it (the
+    correction is logged and later teaches the classifier). Logs one entry per changed field.
+    """
+    ticket = _lock(ticket_id)
+    if actor is not None and not (
+        perms.works_on(ticket, actor) or perms.can_dispatch(ticket, actor)
+    ):
+        raise PermissionDenied(_("You may not classify this ticket."))
+    before = snapshot(ticket)
+    fields: set[str] = set()
+    for name, value in (
+        ("request_type", request_type),
+        ("category", category),
+        ("system", system),
+        ("impact", impact),
+        ("urgency", urgency),
+        ("priority", priority),
+        ("needs_triage", needs_triage),
+        ("classification_confidence", confidence),
+    ):
+        if value is not None:
+            setattr(ticket, name, value)
+            fields.add(name)
+    if priority is not None and priority not in Priority.values:
+        raise ValidationError({"priority": [_("Unknown priority.")]})
+    _save(ticket, fields)
+    event_record_changes(
+        ticket=ticket,
+        before=before,
+        actor=actor,
+        message=message,
+        data={"confidence": confidence, **(data or {})},
+    )
+    _fire_changes(ticket, before, actor)
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_priority(*, ticket_id: int, actor: User, priority: str, reason: str) -> Ticket:
+    """An agent overrides the computed priority; the reason is required and logged."""
+    ticket = _lock(ticket_id)
+    if not actor.has_perm("accounts.override_priority") or not (
+        perms.works_on(ticket, actor) or actor.has_perm("accounts.view_reports")
+    ):
+        raise PermissionDenied(_("You may not change the priority of this ticket."))
+    if priority not in Priority.values:
+        raise ValidationError({"priority": [_("Unknown priority.")]})
+    reason = _require(reason, field="reason", label=_("A reason"))
+    before = snapshot(ticket)
+    ticket.priority = priority
+    _save(ticket, {"priority"})
+    event_record_changes(
+        ticket=ticket, before=before, actor=actor, message=reason, data={"override": True}
+    )
+    _fire_changes(ticket, before, actor)
+    return ticket
+
+
+@transaction.atomic
+def ticket_route(
+    *,
+    ticket_id: int,
+    actor: User | None,
+    tier: str,
+    team: Team,
+    reason: str = "",
+    data: dict | None = None,
+) -> Ticket:
+    """Put a new ticket in a team's queue at a tier (automatic routing or manual triage)."""
+    if tier not in Tier.values:
+        raise ValidationError({"tier": [_("Unknown tier.")]})
+    ticket = _lock(ticket_id)
+    return _apply(
+        ticket,
+        actor,
+        "route",
+        fields={"tier", "team", "needs_triage"},
+        message=reason,
+        data=data,
+        tier=tier,
+        team=team,
+    )
+
+
+@transaction.atomic
+def ticket_send_to_triage(*, ticket_id: int, reason: str, data: dict | None = None) -> Ticket:
+    """Put a new ticket in the manual triage queue (人工兜底), saying why."""
+    ticket = _lock(ticket_id)
+    if not ticket.needs_triage:
+        ticket.needs_triage = True
+        _save(ticket, {"needs_triage"})
+    event_record(
+        ticket=ticket, kind=EventKind.TRIAGE, actor=None, message=reason, is_public=False, data=data
+    )
+    return ticket
+
+
+# --- working a ticket -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def ticket_assign(
+    *, ticket_id: int, actor: User | None, assignee: User, reason: str = ""
+) -> Ticket:
+    """Give the ticket to `assignee` (who must be in its team); taking it is assigning oneself.
+
+    A queued ticket starts work; an owned one just changes hands.
+    """
+    ticket = _lock(ticket_id)
+    if (
+        ticket.team_id is not None
+        and not assignee.memberships.filter(team_id=ticket.team_id).exists()
+    ):
+        raise ValidationError(
+            {"assignee": [_("%(user)s is not in the ticket's team.") % {"user": assignee}]}
+        )
+    if not assignee.has_perm("accounts.handle_tickets"):
+        raise ValidationError({"assignee": [_("%(user)s is not an agent.") % {"user": assignee}]})
+    if ticket.status == Status.QUEUED:
+        if actor is not None and actor.pk != assignee.pk and not perms.can_dispatch(ticket, actor):
+            _check_agent(ticket, actor)
+        fields = {"assignee"}
+        _mark_first_response(ticket, actor, fields)
+        return _apply(ticket, actor, "start_work", fields=fields, message=reason, assignee=assignee)
+    if ticket.status not in (Status.IN_PROGRESS, Status.PENDING):
+        raise IllegalTransition(
+            transition="assign", status=ticket.status, allowed=available_transitions(ticket, actor)
+        )
+    _check_agent(ticket, actor)
+    before = snapshot(ticket)
+    ticket.assignee = assignee
+    _save(ticket, {"assignee"})
+    event_record_changes(ticket=ticket, before=before, actor=actor, message=reason)
+    _fire_changes(ticket, before, actor)
+    return ticket
+
+
+def ticket_take(*, ticket_id: int, actor: User) -> Ticket:
+    return ticket_assign(ticket_id=ticket_id, actor=actor, assignee=actor)
+
+
+@transaction.atomic
+def ticket_dispatch(
+    *,
+    ticket_id: int,
+    actor: User | None,
+    team: Team,
+    reason: str,
+    escalation: bool = False,
+    data: dict | None = None,
+) -> Ticket:
+    """Move the ticket to another team (and that team's tier), with a reason.
+
+    `escalation=True` is the functional escalation (also from pending); otherwise a dispatch
+    (派单), e.g. the middle office to the back-office team that owns the system.
+    """
+    ticket = _lock(ticket_id)
+    if actor is not None:
+        reason = _require(reason, field="reason", label=_("A reason"))
+    if team.pk == ticket.team_id and ticket.status == Status.QUEUED:
+        raise ValidationError({"team": [_("The ticket is already queued for this team.")]})
+    name = "escalate" if escalation else "dispatch"
+    return _apply(
+        ticket,
+        actor,
+        name,
+        fields={"tier", "team", "assignee", "pending_reason"},
+        message=reason,
+        data=data,
+        tier=team.tier,
+        team=team,
+    )
+
+
+@transaction.atomic
+def ticket_suspend(*, ticket_id: int, actor: User, reason: str, note: str = "") -> Ticket:
+    """Pending on someone outside the desk; waiting on the requester pauses the SLA clocks."""
+    if reason not in PendingReason.values:
+        raise ValidationError({"reason": [_("Choose who the ticket is waiting on.")]})
+    ticket = _lock(ticket_id)
+    fields = {"pending_reason"}
+    _mark_first_response(ticket, actor, fields)
+    return _apply(ticket, actor, "suspend", fields=fields, message=clean_body(note), reason=reason)
+
+
+@transaction.atomic
+def ticket_resume(*, ticket_id: int, actor: User | None, note: str = "") -> Ticket:
+    ticket = _lock(ticket_id)
+    return _apply(ticket, actor, "resume", fields={"pending_reason"}, message=clean_body(note))
+
+
+@transaction.atomic
+def ticket_resolve(*, ticket_id: int, actor: User, resolution: str) -> Ticket:
+    """Resolve with a resolution note (required). From the back office this submits the fix
+    for the middle office's verification instead: the requester is told only after it."""
+    resolution = _require(resolution, field="resolution", label=_("A resolution note"))
+    ticket = _lock(ticket_id)
+    fields = {"resolution", "resolved_at"}
+    _mark_first_response(ticket, actor, fields)
+    name = "submit_fix" if ticket.tier == Tier.BACK else "resolve"
+    return _apply(ticket, actor, name, fields=fields, message=resolution, resolution=resolution)
+
+
+@transaction.atomic
+def ticket_verify(*, ticket_id: int, actor: User, passed: bool, note: str = "") -> Ticket:
+    """A middle-office expert verifies a back-office fix: pass → resolved (the requester is
+    asked to confirm); fail → back to the back office, the reason required."""
+    ticket = _lock(ticket_id)
+    if passed:
+        return _apply(
+            ticket,
+            actor,
+            "verify_pass",
+            fields={"resolved_at"},
+            message=clean_body(note, field="note"),
+        )
+    note = _require(note, field="note", label=_("The reason the fix failed"))
+    return _apply(ticket, actor, "verify_fail", fields=set(), message=note)
+
+
+@transaction.atomic
+def ticket_confirm(*, ticket_id: int, actor: User, note: str = "") -> Ticket:
+    """The requester (or an agent on their behalf) confirms the fix: closed."""
+    ticket = _lock(ticket_id)
+    return _apply(
+        ticket, actor, "confirm", fields={"closed_at"}, message=clean_body(note, field="note")
+    )
+
+
+@transaction.atomic
+def ticket_reject(*, ticket_id: int, actor: User, reason: str) -> Ticket:
+    """The requester says it is not fixed: reopened to its owner, the reason required."""
+    reason = _require(reason, field="reason", label=_("A reason"))
+    ticket = _lock(ticket_id)
+    return _apply(ticket, actor, "reject", fields={"reopen_count", "resolved_at"}, message=reason)
+
+
+@transaction.atomic
+def ticket_auto_close(*, ticket_id: int) -> Ticket | None:
+    """Close a resolved ticket the requester did not answer. Safe to repeat: a ticket that is
+    no longer resolved, or not yet due, is left alone (returns None)."""
+    ticket = _lock(ticket_id)
+    days = settings.SERVICEDESK["AUTO_CLOSE_RESOLVED_AFTER_DAYS"]
+    if (
+        ticket.status != Status.RESOLVED
+        or ticket.resolved_at is None
+        or (timezone.now() - ticket.resolved_at < timezone.timedelta(days=days))
+    ):
+        return None
+    return _apply(
+        ticket,
+        None,
+        "auto_close",
+        fields={"closed_at"},
+        message=_("Closed automatically: no answer within %(days)d days.") % {"days": days},
+    )
+
+
+@transaction.atomic
+def ticket_reopen(*, ticket_id: int, actor: User, reason: str) -> Ticket:
+    reason = _require(reason, field="reason", label=_("A reason"))
+    ticket = _lock(ticket_id)
+    return _apply(
+        ticket, actor, "reopen", fields={"reopen_count", "resolved_at", "closed_at"}, message=reason
+    )
+
+
+@transaction.atomic
+def ticket_cancel(*, ticket_id: int, actor: User, reason: str = "") -> Ticket:
+    """Withdrawn by the requester, or rejected as invalid by an agent (reason required)."""
+    ticket = _lock(ticket_id)
+    if not perms.is_requester(ticket, actor):
+        reason = _require(reason, field="reason", label=_("A reason"))
+    return _apply(ticket, actor, "cancel", fields={"closed_at"}, message=clean_body(reason))
+
+
+@transaction.atomic
+def ticket_merge(*, ticket_id: int, actor: User, into: Ticket, reason: str = "") -> Ticket:
+    """Merge a duplicate into another open ticket; the duplicate is cancelled."""
+    if into.pk == ticket_id:
+        raise ValidationError({"into": [_("A ticket cannot be merged into itself.")]})
+    if into.status in (Status.CLOSED, Status.CANCELLED):
+        raise ValidationError({"into": [_("Merge into an open ticket.")]})
+    ticket = _lock(ticket_id)
+    result = _apply(
+        ticket,
+        actor,
+        "merge",
+        fields={"merged_into", "closed_at"},
+        message=clean_body(reason),
+        data={"into": into.number},
+        into=into,
+    )
+    event_record(
+        ticket=into,
+        kind=EventKind.MERGED,
+        actor=actor,
+        new=ticket.number,
+        message=_("%(number)s was merged into this ticket.") % {"number": ticket.number},
+    )
+    return result
+
+
+@transaction.atomic
+def ticket_link_incident(*, ticket_id: int, actor: User | None, incident: Ticket) -> Ticket:
+    """Link a user's ticket to the fault incident it is a symptom of."""
+    if incident.pk == ticket_id:
+        raise ValidationError({"incident": [_("A ticket cannot be its own incident.")]})
+    ticket = _lock(ticket_id)
+    _check_agent(ticket, actor)
+    ticket.incident = incident
+    _save(ticket, {"incident"})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.LINKED,
+        actor=actor,
+        new=incident.number,
+        message=incident.title,
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_resolve_linked(*, incident_id: int, resolution: str) -> list[int]:
+    """Resolve every open ticket linked to a fixed incident, together (skips those done)."""
+    ids = list(
+        Ticket.objects.filter(incident_id=incident_id)
+        .exclude(status__in=[Status.RESOLVED, Status.CLOSED, Status.CANCELLED])
+        .values_list("pk", flat=True)
+    )
+    for ticket_id in ids:
+        ticket = _lock(ticket_id)
+        _apply(
+            ticket,
+            None,
+            "resolve_with_incident",
+            fields={"resolution", "resolved_at"},
+            message=resolution,
+            resolution=resolution,
+        )
+    return ids
+
+
+# --- conversation ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def comment_add(*, ticket_id: int, actor: User, body: str, is_internal: bool = False) -> Comment:
+    """A public reply or an internal note. Requesters only write public replies; an agent's
+    first public reply is the first response; a requester's reply to a ticket pending on them
+    resumes it."""
+    body = clean_body(body, field="body", required=True)
+    ticket = _lock(ticket_id)
+    is_requester = perms.is_requester(ticket, actor)
+    if is_requester and is_internal:
+        raise PermissionDenied(_("Requesters cannot write internal notes."))
+    if not is_requester and not perms.works_on(ticket, actor):
+        raise PermissionDenied(_("You do not work on this ticket."))
+    comment = Comment.objects.create(
+        ticket=ticket, author=actor, body=body, is_internal=is_internal
+    )
+    kind = EventKind.NOTE_ADDED if is_internal else EventKind.COMMENTED
+    event_record(
+        ticket=ticket,
+        kind=kind,
+        actor=actor,
+        message=body,
+        is_public=not is_internal,
+        data={"comment_id": comment.pk},
+    )
+    if not is_internal:
+        fields: set[str] = set()
+        _mark_first_response(ticket, actor, fields)
+        if fields:
+            _save(ticket, fields)
+        reactions.fire(
+            reactions.PUBLIC_REPLY_ADDED,
+            ticket_id=ticket.pk,
+            comment_id=comment.pk,
+            by_requester=is_requester,
+        )
+        if (
+            is_requester
+            and ticket.status == Status.PENDING
+            and ticket.pending_reason == PendingReason.REQUESTER
+        ):
+            _apply(
+                ticket,
+                actor,
+                "resume",
+                fields={"pending_reason"},
+                message=_("The requester added information."),
+            )
+    return comment
