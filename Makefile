@@ -40,7 +40,7 @@ bench: install
 	$(SERVICES) $(PY) bench/run_all.py $(ARGS)
 
 diagram: install
-	$(SERVICES) $(MANAGE) lifecycle_diagram --output docs/lifecycle.dot
+	$(SERVICES) $(MANAGE) lifecycle_diagram --output docs/lifecycle.dot --mermaid docs/lifecycle.md
 
 screenshots: install
 	$(SERVICES) $(PY) scripts/screenshots.py

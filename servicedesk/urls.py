@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from sla import views as sla_views
+
 from . import views
 
 urlpatterns = [
@@ -24,6 +26,11 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("admin/", admin.site.urls),
+    path("portal/", include("portal.urls")),
+    path("workspace/dashboard/", sla_views.dashboard, name="dashboard"),
+    path("workspace/", include("workspace.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("tickets/", include("tickets.urls")),
     path("api/", include("servicedesk.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

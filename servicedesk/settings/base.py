@@ -1,8 +1,10 @@
 """Settings shared by every environment. Everything that varies comes from the environment."""
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str
@@ -37,8 +39,11 @@ INSTALLED_APPS = [
     "tickets",
     "routing",
     "sla",
+    "notifications",
     "knowledge",
     "demo",
+    "portal",
+    "workspace",
 ]
 
 MIDDLEWARE = [
@@ -113,7 +118,15 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end libraries come from PyPI packages installed at set-up (never copied into the
+# repository): Bootstrap 5 from `bootstrap-wrapper`, Chart.js from `django-admincharts`; htmx
+# is served by the `django_htmx` app itself. See docs/ui.md.
+_SITE_PACKAGES = Path(find_spec("bootstrap_wrapper").origin).parents[1]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", _SITE_PACKAGES / "bootstrap"),
+    ("vendor/chartjs", Path(find_spec("admincharts").origin).parent / "static" / "admincharts"),
+]
 # Attachments live outside the static root and are served only by a permission-checked view.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
@@ -146,6 +159,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per choice set that several fields share (tickets.api).
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "tickets.choices.Channel",
+        "OnBehalfChannelEnum": "tickets.api.serializers.ON_BEHALF_CHANNEL_CHOICES",
+        "PendingReasonEnum": "tickets.choices.PendingReason",
+    },
 }
 
 CELERY_BROKER_URL = REDIS_URL
@@ -158,6 +177,26 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by the apps (see servicedesk/beat.py)
+# Nightly retraining of the ticket classifiers (routing.tasks); a no-op when no data changed.
+CELERY_BEAT_SCHEDULE["routing.retrain_classifiers"] = {
+    "task": "routing.retrain_classifiers",
+    "schedule": crontab(hour=2, minute=30),
+}
+# The SLA engine (sla.tasks, docs/sla.md): the sweep finds due timers through partial indexes.
+SLA = {
+    "SWEEP_SECONDS": env_int("SLA_SWEEP_SECONDS", 60),
+    "SWEEP_BATCH": env_int("SLA_SWEEP_BATCH", 10_000),
+    "SWEEP_CHUNK": env_int("SLA_SWEEP_CHUNK", 200),
+}
+CELERY_BEAT_SCHEDULE["sla.sweep"] = {"task": "sla.sweep", "schedule": SLA["SWEEP_SECONDS"]}
+CELERY_BEAT_SCHEDULE["sla.progress_reminders"] = {
+    "task": "sla.progress_reminders",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_BEAT_SCHEDULE["sla.auto_close_resolved"] = {
+    "task": "sla.auto_close_resolved",
+    "schedule": crontab(minute=15),
+}
 
 # Desk policy knobs (documented in the README).
 SERVICEDESK = {

@@ -1,7 +1,11 @@
 """`make test`: the same PostgreSQL and Redis as local, a fast password hasher, mail in memory."""
 
+from urllib.parse import urlsplit, urlunsplit
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, SERVICEDESK
+from .base import CACHES as _BASE_CACHES
+from .base import REDIS_URL as _BASE_REDIS_URL
 from .env import env_int, env_str
 
 DEBUG = False
@@ -11,6 +15,9 @@ MEDIA_ROOT = BASE_DIR / ".data" / "test-media"
 SERVICEDESK = {**SERVICEDESK, "CLASSIFIER_MODEL_DIR": str(BASE_DIR / ".data" / "test-models")}
 # Tests use their own Redis database number so they never see `make run`'s queues.
 TEST_REDIS_DB = env_int("TEST_REDIS_DB", 15)
+REDIS_URL = urlunsplit(urlsplit(_BASE_REDIS_URL)._replace(path=f"/{TEST_REDIS_DB}"))
+CACHES = {"default": {**_BASE_CACHES["default"], "LOCATION": REDIS_URL}}
+CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
 
 # Separate test database names let several test runs share one server (e.g. parallel checkouts).
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME", "test_servicedesk")}  # noqa: F405

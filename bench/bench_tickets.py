@@ -1,0 +1,409 @@
+"""Ticket core benchmarks (issue #3): `python bench/bench_tickets.py [--quick] [--runs N]`.
+
+On the database `bench/generate.py` filled (1,000,000 tickets, 3,000,000 events):
+
+(a) an agent's filtered ticket list, 50 rows serialized the way the API lists them, first page
+    and a deep page (keyset `id < cursor`, 20,000 rows deep): median / p90 ms and query count;
+(b) one ticket's detail with its timeline and comments: median / p90 ms and query count;
+(c) ticket creation through the API over HTTP: gunicorn with 2 workers on a loopback port,
+    POST /api/tickets/ with a requester's token from a few concurrent clients: tickets/s.
+    Routing and classification reactions run on create, as in production: part of the cost.
+
+Prints one JSON object on its last line.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+
+FRONT_AGENT = "bench-front-1-front_tier1-01"
+BACK_AGENT = "bench-back-1-back_engineer-01"
+DEEP_ROWS = 20_000
+PAGE = 50
+
+
+# --- serialization as the API does it --------------------------------------------------------
+
+
+def list_serializer():
+    """The API's list serializer when the API exists; else None (a dict of the list columns)."""
+    try:
+        from tickets.api import serializers
+    except ImportError:
+        return None
+    for name in ("TicketListSerializer", "TicketListOutputSerializer", "TicketSummarySerializer"):
+        if hasattr(serializers, name):
+            return getattr(serializers, name)
+    return None
+
+
+def detail_serializers():
+    try:
+        from tickets.api import serializers
+    except ImportError:
+        return None, None
+    detail = next(
+        (
+            getattr(serializers, n)
+            for n in ("TicketDetailSerializer", "TicketSerializer", "TicketOutputSerializer")
+            if hasattr(serializers, n)
+        ),
+        None,
+    )
+    event = next(
+        (
+            getattr(serializers, n)
+            for n in ("TicketEventSerializer", "EventSerializer", "TimelineEventSerializer")
+            if hasattr(serializers, n)
+        ),
+        None,
+    )
+    return detail, event
+
+
+def serializer_context(user) -> dict[str, Any]:
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    request = Request(RequestFactory().get("/api/tickets/", HTTP_HOST="127.0.0.1"))
+    request.user = user
+    return {"request": request}
+
+
+def row_dict(ticket) -> dict[str, Any]:
+    """The list columns, when no API serializer exists yet."""
+    return {
+        "id": ticket.pk,
+        "number": ticket.number,
+        "title": ticket.title,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "tier": ticket.tier,
+        "team": ticket.team.name if ticket.team else None,
+        "assignee": str(ticket.assignee) if ticket.assignee else None,
+        "requester": str(ticket.requester),
+        "unit": ticket.unit.name if ticket.unit else None,
+        "request_type": ticket.request_type.code if ticket.request_type else None,
+        "system": ticket.system.name if ticket.system else None,
+        "created_at": ticket.created_at.isoformat(),
+        "updated_at": ticket.updated_at.isoformat(),
+    }
+
+
+# --- (a) the list -----------------------------------------------------------------------------
+
+
+def bench_list(runs: int) -> dict[str, Any]:
+    from accounts.models import User
+    from tickets.selectors import TicketFilters, ticket_list
+
+    serializer = list_serializer()
+    results: dict[str, Any] = {
+        "serializer": f"{serializer.__module__}.{serializer.__name__}" if serializer else "dict"
+    }
+    p2_p3 = TicketFilters(priority=["P2", "P3"])
+    cases = [
+        ("front_agent_open_queue", FRONT_AGENT, TicketFilters(open_only=True), False),
+        ("front_agent_priority_first_page", FRONT_AGENT, p2_p3, False),
+        ("front_agent_priority_deep_page", FRONT_AGENT, p2_p3, True),
+        ("back_agent_open_queue", BACK_AGENT, TicketFilters(open_only=True), False),
+        ("back_agent_all_deep_page", BACK_AGENT, TicketFilters(), True),
+    ]
+    for name, username, filters, deep in cases:
+        viewer = User.objects.get(username=username)
+        context = serializer_context(viewer)
+        cursor = None
+        if deep:
+            ids = ticket_list(viewer=viewer, filters=filters).values_list("id", flat=True)
+            # 20,000 rows deep; half-way down on a small (--quick) database.
+            cursor = ids[min(DEEP_ROWS, ids.count() // 2)]
+
+        def page(viewer=viewer, filters=filters, cursor=cursor, context=context):
+            # A fresh viewer object per call, as per request: no cached team ids or perms.
+            fresh = User.objects.get(pk=viewer.pk)
+            queryset = ticket_list(viewer=fresh, filters=filters)
+            if cursor is not None:
+                queryset = queryset.filter(id__lt=cursor)
+            rows = list(queryset[:PAGE])
+            if serializer is not None:
+                data = serializer(rows, many=True, context=context).data
+            else:
+                data = [row_dict(t) for t in rows]
+            json.dumps(data, default=str)
+            return len(rows)
+
+        rows = page()
+        results[name] = {
+            **common.time_calls(page, runs=runs),
+            "queries": common.count_queries(page),
+            "rows": rows,
+            **({"cursor": cursor} if cursor else {}),
+        }
+        common.log(f"list {name}: {results[name]}")
+    return results
+
+
+# --- (b) detail + timeline ---------------------------------------------------------------------
+
+
+def bench_detail(runs: int) -> dict[str, Any]:
+    from accounts.models import User
+    from tickets.selectors import (
+        TicketFilters,
+        ticket_comments,
+        ticket_get,
+        ticket_list,
+        ticket_timeline,
+    )
+
+    detail_serializer, event_serializer = detail_serializers()
+    viewer = User.objects.get(username=FRONT_AGENT)
+    context = serializer_context(viewer)
+    sample = list(
+        ticket_list(viewer=viewer, filters=TicketFilters()).values_list("id", flat=True)[:2000:100]
+    )
+
+    def detail(state={"i": 0}):  # noqa: B006 (a counter across calls)
+        ticket_id = sample[state["i"] % len(sample)]
+        state["i"] += 1
+        fresh = User.objects.get(pk=viewer.pk)
+        ticket = ticket_get(viewer=fresh, ticket_id=ticket_id)
+        events = list(ticket_timeline(viewer=fresh, ticket=ticket))
+        comments = list(ticket_comments(viewer=fresh, ticket=ticket))
+        if detail_serializer is not None:
+            data = detail_serializer(ticket, context=context).data
+        else:
+            data = row_dict(ticket)
+        if event_serializer is not None:
+            timeline = event_serializer(events, many=True, context=context).data
+        else:
+            timeline = [
+                {
+                    "kind": e.kind,
+                    "actor": str(e.actor) if e.actor else None,
+                    "actor_kind": e.actor_kind,
+                    "field": e.field,
+                    "old": e.old_value,
+                    "new": e.new_value,
+                    "message": e.message,
+                    "at": e.created_at.isoformat(),
+                }
+                for e in events
+            ]
+        body = [{"id": c.pk, "author": str(c.author), "body": c.body} for c in comments]
+        json.dumps({"ticket": data, "timeline": timeline, "comments": body}, default=str)
+
+    result = {
+        **common.time_calls(detail, runs=runs),
+        "queries": common.count_queries(detail),
+        "serializer": (
+            f"{detail_serializer.__module__}.{detail_serializer.__name__}"
+            if detail_serializer
+            else "dict"
+        ),
+        "tickets_sampled": len(sample),
+    }
+    common.log(f"detail: {result}")
+    return result
+
+
+# --- (c) creation over HTTP ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def api_exists() -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve("/api/tickets/")
+    except Resolver404:
+        return False
+    return match is not None
+
+
+def start_gunicorn(quick: bool, port: int) -> subprocess.Popen:
+    env = common.bench_env(quick)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "servicedesk.settings.production",
+            "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "false",
+        }
+    )
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    process = subprocess.Popen(
+        [
+            gunicorn,
+            "servicedesk.wsgi",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=common.ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {process.stderr.read()[-2000:]}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/api/tickets/")
+            conn.getresponse().read()
+            conn.close()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("gunicorn did not answer within 30 s")
+
+
+def post_tickets(port: int, token: str, count: int, clients: int) -> dict[str, Any]:
+    statuses: dict[int, int] = {}
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    counter = iter(range(count))
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        while True:
+            with lock:
+                n = next(counter, None)
+            if n is None:
+                break
+            body = json.dumps(
+                {
+                    "title": f"VPN cannot connect from home ({index}-{n})",
+                    "description": "Since this morning the VPN client says the certificate "
+                    "expired. 从今天早上开始 VPN 提示证书过期。",
+                }
+            )
+            started = time.perf_counter()
+            try:
+                conn.request("POST", "/api/tickets/", body=body, headers=headers)
+                response = conn.getresponse()
+                payload = response.read()
+                status = response.status
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                status, payload = 0, str(exc).encode()
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+                latencies.append(elapsed)
+                if status != 201 and len(errors) < 5:
+                    errors.append(f"{status}: {payload[:300]!r}")
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    created = statuses.get(201, 0)
+    return {
+        "requests": count,
+        "clients": clients,
+        "created": created,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "seconds": round(wall, 2),
+        "tickets_per_s": round(created / wall, 1),
+        "latency_median_ms": round(statistics.median(latencies), 1),
+        "latency_p90_ms": round(latencies[int(len(latencies) * 0.9)], 1),
+        **({"errors": errors} if errors else {}),
+    }
+
+
+def bench_create(quick: bool) -> dict[str, Any]:
+    from django.db import connection
+    from rest_framework.authtoken.models import Token
+
+    from accounts.models import User
+    from tickets.models import Ticket
+
+    if not api_exists():
+        return {"skipped": "POST /api/tickets/ does not exist yet"}
+    requester = User.objects.filter(username="bench-user-1").get()
+    token, _ = Token.objects.get_or_create(user=requester)
+    before = Ticket.objects.count() if quick else None
+    connection.close()  # gunicorn's workers need no competition from an idle connection
+    port = free_port()
+    process = start_gunicorn(quick, port)
+    try:
+        # Warm up both workers (imports, connections, the classifier model) untimed.
+        post_tickets(port, token.key, 20, 2)
+        result = post_tickets(port, token.key, 200 if quick else 2000, 4)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    if quick:
+        result["rows_added"] = Ticket.objects.count() - before
+    result["server"] = "gunicorn, 2 sync workers, settings.production"
+    common.log(f"create: {result}")
+    return result
+
+
+def main() -> None:
+    args = common.parse_args(__doc__.splitlines()[0])
+    common.setup_django(args.quick)
+    from django.db import connection
+
+    runs = args.runs or (20 if args.quick else 50)
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM tickets_ticket")
+        (tickets,) = cur.fetchone()
+        cur.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'tickets_ticketevent'")
+        (events,) = cur.fetchone()
+    result: dict[str, Any] = {
+        "name": "tickets",
+        "database": connection.settings_dict["NAME"],
+        "tickets": tickets,
+        "events_estimate": events,
+        "runs": runs,
+    }
+    result["list"] = bench_list(runs)
+    result["detail"] = bench_detail(runs)
+    try:
+        result["create_http"] = bench_create(args.quick)
+    except Exception as exc:  # reported, not fatal: the in-process numbers still count
+        result["create_http"] = {"error": f"{type(exc).__name__}: {exc}"}
+    common.emit(result)
+
+
+if __name__ == "__main__":
+    main()

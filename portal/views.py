@@ -1,0 +1,266 @@
+"""The requester portal's pages. Reads through `tickets.selectors` (scoped to the viewer: another
+requester's ticket is a 404), writes through `tickets.services` and `portal.services`."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from servicedesk.timeline import timeline_entries
+from servicedesk.ui import Sort, keyset_page, run_service
+from tickets import selectors, services
+from tickets.choices import OPEN_STATUSES, Channel, PendingReason, Status
+from tickets.models import Ticket
+from tickets.permissions import is_requester
+
+from . import forms
+from .attachments import attach_files
+from .selectors import announcements_current, rating_for
+from .services import ticket_rate
+
+NEWEST = Sort("newest", gettext_lazy("Newest first"), None)
+TABS = {
+    "open": (gettext_lazy("Open"), [*OPEN_STATUSES, Status.RESOLVED]),
+    "closed": (gettext_lazy("Closed"), [Status.CLOSED, Status.CANCELLED]),
+    "all": (gettext_lazy("All"), []),
+}
+
+# The stages a requester sees on the progress bar, and which statuses belong to each.
+STAGES = [
+    (gettext_lazy("Submitted"), {Status.NEW}),
+    (gettext_lazy("Accepted"), {Status.QUEUED}),
+    (gettext_lazy("Being handled"), {Status.IN_PROGRESS, Status.PENDING}),
+    (gettext_lazy("Verifying the fix"), {Status.PENDING_VERIFICATION}),
+    (gettext_lazy("Your confirmation"), {Status.RESOLVED}),
+    (gettext_lazy("Closed"), {Status.CLOSED}),
+]
+
+
+def _ticket_or_404(request: HttpRequest, number: str) -> Ticket:
+    try:
+        return selectors.ticket_get(viewer=request.user, number=number)
+    except Ticket.DoesNotExist as exc:
+        raise Http404(_("No such request.")) from exc
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Announcements, the way in to a new request, and my requests with their status."""
+    tab = request.GET.get("tab", "open")
+    if tab not in TABS:
+        tab = "open"
+    filters = selectors.TicketFilters(requester=request.user.pk, status=TABS[tab][1])
+    page = keyset_page(
+        selectors.ticket_list(viewer=request.user, filters=filters),
+        NEWEST,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+        size=20,
+    )
+    context = {
+        "page": page,
+        "tab": tab,
+        "tabs": [(key, label) for key, (label, _statuses) in TABS.items()],
+        "announcements": announcements_current(),
+        "can_submit": request.user.has_perm("accounts.submit_request"),
+        "nav": "requests",
+    }
+    template = "portal/_request_list.html" if request.htmx else "portal/home.html"
+    return render(request, template, context)
+
+
+@login_required
+def request_new(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("accounts.submit_request"):
+        raise PermissionDenied(_("You may not submit requests."))
+    form = forms.RequestForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        ok, result = run_service(
+            request,
+            lambda: services.ticket_create(
+                requester=request.user,
+                created_by=request.user,
+                channel=Channel.PORTAL,
+                title=data["title"],
+                description=data["description"],
+                system=data["system"],
+            ),
+            form=form,
+        )
+        if ok:
+            ticket, _created = result
+            attach_files(request, ticket, data["attachments"])
+            messages.success(
+                request,
+                _("Your request %(number)s was received. You can follow it here.")
+                % {"number": ticket.number},
+            )
+            return redirect("portal:request", number=ticket.number)
+    return render(
+        request,
+        "portal/request_new.html",
+        {"form": form, "announcements": announcements_current(), "nav": "new"},
+    )
+
+
+@login_required
+def request_detail(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    staff = selectors.viewer_is_staff_on(ticket, request.user)
+    events = selectors.ticket_timeline(viewer=request.user, ticket=ticket)
+    allowed = set(services.available_transitions(ticket, request.user))
+    mine = is_requester(ticket, request.user)
+    stage_index = next(
+        (i for i, (_label, statuses) in enumerate(STAGES) if ticket.status in statuses), None
+    )
+    attachments = selectors.ticket_attachments(viewer=request.user, ticket=ticket)
+    context = {
+        "ticket": ticket,
+        "entries": timeline_entries(events, viewer_is_staff=staff),
+        "stages": [label for label, _statuses in STAGES],
+        "stage_index": stage_index,
+        "attachments": attachments,
+        "waiting_on_me": ticket.status == Status.PENDING
+        and ticket.pending_reason == PendingReason.REQUESTER,
+        "can_reply": mine and ticket.status not in (Status.CLOSED, Status.CANCELLED),
+        "can_confirm": mine and "confirm" in allowed,
+        "can_reject": mine and "reject" in allowed,
+        "can_withdraw": mine and "cancel" in allowed,
+        "can_reopen": mine and "reopen" in allowed,
+        "rating": rating_for(ticket_id=ticket.pk) if ticket.status == Status.CLOSED else None,
+        "can_rate": mine and ticket.status == Status.CLOSED,
+        "reply_form": forms.ReplyForm(),
+        "reason_form": forms.ReasonForm(),
+        "note_form": forms.OptionalNoteForm(),
+        "rate_form": forms.RateForm(),
+        "announcements": announcements_current(),
+    }
+    return render(request, "portal/request_detail.html", context)
+
+
+def _back(ticket: Ticket) -> HttpResponse:
+    return redirect("portal:request", number=ticket.number)
+
+
+def _form_errors(request: HttpRequest, form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
+@login_required
+@require_POST
+def request_reply(request: HttpRequest, number: str) -> HttpResponse:
+    """A public reply; when the desk waits on the requester, it also resumes the ticket."""
+    ticket = _ticket_or_404(request, number)
+    form = forms.ReplyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(ticket)
+    ok, comment = run_service(
+        request,
+        lambda: services.comment_add(
+            ticket_id=ticket.pk, actor=request.user, body=form.cleaned_data["body"]
+        ),
+    )
+    if ok:
+        attach_files(request, ticket, form.cleaned_data["attachments"], comment=comment)
+        messages.success(request, _("Your message was sent to the service desk."))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def request_confirm(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = forms.OptionalNoteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    ok, _t = run_service(
+        request,
+        lambda: services.ticket_confirm(ticket_id=ticket.pk, actor=request.user, note=note),
+    )
+    if ok:
+        messages.success(request, _("Thank you: the request is closed."))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def request_reject(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = forms.ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tell the desk what is still wrong."))
+        return _back(ticket)
+    ok, _t = run_service(
+        request,
+        lambda: services.ticket_reject(
+            ticket_id=ticket.pk, actor=request.user, reason=form.cleaned_data["reason"]
+        ),
+    )
+    if ok:
+        messages.success(request, _("The request was reopened; the desk is on it again."))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def request_withdraw(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = forms.OptionalNoteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    ok, _t = run_service(
+        request,
+        lambda: services.ticket_cancel(ticket_id=ticket.pk, actor=request.user, reason=note),
+    )
+    if ok:
+        messages.success(request, _("The request was withdrawn."))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def request_reopen(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = forms.ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Tell the desk why the request needs reopening."))
+        return _back(ticket)
+    ok, _t = run_service(
+        request,
+        lambda: services.ticket_reopen(
+            ticket_id=ticket.pk, actor=request.user, reason=form.cleaned_data["reason"]
+        ),
+    )
+    if ok:
+        messages.success(request, _("The request was reopened."))
+    return _back(ticket)
+
+
+@login_required
+@require_POST
+def request_rate(request: HttpRequest, number: str) -> HttpResponse:
+    ticket = _ticket_or_404(request, number)
+    form = forms.RateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a score from 1 to 5."))
+        return _back(ticket)
+    ok, _r = run_service(
+        request,
+        lambda: ticket_rate(
+            ticket_id=ticket.pk,
+            actor=request.user,
+            score=form.cleaned_data["score"],
+            comment=form.cleaned_data["comment"],
+        ),
+    )
+    if ok:
+        messages.success(request, _("Thank you for your feedback."))
+    return _back(ticket)

@@ -1,0 +1,443 @@
+"""How a new ticket is classified, prioritised and routed: the decisions, without writes.
+
+`classify()` reads the ticket and the configuration (rules, active models, the priority matrix)
+and returns a `Decision` that says what the ticket is and why; `choose_team()` applies
+PRODUCT.md §5 to it; `choose_assignee()` applies the team's assignment strategy.
+`routing.services` writes the outcome through the ticket services.
+
+Precedence, per field: what intake already set (the requester, an integration) > the first
+matching admin rule > the statistical model above the confidence threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Case, IntegerField, Sum, Value, When
+from django.utils.translation import gettext as _
+
+from accounts.choices import AssignmentStrategy, Tier
+from accounts.models import Team, TeamMembership
+from catalog.choices import Flow
+from catalog.models import Category, RequestType
+from tickets.choices import OPEN_STATUSES, Channel, Impact, Priority
+from tickets.models import Ticket
+
+from . import modelstore
+from .choices import Target
+from .defaults import default_priority
+from .models import ClassificationRule, PriorityMatrix, fold
+
+logger = logging.getLogger(__name__)
+
+# Rules see the whole text; the model reads the start of it (the title and the first
+# paragraphs carry the signal), which keeps a 100 KB description as fast as a short one.
+MODEL_TEXT_LIMIT = 10_000
+REGEX_TEXT_LIMIT = 50_000
+# Least-loaded assignment counts open tickets weighted by priority.
+LOAD_WEIGHTS = {Priority.P1: 4, Priority.P2: 3, Priority.P3: 2, Priority.P4: 1}
+
+
+def classification_text(ticket: Ticket) -> str:
+    return f"{ticket.title}\n{ticket.description}".strip()
+
+
+def has_words(text: str) -> bool:
+    """Letters, digits or CJK characters; emoji, punctuation and white space are not words."""
+    return any(ch.isalnum() for ch in text)
+
+
+def confidence_threshold() -> float:
+    return float(settings.SERVICEDESK["CLASSIFIER_CONFIDENCE_THRESHOLD"])
+
+
+@dataclass
+class Decision:
+    """What automatic classification concluded about one ticket, and why."""
+
+    impact: int
+    urgency: int
+    priority: str = Priority.P3
+    request_type: RequestType | None = None
+    category: Category | None = None
+    team: Team | None = None
+    team_source: str = ""
+    confidence: float | None = None
+    rule: ClassificationRule | None = None
+    reasons: list[str] = field(default_factory=list)  # what decided each field
+    notes: list[str] = field(default_factory=list)  # what could not be decided, and why
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    threshold: float = 0.5
+
+    @property
+    def summary(self) -> str:
+        return "; ".join([*self.reasons, *self.notes])
+
+    def as_data(self) -> dict[str, Any]:
+        """The JSON detail written to the log entries (model versions included)."""
+        return {
+            "rule": {"id": self.rule.pk, "name": self.rule.name} if self.rule else None,
+            "models": self.models,
+            "threshold": self.threshold,
+            "request_type": self.request_type.code if self.request_type else None,
+            "category": self.category.code if self.category else None,
+            "team": self.team.code if self.team else None,
+            "impact": self.impact,
+            "urgency": self.urgency,
+            "priority": self.priority,
+            "reasons": self.reasons,
+            "notes": self.notes,
+        }
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+def rule_matches(
+    rule: ClassificationRule, *, text: str, folded: str, channel: str, system_id: int | None
+) -> bool:
+    """Every condition the rule names must hold; a rule without conditions never matches."""
+    keywords = rule.keyword_list
+    if not (keywords or rule.regex or rule.channel or rule.system_id):
+        return False
+    if rule.channel and rule.channel != channel:
+        return False
+    if rule.system_id and rule.system_id != system_id:
+        return False
+    if keywords and not any(keyword in folded for keyword in keywords):
+        return False
+    if rule.regex:
+        try:
+            pattern = rule.compiled_regex()
+        except Exception:  # saved before validation existed, or edited in the database
+            logger.warning("classification rule %s has an invalid regex", rule.pk)
+            return False
+        if pattern is None or not pattern.search(text[:REGEX_TEXT_LIMIT]):
+            return False
+    return True
+
+
+def first_matching_rule(ticket: Ticket, text: str) -> ClassificationRule | None:
+    folded = fold(text)
+    rules = ClassificationRule.objects.filter(is_active=True).select_related(
+        "set_request_type", "set_category", "set_team"
+    )
+    for rule in rules.order_by("order", "id"):
+        if rule_matches(
+            rule, text=text, folded=folded, channel=ticket.channel, system_id=ticket.system_id
+        ):
+            return rule
+    return None
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+def resolve_label(target: str, label: str):
+    """The active taxonomy object a model label names, or None (retired or never known)."""
+    if target == Target.REQUEST_TYPE:
+        return RequestType.objects.filter(code=label, is_active=True).first()
+    if target == Target.CATEGORY:
+        return Category.objects.filter(code=label, is_active=True).first()
+    return Team.objects.filter(code=label).first()
+
+
+def _target_name(target: str) -> str:
+    names = {
+        Target.REQUEST_TYPE: _("request type"),
+        Target.CATEGORY: _("category"),
+        Target.TEAM: _("team"),
+    }
+    return str(names[target])
+
+
+def _predict(decision: Decision, target: str, text: str, models: dict) -> Any:
+    """Ask the active model for `target`; return the accepted object or None (noting why)."""
+    row = models.get(target)
+    name = _target_name(target)
+    if row is None:
+        decision.notes.append(_("no active model for the %(target)s") % {"target": name})
+        return None
+    try:
+        prediction = modelstore.predict(row, text[:MODEL_TEXT_LIMIT])
+    except Exception as exc:  # a corrupt or missing file must not stop the ticket
+        logger.warning("classifier %s v%s failed: %s", row.target, row.version, exc)
+        decision.models[target] = {"version": row.version, "error": str(exc)[:300]}
+        decision.notes.append(
+            _("model v%(version)d for the %(target)s could not be used: %(error)s")
+            % {"version": row.version, "target": name, "error": str(exc)[:200]}
+        )
+        return None
+    label, confidence = str(prediction.label), float(prediction.confidence)
+    decision.models[target] = {
+        "version": row.version,
+        "label": label,
+        "confidence": round(confidence, 4),
+    }
+    if target == Target.REQUEST_TYPE:
+        decision.confidence = round(confidence, 4)
+    said = _("model v%(version)d: %(label)s %(confidence).2f") % {
+        "version": row.version,
+        "label": label,
+        "confidence": confidence,
+    }
+    value = resolve_label(target, label)
+    if value is None:
+        decision.notes.append(
+            _("%(said)s, which is not a known %(target)s") % {"said": said, "target": name}
+        )
+        return None
+    if confidence < decision.threshold:
+        decision.notes.append(
+            _("%(said)s is below the threshold %(threshold).2f")
+            % {"said": said, "threshold": decision.threshold}
+        )
+        return None
+    decision.reasons.append(said)
+    return value
+
+
+# --- classification -------------------------------------------------------------------------
+
+
+def priority_for(impact: int, urgency: int) -> str:
+    cell = PriorityMatrix.objects.filter(impact=impact, urgency=urgency).first()
+    return cell.priority if cell else default_priority(impact, urgency)
+
+
+def classify(ticket: Ticket) -> Decision:
+    """Decide request type, category, team, impact, urgency and priority of a new ticket."""
+    decision = Decision(
+        impact=ticket.impact, urgency=ticket.urgency, threshold=confidence_threshold()
+    )
+    text = classification_text(ticket)
+    if ticket.request_type_id:
+        decision.request_type, decision.confidence = ticket.request_type, 1.0
+        decision.reasons.append(_("request type given at intake"))
+    if ticket.category_id:
+        decision.category = ticket.category
+        decision.reasons.append(_("category given at intake"))
+
+    rule = first_matching_rule(ticket, text)
+    if rule is None:
+        decision.notes.append(_("no rule matched"))
+    else:
+        decision.rule = rule
+        decision.reasons.append(_("rule '%(name)s' matched") % {"name": rule.name})
+        if rule.set_request_type_id and decision.request_type is None:
+            decision.request_type, decision.confidence = rule.set_request_type, 1.0
+        if rule.set_category_id and decision.category is None:
+            decision.category = rule.set_category
+        if rule.set_team_id:
+            decision.team, decision.team_source = rule.set_team, "rule"
+        # The most severe of what the requester said and what the rule says: a rule never
+        # downgrades a requester's own assessment.
+        if rule.set_impact:
+            decision.impact = min(decision.impact, rule.set_impact)
+        if rule.set_urgency:
+            decision.urgency = min(decision.urgency, rule.set_urgency)
+
+    missing = [
+        target
+        for target, value in (
+            (Target.REQUEST_TYPE, decision.request_type),
+            (Target.CATEGORY, decision.category),
+            (Target.TEAM, decision.team),
+        )
+        if value is None
+    ]
+    if missing:
+        if not has_words(text):
+            decision.notes.append(_("the text has no words to classify"))
+        else:
+            models = modelstore.active_models()
+            for target in missing:
+                value = _predict(decision, target, text, models)
+                if value is None:
+                    continue
+                if target == Target.REQUEST_TYPE:
+                    decision.request_type = value
+                elif target == Target.CATEGORY:
+                    decision.category = value
+                else:
+                    decision.team, decision.team_source = value, "model"
+
+    request_type = decision.request_type
+    system = ticket.system if ticket.system_id else None
+    if (
+        request_type is not None
+        and request_type.flow == Flow.FAULT
+        and system is not None
+        and system.is_core
+        and decision.impact > Impact.EXTENSIVE
+    ):
+        decision.impact = Impact.EXTENSIVE
+        decision.reasons.append(
+            _("a fault of the core system %(system)s: impact raised to extensive")
+            % {"system": system.label}
+        )
+    decision.priority = priority_for(decision.impact, decision.urgency)
+    decision.reasons.append(
+        _("priority %(priority)s from impact %(impact)d × urgency %(urgency)d")
+        % {"priority": decision.priority, "impact": decision.impact, "urgency": decision.urgency}
+    )
+    return decision
+
+
+# --- routing (PRODUCT.md §5) ----------------------------------------------------------------
+
+
+def default_team(tier: str) -> Team | None:
+    """The team a tier's tickets go to when nothing more specific is known: the on-duty team
+    of that tier, else the first by code."""
+    return Team.objects.filter(tier=tier).order_by("-is_on_duty", "code").first()
+
+
+def on_duty_middle_team() -> Team | None:
+    return default_team(Tier.MIDDLE)
+
+
+def choose_team(ticket: Ticket, decision: Decision) -> tuple[Team | None, str]:
+    """The team (and so the tier) a classified ticket is queued at, and why."""
+    request_type = decision.request_type
+    assert request_type is not None
+    tier = request_type.entry_tier
+    tier_label = str(Tier(tier).label).lower() if tier in Tier.values else tier
+    if (
+        ticket.channel == Channel.ALERT
+        and request_type.flow == Flow.FAULT
+        and decision.priority == Priority.P1
+    ):
+        team = on_duty_middle_team()
+        if team is not None:
+            return team, _(
+                "P1 fault from monitoring: straight to the on-duty middle office, %(team)s"
+            ) % {"team": team.label}
+    suggested = decision.team
+    if suggested is not None:
+        source = _("the rule") if decision.team_source == "rule" else _("the model")
+        if suggested.tier == tier:
+            return suggested, _("%(type)s goes to the %(tier)s; %(team)s chosen by %(source)s") % {
+                "type": request_type.label,
+                "tier": tier_label,
+                "team": suggested.label,
+                "source": source,
+            }
+        decision.notes.append(
+            _("%(team)s (suggested by %(source)s) is not at the %(tier)s")
+            % {"team": suggested.label, "source": source, "tier": tier_label}
+        )
+    team = default_team(tier)
+    if team is None:
+        return None, _("there is no team at the %(tier)s") % {"tier": tier_label}
+    return team, _("%(type)s goes to the %(tier)s first: %(team)s") % {
+        "type": request_type.label,
+        "tier": tier_label,
+        "team": team.label,
+    }
+
+
+# --- assignment within a team ---------------------------------------------------------------
+
+
+def eligible_memberships(team: Team) -> list[TeamMembership]:
+    """Members who can take tickets now: active agents not marked away, by user id."""
+    agents = get_user_model().objects.with_perm("accounts.handle_tickets")
+    return list(
+        TeamMembership.objects.filter(
+            team=team, user__is_active=True, user__is_away=False, user__in=agents
+        )
+        .select_related("user")
+        .order_by("user_id")
+    )
+
+
+def workloads(user_ids: list[int]) -> dict[int, int]:
+    """Open tickets assigned to each person, weighted by priority (P1 counts 4 … P4 counts 1)."""
+    weight = Case(
+        *[When(priority=p, then=Value(w)) for p, w in LOAD_WEIGHTS.items()],
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    rows = (
+        Ticket.objects.filter(assignee_id__in=user_ids, status__in=OPEN_STATUSES)
+        .values("assignee_id")
+        .annotate(load=Sum(weight))
+    )
+    loads = dict.fromkeys(user_ids, 0)
+    loads.update({row["assignee_id"]: row["load"] for row in rows})
+    return loads
+
+
+def ticket_skill_keys(ticket: Ticket) -> set[str]:
+    """What a skill can name: the category (and its parents), system, module, request type."""
+    keys: set[str] = set()
+    if ticket.category_id:
+        keys.add(ticket.category.code)
+        keys.update(ticket.category.get_ancestors().values_list("code", flat=True))
+    if ticket.system_id:
+        keys.add(ticket.system.code)
+    if ticket.module_id:
+        keys.add(ticket.module.code)
+    if ticket.request_type_id:
+        keys.add(ticket.request_type.code)
+    return {fold(key) for key in keys}
+
+
+def _least_loaded(members: list[TeamMembership]) -> tuple[TeamMembership, int]:
+    loads = workloads([m.user_id for m in members])
+    chosen = min(members, key=lambda m: (loads[m.user_id], m.user_id))
+    return chosen, loads[chosen.user_id]
+
+
+def choose_assignee(
+    ticket: Ticket, team: Team, *, last_assignee_id: int | None
+) -> tuple[object | None, str]:
+    """The person the team's strategy gives the ticket to (None: stays in the queue), and why.
+
+    The caller holds the team's round-robin cursor lock, so concurrent choices for one team
+    happen one after the other.
+    """
+    strategy = team.assignment_strategy
+    if strategy == AssignmentStrategy.MANUAL:
+        return None, _("%(team)s assigns by hand: left in the queue") % {"team": team.label}
+    members = eligible_memberships(team)
+    if not members:
+        return None, _(
+            "nobody in %(team)s can take it now (away or no agents): left in the queue"
+        ) % {"team": team.label}
+    if strategy == AssignmentStrategy.LEAST_LOADED:
+        chosen, load = _least_loaded(members)
+        return chosen.user, _("least loaded in %(team)s: %(user)s (load %(load)d)") % {
+            "team": team.label,
+            "user": chosen.user,
+            "load": load,
+        }
+    if strategy == AssignmentStrategy.SKILL:
+        keys = ticket_skill_keys(ticket)
+        scored = [(len(keys & {fold(s) for s in m.skills}), m) for m in members]
+        best = max(score for score, _m in scored)
+        if best > 0:
+            chosen, load = _least_loaded([m for score, m in scored if score == best])
+            matched = sorted(keys & {fold(s) for s in chosen.skills})
+            return chosen.user, _("skill match in %(team)s (%(skills)s): %(user)s") % {
+                "team": team.label,
+                "skills": ", ".join(matched),
+                "user": chosen.user,
+            }
+        chosen, load = _least_loaded(members)
+        return chosen.user, _("no skill match in %(team)s; least loaded: %(user)s") % {
+            "team": team.label,
+            "user": chosen.user,
+        }
+    # Round robin: the next member after the last one given a ticket, by user id.
+    after = [m for m in members if last_assignee_id is not None and m.user_id > last_assignee_id]
+    chosen = after[0] if after else members[0]
+    return chosen.user, _("round robin in %(team)s: %(user)s") % {
+        "team": team.label,
+        "user": chosen.user,
+    }

@@ -1,0 +1,94 @@
+"""Where classifier versions live: files under `SERVICEDESK["CLASSIFIER_MODEL_DIR"]`, loaded
+once per process and kept while the file is unchanged.
+
+The text model itself is `routing.classifier.TextClassifier`; this module only finds, loads,
+caches and writes its files, and turns every way a file can be broken into
+`ClassifierLoadError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from .models import ClassifierModel
+
+if TYPE_CHECKING:
+    from .classifier import Prediction, TextClassifier
+
+# (model id) → ((path, mtime, size), classifier). Reloaded when the file changes on disk.
+_cache: dict[int, tuple[tuple[str, int, int], TextClassifier]] = {}
+_lock = threading.Lock()
+CACHE_SIZE = 8
+
+
+def model_dir() -> Path:
+    return Path(settings.SERVICEDESK["CLASSIFIER_MODEL_DIR"])
+
+
+def active_models() -> dict[str, ClassifierModel]:
+    """The active version of each target, in one query."""
+    return {row.target: row for row in ClassifierModel.objects.filter(is_active=True)}
+
+
+def load(row: ClassifierModel) -> TextClassifier:
+    """The classifier of a model version, from the cache while its file is unchanged.
+
+    Raises ClassifierLoadError for a missing, unreadable or corrupt file.
+    """
+    # Imported here: the model code (scikit-learn, jieba) loads only when a model is used.
+    from .classifier import ClassifierLoadError, TextClassifier
+
+    path = row.absolute_path
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise ClassifierLoadError(
+            f"model file {row.file_path} is missing ({exc.strerror})"
+        ) from exc
+    stamp = (path, stat.st_mtime_ns, stat.st_size)
+    cached = _cache.get(row.pk)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        classifier = TextClassifier.load(path)
+    except ClassifierLoadError:
+        raise
+    except Exception as exc:  # whatever a damaged file makes the loader raise
+        raise ClassifierLoadError(f"model file {row.file_path} is unreadable: {exc}") from exc
+    with _lock:
+        if len(_cache) >= CACHE_SIZE:
+            _cache.clear()
+        _cache[row.pk] = (stamp, classifier)
+    return classifier
+
+
+def predict(row: ClassifierModel, text: str) -> Prediction:
+    return load(row).predict_one(text)
+
+
+def save(classifier: TextClassifier, file_name: str) -> str:
+    """Write the classifier under the model directory, atomically (a reader never sees half a
+    file); returns the path relative to the directory."""
+    directory = model_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / file_name
+    partial = directory / f".{file_name}.partial"
+    classifier.save(str(partial))
+    os.replace(partial, final)
+    return file_name
+
+
+def delete_file(row: ClassifierModel) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(row.absolute_path)
+    _cache.pop(row.pk, None)
+
+
+def clear_cache() -> None:
+    _cache.clear()

@@ -1,0 +1,49 @@
+"""Reads of routing data, scoped by the viewer where tickets are concerned."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from tickets.choices import Status
+from tickets.models import Ticket
+from tickets.selectors import LIST_RELATED, visibility_q
+
+from .models import ClassificationRule, ClassifierModel, TrainingExample
+
+
+def triage_queue(*, viewer: User) -> QuerySet[Ticket]:
+    """New tickets waiting for manual triage (人工兜底); every dispatcher works this queue."""
+    if not viewer.has_perm("accounts.dispatch_tickets"):
+        return Ticket.objects.none()
+    return (
+        Ticket.objects.filter(status=Status.NEW, needs_triage=True)
+        .select_related(*LIST_RELATED)
+        .order_by("-id")
+    )
+
+
+def ticket_for_routing(*, viewer: User, ticket_id: int) -> Ticket:
+    """A ticket the viewer may classify or dispatch: one they can see, or, for dispatchers,
+    a new ticket nobody's team has yet (the triage queue). DoesNotExist (404) otherwise."""
+    queryset = Ticket.objects.select_related("request_type", "system__owner_team", "team")
+    scope = visibility_q(viewer)
+    if scope is not None:
+        if viewer.has_perm("accounts.dispatch_tickets"):
+            scope |= Q(status=Status.NEW, team__isnull=True)
+        queryset = queryset.filter(scope)
+    return queryset.get(pk=ticket_id)
+
+
+def active_rules() -> QuerySet[ClassificationRule]:
+    return ClassificationRule.objects.filter(is_active=True).order_by("order", "id")
+
+
+def model_versions(*, target: str | None = None) -> QuerySet[ClassifierModel]:
+    queryset = ClassifierModel.objects.all()
+    return queryset.filter(target=target) if target else queryset
+
+
+def training_examples(*, target: str | None = None) -> QuerySet[TrainingExample]:
+    queryset = TrainingExample.objects.select_related("ticket", "created_by")
+    return queryset.filter(target=target) if target else queryset

@@ -1,0 +1,45 @@
+"""The project's Celery task decorator.
+
+Every background job is declared with `desk_task` so the safety settings are the same
+everywhere: `acks_late` (a task is acknowledged only after it ran, so a worker that dies
+mid-task leaves it on the queue for another worker — tasks must therefore be idempotent), the
+message is rejected back to the queue when the worker process is lost, a stable `name=` (task
+names are part of the queue's wire format and must not change when a module moves), and soft
+and hard time limits so a stuck job cannot hold a worker forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from celery import shared_task
+
+DEFAULT_SOFT_TIME_LIMIT = 120
+DEFAULT_TIME_LIMIT = 180
+
+
+def desk_task(
+    name: str,
+    *,
+    soft_time_limit: int = DEFAULT_SOFT_TIME_LIMIT,
+    time_limit: int = DEFAULT_TIME_LIMIT,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], Any]:
+    """Declare a Celery task with the desk's defaults; `name` is required and stable."""
+    if not name or "." not in name:
+        raise ValueError("desk_task needs a stable dotted name, e.g. 'sla.sweep'")
+    if soft_time_limit >= time_limit:
+        raise ValueError("soft_time_limit must be below time_limit")
+
+    def decorator(function: Callable[..., Any]) -> Any:
+        return shared_task(
+            name=name,
+            acks_late=True,
+            reject_on_worker_lost=True,
+            soft_time_limit=soft_time_limit,
+            time_limit=time_limit,
+            **options,
+        )(function)
+
+    return decorator

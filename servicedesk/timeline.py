@@ -1,0 +1,144 @@
+"""Turning a ticket's operation log into the lines a person reads on a timeline.
+
+Both the requester's timeline and the agent's history use it: each event becomes a headline
+("Handed to Application experts", "Status: Queued → In progress"), the reason or message
+written with it, who did it and when. Ids in old/new values are resolved with one query per
+kind of object, so a long history costs a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from accounts.choices import Tier
+from accounts.models import Team, User
+from catalog.models import Category, InformationSystem, RequestType
+from tickets.choices import ActorKind, Channel, EventKind, PendingReason, Priority, Status
+
+_KIND_LABELS = dict(EventKind.choices)
+_LOOKUPS = {"team": Team, "assignee": User, "system": InformationSystem}
+_LOOKUPS.update({"request_type": RequestType, "category": Category})
+
+
+@dataclass
+class TimelineEntry:
+    kind: str
+    headline: str
+    message: str
+    actor: str
+    actor_kind: str
+    at: datetime
+    is_public: bool
+    tone: str  # a CSS modifier: status, assign, reply, note, sla, done, info
+
+
+def _choice(choices, value: Any) -> str:
+    if value in (None, ""):
+        return _("none")
+    return str(dict(choices).get(value, value))
+
+
+def _label(obj) -> str:
+    return getattr(obj, "label", None) or str(obj)
+
+
+def timeline_entries(events, *, viewer_is_staff: bool) -> list[TimelineEntry]:
+    events = list(events)
+    wanted: dict[str, set[int]] = {name: set() for name in _LOOKUPS}
+    for event in events:
+        if event.field in wanted:
+            for value in (event.old_value, event.new_value):
+                if isinstance(value, int):
+                    wanted[event.field].add(value)
+    names: dict[str, dict[int, str]] = {}
+    for field, ids in wanted.items():
+        if ids:
+            model = _LOOKUPS[field]
+            names[field] = {obj.pk: _label(obj) for obj in model.objects.filter(pk__in=ids)}
+    return [_entry(event, names, viewer_is_staff) for event in events]
+
+
+def _value(event, names, value) -> str:
+    if value in (None, ""):
+        return _("none")
+    if event.field in _LOOKUPS:
+        return names.get(event.field, {}).get(value, f"#{value}")
+    return str(value)
+
+
+def _entry(event, names, viewer_is_staff: bool) -> TimelineEntry:
+    kind, field = event.kind, event.field
+    old, new = event.old_value, event.new_value
+    tone = "info"
+    transition = (event.data or {}).get("transition", "")
+    if kind == EventKind.CREATED:
+        channel = _choice(Channel.choices, (event.data or {}).get("channel"))
+        headline = _("Request received via %(channel)s") % {"channel": channel}
+        tone = "status"
+    elif kind == EventKind.STATUS_CHANGED:
+        headline = _("Status: %(old)s → %(new)s") % {
+            "old": _choice(Status.choices, old),
+            "new": _choice(Status.choices, new),
+        }
+        reason = (event.data or {}).get("pending_reason")
+        if new == Status.PENDING and reason:
+            headline += " · " + _choice(PendingReason.choices, reason)
+        tone = "done" if new in (Status.RESOLVED, Status.CLOSED) else "status"
+    elif kind == EventKind.ASSIGNED:
+        if new is None:
+            headline = _("No longer assigned to a person")
+        else:
+            headline = _("Assigned to %(name)s") % {"name": _value(event, names, new)}
+        tone = "assign"
+    elif kind == EventKind.TEAM_CHANGED:
+        if transition == "escalate":
+            headline = _("Escalated to %(team)s") % {"team": _value(event, names, new)}
+        else:
+            headline = _("Handed to %(team)s") % {"team": _value(event, names, new)}
+        tone = "assign"
+    elif kind == EventKind.TIER_CHANGED:
+        headline = _("Now handled by the %(tier)s") % {"tier": _choice(Tier.choices, new).lower()}
+        tone = "assign"
+    elif kind == EventKind.PRIORITY_CHANGED:
+        headline = _("Priority: %(old)s → %(new)s") % {"old": old or "–", "new": new}
+        tone = "info"
+    elif field in ("request_type", "category", "system"):
+        label = _KIND_LABELS.get(kind, kind)
+        headline = f"{label}: {_value(event, names, old)} → {_value(event, names, new)}"
+    elif kind == EventKind.COMMENTED:
+        headline = _("Reply")
+        tone = "reply"
+    elif kind == EventKind.NOTE_ADDED:
+        headline = _("Internal note")
+        tone = "note"
+    elif kind == EventKind.SURVEY:
+        headline = _("Rated the service %(score)s / 5") % {"score": new}
+        tone = "done"
+    elif kind.startswith("sla."):
+        headline = str(_KIND_LABELS.get(kind, kind))
+        tone = "sla"
+    else:
+        headline = str(_KIND_LABELS.get(kind, kind))
+    if event.actor_kind == ActorKind.SYSTEM or event.actor is None:
+        actor = _("Service desk")
+    elif event.actor_kind == ActorKind.REQUESTER and not viewer_is_staff:
+        actor = _("You")
+    else:
+        actor = str(event.actor)
+    return TimelineEntry(
+        kind=kind,
+        headline=headline,
+        message=event.message,
+        actor=actor,
+        actor_kind=event.actor_kind,
+        at=event.created_at,
+        is_public=event.is_public,
+        tone=tone,
+    )
+
+
+PRIORITY_CHOICES = Priority.choices

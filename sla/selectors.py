@@ -1,0 +1,294 @@
+"""Reads of SLA state for screens: badges, queue filters, the manager dashboard's numbers.
+
+Every function costs a fixed number of queries whatever the number of tickets shown (one for
+the badges of a page, aggregates for the dashboard), and the dashboard is scoped to what the
+viewer may see through `tickets.selectors.visibility_q`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import User
+from tickets.choices import OPEN_STATUSES
+from tickets.models import Ticket
+from tickets.selectors import visibility_q
+
+from .choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, BadgeState, Metric, TimerState
+from .models import OlaTarget, SlaTimer, TierSpan
+
+METRIC_ORDER = [Metric.FIRST_RESPONSE, Metric.RESOLUTION, Metric.PROGRESS_UPDATE]
+
+
+@dataclass(frozen=True)
+class TimerBadge:
+    """What a screen shows for one clock of a ticket.
+
+    `state` is one of BadgeState; `remaining` is the wall-clock time to `due_at` for a running
+    clock (negative once overdue) and the business time left for a paused one; None when met.
+    """
+
+    metric: str
+    state: str
+    due_at: datetime | None
+    remaining: timedelta | None
+    target: timedelta
+
+    @property
+    def metric_label(self) -> str:
+        return Metric(self.metric).label
+
+    @property
+    def state_label(self) -> str:
+        return BadgeState(self.state).label
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.remaining is not None and self.remaining < timedelta(0)
+
+
+def _badge(timer: SlaTimer, now: datetime) -> TimerBadge | None:
+    if timer.state == TimerState.MET:
+        state = BadgeState.BREACHED if timer.breached_at else BadgeState.MET
+        return TimerBadge(timer.metric, state, timer.due_at, None, timer.target)
+    if timer.state == TimerState.STOPPED:
+        if timer.breached_at is None:
+            return None  # closed or cancelled before it mattered: nothing to show
+        return TimerBadge(timer.metric, BadgeState.BREACHED, timer.due_at, None, timer.target)
+    if timer.state == TimerState.PAUSED:
+        remaining = timer.target - timer.used
+        state = BadgeState.BREACHED if timer.breached_at else BadgeState.PAUSED
+        return TimerBadge(timer.metric, state, None, remaining, timer.target)
+    remaining = timer.due_at - now if timer.due_at else None
+    if timer.breached_at:
+        state = BadgeState.BREACHED
+    elif timer.warned_at:
+        state = BadgeState.WARNED
+    else:
+        state = BadgeState.RUNNING
+    return TimerBadge(timer.metric, state, timer.due_at, remaining, timer.target)
+
+
+def timer_badges(ticket_ids: list[int]) -> dict[int, list[TimerBadge]]:
+    """The latest timer of each metric for each ticket, in one query (DISTINCT ON)."""
+    result: dict[int, list[TimerBadge]] = {ticket_id: [] for ticket_id in ticket_ids}
+    if not ticket_ids:
+        return result
+    now = timezone.now()
+    timers = (
+        SlaTimer.objects.filter(ticket_id__in=list(ticket_ids))
+        .order_by("ticket_id", "metric", "-id")
+        .distinct("ticket_id", "metric")
+        .only(
+            "ticket_id",
+            "metric",
+            "state",
+            "target",
+            "used",
+            "due_at",
+            "warned_at",
+            "breached_at",
+        )
+    )
+    for timer in timers:
+        badge = _badge(timer, now)
+        if badge is not None:
+            result[timer.ticket_id].append(badge)
+    for badges in result.values():
+        badges.sort(key=lambda b: METRIC_ORDER.index(b.metric))
+    return result
+
+
+def _at_risk_timers() -> QuerySet[SlaTimer]:
+    return SlaTimer.objects.filter(
+        ticket_id=OuterRef("pk"),
+        state__in=ACTIVE_TIMER_STATES,
+        warned_at__isnull=False,
+        breached_at__isnull=True,
+    )
+
+
+def _breached_timers() -> QuerySet[SlaTimer]:
+    return SlaTimer.objects.filter(
+        ticket_id=OuterRef("pk"), state__in=ACTIVE_TIMER_STATES, breached_at__isnull=False
+    )
+
+
+def filter_queue(queryset: QuerySet[Ticket], which: str) -> QuerySet[Ticket]:
+    """Narrow a ticket queryset to the at-risk queue (a clock warned, none breached) or the
+    breached queue (a clock breached), through the partial indexes on active timers."""
+    if which == "breached":
+        return queryset.filter(Exists(_breached_timers()))
+    if which == "at_risk":
+        return queryset.filter(Exists(_at_risk_timers())).exclude(Exists(_breached_timers()))
+    raise ValueError(f"unknown SLA queue {which!r}")
+
+
+def ticket_timers(*, ticket: Ticket) -> QuerySet[SlaTimer]:
+    """Every timer of a ticket the caller already may see (fetched through ticket_get)."""
+    return SlaTimer.objects.filter(ticket=ticket).select_related("policy", "calendar")
+
+
+# --- the manager dashboard --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplianceRow:
+    """Timers decided (met or breached) in a group, and how many were met in time."""
+
+    key: str
+    label: str
+    decided: int
+    breached: int
+
+    @property
+    def met(self) -> int:
+        return self.decided - self.breached
+
+    @property
+    def percent(self) -> float | None:
+        return round(100.0 * self.met / self.decided, 1) if self.decided else None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    date_from: date
+    date_to: date
+    by_priority: list[ComplianceRow]
+    by_team: list[ComplianceRow]
+    by_tier: list[ComplianceRow]
+    breached: list[Ticket]
+    at_risk: list[Ticket]
+    breached_count: int
+    at_risk_count: int
+
+
+def _scoped_timers(viewer: User) -> QuerySet[SlaTimer]:
+    scope = visibility_q(viewer)
+    timers = SlaTimer.objects.all()
+    if scope is not None:
+        timers = timers.filter(ticket__in=Ticket.objects.filter(scope).values("pk"))
+    return timers
+
+
+def _period(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """[from 00:00, the day after `to` 00:00) in the desk's time zone."""
+    zone = timezone.get_current_timezone()
+    start = datetime.combine(date_from, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return start, end
+
+
+def _rows(queryset, key: str, label_of) -> list[ComplianceRow]:
+    rows = queryset.values(key).annotate(
+        decided=Count("id"), breached=Count("id", filter=Q(breached_at__isnull=False))
+    )
+    return sorted(
+        (
+            ComplianceRow(str(row[key]), label_of(row[key]), row["decided"], row["breached"])
+            for row in rows
+        ),
+        key=lambda r: r.label,
+    )
+
+
+def sla_compliance(
+    *, viewer: User, date_from: date, date_to: date, list_limit: int = 50
+) -> Dashboard:
+    """SLA compliance for timers started in the period, per priority and per team (the
+    ticket's current team), OLA compliance per tier for tier stints ended in it, and the
+    first `list_limit` breached and at-risk open tickets. A fixed number of queries."""
+    from accounts.choices import Tier
+    from accounts.models import Team
+    from tickets.choices import Priority
+
+    start, end = _period(date_from, date_to)
+    decided = (
+        _scoped_timers(viewer)
+        .filter(
+            started_at__gte=start,
+            started_at__lt=end,
+            metric__in=ESCALATING_METRICS,
+        )
+        .filter(Q(state=TimerState.MET) | Q(breached_at__isnull=False))
+    )
+    by_priority = _rows(decided, "priority", lambda p: Priority(p).label)
+    team_rows = list(
+        decided.values("ticket__team_id").annotate(
+            decided=Count("id"), breached=Count("id", filter=Q(breached_at__isnull=False))
+        )
+    )
+    names = {
+        team.pk: team.label
+        for team in Team.objects.filter(
+            pk__in=[r["ticket__team_id"] for r in team_rows if r["ticket__team_id"]]
+        )
+    }
+    by_team = sorted(
+        (
+            ComplianceRow(
+                str(r["ticket__team_id"] or ""),
+                names.get(r["ticket__team_id"], "—"),
+                r["decided"],
+                r["breached"],
+            )
+            for r in team_rows
+        ),
+        key=lambda r: r.label,
+    )
+
+    scope = visibility_q(viewer)
+    spans = TierSpan.objects.filter(
+        ended_at__gte=start, ended_at__lt=end, business_time__isnull=False
+    )
+    if scope is not None:
+        spans = spans.filter(ticket__in=Ticket.objects.filter(scope).values("pk"))
+    ola = OlaTarget.objects.filter(tier=OuterRef("tier"), priority=OuterRef("priority"))
+    tier_rows = (
+        spans.annotate(ola=Subquery(ola.values("target")[:1]))
+        .filter(ola__isnull=False)
+        .values("tier")
+        .annotate(
+            decided=Count("id"),
+            breached=Count("id", filter=Q(business_time__gt=Subquery(ola.values("target")[:1]))),
+        )
+    )
+    by_tier = sorted(
+        (
+            ComplianceRow(r["tier"], Tier(r["tier"]).label, r["decided"], r["breached"])
+            for r in tier_rows
+        ),
+        key=lambda r: list(Tier.values).index(r.key),
+    )
+
+    open_tickets = Ticket.objects.filter(status__in=OPEN_STATUSES)
+    if scope is not None:
+        open_tickets = open_tickets.filter(scope)
+    earliest_due = SlaTimer.objects.filter(
+        ticket_id=OuterRef("pk"), state__in=ACTIVE_TIMER_STATES
+    ).order_by("due_at")
+    lists = {}
+    counts = {}
+    for which in ("breached", "at_risk"):
+        queue = filter_queue(open_tickets, which)
+        counts[which] = queue.count()
+        lists[which] = list(
+            queue.select_related("team", "assignee")
+            .annotate(sla_due_at=Subquery(earliest_due.values("due_at")[:1]))
+            .order_by("sla_due_at", "id")[:list_limit]
+        )
+    return Dashboard(
+        date_from=date_from,
+        date_to=date_to,
+        by_priority=by_priority,
+        by_team=by_team,
+        by_tier=by_tier,
+        breached=lists["breached"],
+        at_risk=lists["at_risk"],
+        breached_count=counts["breached"],
+        at_risk_count=counts["at_risk"],
+    )

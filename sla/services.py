@@ -1,0 +1,819 @@
+"""Every write of the SLA engine: timers follow the ticket, the sweep warns, breaches and
+escalates.
+
+Timers are rows (`SlaTimer`); these services keep them in step with the ticket's life (the
+reactions in `sla.apps` call them after the ticket's transaction commits) and the sweep's
+per-timer work marks them exactly once per level:
+
+* lock the row (`select_for_update(skip_locked=True)`: a row another worker holds is simply
+  skipped, that worker will handle it), re-check the condition in SQL, set the marker, act,
+  in one transaction; deliveries go after commit. A second sweep, a task run twice or redelivered
+  after a worker died (acks_late) finds the marker set and does nothing.
+* per-ticket reactions serialise on a transaction-scoped advisory lock of the ticket, so two
+  reactions to one ticket never interleave (without touching the ticket row itself).
+
+Escalation calls `tickets.services.ticket_dispatch(..., escalation=True, actor=None)`: the
+ticket core does the move and logs it; this module logs the SLA side (`sla.*` events).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Team, User
+from notifications.services import NotificationSpec, notify_many
+from tickets.choices import ActorKind, EventKind, PendingReason, Priority, Status
+from tickets.events import event_record
+from tickets.exceptions import ConcurrentModification, IllegalTransition
+from tickets.models import Ticket, TicketEvent
+
+from .business_time import BusinessCalendar, add_business_time, business_time_between
+from .choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, Level, Metric, TimerState
+from .models import (
+    BusinessCalendarConfig,
+    EscalationPolicy,
+    EscalationStep,
+    SlaPolicy,
+    SlaTimer,
+    TierSpan,
+)
+
+logger = logging.getLogger(__name__)
+
+# Progress updates of routine tickets are reminders sent by their own job (`sla.progress_
+# reminders`), not by the minute sweep.
+ROUTINE_PRIORITIES = (Priority.P3, Priority.P4)
+_ADVISORY_NAMESPACE = 7_001
+_SECOND = timedelta(seconds=1)
+
+
+def _sla_settings() -> dict:
+    return getattr(settings, "SLA", {})
+
+
+def sweep_batch_size() -> int:
+    return int(_sla_settings().get("SWEEP_BATCH", 10_000))
+
+
+def sweep_chunk_size() -> int:
+    return int(_sla_settings().get("SWEEP_CHUNK", 200))
+
+
+# --- calendars and policies -------------------------------------------------------------------
+
+
+def calendars_by_id(ids: Iterable[int] | None = None) -> dict[int, BusinessCalendar]:
+    """The built calendars (cached per process until their row changes), in one query."""
+    configs = BusinessCalendarConfig.objects.all()
+    if ids is not None:
+        configs = configs.filter(pk__in=set(ids))
+    return {config.pk: config.as_calendar() for config in configs}
+
+
+def policy_for(ticket: Ticket) -> SlaPolicy | None:
+    """The most specific active policy for the ticket's priority: request type + unit >
+    request type > unit (the deepest unit above the requester's) > the priority's default."""
+    candidates = (
+        SlaPolicy.objects.filter(is_active=True, priority=ticket.priority)
+        .filter(Q(request_type__isnull=True) | Q(request_type_id=ticket.request_type_id))
+        .select_related("unit", "calendar")
+    )
+    best, best_score = None, None
+    for policy in candidates:
+        if policy.unit_id is not None and not (
+            ticket.unit_path and ticket.unit_path.startswith(policy.unit.path)
+        ):
+            continue
+        score = (
+            policy.request_type_id is not None,
+            policy.unit_id is not None,
+            len(policy.unit.path) if policy.unit_id else 0,
+        )
+        if best_score is None or score > best_score:
+            best, best_score = policy, score
+    return best
+
+
+def escalation_steps_for(team_id: int | None, priority: str) -> list[EscalationStep]:
+    """The steps of the most specific active escalation policy: team + priority > team >
+    priority > the default (neither)."""
+    policies = EscalationPolicy.objects.filter(is_active=True).filter(
+        Q(team_id=team_id) | Q(team__isnull=True), Q(priority=priority) | Q(priority="")
+    )
+    ranked = sorted(policies, key=lambda p: (p.team_id is not None, p.priority != ""), reverse=True)
+    if not ranked:
+        return []
+    return list(ranked[0].steps.order_by("level"))
+
+
+# --- timer arithmetic (no queries) -------------------------------------------------------------
+
+
+def _schedule(timer: SlaTimer, calendar: BusinessCalendar) -> None:
+    """due_at / warn_at of a running timer from its segment start and the time used."""
+    start = timer.segment_started_at
+    left = max(timer.target - timer.used, timedelta(0))
+    timer.due_at = add_business_time(calendar, start, left)
+    warn_total = timer.target * timer.warn_at_percent / 100
+    timer.warn_at = add_business_time(calendar, start, max(warn_total - timer.used, timedelta(0)))
+
+
+def _fold(timer: SlaTimer, calendar: BusinessCalendar, until: datetime) -> None:
+    """Add the running segment's business time (up to `until`) to `used`."""
+    if timer.state == TimerState.RUNNING and timer.segment_started_at is not None:
+        if until > timer.segment_started_at:
+            timer.used += business_time_between(calendar, timer.segment_started_at, until)
+        timer.segment_started_at = until
+
+
+TIMER_FIELDS = [
+    "state",
+    "used",
+    "segment_started_at",
+    "due_at",
+    "warn_at",
+    "paused_at",
+    "met_at",
+    "stopped_at",
+    "next_escalation_at",
+    "policy",
+    "calendar",
+    "priority",
+    "target",
+    "warn_at_percent",
+    "updated_at",
+]
+
+
+def _save(timer: SlaTimer) -> None:
+    timer.save(update_fields=TIMER_FIELDS)
+
+
+def _lock_ticket_sla(ticket_id: int) -> None:
+    """Serialise SLA reactions for one ticket until the transaction ends."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, ticket_id % 2**31]
+        )
+
+
+def _active_timers(ticket_id: int) -> list[SlaTimer]:
+    return list(
+        SlaTimer.objects.select_for_update()
+        .filter(ticket_id=ticket_id, state__in=ACTIVE_TIMER_STATES)
+        .select_related("calendar")
+        .order_by("id")
+    )
+
+
+def _log(ticket: Ticket, kind: str, message: str, data: dict) -> None:
+    event_record(ticket=ticket, kind=kind, actor=None, message=message, is_public=False, data=data)
+
+
+def _new_timer(ticket: Ticket, policy: SlaPolicy, metric: str, start: datetime) -> SlaTimer | None:
+    target = policy.target_for(metric)
+    if target is None:
+        return None
+    timer = SlaTimer(
+        ticket=ticket,
+        metric=metric,
+        policy=policy,
+        calendar=policy.calendar,
+        priority=ticket.priority,
+        target=target,
+        warn_at_percent=policy.warn_at_percent,
+        started_at=start,
+        segment_started_at=start,
+    )
+    _schedule(timer, policy.calendar.as_calendar())
+    timer.save(force_insert=True)
+    return timer
+
+
+def _is_waiting_on_requester(ticket: Ticket) -> bool:
+    return ticket.status == Status.PENDING and ticket.pending_reason == PendingReason.REQUESTER
+
+
+# --- timers follow the ticket ------------------------------------------------------------------
+
+
+@transaction.atomic
+def sla_timers_start(*, ticket_id: int) -> list[SlaTimer]:
+    """Start the ticket's clocks (first response and resolution count from creation).
+
+    Idempotent: a metric that already has a timer is left alone. Without a matching policy
+    nothing starts (logged). A ticket already responded to gets its first response met and its
+    progress clock started; one already waiting on the requester starts paused.
+    """
+    _lock_ticket_sla(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    if ticket.status in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED):
+        return []
+    existing = set(SlaTimer.objects.filter(ticket_id=ticket_id).values_list("metric", flat=True))
+    policy = policy_for(ticket)
+    if policy is None:
+        logger.warning("no SLA policy for ticket %s (%s)", ticket.number, ticket.priority)
+        return []
+    now = timezone.now()
+    started = []
+    for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
+        if metric not in existing:
+            timer = _new_timer(ticket, policy, metric, ticket.created_at)
+            if timer is not None:
+                started.append(timer)
+    if started:
+        _log(
+            ticket,
+            EventKind.SLA_STARTED,
+            _("SLA clocks started (%(policy)s).") % {"policy": policy.name},
+            {
+                "policy": policy.pk,
+                "timers": {t.metric: t.due_at.isoformat() for t in started},
+            },
+        )
+    _sync_first_response(ticket, policy)
+    if _is_waiting_on_requester(ticket):
+        _pause_all(ticket, now)
+    return started
+
+
+def _sync_first_response(ticket: Ticket, policy: SlaPolicy | None = None) -> None:
+    """Meet the first-response clock once the ticket has a first response, and start the
+    progress-update clock from it."""
+    if ticket.first_response_at is None:
+        return
+    timers = [t for t in _active_timers(ticket.pk) if t.metric == Metric.FIRST_RESPONSE]
+    for timer in timers:
+        _meet(timer, timer.calendar.as_calendar(), ticket.first_response_at)
+    if timers and ticket.status not in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED):
+        policy = policy or policy_for(ticket)
+        if (
+            policy is not None
+            and not SlaTimer.objects.filter(
+                ticket_id=ticket.pk, metric=Metric.PROGRESS_UPDATE, state__in=ACTIVE_TIMER_STATES
+            ).exists()
+        ):
+            timer = _new_timer(ticket, policy, Metric.PROGRESS_UPDATE, ticket.first_response_at)
+            if timer is not None and _is_waiting_on_requester(ticket):
+                _pause(timer, timer.calendar.as_calendar(), timezone.now())
+
+
+def _meet(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+    if timer.state == TimerState.RUNNING:
+        _fold(timer, calendar, max(at, timer.segment_started_at))
+    timer.state = TimerState.MET
+    timer.met_at = at
+    timer.segment_started_at = None
+    timer.next_escalation_at = None
+    _save(timer)
+
+
+def _stop(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+    _fold(timer, calendar, at)
+    timer.state = TimerState.STOPPED
+    timer.stopped_at = at
+    timer.segment_started_at = None
+    timer.next_escalation_at = None
+    _save(timer)
+
+
+def _pause(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+    _fold(timer, calendar, at)
+    timer.state = TimerState.PAUSED
+    timer.paused_at = at
+    timer.segment_started_at = None
+    _save(timer)
+
+
+def _resume(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+    if timer.next_escalation_at is not None and timer.paused_at is not None:
+        # Escalation steps wait while the clock is paused: push the next one back by the pause.
+        timer.next_escalation_at += max(at - timer.paused_at, timedelta(0))
+    timer.state = TimerState.RUNNING
+    timer.paused_at = None
+    timer.segment_started_at = at
+    _schedule(timer, calendar)
+    _save(timer)
+
+
+def _pause_all(ticket: Ticket, at: datetime) -> list[SlaTimer]:
+    paused = []
+    for timer in _active_timers(ticket.pk):
+        if timer.state == TimerState.RUNNING:
+            _pause(timer, timer.calendar.as_calendar(), at)
+            paused.append(timer)
+    if paused:
+        _log(
+            ticket,
+            EventKind.SLA_PAUSED,
+            _("SLA clocks paused: waiting for the requester."),
+            {"timers": [t.metric for t in paused]},
+        )
+    return paused
+
+
+@transaction.atomic
+def sla_timers_on_status(*, ticket_id: int, old: str, new: str) -> None:
+    """Follow a status change: pause while pending on the requester and resume after (the
+    remaining time is kept); meet resolution when the requester is told (resolved); stop every
+    clock when closed or cancelled; on a reopen resume resolution with the time already used."""
+    _lock_ticket_sla(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    now = timezone.now()
+    _sync_first_response(ticket)
+    if new == Status.PENDING and ticket.pending_reason == PendingReason.REQUESTER:
+        _pause_all(ticket, now)
+    elif old == Status.PENDING and new != Status.PENDING:
+        resumed = []
+        for timer in _active_timers(ticket_id):
+            if timer.state == TimerState.PAUSED:
+                _resume(timer, timer.calendar.as_calendar(), now)
+                resumed.append(timer)
+        if resumed:
+            _log(
+                ticket,
+                EventKind.SLA_RESUMED,
+                _("SLA clocks resumed."),
+                {"timers": {t.metric: t.due_at.isoformat() for t in resumed}},
+            )
+    if new == Status.RESOLVED:
+        at = ticket.resolved_at or now
+        for timer in _active_timers(ticket_id):
+            calendar = timer.calendar.as_calendar()
+            if timer.metric == Metric.PROGRESS_UPDATE:
+                _stop(timer, calendar, at)
+            else:
+                _meet(timer, calendar, at)
+    elif new in (Status.CLOSED, Status.CANCELLED):
+        for timer in _active_timers(ticket_id):
+            _stop(timer, timer.calendar.as_calendar(), now)
+    elif old in (Status.RESOLVED, Status.CLOSED) and new in (Status.IN_PROGRESS, Status.QUEUED):
+        _reopen(ticket, now)
+
+
+def _reopen(ticket: Ticket, now: datetime) -> None:
+    """The fix was rejected or the ticket reopened: the resolution clock goes on from the
+    business time it had used; a new progress-update clock starts."""
+    last = (
+        SlaTimer.objects.select_for_update()
+        .filter(ticket_id=ticket.pk, metric=Metric.RESOLUTION)
+        .select_related("calendar")
+        .order_by("-id")
+        .first()
+    )
+    if last is None or last.is_active:
+        return
+    last.state = TimerState.RUNNING
+    last.met_at = last.stopped_at = None
+    last.segment_started_at = now
+    _schedule(last, last.calendar.as_calendar())
+    _save(last)
+    policy = last.policy or policy_for(ticket)
+    if policy is not None:
+        _new_timer(ticket, policy, Metric.PROGRESS_UPDATE, now)
+    _log(
+        ticket,
+        EventKind.SLA_RESUMED,
+        _("Reopened: the resolution clock goes on."),
+        {"timers": {Metric.RESOLUTION: last.due_at.isoformat()}, "used": str(last.used)},
+    )
+
+
+@transaction.atomic
+def sla_timers_on_public_reply(*, ticket_id: int, by_requester: bool) -> None:
+    """An agent's public reply is a first response and a progress update: the progress clock
+    is met and a new one starts from now."""
+    if by_requester:
+        return
+    _lock_ticket_sla(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    had_progress = SlaTimer.objects.filter(
+        ticket_id=ticket_id, metric=Metric.PROGRESS_UPDATE, state__in=ACTIVE_TIMER_STATES
+    ).exists()
+    _sync_first_response(ticket)
+    if not had_progress:
+        return  # the progress clock was just started by the first response
+    now = timezone.now()
+    policy = None
+    for timer in _active_timers(ticket_id):
+        if timer.metric == Metric.PROGRESS_UPDATE:
+            policy = timer.policy
+            _meet(timer, timer.calendar.as_calendar(), now)
+    policy = policy or policy_for(ticket)
+    if policy is not None and ticket.status not in (
+        Status.RESOLVED,
+        Status.CLOSED,
+        Status.CANCELLED,
+    ):
+        timer = _new_timer(ticket, policy, Metric.PROGRESS_UPDATE, now)
+        if timer is not None and _is_waiting_on_requester(ticket):
+            _pause(timer, timer.calendar.as_calendar(), now)
+
+
+@transaction.atomic
+def sla_timers_recalculate(*, ticket_id: int, reason: str = "") -> list[SlaTimer]:
+    """The priority (or the policy that applies) changed: apply the new policy's targets and
+    calendar to every active clock, keeping the business time already spent. Starts the clocks
+    if they were not started yet (reactions may arrive in any order)."""
+    _lock_ticket_sla(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    timers = _active_timers(ticket_id)
+    if not timers and not SlaTimer.objects.filter(ticket_id=ticket_id).exists():
+        transaction.on_commit(lambda: sla_timers_start(ticket_id=ticket_id))
+        return []
+    policy = policy_for(ticket)
+    if policy is None:
+        return []
+    now = timezone.now()
+    new_calendar = policy.calendar.as_calendar()
+    changes = {}
+    for timer in timers:
+        old_due = timer.due_at
+        if (timer.policy_id, timer.priority, timer.target) == (
+            policy.pk,
+            ticket.priority,
+            policy.target_for(timer.metric),
+        ):
+            continue  # nothing that matters changed (e.g. a reaction arriving twice)
+        _fold(timer, timer.calendar.as_calendar(), now)
+        target = policy.target_for(timer.metric)
+        if target is None:
+            _stop(timer, new_calendar, now)
+            continue
+        timer.policy, timer.calendar, timer.priority = policy, policy.calendar, ticket.priority
+        timer.target, timer.warn_at_percent = target, policy.warn_at_percent
+        if timer.state == TimerState.RUNNING:
+            _schedule(timer, new_calendar)
+        _save(timer)
+        changes[timer.metric] = {
+            "old_due": old_due.isoformat() if old_due else None,
+            "new_due": timer.due_at.isoformat() if timer.state == TimerState.RUNNING else None,
+            "used": str(timer.used),
+        }
+    if changes:
+        _log(
+            ticket,
+            EventKind.SLA_RECALCULATED,
+            reason or _("SLA recalculated for priority %(p)s.") % {"p": ticket.priority},
+            {"policy": policy.pk, "priority": ticket.priority, "timers": changes},
+        )
+    return timers
+
+
+@transaction.atomic
+def tier_span_on_assignment(*, ticket_id: int, new_tier: str, new_team_id: int | None) -> None:
+    """Close the ticket's current tier stint (measuring its business time) and open the next
+    one when the tier or team changed."""
+    _lock_ticket_sla(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    now = timezone.now()
+    current = (
+        TierSpan.objects.select_for_update().filter(ticket_id=ticket_id, ended_at=None).first()
+    )
+    if current is not None and (current.tier, current.team_id) == (new_tier, new_team_id):
+        return
+    if current is not None:
+        timer = (
+            SlaTimer.objects.filter(ticket_id=ticket_id, metric=Metric.RESOLUTION)
+            .select_related("calendar")
+            .order_by("-id")
+            .first()
+        )
+        calendar = timer.calendar.as_calendar() if timer else BusinessCalendar.twenty_four_seven()
+        current.ended_at = now
+        current.business_time = business_time_between(calendar, current.started_at, now)
+        current.save(update_fields=["ended_at", "business_time"])
+    if new_tier and ticket.status not in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED):
+        TierSpan.objects.create(
+            ticket=ticket,
+            tier=new_tier,
+            team_id=new_team_id,
+            priority=ticket.priority,
+            started_at=now,
+        )
+
+
+# --- the sweep ----------------------------------------------------------------------------------
+
+
+def _due(level: str, now: datetime, *, routine_progress: bool):
+    """Due timer ids of a level, through that level's partial index, oldest first."""
+    if level == Level.WARNING:
+        timers = SlaTimer.objects.filter(
+            state=TimerState.RUNNING, warned_at__isnull=True, warn_at__lte=now
+        ).order_by("warn_at")
+    elif level == Level.BREACH:
+        timers = SlaTimer.objects.filter(
+            state=TimerState.RUNNING, breached_at__isnull=True, due_at__lte=now
+        ).order_by("due_at")
+    else:
+        timers = SlaTimer.objects.filter(
+            state=TimerState.RUNNING, next_escalation_at__isnull=False, next_escalation_at__lte=now
+        ).order_by("next_escalation_at")
+    routine = Q(metric=Metric.PROGRESS_UPDATE, priority__in=ROUTINE_PRIORITIES)
+    timers = timers.filter(routine) if routine_progress else timers.exclude(routine)
+    return timers
+
+
+def sla_due_timer_ids(*, routine_progress: bool = False, now: datetime | None = None) -> dict:
+    """{level: [timer ids]} due now, at most the batch size per level."""
+    now = now or timezone.now()
+    levels = (Level.WARNING, Level.BREACH) if routine_progress else tuple(Level)
+    batch = sweep_batch_size()
+    return {
+        level: list(
+            _due(level, now, routine_progress=routine_progress).values_list("id", flat=True)[:batch]
+        )
+        for level in levels
+    }
+
+
+@dataclass
+class _Outcome:
+    """What one chunk did, for the task's return value and the tests."""
+
+    handled: list[int] = field(default_factory=list)
+    escalated: list[int] = field(default_factory=list)
+
+
+def _recheck(level: str, now: datetime) -> Q:
+    if level == Level.WARNING:
+        return Q(state=TimerState.RUNNING, warned_at__isnull=True, warn_at__lte=now)
+    if level == Level.BREACH:
+        return Q(state=TimerState.RUNNING, breached_at__isnull=True, due_at__lte=now)
+    return Q(
+        state=TimerState.RUNNING, next_escalation_at__isnull=False, next_escalation_at__lte=now
+    )
+
+
+class _Managers:
+    """The managers of a unit path (a manager sees their units and those below), loaded once
+    per chunk."""
+
+    def __init__(self) -> None:
+        self._by_path: list[tuple[str, User]] | None = None
+
+    def of(self, unit_path: str) -> list[User]:
+        if self._by_path is None:
+            self._by_path = [
+                (path, user)
+                for user in User.objects.filter(
+                    managed_units__isnull=False, is_active=True
+                ).prefetch_related("managed_units")
+                for path in {u.path for u in user.managed_units.all()}
+            ]
+        seen, result = set(), []
+        for path, user in self._by_path:
+            if unit_path and unit_path.startswith(path) and user.pk not in seen:
+                seen.add(user.pk)
+                result.append(user)
+        return result
+
+
+def _ticket_url(ticket: Ticket) -> str:
+    base = settings.SERVICEDESK.get("PUBLIC_BASE_URL", "").rstrip("/")
+    return f"{base}/workspace/tickets/{ticket.number}/"
+
+
+@transaction.atomic
+def sla_timers_process(*, timer_ids: list[int], level: str) -> _Outcome:
+    """Handle one chunk of due timers at one level, each exactly once.
+
+    Locks the rows still due (skipping rows another worker holds), sets the level's marker,
+    then acts: a warning tells the assignee (or the team lead); a breach is logged and runs the
+    escalation policy's immediate steps (progress updates: the owner and lead are reminded);
+    an escalation step runs the next level. Notifications are stored in bulk and delivered
+    after commit. Idempotent: a second run finds no row still due.
+    """
+    now = timezone.now()
+    outcome = _Outcome()
+    timers = list(
+        SlaTimer.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(_recheck(level, now), pk__in=timer_ids)
+        .select_related("ticket", "ticket__team", "ticket__team__lead", "ticket__assignee")
+        .order_by("id")
+    )
+    if not timers:
+        return outcome
+    events: list[TicketEvent] = []
+    specs: list[NotificationSpec] = []
+    managers = _Managers()
+    steps_cache: dict[tuple[int | None, str], list[EscalationStep]] = {}
+    escalations: list[tuple[SlaTimer, list[EscalationStep]]] = []
+
+    def steps(timer: SlaTimer) -> list[EscalationStep]:
+        key = (timer.ticket.team_id, timer.priority)
+        if key not in steps_cache:
+            steps_cache[key] = escalation_steps_for(*key)
+        return steps_cache[key]
+
+    warned, breached = [], []
+    for timer in timers:
+        ticket = timer.ticket
+        outcome.handled.append(timer.pk)
+        if level == Level.WARNING:
+            timer.warned_at = now
+            warned.append(timer)
+            if timer.due_at is not None and timer.due_at <= now:
+                continue  # the breach supersedes the warning; the breach level tells people
+            events.append(_event(ticket, EventKind.SLA_WARNED, _warning_text(timer), timer, now))
+            owner = ticket.assignee or (ticket.team.lead if ticket.team else None)
+            specs += _specs(
+                timer, level, [owner], _warning_subject(timer), _warning_text(timer), ticket
+            )
+        elif level == Level.BREACH:
+            timer.breached_at = now
+            timer.warned_at = timer.warned_at or now
+            breached.append(timer)
+            events.append(_event(ticket, EventKind.SLA_BREACHED, _breach_text(timer), timer, now))
+            if timer.metric in ESCALATING_METRICS:
+                due_steps = [s for s in steps(timer) if s.delay <= timedelta(0)]
+                later = [s for s in steps(timer) if s.delay > timedelta(0)]
+                timer.escalation_level = due_steps[-1].level if due_steps else 0
+                timer.next_escalation_at = now + later[0].delay if later else None
+                if due_steps:
+                    escalations.append((timer, due_steps))
+            else:
+                lead = ticket.team.lead if ticket.team else None
+                specs += _specs(
+                    timer,
+                    level,
+                    [ticket.assignee, lead],
+                    _breach_subject(timer),
+                    _breach_text(timer),
+                    ticket,
+                )
+        else:
+            remaining = [s for s in steps(timer) if s.level > timer.escalation_level]
+            if not remaining:
+                timer.next_escalation_at = None
+                breached.append(timer)
+                continue
+            step, later = remaining[0], remaining[1:]
+            timer.escalation_level = step.level
+            base = timer.breached_at or now
+            timer.next_escalation_at = max(base + later[0].delay, now) if later else None
+            breached.append(timer)
+            escalations.append((timer, [step]))
+
+    if warned:
+        SlaTimer.objects.bulk_update(warned, ["warned_at", "updated_at"])
+    if breached:
+        SlaTimer.objects.bulk_update(
+            breached,
+            ["breached_at", "warned_at", "escalation_level", "next_escalation_at", "updated_at"],
+        )
+    TicketEvent.objects.bulk_create(events)
+    # Tickets are locked (by ticket_dispatch) in ticket order, so two chunks escalating timers
+    # of the same tickets cannot deadlock on each other.
+    escalations.sort(key=lambda item: (item[0].ticket_id, item[0].pk))
+    for timer, due_steps in escalations:
+        for step in due_steps:
+            specs += _escalate(timer, step, managers, now)
+        outcome.escalated.append(timer.pk)
+    notify_many(specs)
+    return outcome
+
+
+def _event(ticket: Ticket, kind: str, message: str, timer: SlaTimer, now: datetime, **data):
+    return TicketEvent(
+        ticket=ticket,
+        kind=kind,
+        actor=None,
+        actor_kind=ActorKind.SYSTEM,
+        message=message,
+        is_public=False,
+        created_at=now,
+        data={
+            "timer": timer.pk,
+            "metric": timer.metric,
+            "due_at": timer.due_at.isoformat() if timer.due_at else None,
+            **data,
+        },
+    )
+
+
+def _specs(timer, level, users, subject, body, ticket, *, step: int = 0) -> list:
+    """Inbox + e-mail to each distinct user, and the team's chat webhooks, deduplicated per
+    timer, level and step."""
+    key = f"sla:{timer.pk}:{level}:{step}"
+    recipients = []
+    for user in users:
+        if user is not None and user.pk not in {u.pk for u in recipients}:
+            recipients.append(user)
+    return [
+        NotificationSpec(
+            dedupe_key=key,
+            recipients=recipients,
+            subject=subject,
+            body=body,
+            url=_ticket_url(ticket),
+            team_id=ticket.team_id,
+        )
+    ]
+
+
+def _metric_label(timer: SlaTimer) -> str:
+    return str(Metric(timer.metric).label)
+
+
+def _warning_subject(timer: SlaTimer) -> str:
+    return _("[%(number)s] %(metric)s due soon") % {
+        "number": timer.ticket.number,
+        "metric": _metric_label(timer),
+    }
+
+
+def _warning_text(timer: SlaTimer) -> str:
+    due = timezone.localtime(timer.due_at).strftime("%Y-%m-%d %H:%M") if timer.due_at else ""
+    return _("%(metric)s of %(number)s (%(priority)s) is due at %(due)s: %(title)s") % {
+        "metric": _metric_label(timer),
+        "number": timer.ticket.number,
+        "priority": timer.priority,
+        "due": due,
+        "title": timer.ticket.title,
+    }
+
+
+def _breach_subject(timer: SlaTimer) -> str:
+    if timer.metric == Metric.PROGRESS_UPDATE:
+        return _("[%(number)s] progress update overdue") % {"number": timer.ticket.number}
+    return _("[%(number)s] %(metric)s SLA breached") % {
+        "number": timer.ticket.number,
+        "metric": _metric_label(timer),
+    }
+
+
+def _breach_text(timer: SlaTimer) -> str:
+    due = timezone.localtime(timer.due_at).strftime("%Y-%m-%d %H:%M") if timer.due_at else ""
+    return _("%(metric)s of %(number)s (%(priority)s) was due at %(due)s: %(title)s") % {
+        "metric": _metric_label(timer),
+        "number": timer.ticket.number,
+        "priority": timer.priority,
+        "due": due,
+        "title": timer.ticket.title,
+    }
+
+
+def _escalate(timer: SlaTimer, step: EscalationStep, managers: _Managers, now: datetime) -> list:
+    """Run one escalation step: notify (assignee, lead, managers as they were at the breach),
+    reassign to the next team of the chain, log it. A failed reassignment is logged and the
+    notifications still go."""
+    from tickets.services import ticket_dispatch
+
+    ticket = timer.ticket
+    team: Team | None = ticket.team
+    users = []
+    if step.notify_assignee:
+        users.append(ticket.assignee)
+    if step.notify_team_lead and team is not None:
+        users.append(team.lead)
+    if step.notify_managers:
+        users.extend(managers.of(ticket.unit_path))
+    data: dict = {"level": step.level, "metric": timer.metric, "timer": timer.pk}
+    if step.reassign:
+        target = team.escalates_to if team is not None else None
+        if target is None:
+            data["reassign"] = "end_of_chain"
+        else:
+            try:
+                ticket_dispatch(
+                    ticket_id=ticket.pk,
+                    actor=None,
+                    team=target,
+                    reason=_("SLA breached (%(metric)s): escalated to %(team)s.")
+                    % {"metric": _metric_label(timer), "team": target.label},
+                    escalation=True,
+                    data={"sla_timer": timer.pk, "level": step.level},
+                )
+                data["reassigned_to"] = target.pk
+            except (IllegalTransition, ValidationError, ConcurrentModification) as exc:
+                data["reassign"] = f"skipped: {exc}"
+    data["notified"] = sorted({u.pk for u in users if u is not None})
+    event_record(
+        ticket=ticket,
+        kind=EventKind.ESCALATED,
+        actor=None,
+        message=_("Escalation level %(level)d (%(metric)s).")
+        % {"level": step.level, "metric": _metric_label(timer)},
+        is_public=False,
+        data=data,
+    )
+    subject = _("[%(number)s] escalated (level %(level)d): %(metric)s SLA breached") % {
+        "number": ticket.number,
+        "level": step.level,
+        "metric": _metric_label(timer),
+    }
+    return _specs(
+        timer, Level.ESCALATION, users, subject, _breach_text(timer), ticket, step=step.level
+    )

@@ -1,0 +1,77 @@
+"""The SLA engine's Celery jobs: thin (ids in, a service does the work), safe to repeat.
+
+Beat runs `sla.sweep` every `SLA["SWEEP_SECONDS"]` (60 by default): it selects due timer ids
+through the partial indexes and fans them out in chunks to `sla.process_timers`, where each row
+is locked, re-checked and marked before anything is done, so two sweeps, a task run twice or a
+task redelivered after a worker died (acks_late) handle every timer once per level.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import OperationalError
+from django.utils import timezone
+
+from servicedesk.tasks import desk_task
+from tickets.choices import Status
+from tickets.models import Ticket
+
+from . import services
+
+AUTO_CLOSE_BATCH = 1_000
+
+
+def _fan_out(due: dict[str, list[int]]) -> dict[str, int]:
+    chunk = services.sweep_chunk_size()
+    for level, ids in due.items():
+        for start in range(0, len(ids), chunk):
+            process_timers.delay(ids[start : start + chunk], str(level))
+    return {str(level): len(ids) for level, ids in due.items()}
+
+
+@desk_task("sla.sweep", soft_time_limit=50, time_limit=60)
+def sweep() -> dict[str, int]:
+    """Find warnings, breaches and escalation steps due now and fan them out."""
+    return _fan_out(services.sla_due_timer_ids())
+
+
+@desk_task(
+    "sla.process_timers",
+    soft_time_limit=240,
+    time_limit=300,
+    # A deadlock or serialisation failure rolls the chunk back whole; running it again is safe.
+    autoretry_for=(OperationalError,),
+    retry_backoff=1,
+    max_retries=5,
+)
+def process_timers(timer_ids: list[int], level: str) -> dict[str, list[int]]:
+    outcome = services.sla_timers_process(timer_ids=timer_ids, level=level)
+    return {"handled": outcome.handled, "escalated": outcome.escalated}
+
+
+@desk_task("sla.progress_reminders", soft_time_limit=50, time_limit=60)
+def progress_reminders() -> dict[str, int]:
+    """Remind the owners of routine (P3/P4) tickets whose progress update is due or overdue."""
+    return _fan_out(services.sla_due_timer_ids(routine_progress=True))
+
+
+@desk_task("sla.auto_close_resolved", soft_time_limit=240, time_limit=300)
+def auto_close_resolved() -> int:
+    """Close resolved tickets the requester left unanswered for N days (the lifecycle service
+    re-checks each one under its lock, so running this twice closes nothing twice)."""
+    from tickets.services import ticket_auto_close
+
+    days = settings.SERVICEDESK["AUTO_CLOSE_RESOLVED_AFTER_DAYS"]
+    cutoff = timezone.now() - timedelta(days=days)
+    ids = list(
+        Ticket.objects.filter(status=Status.RESOLVED, resolved_at__lte=cutoff)
+        .order_by("resolved_at")
+        .values_list("pk", flat=True)[:AUTO_CLOSE_BATCH]
+    )
+    closed = 0
+    for ticket_id in ids:
+        if ticket_auto_close(ticket_id=ticket_id) is not None:
+            closed += 1
+    return closed

@@ -1,0 +1,177 @@
+"""SLA on screen: badges, the at-risk and breached queues, the manager dashboard."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from sla import tasks
+from sla.choices import BadgeState, Metric
+from sla.selectors import filter_queue, sla_compliance, timer_badges
+from tests.sla.conftest import sh
+from tickets import services as tickets
+from tickets.choices import PendingReason
+from tickets.models import Ticket
+
+T0 = sh(2025, 10, 1, 3, 0)
+
+
+@pytest.fixture
+def board(desk, open_ticket, django_capture_on_commit_callbacks):
+    """Four P1 tickets at T0 + 40 min: one breached (first response), one at risk (first
+    response met, resolution warned, progress updated), one paused, one fresh."""
+    desk.front.lead = desk.tier2
+    desk.front.save(update_fields=["lead"])
+    breached = open_ticket(at=T0, priority="P1", title="breached")
+    at_risk = open_ticket(at=T0 - timedelta(minutes=60), priority="P1", title="at risk")
+    paused = open_ticket(at=T0, priority="P1", title="paused")
+    with (
+        time_machine.travel(T0 - timedelta(minutes=50), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        tickets.ticket_take(ticket_id=at_risk.pk, actor=desk.tier1)
+    with (
+        time_machine.travel(T0 + timedelta(minutes=5), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        tickets.ticket_take(ticket_id=paused.pk, actor=desk.tier1)
+        with django_capture_on_commit_callbacks(execute=True):
+            tickets.ticket_suspend(
+                ticket_id=paused.pk, actor=desk.tier1, reason=PendingReason.REQUESTER
+            )
+    with (
+        time_machine.travel(T0 + timedelta(minutes=30), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        tickets.comment_add(ticket_id=at_risk.pk, actor=desk.tier1, body="On it")
+    fresh = open_ticket(at=T0 + timedelta(minutes=39), priority="P1", title="fresh")
+    now = T0 + timedelta(minutes=40)
+    with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
+        tasks.sweep()
+    return {"breached": breached, "at_risk": at_risk, "paused": paused, "fresh": fresh, "now": now}
+
+
+def test_badges_in_one_query(board, django_assert_num_queries):
+    ids = [board[name].pk for name in ("breached", "at_risk", "paused", "fresh")]
+    with time_machine.travel(board["now"], tick=False), django_assert_num_queries(1):
+        badges = timer_badges(ids)
+    states = {
+        name: [(b.metric, b.state) for b in badges[board[name].pk]]
+        for name in ("breached", "at_risk", "paused", "fresh")
+    }
+    assert states == {
+        "breached": [
+            (Metric.FIRST_RESPONSE, BadgeState.BREACHED),
+            (Metric.RESOLUTION, BadgeState.RUNNING),
+        ],
+        "at_risk": [
+            (Metric.FIRST_RESPONSE, BadgeState.MET),
+            (Metric.RESOLUTION, BadgeState.WARNED),
+            (Metric.PROGRESS_UPDATE, BadgeState.RUNNING),
+        ],
+        "paused": [
+            (Metric.FIRST_RESPONSE, BadgeState.MET),
+            (Metric.RESOLUTION, BadgeState.PAUSED),
+            (Metric.PROGRESS_UPDATE, BadgeState.PAUSED),
+        ],
+        "fresh": [
+            (Metric.FIRST_RESPONSE, BadgeState.RUNNING),
+            (Metric.RESOLUTION, BadgeState.RUNNING),
+        ],
+    }
+    fresh = badges[board["fresh"].pk][0]
+    assert fresh.remaining == timedelta(minutes=29) and fresh.due_at == sh(2025, 10, 1, 4, 9)
+    paused = badges[board["paused"].pk][1]
+    assert paused.remaining == timedelta(hours=1, minutes=55) and paused.due_at is None
+    html = render_to_string("sla/_badges.html", {"badges": badges[board["fresh"].pk]})
+    assert "29 min left" in html
+    assert timer_badges([]) == {}
+
+
+def test_at_risk_and_breached_queues(board):
+    tickets_ = Ticket.objects.all()
+    assert [t.title for t in filter_queue(tickets_, "breached")] == ["breached"]
+    assert [t.title for t in filter_queue(tickets_, "at_risk")] == ["at risk"]
+    with pytest.raises(ValueError):
+        filter_queue(tickets_, "late")
+
+
+def test_dashboard_numbers(board, desk, django_capture_on_commit_callbacks):
+    # The at-risk ticket is resolved in time: its resolution counts as met.
+    with (
+        time_machine.travel(T0 + timedelta(minutes=45), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        tickets.ticket_resolve(ticket_id=board["at_risk"].pk, actor=desk.tier1, resolution="fixed")
+    with time_machine.travel(T0 + timedelta(minutes=46), tick=False):
+        data = sla_compliance(
+            viewer=desk.admin, date_from=date(2025, 10, 1), date_to=date(2025, 10, 1)
+        )
+    # Decided clocks: breached first response (breach), at-risk first response and
+    # resolution (met), paused first response (met); fresh has none decided.
+    [p1] = data.by_priority
+    assert (p1.key, p1.decided, p1.breached, p1.percent) == ("P1", 4, 1, 75.0)
+    teams = {row.label: (row.decided, row.breached) for row in data.by_team}
+    # The breached ticket was escalated to the middle office.
+    assert teams == {"Front office": (3, 0), "Application experts": (1, 1)}
+    tiers = {row.key: (row.decided, row.breached) for row in data.by_tier}
+    # Front stint of the breached ticket: 31 min > the 15 min P1 front OLA.
+    assert tiers == {"front": (1, 1)}
+    assert [t.title for t in data.breached] == ["breached"]
+    assert data.breached_count == 1 and data.at_risk_count == 0
+
+
+def test_dashboard_view(client, board, desk, django_assert_max_num_queries):
+    url = reverse("dashboard")
+    client.force_login(desk.requester)
+    assert client.get(url).status_code == 403
+    client.force_login(desk.manager)  # manages unit A, where the requester is
+    with time_machine.travel(board["now"], tick=False), django_assert_max_num_queries(20):
+        response = client.get(url, {"date_from": "2025-10-01", "date_to": "2025-10-31"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "breached" in body and "75.0 %" not in body
+    assert response.context["data"].breached_count == 1
+    bad = client.get(url, {"date_from": "2025-10-31", "date_to": "2025-10-01"})
+    assert bad.status_code == 400
+    assert bad.context["form"].errors == {"date_to": ["The end is before the start."]}
+    junk = client.get(url, {"date_from": "yesterday", "date_to": "x"})
+    assert junk.status_code == 400
+
+
+def test_dashboard_is_scoped_to_the_managers_units(board, desk):
+    from tests.factories import UserFactory
+
+    outsider = UserFactory(username="m2", roles=["manager"])
+    outsider.managed_units.add(desk.unit_b)
+    data = sla_compliance(viewer=outsider, date_from=date(2025, 10, 1), date_to=date(2025, 10, 1))
+    assert data.by_priority == [] and data.breached == []
+
+
+def test_api_timers_and_compliance(client, board, desk):
+    timers_url = reverse("api-sla-ticket-timers", args=[board["breached"].pk])
+    client.force_login(desk.requester)
+    assert client.get(timers_url).status_code == 403
+    assert client.get(reverse("api-sla-compliance")).status_code == 403
+    client.force_login(desk.expert)  # the breach escalated it to the middle office
+    body = client.get(timers_url).json()
+    assert [(t["metric"], t["state"], t["breached_at"] is not None) for t in body] == [
+        ("first_response", "running", True),
+        ("resolution", "running", False),
+    ]
+    client.force_login(desk.outsider_agent)
+    assert client.get(timers_url).status_code == 404
+    client.force_login(desk.admin)
+    url = reverse("api-sla-compliance")
+    with time_machine.travel(board["now"], tick=False):
+        answer = client.get(url, {"date_from": "2025-10-01", "date_to": "2025-10-01"})
+    assert answer.status_code == 200
+    assert answer.json()["breached_count"] == 1
+    assert answer.json()["by_priority"][0]["key"] == "P1"
+    bad = client.get(url, {"date_from": "2025-10-02", "date_to": "2025-10-01"})
+    assert bad.status_code == 400 and "date_to" in str(bad.json())
+    assert client.get(url).status_code == 400

@@ -1,0 +1,138 @@
+"""Races through the API on real PostgreSQL connections: one thread per client, started
+together. The same Idempotency-Key twice at once opens one ticket; two agents taking one ticket
+at once: one wins, the other gets 409, nothing half-written."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+from tickets.choices import EventKind, Status
+from tickets.models import Ticket, TicketEvent
+
+from .apihelpers import client_for, new_ticket
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _restore_migrated_data(django_db_setup, django_db_blocker):
+    """Put back what the migrations wrote (roles, taxonomy) once these tests are done.
+
+    A transactional test empties every table when it ends; `serialized_rollback` refills them
+    only at the start of the next such test, so without this a reused test database (and any
+    test after these) would start without the role groups.
+    """
+    yield
+    with django_db_blocker.unblock():
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents:
+            connection.creation.deserialize_db_from_string(contents)
+
+
+def run_together(*calls: Callable[[], object]) -> list:
+    """Run each call in its own thread (own database connection), released at once."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def worker(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = call()
+        except Exception as exc:  # surfaced by the assertions below
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_same_idempotency_key_at_once_opens_one_ticket(desk):
+    clients = [client_for(desk.requester) for _ in range(4)]
+
+    def create(client):
+        return lambda: client.post(
+            "/api/tickets/",
+            {"title": "Printer on fire"},
+            format="json",
+            headers={"Idempotency-Key": "retry-7f3a"},
+        )
+
+    responses = run_together(*(create(c) for c in clients))
+    assert all(not isinstance(r, Exception) for r in responses), responses
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert Ticket.objects.filter(title="Printer on fire").count() == 1
+    ticket = Ticket.objects.get(title="Printer on fire")
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.CREATED).count() == 1
+
+
+def test_two_agents_take_one_ticket_at_once(desk):
+    ticket = new_ticket(desk)
+    # Whatever routing did on commit, put it back in the front office's queue, unowned.
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status=Status.QUEUED, team=desk.front, tier="front", assignee=None
+    )
+    last_event = TicketEvent.objects.filter(ticket=ticket).latest("id").pk
+    first, second = client_for(desk.tier1), client_for(desk.tier2)
+
+    responses = run_together(
+        lambda: first.post(f"/api/tickets/{ticket.pk}/take/", {}, format="json"),
+        lambda: second.post(f"/api/tickets/{ticket.pk}/take/", {}, format="json"),
+    )
+    assert all(not isinstance(r, Exception) for r in responses), responses
+    assert sorted(r.status_code for r in responses) == [200, 409]
+    winner = next(r for r in responses if r.status_code == 200).json()["assignee"]["id"]
+    loser = next(r for r in responses if r.status_code == 409).json()
+    assert loser["status"] == Status.IN_PROGRESS
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee_id) == (Status.IN_PROGRESS, winner)
+    changes = TicketEvent.objects.filter(
+        ticket=ticket, kind=EventKind.STATUS_CHANGED, id__gt=last_event
+    )
+    assert list(changes.values_list("old_value", "new_value", "actor_id")) == [
+        ("queued", "in_progress", winner)
+    ]
+
+
+def test_two_agents_resolving_and_dispatching_at_once(desk):
+    ticket = new_ticket(desk)
+    Ticket.objects.filter(pk=ticket.pk).update(
+        status=Status.IN_PROGRESS, team=desk.front, tier="front", assignee=desk.tier1
+    )
+    last_event = TicketEvent.objects.filter(ticket=ticket).latest("id").pk
+    responses = run_together(
+        lambda: client_for(desk.tier1).post(
+            f"/api/tickets/{ticket.pk}/resolve/", {"resolution": "fixed"}, format="json"
+        ),
+        lambda: client_for(desk.tier2).post(
+            f"/api/tickets/{ticket.pk}/dispatch/",
+            {"team": desk.middle.pk, "reason": "expert needed"},
+            format="json",
+        ),
+    )
+    assert all(not isinstance(r, Exception) for r in responses), responses
+    assert sorted(r.status_code for r in responses) == [200, 409]
+    ticket.refresh_from_db()
+    changes = list(
+        TicketEvent.objects.filter(
+            ticket=ticket, kind=EventKind.STATUS_CHANGED, id__gt=last_event
+        ).values_list("new_value", flat=True)
+    )
+    assert changes == [ticket.status]
+    if ticket.status == Status.RESOLVED:
+        assert (ticket.resolution, ticket.team_id) == ("fixed", desk.front.pk)
+    else:
+        assert (ticket.status, ticket.team_id, ticket.resolution) == (
+            Status.QUEUED,
+            desk.middle.pk,
+            "",
+        )

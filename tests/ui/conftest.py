@@ -1,0 +1,60 @@
+"""Fixtures of the browser tests: one headless Debian Chromium for the whole session.
+
+Playwright drives /usr/bin/chromium (Debian's `chromium` package); it never downloads a browser.
+Its sync API runs an event loop in the test thread, which Django's async-safety check would
+refuse for the ORM calls the tests make between browser steps.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "pw-Secret-123"  # tests/factories.UserFactory's
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_as(browser, live_server):
+    """`open_as(user)` → a page of a fresh browser context, signed in as `user`."""
+    contexts = []
+
+    def opener(user, *, locale: str = "en-US"):
+        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    yield opener
+    for context in contexts:
+        context.close()

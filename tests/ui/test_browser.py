@@ -1,0 +1,182 @@
+"""The main journeys in a real headless Chromium against a live server.
+
+A requester submits → tier 1 takes it and escalates to the middle office → the middle office
+dispatches to the back office → the back office fixes → the middle office verifies → the
+requester sees each step on the timeline, confirms and rates. Also: another requester cannot
+open the ticket; an agent sees only the buttons they may use; Chinese shows Chinese.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+
+from accounts.choices import Tier
+from portal.models import Rating
+from tickets import services
+from tickets.choices import Status
+from tickets.models import Ticket
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _leave_the_migrated_data(django_db_blocker):
+    """A live-server test ends by emptying the tables; put back what the migrations wrote
+    (roles, request types, default policies) so tests that run later still find it."""
+    yield
+    with django_db_blocker.unblock():
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents:
+            connection.creation.deserialize_db_from_string(contents)
+
+
+def _buttons(page) -> list[str]:
+    return page.locator("[data-testid^=action-]").evaluate_all(
+        "els => els.map(e => e.dataset.action)"
+    )
+
+
+def _act(page, action: str, fields: dict[str, str] | None = None, selects: dict | None = None):
+    page.click(f"[data-testid=action-{action}]")
+    panel = page.locator(f"#action-{action}")
+    for name, value in (selects or {}).items():
+        panel.locator(f"select[name={name}]").select_option(value)
+    for name, value in (fields or {}).items():
+        panel.locator(f"[name={name}]").fill(value)
+    panel.locator(f"[data-testid=submit-{action}]").click()
+    page.wait_for_load_state()
+
+
+def _to_front_office(ticket: Ticket, desk) -> None:
+    """Routing (tested in tests/routing) runs on commit and may put the ticket anywhere its
+    rules say; the journey starts from the front office's queue."""
+    ticket.refresh_from_db()
+    if ticket.status == Status.NEW:
+        services.ticket_route(ticket_id=ticket.pk, actor=None, tier=Tier.FRONT, team=desk.front)
+    elif ticket.team_id != desk.front.pk or ticket.assignee_id:
+        services.ticket_dispatch(
+            ticket_id=ticket.pk, actor=None, team=desk.front, reason="to the front office"
+        )
+
+
+def test_request_goes_through_every_office_and_is_confirmed(open_as, live_server, desk):
+    base = live_server.url
+    requester = open_as(desk.requester)
+    requester.goto(f"{base}/portal/new/")
+    requester.fill("#id_title", "Trading client shows error 42")
+    requester.fill("#id_description", "Since this morning, on every order.")
+    requester.select_option("#id_system", str(desk.system.pk))
+    requester.click("[data-testid=submit-request]")
+    requester.wait_for_url(re.compile(r"/portal/requests/SD-"))
+    ticket = Ticket.objects.get(title="Trading client shows error 42")
+    _to_front_office(ticket, desk)
+
+    tier1 = open_as(desk.tier1)
+    tier1.goto(f"{base}/workspace/queue/team/")
+    tier1.click(f"text={ticket.number}")
+    assert _buttons(tier1) == ["take", "assign", "dispatch", "escalate", "cancel", "merge"]
+    tier1.click("[data-testid=action-take]")
+    tier1.wait_for_load_state()
+    assert "resolve" in _buttons(tier1)
+    _act(
+        tier1,
+        "escalate",
+        fields={"reason": "Needs an application expert"},
+        selects={"team": str(desk.middle.pk)},
+    )
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.tier) == (Status.QUEUED, Tier.MIDDLE)
+
+    expert = open_as(desk.expert)
+    expert.goto(f"{base}/workspace/tickets/{ticket.number}/")
+    expert.click("[data-testid=action-take]")
+    expert.wait_for_load_state()
+    _act(
+        expert,
+        "dispatch",
+        fields={"reason": "Matching engine, owned by core systems"},
+        selects={"team": str(desk.back.pk)},
+    )
+
+    engineer = open_as(desk.engineer)
+    engineer.goto(f"{base}/workspace/queue/team/")
+    engineer.click(f"text={ticket.number}")
+    engineer.click("[data-testid=action-take]")
+    engineer.wait_for_load_state()
+    assert (
+        engineer.locator("[data-testid=action-resolve]")
+        .inner_text()
+        .startswith("Submit the fix for verification")
+    )
+    _act(engineer, "resolve", fields={"resolution": "Restarted the matching engine"})
+    ticket.refresh_from_db()
+    assert ticket.status == Status.PENDING_VERIFICATION
+
+    expert.goto(f"{base}/workspace/queue/verify/")
+    expert.click(f"text={ticket.number}")
+    expert.click("[data-testid=action-verify]")
+    expert.locator("#action-verify input[name=passed][value='1']").check()
+    expert.click("[data-testid=submit-verify]")
+    expert.wait_for_load_state()
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED
+
+    requester.goto(f"{base}/portal/requests/{ticket.number}/")
+    timeline = requester.locator("[data-testid=timeline]").inner_text()
+    for step in (
+        "Escalated to Application experts",
+        "Handed to Core systems",
+        "Now handled by the back office",
+        "Status: In progress → Pending verification",
+        "Status: Pending verification → Awaiting confirmation",
+        "Needs an application expert",
+    ):
+        assert step in timeline
+    assert "Restarted the matching engine" in requester.inner_text(".resolution")
+    requester.click("[data-testid=confirm]")
+    requester.wait_for_load_state()
+    requester.check("input[name=score][value='5']")
+    requester.fill("textarea[name=comment]", "Fast and clear")
+    requester.click("text=Send rating")
+    requester.wait_for_load_state()
+    assert "You rated this service 5 out of 5." in requester.inner_text("[data-testid=rating]")
+    ticket.refresh_from_db()
+    assert ticket.status == Status.CLOSED
+    assert Rating.objects.get(ticket=ticket).score == 5
+
+
+def test_another_requester_gets_not_found_and_chinese_is_everywhere(open_as, live_server, desk):
+    ticket, _ = services.ticket_create(
+        requester=desk.requester, created_by=desk.requester, title="My laptop is slow"
+    )
+    _to_front_office(ticket, desk)
+    stranger = open_as(desk.other_requester)
+    response = stranger.goto(f"{live_server.url}/portal/requests/{ticket.number}/")
+    assert response.status == 404
+    assert "My laptop is slow" not in stranger.content()
+
+    owner = open_as(desk.requester)
+    owner.goto(f"{live_server.url}/portal/requests/{ticket.number}/")
+    owner.select_option("#language-select", "zh-hans")
+    owner.wait_for_load_state()
+    text = owner.inner_text("body")
+    for phrase in ("我的请求", "时间线", "详情"):
+        assert phrase in text
+    for english in ("My requests", "Timeline", "Details", "Now with"):
+        assert english not in text
+
+    agent = open_as(desk.tier1)
+    agent.goto(f"{live_server.url}/workspace/tickets/{ticket.number}/")
+    agent.select_option("#language-select", "zh-hans")
+    agent.wait_for_load_state()
+    text = agent.inner_text("body")
+    for phrase in ("我的工单", "领取", "升级"):
+        assert phrase in text
+    for english in ("My tickets", "Take", "Escalate", "Details", "History"):
+        assert english not in text

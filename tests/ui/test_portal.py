@@ -1,0 +1,172 @@
+"""The requester portal through Django's test client: submit, follow, answer, confirm, rate."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from portal.models import Announcement, Rating
+from portal.services import ticket_rate
+from tickets import services
+from tickets.choices import Channel, EventKind, PendingReason, Status
+from tickets.models import Ticket, TicketEvent
+
+from .helpers import closed_ticket, new_ticket, queued_ticket
+
+
+def test_submit_a_request(client, desk):
+    client.force_login(desk.requester)
+    response = client.post(
+        reverse("portal:new"),
+        {
+            "title": "Cannot open the trading client",
+            "description": "Error 42",
+            "system": desk.system.pk,
+        },
+    )
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:request", args=[ticket.number])
+    assert (ticket.channel, ticket.created_by, ticket.requester) == (
+        Channel.PORTAL,
+        desk.requester,
+        desk.requester,
+    )
+    assert ticket.system == desk.system
+
+
+def test_submit_without_title_shows_the_error(client, desk):
+    client.force_login(desk.requester)
+    response = client.post(reverse("portal:new"), {"title": "  ", "description": "x"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["title"] == ["This field is required."]
+    assert not Ticket.objects.exists()
+
+
+def test_home_lists_only_my_requests(client, desk):
+    mine = new_ticket(desk.requester, title="Mine")
+    new_ticket(desk.other_requester, title="Not mine")
+    client.force_login(desk.requester)
+    response = client.get(reverse("portal:home"))
+    assert [t.pk for t in response.context["page"].rows] == [mine.pk]
+
+
+def test_another_requesters_ticket_is_not_found(client, desk):
+    ticket = new_ticket(desk.other_requester)
+    client.force_login(desk.requester)
+    assert client.get(reverse("portal:request", args=[ticket.number])).status_code == 404
+    response = client.post(reverse("portal:reply", args=[ticket.number]), {"body": "hi"})
+    assert response.status_code == 404
+
+
+def test_timeline_shows_who_has_it_and_hides_internal_notes(client, desk):
+    ticket = queued_ticket(desk.requester, desk.front)
+    services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
+    services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="secret", is_internal=True)
+    services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="Looking into it")
+    client.force_login(desk.requester)
+    response = client.get(reverse("portal:request", args=[ticket.number]))
+    html = response.content.decode()
+    headlines = [e.headline for e in response.context["entries"]]
+    assert "Assigned to tier1" not in headlines  # display name is used
+    assert f"Assigned to {desk.tier1}" in headlines
+    assert "Handed to Front office" in headlines
+    assert "Looking into it" in html and "secret" not in html
+    assert response.context["stage_index"] == 2
+
+
+def test_answering_a_question_resumes_the_ticket(client, desk):
+    ticket = queued_ticket(desk.requester, desk.front)
+    services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
+    services.ticket_suspend(
+        ticket_id=ticket.pk, actor=desk.tier1, reason=PendingReason.REQUESTER, note="Which PC?"
+    )
+    client.force_login(desk.requester)
+    page = client.get(reverse("portal:request", args=[ticket.number]))
+    assert page.context["waiting_on_me"] is True
+    client.post(reverse("portal:reply", args=[ticket.number]), {"body": "PC-042"})
+    ticket.refresh_from_db()
+    assert ticket.status == Status.IN_PROGRESS
+
+
+def test_confirm_reject_and_withdraw(client, desk):
+    client.force_login(desk.requester)
+    first = queued_ticket(desk.requester, desk.front, title="one")
+    services.ticket_take(ticket_id=first.pk, actor=desk.tier1)
+    services.ticket_resolve(ticket_id=first.pk, actor=desk.tier1, resolution="Done")
+    client.post(reverse("portal:reject", args=[first.number]), {"reason": "Still broken"})
+    first.refresh_from_db()
+    assert first.status == Status.IN_PROGRESS and first.reopen_count == 1
+    services.ticket_resolve(ticket_id=first.pk, actor=desk.tier1, resolution="Really done")
+    client.post(reverse("portal:confirm", args=[first.number]))
+    first.refresh_from_db()
+    assert first.status == Status.CLOSED
+    second = new_ticket(desk.requester, title="two")
+    client.post(reverse("portal:withdraw", args=[second.number]), {"note": "solved myself"})
+    second.refresh_from_db()
+    assert second.status == Status.CANCELLED
+
+
+def test_an_impossible_action_is_a_message_not_an_error(client, desk):
+    ticket = new_ticket(desk.requester)
+    client.force_login(desk.requester)
+    response = client.post(reverse("portal:confirm", args=[ticket.number]), follow=True)
+    assert response.status_code == 200
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW
+
+
+def test_rate_once_closed(client, desk):
+    ticket = closed_ticket(desk)
+    client.force_login(desk.requester)
+    first = client.post(
+        reverse("portal:rate", args=[ticket.number]),
+        {"score": "4", "comment": "Quick"},
+        follow=True,
+    )
+    assert [str(m) for m in first.context["messages"]] == ["Thank you for your feedback."]
+    rating = Rating.objects.get(ticket=ticket)
+    assert (rating.score, rating.comment, rating.rated_by) == (4, "Quick", desk.requester)
+    event = TicketEvent.objects.get(ticket=ticket, kind=EventKind.SURVEY)
+    assert (event.new_value, event.actor) == (4, desk.requester)
+    response = client.post(
+        reverse("portal:rate", args=[ticket.number]), {"score": "1"}, follow=True
+    )
+    assert Rating.objects.filter(ticket=ticket).count() == 1
+    assert [str(m) for m in response.context["messages"]] == ["This ticket has already been rated."]
+
+
+def test_rate_guards(desk):
+    open_ticket = new_ticket(desk.requester)
+    with pytest.raises(ValidationError):
+        ticket_rate(ticket_id=open_ticket.pk, actor=desk.requester, score=5)
+    closed = closed_ticket(desk)
+    with pytest.raises(PermissionDenied):
+        ticket_rate(ticket_id=closed.pk, actor=desk.other_requester, score=5)
+    with pytest.raises(ValidationError):
+        ticket_rate(ticket_id=closed.pk, actor=desk.requester, score=6)
+
+
+def test_announcements_banner(client, desk):
+    client.force_login(desk.requester)
+    empty = client.get(reverse("portal:home")).content.decode()
+    assert "All systems are running normally." in empty
+    Announcement.objects.create(kind="fault", title="Trading system outage", system=desk.system)
+    html = client.get(reverse("portal:home")).content.decode()
+    assert "Trading system outage" in html and "All systems are running normally." not in html
+
+
+def test_home_redirects_each_side(client, desk):
+    client.force_login(desk.requester)
+    assert client.get("/")["Location"] == reverse("portal:home")
+    client.force_login(desk.tier1)
+    assert client.get("/")["Location"] == reverse("workspace:queue")
+
+
+def test_portal_in_chinese(client, desk):
+    client.force_login(desk.requester)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/portal/"})
+    html = client.get(reverse("portal:home")).content.decode()
+    assert "我的请求" in html

@@ -1,0 +1,1 @@
+"""The ticket core's REST API: input serializer → service → output serializer, one action each."""

@@ -1,0 +1,410 @@
+"""Input and output shapes of the ticket API.
+
+Input serializers only parse and look things up; the services (`tickets.services`) hold every
+rule (lengths, required reasons, permissions), so the API, the portal and the workspace refuse
+the same things with the same messages. Free text is passed through untouched
+(`tickets.validation` strips NUL bytes and enforces lengths). Output serializers read only the
+relations the selectors join, so a list page costs the same number of queries at any size.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Team, User
+from catalog.models import Category, InformationSystem, RequestType, SystemModule
+
+from ..choices import Channel, Impact, PendingReason, Priority, Status, Urgency
+from ..models import Attachment, Comment, Ticket, TicketEvent
+
+# PostgreSQL's bigint: larger ids cannot exist, and must not reach the database as a query.
+MAX_ID = 2**63 - 1
+
+# Channels an agent records when logging a request on someone's behalf.
+ON_BEHALF_CHANNELS = (Channel.PHONE, Channel.IM, Channel.EMAIL, Channel.PORTAL)
+ON_BEHALF_CHANNEL_CHOICES = [(c.value, c.label) for c in ON_BEHALF_CHANNELS]
+
+
+class FreeTextField(serializers.CharField):
+    """Text a person typed. Unlike DRF's CharField it does not refuse NUL bytes or trim:
+    `tickets.validation` cleans every channel's text the same way."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators = [
+            v
+            for v in self.validators
+            if type(v).__name__
+            not in ("ProhibitNullCharactersValidator", "ProhibitSurrogateCharactersValidator")
+        ]
+
+
+class IdField(serializers.IntegerField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+class ActiveRelatedField(serializers.PrimaryKeyRelatedField):
+    """A primary key that must fit in a bigint before it is looked up."""
+
+    def to_internal_value(self, data):
+        IdField().run_validation(data)
+        return super().to_internal_value(data)
+
+
+# --- small nested shapes (read from joined relations only) -----------------------------------
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    name = serializers.CharField(source="__str__", read_only=True)
+
+
+class NamedSerializer(serializers.Serializer):
+    """A team, system, unit or type: its id, code and name in the current language."""
+
+    id = serializers.IntegerField(read_only=True)
+    code = serializers.CharField(read_only=True)
+    name = serializers.CharField(source="label", read_only=True)
+
+
+# --- tickets -------------------------------------------------------------------------------
+
+
+class TicketListSerializer(serializers.ModelSerializer):
+    """One row of a ticket list. Only the relations in `selectors.LIST_RELATED` are read."""
+
+    requester = PersonSerializer(read_only=True)
+    assignee = PersonSerializer(read_only=True, allow_null=True)
+    team = NamedSerializer(read_only=True, allow_null=True)
+    request_type = NamedSerializer(read_only=True, allow_null=True)
+    system = NamedSerializer(read_only=True, allow_null=True)
+    unit = NamedSerializer(read_only=True, allow_null=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "title",
+            "status",
+            "status_label",
+            "pending_reason",
+            "priority",
+            "channel",
+            "tier",
+            "needs_triage",
+            "requester",
+            "assignee",
+            "team",
+            "request_type",
+            "system",
+            "unit",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class TicketDetailSerializer(TicketListSerializer):
+    """The whole ticket as this viewer may see it, with what they may do next (`actions`)."""
+
+    category = NamedSerializer(read_only=True, allow_null=True)
+    module = NamedSerializer(read_only=True, allow_null=True)
+    created_by = PersonSerializer(read_only=True, allow_null=True)
+    incident = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    merged_into = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    actions = serializers.SerializerMethodField()
+
+    class Meta(TicketListSerializer.Meta):
+        fields = [
+            *TicketListSerializer.Meta.fields,
+            "description",
+            "category",
+            "module",
+            "impact",
+            "urgency",
+            "resolution",
+            "classification_confidence",
+            "created_by",
+            "first_response_at",
+            "resolved_at",
+            "closed_at",
+            "reopen_count",
+            "incident",
+            "merged_into",
+            "actions",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_actions(self, ticket: Ticket) -> list[str]:
+        from ..selectors import ticket_actions
+
+        viewer = self.context["request"].user
+        return ticket_actions(ticket=ticket, viewer=viewer)
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    """A new request. A requester files it for themself (channel `api`); an agent allowed to
+    log on behalf of others names the `requester` and the channel it came in by."""
+
+    title = FreeTextField(help_text=_("1–200 characters."))
+    description = FreeTextField(required=False, default="", help_text=_("Up to 50,000."))
+    requester = ActiveRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        help_text=_("Only for agents logging a request on behalf of someone."),
+    )
+    channel = serializers.ChoiceField(
+        choices=ON_BEHALF_CHANNEL_CHOICES,
+        required=False,
+        help_text=_("How the request came in; only with `requester`. Default: phone."),
+    )
+    request_type = serializers.SlugRelatedField(
+        slug_field="code", queryset=RequestType.objects.filter(is_active=True), required=False
+    )
+    category = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.filter(is_active=True), required=False
+    )
+    system = ActiveRelatedField(
+        queryset=InformationSystem.objects.filter(is_active=True), required=False
+    )
+    module = ActiveRelatedField(
+        queryset=SystemModule.objects.filter(is_active=True), required=False
+    )
+    impact = serializers.ChoiceField(choices=Impact.choices, required=False)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        requester = attrs.get("requester")
+        on_behalf = requester is not None and requester.pk != user.pk
+        if "channel" in attrs and not on_behalf:
+            raise serializers.ValidationError(
+                {"channel": [_("Only an agent logging a request for someone sets the channel.")]}
+            )
+        attrs["requester"] = requester or user
+        attrs["channel"] = attrs.get("channel", Channel.PHONE) if on_behalf else Channel.API
+        return attrs
+
+
+class TicketListQuerySerializer(serializers.Serializer):
+    """The list's filters (`tickets.selectors.TicketFilters`). Lists accept repeated
+    parameters or commas: `?status=new&status=queued` or `?status=new,queued`."""
+
+    status = serializers.ListField(child=serializers.ChoiceField(Status.choices), required=False)
+    priority = serializers.ListField(
+        child=serializers.ChoiceField(Priority.choices), required=False
+    )
+    request_type = serializers.ListField(child=serializers.SlugField(max_length=40), required=False)
+    system = serializers.ListField(child=IdField(), required=False)
+    team = serializers.ListField(child=IdField(), required=False)
+    tier = serializers.ListField(
+        child=serializers.ChoiceField(choices=["front", "middle", "back"]), required=False
+    )
+    unit = IdField(required=False)
+    assignee = serializers.CharField(
+        required=False, help_text=_("A user id, or `me` for the caller.")
+    )
+    unassigned = serializers.BooleanField(required=False, default=False)
+    needs_triage = serializers.BooleanField(required=False, allow_null=True, default=None)
+    open = serializers.BooleanField(
+        required=False, default=False, help_text=_("Only open tickets (ignored with `status`).")
+    )
+    q = serializers.CharField(
+        required=False, default="", max_length=200, help_text=_("A ticket number or title words.")
+    )
+
+    LIST_FIELDS = ("status", "priority", "request_type", "system", "team", "tier")
+
+    def to_internal_value(self, data):
+        # Split comma-separated values of the list filters before validating each item.
+        if hasattr(data, "getlist"):
+            expanded = {}
+            for key in data:
+                values = data.getlist(key)
+                if key in self.LIST_FIELDS:
+                    expanded[key] = [v for value in values for v in value.split(",") if v]
+                else:
+                    expanded[key] = values[-1]
+            data = expanded
+        return super().to_internal_value(data)
+
+    def validate_assignee(self, value: str) -> int:
+        if value == "me":
+            return self.context["request"].user.pk
+        return IdField().run_validation(value)
+
+
+# --- the conversation and the log ------------------------------------------------------------
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "author", "body", "is_internal", "created_at"]
+        read_only_fields = fields
+
+
+class CommentCreateSerializer(serializers.Serializer):
+    body = FreeTextField()
+    is_internal = serializers.BooleanField(
+        required=False, default=False, help_text=_("An internal note (agents only).")
+    )
+
+
+class TicketEventSerializer(serializers.ModelSerializer):
+    """One entry of the operation log: who, when, what, old and new value."""
+
+    actor = PersonSerializer(read_only=True, allow_null=True)
+    kind_label = serializers.SerializerMethodField()
+    old_value = serializers.JSONField(read_only=True)
+    new_value = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = TicketEvent
+        fields = [
+            "id",
+            "kind",
+            "kind_label",
+            "actor",
+            "actor_kind",
+            "field",
+            "old_value",
+            "new_value",
+            "message",
+            "is_public",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_kind_label(self, event: TicketEvent) -> str:
+        from ..choices import EventKind
+
+        try:
+            return str(EventKind(event.kind).label)
+        except ValueError:
+            return event.kind
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    uploaded_by = PersonSerializer(read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = [
+            "id",
+            "filename",
+            "content_type",
+            "size",
+            "is_internal",
+            "uploaded_by",
+            "created_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, attachment: Attachment) -> str:
+        from django.urls import reverse
+
+        path = reverse("api-attachment-download", args=[attachment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class AttachmentCreateSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+    is_internal = serializers.BooleanField(required=False, default=False)
+
+
+# --- one input shape per action -------------------------------------------------------------
+
+
+class EmptySerializer(serializers.Serializer):
+    pass
+
+
+class NoteSerializer(serializers.Serializer):
+    note = FreeTextField(required=False, default="")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = FreeTextField(required=False, default="")
+
+
+class RouteSerializer(serializers.Serializer):
+    team = ActiveRelatedField(queryset=Team.objects.all())
+    reason = FreeTextField(required=False, default="")
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = ActiveRelatedField(queryset=User.objects.filter(is_active=True))
+    reason = FreeTextField(required=False, default="")
+
+
+class DispatchSerializer(serializers.Serializer):
+    team = ActiveRelatedField(queryset=Team.objects.all())
+    reason = FreeTextField(required=False, default="")
+
+
+class EscalateSerializer(serializers.Serializer):
+    team = ActiveRelatedField(
+        queryset=Team.objects.all(),
+        required=False,
+        help_text=_("Default: the next team of the current team's escalation chain."),
+    )
+    reason = FreeTextField(required=False, default="")
+
+
+class SuspendSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=PendingReason.choices)
+    note = FreeTextField(required=False, default="")
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = FreeTextField()
+
+
+class VerifySerializer(serializers.Serializer):
+    passed = serializers.BooleanField()
+    note = FreeTextField(required=False, default="")
+
+
+class MergeSerializer(serializers.Serializer):
+    into = serializers.CharField(
+        max_length=32, help_text=_("The number (SD-2026-000123) or id of the ticket to keep.")
+    )
+    reason = FreeTextField(required=False, default="")
+
+
+class PrioritySerializer(serializers.Serializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    reason = FreeTextField(required=False, default="")
+
+
+class ActionsSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    actions = serializers.ListField(child=serializers.CharField())
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    allowed = serializers.ListField(child=serializers.CharField(), required=False)

@@ -1,0 +1,249 @@
+"""Forms of the agent workspace. They shape input; the services check and decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.choices import Tier
+from accounts.models import OrgUnit, Team, User
+from catalog.models import Category, InformationSystem, RequestType
+from portal.forms import MultipleFileField
+from servicedesk.ui import StyledForm
+from tickets.choices import Channel, Impact, PendingReason, Priority, Status
+from tickets.models import TITLE_MAX_LENGTH
+
+
+class LabelChoiceField(forms.ModelChoiceField):
+    """Shows the localized label of taxonomy, teams and systems."""
+
+    def label_from_instance(self, obj):
+        return getattr(obj, "label", None) or str(obj)
+
+
+ANY = _("Any")
+
+
+def _blank(choices, label=ANY):
+    return [("", label), *choices]
+
+
+SORTS = [("newest", _("Newest first")), ("oldest", _("Oldest first")), ("priority", _("Priority"))]
+
+
+class QueueFilterForm(StyledForm):
+    """The filters of every queue; options are loaded once per page (a fixed query count)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    priority = forms.ChoiceField(label=_("Priority"), required=False)
+    request_type = forms.ChoiceField(label=_("Type"), required=False)
+    system = forms.TypedChoiceField(label=_("System"), required=False, coerce=int)
+    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int)
+    tier = forms.ChoiceField(label=_("Tier"), required=False)
+    unit = forms.TypedChoiceField(label=_("Unit"), required=False, coerce=int)
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORTS)
+
+    def __init__(self, *args, teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = _blank(Status.choices)
+        self.fields["priority"].choices = _blank([(p, p) for p in Priority.values])
+        self.fields["request_type"].choices = _blank(
+            [(t.code, t.label) for t in RequestType.objects.filter(is_active=True)]
+        )
+        self.fields["system"].choices = _blank(
+            [(s.pk, s.label) for s in InformationSystem.objects.filter(is_active=True)]
+        )
+        self.fields["team"].choices = _blank([(t.pk, t.label) for t in teams])
+        self.fields["tier"].choices = _blank(Tier.choices)
+        self.fields["unit"].choices = _blank(
+            [(u.pk, "\u2003" * (u.depth - 1) + u.label) for u in OrgUnit.get_tree()]
+        )
+        self.fields["q"].widget.attrs.update(
+            {"placeholder": _("Number or words of the title"), "type": "search"}
+        )
+
+
+class ReasonForm(StyledForm):
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=50_000
+    )
+
+
+class NoteForm(StyledForm):
+    note = forms.CharField(
+        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=50_000
+    )
+
+
+class AssignForm(StyledForm):
+    assignee = LabelChoiceField(label=_("Assign to"), queryset=User.objects.none())
+    reason = forms.CharField(label=_("Note"), required=False, max_length=2000)
+
+    def __init__(self, *args, ticket=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        members = User.objects.filter(is_active=True)
+        if ticket is not None and ticket.team_id:
+            members = members.filter(memberships__team_id=ticket.team_id)
+        else:
+            members = members.filter(memberships__isnull=False)
+        self.fields["assignee"].queryset = members.distinct().order_by("display_name", "username")
+
+
+class TeamReasonForm(StyledForm):
+    """Dispatch or escalate: the receiving team and the reason (required)."""
+
+    team = LabelChoiceField(label=_("To team"), queryset=Team.objects.all())
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=50_000
+    )
+
+    def __init__(self, *args, ticket=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        teams = Team.objects.order_by("tier", "code")
+        if ticket is not None and ticket.team_id:
+            teams = teams.exclude(pk=ticket.team_id)
+        self.fields["team"].queryset = teams
+        self.fields["team"].label_from_instance = lambda t: f"{t.label} · {t.get_tier_display()}"
+
+
+class SuspendForm(StyledForm):
+    reason = forms.ChoiceField(label=_("Waiting for"), choices=PendingReason.choices)
+    note = forms.CharField(
+        label=_("Message"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=50_000,
+        help_text=_("Shown to the requester: say what you need from them."),
+    )
+
+
+class ResolveForm(StyledForm):
+    resolution = forms.CharField(
+        label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 3}), max_length=50_000
+    )
+
+
+class VerifyForm(StyledForm):
+    passed = forms.TypedChoiceField(
+        label=_("Verification"),
+        choices=[("1", _("The fix works")), ("0", _("The fix does not work"))],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=50_000,
+        help_text=_("Required when the fix does not work."),
+    )
+
+
+class MergeForm(StyledForm):
+    into = forms.CharField(label=_("Merge into ticket number"), max_length=32)
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=2000)
+
+
+class PriorityForm(StyledForm):
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=2000)
+
+
+class RouteForm(StyledForm):
+    """Manual triage: say what the ticket is and send it to a team."""
+
+    request_type = LabelChoiceField(
+        label=_("Request type"), queryset=RequestType.objects.filter(is_active=True)
+    )
+    category = LabelChoiceField(
+        label=_("Problem category"),
+        queryset=Category.objects.filter(is_active=True).order_by("path"),
+        required=False,
+    )
+    system = LabelChoiceField(
+        label=_("Affected system"),
+        queryset=InformationSystem.objects.filter(is_active=True),
+        required=False,
+    )
+    priority = forms.ChoiceField(label=_("Priority"), choices=_blank(Priority.choices, "–"))
+    team = LabelChoiceField(
+        label=_("Route to team"), queryset=Team.objects.order_by("tier", "code")
+    )
+    reason = forms.CharField(label=_("Note"), required=False, max_length=2000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["priority"].required = False
+        self.fields["team"].label_from_instance = lambda t: f"{t.label} · {t.get_tier_display()}"
+
+
+class CommentForm(StyledForm):
+    body = forms.CharField(
+        label=_("Message"), widget=forms.Textarea(attrs={"rows": 3}), max_length=50_000
+    )
+    is_internal = forms.BooleanField(
+        label=_("Internal note (not shown to the requester)"), required=False
+    )
+    attachments = MultipleFileField(label=_("Attachments"))
+
+
+class LogRequestForm(StyledForm):
+    """A phone or IM request logged by an agent on the requester's behalf."""
+
+    requester = forms.CharField(
+        label=_("Requester"),
+        max_length=150,
+        help_text=_("Username, e-mail address or phone number of the person who called."),
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[(Channel.PHONE, Channel.PHONE.label), (Channel.IM, Channel.IM.label)],
+    )
+    title = forms.CharField(label=_("Subject"), max_length=TITLE_MAX_LENGTH)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 5}), required=False
+    )
+    system = LabelChoiceField(
+        label=_("Affected system"),
+        queryset=InformationSystem.objects.filter(is_active=True),
+        required=False,
+    )
+    impact = forms.TypedChoiceField(
+        label=_("Impact"), choices=Impact.choices, coerce=int, initial=Impact.MINOR
+    )
+    attachments = MultipleFileField(label=_("Attachments"))
+
+    def clean_requester(self):
+        value = self.cleaned_data["requester"].strip()
+        people = User.objects.filter(is_active=True)
+        match = (
+            people.filter(username__iexact=value).first()
+            or people.filter(email__iexact=value).first()
+            or (people.filter(phone=value).first() if value else None)
+        )
+        if match is None:
+            raise forms.ValidationError(_("No active person has this username, e-mail or phone."))
+        return match
+
+
+BULK_ACTIONS = [
+    ("take", _("Take")),
+    ("assign", _("Assign to…")),
+    ("resolve", _("Resolve…")),
+    ("cancel", _("Cancel as invalid…")),
+]
+
+
+class BulkForm(StyledForm):
+    action = forms.ChoiceField(label=_("Action"), choices=BULK_ACTIONS)
+    ids = forms.TypedMultipleChoiceField(coerce=int, required=True)
+    assignee = LabelChoiceField(label=_("Assign to"), queryset=User.objects.none(), required=False)
+    note = forms.CharField(label=_("Note or reason"), required=False, max_length=50_000)
+
+    def __init__(self, *args, members=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if members is not None:
+            self.fields["assignee"].queryset = members
+        # The ids are checked against what the viewer may see when acting, not here.
+        self.fields["ids"].valid_value = lambda value: True

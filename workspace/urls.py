@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "workspace"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("queue/<slug:which>/", views.queue, name="queue_which"),
+    path("tickets/<str:number>/", views.ticket_detail, name="ticket"),
+    path("tickets/<str:number>/comment/", views.ticket_comment, name="comment"),
+    path("tickets/<str:number>/<slug:action>/", views.ticket_act, name="act"),
+    path("log/", views.log_request, name="log"),
+    path("bulk/", views.bulk, name="bulk"),
+]
