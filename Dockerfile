@@ -2,11 +2,11 @@
 # all run it with different commands (see docker-compose.yml).
 FROM python:3.11-slim
 
+# PYTHONPATH: the source tree in /app comes before the installed copy, so BASE_DIR is /app.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    # The source tree in /app comes before the installed copy, so BASE_DIR is /app.
     PYTHONPATH=/app \
     DJANGO_SETTINGS_MODULE=servicedesk.settings.production \
     MEDIA_ROOT=/data/media \

@@ -49,8 +49,13 @@ def bench_db_name(quick: bool) -> str:
 
 
 def server_url() -> str:
-    """The server's URL as the embedded services (or a deployment) give it."""
-    return os.environ.get("DATABASE_URL") or EMBEDDED_DATABASE_URL
+    """The server's URL as the embedded services (or a deployment) give it, before
+    `setup_django` pointed DATABASE_URL at the bench database."""
+    return (
+        os.environ.get("BENCH_SERVER_URL")
+        or os.environ.get("DATABASE_URL")
+        or EMBEDDED_DATABASE_URL
+    )
 
 
 def database_url(name: str) -> str:
@@ -69,6 +74,7 @@ def redis_url() -> str:
 def bench_env(quick: bool) -> dict[str, str]:
     """Environment for a subprocess (manage.py, gunicorn) working on the bench database."""
     env = dict(os.environ)
+    env["BENCH_SERVER_URL"] = server_url()
     env["DATABASE_URL"] = database_url(bench_db_name(quick))
     # Its own Redis database: queued tasks of bench tickets never reach a dev worker.
     env["REDIS_URL"] = redis_url()

@@ -528,6 +528,36 @@ def vacuum_analyze() -> float:
     return round(time.monotonic() - started, 1)
 
 
+def schema_gaps() -> list[str]:
+    """Tables or columns the models have and the bench database lacks.
+
+    Migrations rewritten in place (while a feature is being built) leave an old bench database
+    behind that `migrate` no longer changes; such a database is generated again.
+    """
+    from django.apps import apps
+    from django.db import connection
+
+    gaps = []
+    with connection.cursor() as cur:
+        tables = set(connection.introspection.table_names(cur))
+        for model in apps.get_models():
+            meta = model._meta
+            if not meta.managed or meta.proxy:
+                continue
+            if meta.db_table not in tables:
+                gaps.append(meta.db_table)
+                continue
+            columns = {
+                c.name for c in connection.introspection.get_table_description(cur, meta.db_table)
+            }
+            gaps += [
+                f"{meta.db_table}.{f.column}"
+                for f in meta.local_concrete_fields
+                if f.column not in columns
+            ]
+    return gaps
+
+
 def main() -> None:
     import argparse
 
@@ -546,17 +576,23 @@ def main() -> None:
     }
 
     marker = read_marker(name)
+    common.setup_django(args.quick)
     if marker is not None and not args.force and {k: marker.get(k) for k in wanted} == wanted:
         migrate(args.quick)  # new migrations of other apps still apply to the kept data
-        log(f"{name} already holds {tickets:,} tickets; nothing to generate")
-        common.emit({"name": "generate", "skipped": True, "database": name, **marker})
-        return
+        missing = schema_gaps()
+        if not missing:
+            log(f"{name} already holds {tickets:,} tickets; nothing to generate")
+            common.emit({"name": "generate", "skipped": True, "database": name, **marker})
+            return
+        log(f"{name} does not match the models ({', '.join(missing[:5])}): generating again")
 
     total = time.monotonic()
     log(f"creating {name} for {tickets:,} tickets × {args.events_per_ticket} events")
+    from django.db import connection
+
+    connection.close()
     recreate_database(name)
     migrate(args.quick)
-    common.setup_django(args.quick)
     started = time.monotonic()
     ref = create_reference_data()
     reference_s = round(time.monotonic() - started, 1)

@@ -123,7 +123,7 @@ ROLE_LOGINS = [
     ("back_engineer", "engineer", "workspace"),
     ("qa_inspector", "qa", "workspace"),
     ("manager", "manager", "workspace"),
-    ("administrator", "admin", "admin"),
+    ("administrator", "admin", "workspace + /admin/"),
 ]
 
 # code, English, Chinese, owning team, core, description, modules [(code, English, Chinese)]

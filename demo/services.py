@@ -193,8 +193,17 @@ def _bootstrap_classifier() -> str:
         from routing.services import routing_bootstrap_models
     except ImportError:
         return "routing has no classifier bootstrap; tickets are routed by hand"
-    result = routing_bootstrap_models()
-    return f"classifier ready ({result})" if result else "classifier ready"
+    results = routing_bootstrap_models() or []
+    if not results:
+        return "classifier: models already trained"
+    parts = []
+    for result in results:
+        target = getattr(result, "target", "?")
+        if getattr(result, "trained", False):
+            parts.append(f"{target} trained")
+        else:
+            parts.append(f"{target} not trained ({getattr(result, 'reason', '')})")
+    return "classifier: " + "; ".join(parts)
 
 
 # --- tickets --------------------------------------------------------------------------------
@@ -329,21 +338,32 @@ def _create(desk: _Desk, plan: TicketPlan) -> tuple[Ticket, bool]:
         created_by = plan.requester
     elif plan.channel in (Channel.PHONE, Channel.IM):
         created_by = desk.next_of(desk.dispatchers)
-    return ticket_services.ticket_create(
-        requester=plan.requester,
-        title=title,
-        description=description,
-        channel=plan.channel,
-        created_by=created_by,
-        system=desk.systems.get(system) if system else None,
-        module=desk.modules.get((system, module)) if module else None,
-        # Agents logging a call classify as they type; other channels leave it to routing.
-        request_type=desk.request_types[kind]
-        if created_by and created_by != plan.requester
-        else None,
-        external_source=DEMO_SOURCE,
-        external_ref=plan.ref,
-    )
+    with transaction.atomic():
+        ticket, created = ticket_services.ticket_create(
+            requester=plan.requester,
+            title=title,
+            description=description,
+            channel=plan.channel,
+            created_by=created_by,
+            system=desk.systems.get(system) if system else None,
+            module=desk.modules.get((system, module)) if module else None,
+            # Agents logging a call classify as they type; other channels leave it to routing.
+            request_type=desk.request_types[kind]
+            if created_by and created_by != plan.requester
+            else None,
+            external_source=DEMO_SOURCE,
+            external_ref=plan.ref,
+        )
+        if created and plan.target == Status.NEW:
+            # The manual triage queue (人工兜底): in the same transaction as the creation, so
+            # automatic routing (which runs after commit) leaves these to a person.
+            ticket_services.ticket_send_to_triage(
+                ticket_id=ticket.pk,
+                reason="信息不足，无法自动分类，转人工分派。"
+                if plan.chinese
+                else "Not enough detail to classify automatically: left for manual triage.",
+            )
+    return ticket, created
 
 
 def _entry_team(desk: _Desk, plan: TicketPlan) -> Team:
@@ -361,10 +381,39 @@ def _owner_team(desk: _Desk, ticket: Ticket, plan: TicketPlan) -> Team:
     return desk.teams["back-infra"]
 
 
+def _cancel_in_progress(plan: TicketPlan, ticket: Ticket, owner: User | None) -> None:
+    """Rejected as invalid by its owner, or merged into an earlier open ticket on the same
+    system (a duplicate)."""
+    if plan.cancel_mode == "duplicate":
+        original = (
+            Ticket.objects.filter(
+                external_source=DEMO_SOURCE,
+                status__in=[Status.QUEUED, Status.IN_PROGRESS],
+                system_id=ticket.system_id,
+            )
+            .exclude(pk=ticket.pk)
+            .order_by("id")
+            .first()
+        )
+        if original is not None:
+            ticket_services.ticket_merge(
+                ticket_id=ticket.pk,
+                actor=owner,
+                into=original,
+                reason="重复提交" if plan.chinese else "Same problem as the earlier ticket.",
+            )
+            return
+    ticket_services.ticket_cancel(
+        ticket_id=ticket.pk,
+        actor=owner,
+        reason="不属于服务台受理范围" if plan.chinese else "Not a service desk request.",
+    )
+
+
 def _step(desk: _Desk, plan: TicketPlan, ticket: Ticket) -> bool:
     """Make one move toward the plan's target; False when there is nothing more to do."""
     status, target = ticket.status, plan.target
-    if _reached(plan, ticket):
+    if _reached(plan, ticket) or target == Status.NEW:
         return False
     resolution = _text(plan, plan.resolution)
     owner = ticket.assignee
@@ -405,7 +454,7 @@ def _step(desk: _Desk, plan: TicketPlan, ticket: Ticket) -> bool:
             return True
         agent = desk.next_of(members)
         ticket_services.ticket_take(ticket_id=ticket.pk, actor=agent)
-        if len(plan.done) % 2 == 0:
+        if int(plan.ref[-1]) % 2 == 0:
             ticket_services.comment_add(
                 ticket_id=ticket.pk,
                 actor=agent,
@@ -413,8 +462,29 @@ def _step(desk: _Desk, plan: TicketPlan, ticket: Ticket) -> bool:
             )
         return True
     if status == Status.IN_PROGRESS:
+        if target == Status.CANCELLED:
+            _cancel_in_progress(plan, ticket, owner)
+            return True
+        wants_back = target == Status.PENDING_VERIFICATION or plan.via_back
+        if wants_back and ticket.tier != Tier.BACK:
+            if ticket.tier == Tier.FRONT:
+                # Functional escalation: the front office hands over to the middle office.
+                next_team = ticket.team.escalates_to or desk.teams["middle-tech"]
+                reason = "需中台专家分析" if plan.chinese else "Needs an expert's analysis."
+            else:
+                # The middle office dispatches to the team that owns the system.
+                next_team = _owner_team(desk, ticket, plan)
+                reason = "转后台处理" if plan.chinese else "Handing over to the owning team."
+            ticket_services.ticket_dispatch(
+                ticket_id=ticket.pk,
+                actor=owner,
+                team=next_team,
+                reason=reason,
+                escalation=ticket.tier == Tier.FRONT,
+            )
+            return True
         if target == Status.QUEUED:
-            # Escalated and nobody has taken it yet at the next team.
+            # Someone (automatic assignment) took it: escalate, nobody has it at the next team.
             next_team = ticket.team.escalates_to or _owner_team(desk, ticket, plan)
             if next_team.pk == ticket.team_id:
                 return False
@@ -439,55 +509,8 @@ def _step(desk: _Desk, plan: TicketPlan, ticket: Ticket) -> bool:
                 ticket_id=ticket.pk, actor=owner, reason=plan.pending_reason
             )
             return True
-        if target == Status.CANCELLED:
-            if plan.cancel_mode == "duplicate":
-                original = (
-                    Ticket.objects.filter(
-                        external_source=DEMO_SOURCE,
-                        status__in=[Status.QUEUED, Status.IN_PROGRESS],
-                        system_id=ticket.system_id,
-                    )
-                    .exclude(pk=ticket.pk)
-                    .order_by("id")
-                    .first()
-                )
-                if original is not None:
-                    ticket_services.ticket_merge(
-                        ticket_id=ticket.pk,
-                        actor=owner,
-                        into=original,
-                        reason="重复提交"
-                        if plan.chinese
-                        else "Same problem as the earlier ticket.",
-                    )
-                    return True
-            ticket_services.ticket_cancel(
-                ticket_id=ticket.pk,
-                actor=owner,
-                reason="不属于服务台受理范围" if plan.chinese else "Not a service desk request.",
-            )
-            return True
-        if target in (Status.IN_PROGRESS,):
+        if target == Status.IN_PROGRESS:
             return False
-        # Resolve here, or move on toward the back office first.
-        wants_back = target == Status.PENDING_VERIFICATION or plan.via_back
-        if wants_back and ticket.tier != Tier.BACK:
-            if ticket.tier == Tier.FRONT:
-                # Functional escalation: the front office hands over to the middle office.
-                next_team = ticket.team.escalates_to or desk.teams["middle-tech"]
-                reason = "需中台专家分析" if plan.chinese else "Needs an expert's analysis."
-            else:
-                # The middle office dispatches to the team that owns the system.
-                next_team = _owner_team(desk, ticket, plan)
-                reason = "转后台处理" if plan.chinese else "Handing over to the owning team."
-            ticket_services.ticket_dispatch(
-                ticket_id=ticket.pk,
-                actor=owner,
-                team=next_team,
-                reason=reason,
-                escalation=ticket.tier == Tier.FRONT,
-            )
-            return True
         ticket_services.ticket_resolve(ticket_id=ticket.pk, actor=owner, resolution=resolution)
         return True
     if status == Status.PENDING:
@@ -534,6 +557,13 @@ def _step(desk: _Desk, plan: TicketPlan, ticket: Ticket) -> bool:
 def _reached(plan: TicketPlan, ticket: Ticket) -> bool:
     if ticket.status != plan.target:
         return False
+    # Open tickets of the back-office flows stop in the back office, not before it.
+    if (
+        plan.via_back
+        and plan.target in (Status.QUEUED, Status.IN_PROGRESS, Status.PENDING)
+        and ticket.tier != Tier.BACK
+    ):
+        return False
     # A ticket the requester will reject once is not done at its first resolution.
     return not (plan.target == Status.RESOLVED and plan.rejected_once and "reject" not in plan.done)
 
@@ -555,7 +585,7 @@ def _advance(desk: _Desk, plan: TicketPlan, ticket: Ticket) -> bool:
     return _reached(plan, Ticket.objects.get(pk=ticket.pk))
 
 
-def demo_seed(*, ticket_count: int = 300) -> SeedReport:
+def demo_seed(*, ticket_count: int = 300, train_classifier: bool = True) -> SeedReport:
     """Create or update the whole demo desk; safe to run again (nothing is duplicated).
 
     Side effects: new tickets fire the ticket reactions of every installed app (routing, SLA,
@@ -578,7 +608,7 @@ def demo_seed(*, ticket_count: int = 300) -> SeedReport:
     )
     desk = _Desk(people, teams)
     plans = _plans(desk, ticket_count)
-    if any(plan.ref not in existing for plan in plans):
+    if train_classifier and any(plan.ref not in existing for plan in plans):
         report.classifier = _bootstrap_classifier()
     for plan in plans:
         if plan.ref in existing:

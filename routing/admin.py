@@ -95,7 +95,9 @@ class ClassifierModelAdmin(admin.ModelAdmin):
         for model in queryset.order_by("target", "version"):
             try:
                 services.routing_model_activate(model_id=model.pk, actor=request.user)
-            except (ValidationError, PermissionDenied) as exc:
+            except ValidationError as exc:
+                self.message_user(request, f"{model}: {' '.join(exc.messages)}", messages.ERROR)
+            except PermissionDenied as exc:
                 self.message_user(request, f"{model}: {exc}", messages.ERROR)
             else:
                 self.message_user(request, _("%(model)s is active.") % {"model": model})

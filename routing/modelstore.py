@@ -73,14 +73,12 @@ def predict(row: ClassifierModel, text: str) -> Prediction:
 
 
 def save(classifier: TextClassifier, file_name: str) -> str:
-    """Write the classifier under the model directory, atomically (a reader never sees half a
-    file); returns the path relative to the directory."""
+    """Write the classifier under the model directory (`TextClassifier.save` writes a
+    temporary file and renames it, so a reader never sees half a file); returns the path
+    relative to the directory."""
     directory = model_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    final = directory / file_name
-    partial = directory / f".{file_name}.partial"
-    classifier.save(str(partial))
-    os.replace(partial, final)
+    classifier.save(str(directory / file_name))
     return file_name
 
 

@@ -185,8 +185,9 @@ def routing_correct(
     `ticket_classify`); at least one value. A new ticket (e.g. from manual triage) is routed
     to `team`, else to the entry tier of its request type; a queued or owned ticket moves to
     `team` when given, or to the middle office when its corrected type starts there and it
-    is still at the front. Each corrected target (request type, category, team) is stored as
-    a training example, replacing an earlier one of this ticket.
+    is still at the front; the receiving team's strategy assigns it. Each corrected target
+    (request type, category, team) is stored as a training example, replacing an earlier one
+    of this ticket.
     """
     if all(value is None for value in (request_type, category, system, team)):
         raise ValidationError(
@@ -234,6 +235,7 @@ def routing_correct(
             ticket_services.ticket_dispatch(
                 ticket_id=ticket_id, actor=actor, team=destination, reason=reason
             )
+            _assign_in_team(ticket_id=ticket_id, team=destination)
     text = _example_text(ticket)
     for target, value in (
         (Target.REQUEST_TYPE, request_type),
@@ -414,6 +416,11 @@ class TrainingResult:
     reason: str
     model: ClassifierModel | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.reason}"
+
+    __repr__ = __str__
 
 
 def _holdout_metrics(texts: list[str], labels: list[str]) -> dict[str, Any]:

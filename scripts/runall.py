@@ -64,6 +64,9 @@ def main() -> int:
         flush=True,
     )
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    # A shell without job control starts background commands with SIGINT ignored, and Python
+    # then installs no Ctrl-C handler: install it explicitly so Ctrl-C always stops everything.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while all(child.poll() is None for child in children.values()):
             time.sleep(0.5)

@@ -19,6 +19,8 @@ ticket core does the move and logs it; this module logs the SLA side (`sla.*` ev
 from __future__ import annotations
 
 import logging
+import threading
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -107,13 +109,30 @@ def policy_for(ticket: Ticket) -> SlaPolicy | None:
 def escalation_steps_for(team_id: int | None, priority: str) -> list[EscalationStep]:
     """The steps of the most specific active escalation policy: team + priority > team >
     priority > the default (neither)."""
-    policies = EscalationPolicy.objects.filter(is_active=True).filter(
-        Q(team_id=team_id) | Q(team__isnull=True), Q(priority=priority) | Q(priority="")
-    )
-    ranked = sorted(policies, key=lambda p: (p.team_id is not None, p.priority != ""), reverse=True)
-    if not ranked:
-        return []
-    return list(ranked[0].steps.order_by("level"))
+    return _EscalationPolicies().steps_for(team_id, priority)
+
+
+class _EscalationPolicies:
+    """Every active escalation policy with its steps, loaded once (two queries) and matched
+    in memory: a chunk of the sweep asks for many (team, priority) pairs."""
+
+    def __init__(self) -> None:
+        self._policies: list[EscalationPolicy] | None = None
+
+    def steps_for(self, team_id: int | None, priority: str) -> list[EscalationStep]:
+        if self._policies is None:
+            self._policies = list(
+                EscalationPolicy.objects.filter(is_active=True).prefetch_related("steps")
+            )
+        candidates = [
+            policy
+            for policy in self._policies
+            if policy.team_id in (None, team_id) and policy.priority in ("", priority)
+        ]
+        if not candidates:
+            return []
+        best = max(candidates, key=lambda p: (p.team_id is not None, p.priority != ""))
+        return sorted(best.steps.all(), key=lambda step: step.level)
 
 
 # --- timer arithmetic (no queries) -------------------------------------------------------------
@@ -322,13 +341,39 @@ def _pause_all(ticket: Ticket, at: datetime) -> list[SlaTimer]:
     return paused
 
 
-@transaction.atomic
+def _status_concerns_sla(ticket: Ticket, old: str, new: str) -> bool:
+    """Whether a status change can change a clock (read-only, so the many changes that do not,
+    e.g. an escalation moving the ticket to another queue, cost no write transaction)."""
+    if new == Status.PENDING and ticket.pending_reason == PendingReason.REQUESTER:
+        return True
+    if old in (Status.PENDING, Status.RESOLVED, Status.CLOSED):
+        return True
+    if new in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED):
+        return True
+    return (
+        ticket.first_response_at is not None
+        and SlaTimer.objects.filter(
+            ticket_id=ticket.pk, metric=Metric.FIRST_RESPONSE, state__in=ACTIVE_TIMER_STATES
+        ).exists()
+    )
+
+
 def sla_timers_on_status(*, ticket_id: int, old: str, new: str) -> None:
     """Follow a status change: pause while pending on the requester and resume after (the
     remaining time is kept); meet resolution when the requester is told (resolved); stop every
     clock when closed or cancelled; on a reopen resume resolution with the time already used."""
-    _lock_ticket_sla(ticket_id)
+    if new == Status.QUEUED and old in (Status.NEW, Status.QUEUED, Status.IN_PROGRESS):
+        return  # routed, dispatched or escalated: no clock changes (and no first response)
     ticket = Ticket.objects.get(pk=ticket_id)
+    if not _status_concerns_sla(ticket, old, new):
+        return
+    with transaction.atomic():
+        _lock_ticket_sla(ticket_id)
+        _follow_status(Ticket.objects.get(pk=ticket_id), old, new)
+
+
+def _follow_status(ticket: Ticket, old: str, new: str) -> None:
+    ticket_id = ticket.pk
     now = timezone.now()
     _sync_first_response(ticket)
     if new == Status.PENDING and ticket.pending_reason == PendingReason.REQUESTER:
@@ -470,10 +515,24 @@ def sla_timers_recalculate(*, ticket_id: int, reason: str = "") -> list[SlaTimer
     return timers
 
 
-@transaction.atomic
 def tier_span_on_assignment(*, ticket_id: int, new_tier: str, new_team_id: int | None) -> None:
     """Close the ticket's current tier stint (measuring its business time) and open the next
-    one when the tier or team changed."""
+    one when the tier or team changed. Read-only when the stint is already right (the sweep
+    records the stints of its own escalations in bulk)."""
+    if _spans_written().pop(ticket_id, None) == (new_tier, new_team_id):
+        return  # the sweep wrote this stint in the transaction that moved the ticket
+    current = (
+        TierSpan.objects.filter(ticket_id=ticket_id, ended_at=None)
+        .values_list("tier", "team_id")
+        .first()
+    )
+    if current == (new_tier, new_team_id) or (current is None and not new_tier):
+        return
+    with transaction.atomic():
+        _move_tier_span(ticket_id, new_tier, new_team_id)
+
+
+def _move_tier_span(ticket_id: int, new_tier: str, new_team_id: int | None) -> None:
     _lock_ticket_sla(ticket_id)
     ticket = Ticket.objects.get(pk=ticket_id)
     now = timezone.now()
@@ -585,7 +644,18 @@ def _ticket_url(ticket: Ticket) -> str:
     return f"{base}/workspace/tickets/{ticket.number}/"
 
 
-@transaction.atomic
+# Tier stints the sweep wrote for the tickets it moved, by ticket id, for this thread only:
+# the ASSIGNMENT_CHANGED reactions of those moves run right after the sweep's commit, in the
+# same thread, and skip their query. Cleared when the sweep's transaction ends either way.
+_local = threading.local()
+
+
+def _spans_written() -> dict[int, tuple[str, int | None]]:
+    if not hasattr(_local, "spans"):
+        _local.spans = {}
+    return _local.spans
+
+
 def sla_timers_process(*, timer_ids: list[int], level: str) -> _Outcome:
     """Handle one chunk of due timers at one level, each exactly once.
 
@@ -595,12 +665,26 @@ def sla_timers_process(*, timer_ids: list[int], level: str) -> _Outcome:
     an escalation step runs the next level. Notifications are stored in bulk and delivered
     after commit. Idempotent: a second run finds no row still due.
     """
+    try:
+        with transaction.atomic():
+            return _process_chunk(timer_ids, level)
+    finally:
+        _spans_written().clear()
+
+
+def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
     now = timezone.now()
     outcome = _Outcome()
     timers = list(
         SlaTimer.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(_recheck(level, now), pk__in=timer_ids)
-        .select_related("ticket", "ticket__team", "ticket__team__lead", "ticket__assignee")
+        .select_related(
+            "ticket",
+            "ticket__team",
+            "ticket__team__lead",
+            "ticket__team__escalates_to",
+            "ticket__assignee",
+        )
         .order_by("id")
     )
     if not timers:
@@ -608,13 +692,14 @@ def sla_timers_process(*, timer_ids: list[int], level: str) -> _Outcome:
     events: list[TicketEvent] = []
     specs: list[NotificationSpec] = []
     managers = _Managers()
+    policies = _EscalationPolicies()
     steps_cache: dict[tuple[int | None, str], list[EscalationStep]] = {}
     escalations: list[tuple[SlaTimer, list[EscalationStep]]] = []
 
     def steps(timer: SlaTimer) -> list[EscalationStep]:
         key = (timer.ticket.team_id, timer.priority)
         if key not in steps_cache:
-            steps_cache[key] = escalation_steps_for(*key)
+            steps_cache[key] = policies.steps_for(*key)
         return steps_cache[key]
 
     warned, breached = [], []
@@ -666,23 +751,32 @@ def sla_timers_process(*, timer_ids: list[int], level: str) -> _Outcome:
             breached.append(timer)
             escalations.append((timer, [step]))
 
-    if warned:
-        SlaTimer.objects.bulk_update(warned, ["warned_at", "updated_at"])
-    if breached:
-        SlaTimer.objects.bulk_update(
-            breached,
-            ["breached_at", "warned_at", "escalation_level", "next_escalation_at", "updated_at"],
-        )
+    _save_markers(warned, ["warned_at"])
+    _save_markers(breached, ["breached_at", "warned_at", "escalation_level", "next_escalation_at"])
     TicketEvent.objects.bulk_create(events)
     # Tickets are locked (by ticket_dispatch) in ticket order, so two chunks escalating timers
     # of the same tickets cannot deadlock on each other.
     escalations.sort(key=lambda item: (item[0].ticket_id, item[0].pk))
+    chunk = _EscalationChunk(managers=managers, now=now)
     for timer, due_steps in escalations:
         for step in due_steps:
-            specs += _escalate(timer, step, managers, now)
+            specs += chunk.run(timer, step)
         outcome.escalated.append(timer.pk)
+    chunk.finish()
     notify_many(specs)
     return outcome
+
+
+def _save_markers(timers: list[SlaTimer], fields: list[str]) -> None:
+    """One UPDATE per distinct combination of marker values (a chunk has a handful), cheaper
+    than a per-row CASE over the whole chunk."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for timer in timers:
+        groups[tuple(getattr(timer, name) for name in fields)].append(timer.pk)
+    now = timezone.now()
+    for values, ids in groups.items():
+        changes = dict(zip(fields, values, strict=True))
+        SlaTimer.objects.filter(pk__in=ids).update(**changes, updated_at=now)
 
 
 def _event(ticket: Ticket, kind: str, message: str, timer: SlaTimer, now: datetime, **data):
@@ -765,55 +859,104 @@ def _breach_text(timer: SlaTimer) -> str:
     }
 
 
-def _escalate(timer: SlaTimer, step: EscalationStep, managers: _Managers, now: datetime) -> list:
-    """Run one escalation step: notify (assignee, lead, managers as they were at the breach),
-    reassign to the next team of the chain, log it. A failed reassignment is logged and the
-    notifications still go."""
-    from tickets.services import ticket_dispatch
+class _EscalationChunk:
+    """Runs the escalation steps of one chunk: notifications and the functional move per
+    ticket (through `ticket_dispatch`), the log entries and the new tier stints in bulk."""
 
-    ticket = timer.ticket
-    team: Team | None = ticket.team
-    users = []
-    if step.notify_assignee:
-        users.append(ticket.assignee)
-    if step.notify_team_lead and team is not None:
-        users.append(team.lead)
-    if step.notify_managers:
-        users.extend(managers.of(ticket.unit_path))
-    data: dict = {"level": step.level, "metric": timer.metric, "timer": timer.pk}
-    if step.reassign:
-        target = team.escalates_to if team is not None else None
-        if target is None:
-            data["reassign"] = "end_of_chain"
-        else:
-            try:
-                ticket_dispatch(
-                    ticket_id=ticket.pk,
-                    actor=None,
-                    team=target,
-                    reason=_("SLA breached (%(metric)s): escalated to %(team)s.")
-                    % {"metric": _metric_label(timer), "team": target.label},
-                    escalation=True,
-                    data={"sla_timer": timer.pk, "level": step.level},
-                )
-                data["reassigned_to"] = target.pk
-            except (IllegalTransition, ValidationError, ConcurrentModification) as exc:
-                data["reassign"] = f"skipped: {exc}"
-    data["notified"] = sorted({u.pk for u in users if u is not None})
-    event_record(
-        ticket=ticket,
-        kind=EventKind.ESCALATED,
-        actor=None,
-        message=_("Escalation level %(level)d (%(metric)s).")
-        % {"level": step.level, "metric": _metric_label(timer)},
-        is_public=False,
-        data=data,
-    )
-    subject = _("[%(number)s] escalated (level %(level)d): %(metric)s SLA breached") % {
-        "number": ticket.number,
-        "level": step.level,
-        "metric": _metric_label(timer),
-    }
-    return _specs(
-        timer, Level.ESCALATION, users, subject, _breach_text(timer), ticket, step=step.level
-    )
+    def __init__(self, *, managers: _Managers, now: datetime) -> None:
+        self.managers, self.now = managers, now
+        self.events: list[TicketEvent] = []
+        self.moved: dict[int, tuple[SlaTimer, Team]] = {}
+        self.team_now: dict[int, Team | None] = {}
+
+    def run(self, timer: SlaTimer, step: EscalationStep) -> list:
+        """Run one step: notify (assignee, lead, managers as they were at the breach),
+        reassign to the next team of the chain, log it. A failed reassignment is logged and
+        the notifications still go."""
+        from tickets.services import ticket_dispatch
+
+        ticket = timer.ticket
+        team = self.team_now.get(ticket.pk, ticket.team)
+        users = []
+        if step.notify_assignee:
+            users.append(ticket.assignee)
+        if step.notify_team_lead and team is not None:
+            users.append(team.lead)
+        if step.notify_managers:
+            users.extend(self.managers.of(ticket.unit_path))
+        data: dict = {"level": step.level, "metric": timer.metric, "timer": timer.pk}
+        if step.reassign:
+            target = team.escalates_to if team is not None else None
+            if target is None:
+                data["reassign"] = "end_of_chain"
+            else:
+                try:
+                    ticket_dispatch(
+                        ticket_id=ticket.pk,
+                        actor=None,
+                        team=target,
+                        reason=_("SLA breached (%(metric)s): escalated to %(team)s.")
+                        % {"metric": _metric_label(timer), "team": target.label},
+                        escalation=True,
+                        data={"sla_timer": timer.pk, "level": step.level},
+                    )
+                    data["reassigned_to"] = target.pk
+                    self.team_now[ticket.pk] = target
+                    self.moved[ticket.pk] = (timer, target)
+                except (IllegalTransition, ValidationError, ConcurrentModification) as exc:
+                    data["reassign"] = f"skipped: {exc}"
+        data["notified"] = sorted({u.pk for u in users if u is not None})
+        self.events.append(
+            TicketEvent(
+                ticket=ticket,
+                kind=EventKind.ESCALATED,
+                actor=None,
+                actor_kind=ActorKind.SYSTEM,
+                message=_("Escalation level %(level)d (%(metric)s).")
+                % {"level": step.level, "metric": _metric_label(timer)},
+                is_public=False,
+                created_at=self.now,
+                data=data,
+            )
+        )
+        subject = _("[%(number)s] escalated (level %(level)d): %(metric)s SLA breached") % {
+            "number": ticket.number,
+            "level": step.level,
+            "metric": _metric_label(timer),
+        }
+        return _specs(
+            timer, Level.ESCALATION, users, subject, _breach_text(timer), ticket, step=step.level
+        )
+
+    def finish(self) -> None:
+        """Write the log entries, close the moved tickets' tier stints and open the new ones
+        (the ASSIGNMENT_CHANGED reaction then finds them right and writes nothing)."""
+        TicketEvent.objects.bulk_create(self.events)
+        if not self.moved:
+            return
+        open_spans = list(
+            TierSpan.objects.select_for_update().filter(
+                ticket_id__in=list(self.moved), ended_at=None
+            )
+        )
+        calendars = calendars_by_id({timer.calendar_id for timer, _team in self.moved.values()})
+        for span in open_spans:
+            timer = self.moved[span.ticket_id][0]
+            span.ended_at = self.now
+            span.business_time = business_time_between(
+                calendars[timer.calendar_id], min(span.started_at, self.now), self.now
+            )
+        TierSpan.objects.bulk_update(open_spans, ["ended_at", "business_time"])
+        TierSpan.objects.bulk_create(
+            TierSpan(
+                ticket_id=ticket_id,
+                tier=team.tier,
+                team=team,
+                priority=timer.priority,
+                started_at=self.now,
+            )
+            for ticket_id, (timer, team) in sorted(self.moved.items())
+        )
+        _spans_written().update(
+            {ticket_id: (team.tier, team.pk) for ticket_id, (_timer, team) in self.moved.items()}
+        )

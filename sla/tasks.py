@@ -46,9 +46,9 @@ def sweep() -> dict[str, int]:
     retry_backoff=1,
     max_retries=5,
 )
-def process_timers(timer_ids: list[int], level: str) -> dict[str, list[int]]:
+def process_timers(timer_ids: list[int], level: str) -> dict[str, int]:
     outcome = services.sla_timers_process(timer_ids=timer_ids, level=level)
-    return {"handled": outcome.handled, "escalated": outcome.escalated}
+    return {"handled": len(outcome.handled), "escalated": len(outcome.escalated)}
 
 
 @desk_task("sla.progress_reminders", soft_time_limit=50, time_limit=60)

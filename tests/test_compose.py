@@ -127,3 +127,14 @@ def test_no_secret_is_written_in_the_file(raw):
     # The raw file parses with PyYAML too, and every app service shares the one image.
     images = {raw["services"][name].get("image") for name in APP_SERVICES}
     assert images == {"${SERVICEDESK_IMAGE:-servicedesk:latest}"}
+
+
+def test_the_image_runs_as_a_non_root_user_with_pinned_dependencies():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert dockerfile.startswith("#") and "\nFROM python:3.11-slim\n" in dockerfile
+    assert "pip install -c constraints.txt ." in dockerfile
+    assert "collectstatic --noinput" in dockerfile
+    assert "\nUSER servicedesk\n" in dockerfile
+    assert '"gunicorn", "servicedesk.wsgi:application"' in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".git", ".venv", ".data", ".env"} <= set(ignored)

@@ -223,3 +223,19 @@ def test_production_passes_the_deploy_check_without_warnings():
     assert result.returncode == 0, output
     assert "WARNINGS" not in output
     assert "System check identified no issues" in output
+
+
+def test_every_environment_variable_of_the_settings_is_documented_in_the_readme():
+    """The README's table is the reference: a new variable must be added there."""
+    import re
+
+    sources = [
+        *(ROOT / "servicedesk" / "settings").glob("*.py"),
+        ROOT / "scripts" / "devservices.py",
+    ]
+    pattern = re.compile(r"(?:env_(?:str|int|bool|list)\(|environ\.get\()\s*\"([A-Z][A-Z0-9_]+)\"")
+    names = {name for path in sources for name in pattern.findall(path.read_text("utf-8"))}
+    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "EMBEDDED_PG_PORT"} <= names
+    readme = (ROOT / "README.md").read_text("utf-8")
+    missing = sorted(name for name in names if f"`{name}`" not in readme)
+    assert missing == []

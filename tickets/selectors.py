@@ -2,7 +2,8 @@
 
 Visibility (issue #3): a requester sees their own tickets; a manager (or a unit manager) also
 their units' tickets and those below; an agent sees their teams' tickets and those assigned to
-them; administrators (`view_all_tickets`) see all. No view fetches a ticket by an id from a
+them, and a dispatcher also the manual triage queue (tickets no team has yet); administrators
+(`view_all_tickets`) see all. No view fetches a ticket by an id from a
 request without going through `ticket_get`.
 """
 

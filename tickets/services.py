@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +29,7 @@ from catalog.models import Category, InformationSystem, RequestType, SystemModul
 
 from . import permissions as perms
 from . import reactions
-from .choices import Channel, EventKind, PendingReason, Priority, Status
+from .choices import Channel, EventKind, Impact, PendingReason, Priority, Status, Urgency
 from .events import event_record, event_record_changes, snapshot
 from .exceptions import ConcurrentModification, IllegalTransition
 from .models import Attachment, Comment, Ticket
@@ -77,6 +78,22 @@ def available_transitions(ticket: Ticket, user: User | None) -> list[str]:
     if user is None:
         return [t.name for t in ticket.get_available_status_transitions()]
     return [t.name for t in ticket.get_available_user_status_transitions(user)]
+
+
+def ticket_etag(ticket: Ticket) -> str:
+    """The ticket's version as an HTTP entity tag: it changes with every save of the ticket."""
+    return f'"{ticket.pk}-{int(ticket.updated_at.timestamp() * 1_000_000)}"'
+
+
+def ticket_check_unchanged(*, ticket_id: int, etag: str) -> Ticket:
+    """Lock the ticket and refuse (ConcurrentModification) if it changed since the client read
+    it (`If-Match`). Call inside the transaction of the change that depends on it."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ticket_check_unchanged must run inside a transaction")
+    ticket = _lock(ticket_id)
+    if etag.strip() not in ("*", ticket_etag(ticket), f"W/{ticket_etag(ticket)}"):
+        raise ConcurrentModification()
+    return ticket
 
 
 def _save(ticket: Ticket, fields: Iterable[str]) -> None:
@@ -159,6 +176,21 @@ def _require(value: str, *, field: str, label: str) -> str:
     return value
 
 
+def _check_scales(
+    *, impact: int | None = None, urgency: int | None = None, priority: str | None = None
+) -> None:
+    """Impact, urgency and priority only take their scale's values (None: not given)."""
+    errors = {}
+    if impact is not None and impact not in Impact.values:
+        errors["impact"] = [_("Unknown impact.")]
+    if urgency is not None and urgency not in Urgency.values:
+        errors["urgency"] = [_("Unknown urgency.")]
+    if priority is not None and priority not in Priority.values:
+        errors["priority"] = [_("Unknown priority.")]
+    if errors:
+        raise ValidationError(errors)
+
+
 def _check_agent(ticket: Ticket, actor: User | None) -> None:
     if actor is not None and not perms.works_on(ticket, actor):
         raise PermissionDenied(_("You do not work on this ticket."))
@@ -210,6 +242,7 @@ def ticket_create(
     ):
         raise PermissionDenied(_("You may not submit requests."))
     fields = {"title": clean_title(title), "description": clean_body(description)}
+    _check_scales(impact=impact, urgency=urgency)
     if module is not None and system is not None and module.system_id != system.pk:
         raise ValidationError({"module": [_("This module belongs to another system.")]})
     if module is not None and system is None:
@@ -304,6 +337,7 @@ def ticket_classify(
         perms.works_on(ticket, actor) or perms.can_dispatch(ticket, actor)
     ):
         raise PermissionDenied(_("You may not classify this ticket."))
+    _check_scales(impact=impact, urgency=urgency, priority=priority)
     before = snapshot(ticket)
     fields: set[str] = set()
     for name, value in (
@@ -319,8 +353,6 @@ def ticket_classify(
         if value is not None:
             setattr(ticket, name, value)
             fields.add(name)
-    if priority is not None and priority not in Priority.values:
-        raise ValidationError({"priority": [_("Unknown priority.")]})
     _save(ticket, fields)
     event_record_changes(
         ticket=ticket,
@@ -555,7 +587,7 @@ def ticket_auto_close(*, ticket_id: int) -> Ticket | None:
     if (
         ticket.status != Status.RESOLVED
         or ticket.resolved_at is None
-        or (timezone.now() - ticket.resolved_at < timezone.timedelta(days=days))
+        or (timezone.now() - ticket.resolved_at < timedelta(days=days))
     ):
         return None
     return _apply(

@@ -166,15 +166,15 @@ class RouteForm(StyledForm):
         queryset=InformationSystem.objects.filter(is_active=True),
         required=False,
     )
-    priority = forms.ChoiceField(label=_("Priority"), choices=_blank(Priority.choices, "–"))
     team = LabelChoiceField(
-        label=_("Route to team"), queryset=Team.objects.order_by("tier", "code")
+        label=_("Route to team"),
+        queryset=Team.objects.order_by("tier", "code"),
+        required=False,
+        help_text=_("Empty: the first team of the request type's entry tier."),
     )
-    reason = forms.CharField(label=_("Note"), required=False, max_length=2000)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["priority"].required = False
         self.fields["team"].label_from_instance = lambda t: f"{t.label} · {t.get_tier_display()}"
 
 
@@ -238,7 +238,12 @@ BULK_ACTIONS = [
 class BulkForm(StyledForm):
     action = forms.ChoiceField(label=_("Action"), choices=BULK_ACTIONS)
     ids = forms.TypedMultipleChoiceField(coerce=int, required=True)
-    assignee = LabelChoiceField(label=_("Assign to"), queryset=User.objects.none(), required=False)
+    assignee = LabelChoiceField(
+        label=_("Assign to"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("Assign to…"),
+    )
     note = forms.CharField(label=_("Note or reason"), required=False, max_length=50_000)
 
     def __init__(self, *args, members=None, **kwargs):

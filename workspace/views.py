@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from accounts.choices import Tier
 from accounts.models import Team, User
 from portal.attachments import attach_files
+from routing.services import routing_correct
 from servicedesk.timeline import timeline_entries
 from servicedesk.ui import Sort, keyset_page, run_service
 from sla.selectors import filter_queue, timer_badges
@@ -137,8 +138,16 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
         size=PAGE_SIZE,
     )
     badges = timer_badges([t.pk for t in page.rows])
+    # Labels and links are worked out once per page, not once per row: at 50 rows the
+    # template's per-row lookups cost more than the queries.
+    status_labels, tier_labels = dict(Status.choices), dict(Tier.choices)
+    ticket_url = reverse("workspace:ticket", args=["NUMBER"]).replace("NUMBER", "{}")
     for ticket in page.rows:
-        ticket.badges = badges.get(ticket.pk, [])
+        # A queue shows the clocks that still matter; met ones are on the ticket page.
+        ticket.badges = [b for b in badges.get(ticket.pk, []) if b.state != "met"][:2]
+        ticket.status_label = status_labels.get(ticket.status, ticket.status)
+        ticket.tier_label = tier_labels.get(ticket.tier, "")
+        ticket.url = ticket_url.format(ticket.number)
     my_team_ids = sorted(team_ids_of(user))
     members = (
         User.objects.filter(memberships__team_id__in=my_team_ids, is_active=True)
@@ -174,7 +183,6 @@ def _action_forms(ticket: Ticket, actions: list[str], bound: dict) -> dict:
                 "request_type": ticket.request_type_id,
                 "category": ticket.category_id,
                 "system": ticket.system_id,
-                "priority": ticket.priority,
             }
         ),
         "assign": lambda: forms.AssignForm(ticket=ticket),
@@ -223,8 +231,7 @@ def _render_ticket(
         "ticket": ticket,
         "staff": staff,
         "actions": [
-            (name, labels[name], action_forms.get(name), name in DIRECT_ACTIONS)
-            for name in actions
+            (name, labels[name], action_forms.get(name), name in DIRECT_ACTIONS) for name in actions
         ],
         "open_action": next(iter(bound or {}), ""),
         "comments": selectors.ticket_comments(viewer=user, ticket=ticket),
@@ -253,21 +260,15 @@ def _after_action(request: HttpRequest, ticket: Ticket, done: str) -> HttpRespon
 
 
 def _route(user: User, ticket: Ticket, data: dict) -> Ticket:
-    """Manual triage: classify (the correction is logged and teaches the classifier), route."""
-    services.ticket_classify(
+    """Manual triage through routing's correction service: the ticket is classified and
+    routed, and the correction is kept as a training example that teaches the classifier."""
+    return routing_correct(
         ticket_id=ticket.pk,
         actor=user,
         request_type=data["request_type"],
         category=data["category"],
         system=data["system"],
-        priority=data["priority"] or None,
-        needs_triage=False,
-        message=data["reason"],
-        data={"manual": True},
-    )
-    team = data["team"]
-    return services.ticket_route(
-        ticket_id=ticket.pk, actor=user, tier=team.tier, team=team, reason=data["reason"]
+        team=data["team"],
     )
 
 

@@ -86,6 +86,12 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL's default random_page_cost (4) models spinning disks. On SSDs with the working set
+# in memory 1.1 is the usual value; with 4 the planner hash-joins the whole user table into a
+# 50-row queue page (34 ms instead of 1 ms at 1,000,000 tickets, docs/benchmarks.md).
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "options", f"-c random_page_cost={env_str('DB_RANDOM_PAGE_COST', '1.1')}"
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

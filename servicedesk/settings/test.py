@@ -19,5 +19,9 @@ REDIS_URL = urlunsplit(urlsplit(_BASE_REDIS_URL)._replace(path=f"/{TEST_REDIS_DB
 CACHES = {"default": {**_BASE_CACHES["default"], "LOCATION": REDIS_URL}}
 CELERY_BROKER_URL = CELERY_RESULT_BACKEND = REDIS_URL
 
+# Static files from the finders, no collectstatic run needed (and no "No directory" warning).
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
+
 # Separate test database names let several test runs share one server (e.g. parallel checkouts).
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME", "test_servicedesk")}  # noqa: F405

@@ -74,6 +74,9 @@ def test_correcting_the_team_of_a_queued_ticket_dispatches_it(desk, create):
     assert ticket.team == desk.front
     ticket = services.routing_correct(ticket_id=ticket.pk, actor=desk.tier1, team=vip)
     assert (ticket.status, ticket.team, ticket.assignee) == (Status.QUEUED, vip, None)
+    assert log(ticket, EventKind.ROUTED)[-1].message == (
+        "nobody in VIP desk can take it now (away or no agents): left in the queue"
+    )
     assert examples(ticket) == {Target.TEAM: ("front-vip", ExampleSource.AGENT_CORRECTION)}
 
 
@@ -86,7 +89,7 @@ def test_correcting_a_front_ticket_to_a_middle_type_moves_it_up(desk, create):
     ticket = services.routing_correct(
         ticket_id=ticket.pk, actor=desk.tier1, request_type=request_type("defect")
     )
-    assert (ticket.tier, ticket.team) == (Tier.MIDDLE, desk.middle)
+    assert (ticket.tier, ticket.team, ticket.assignee) == (Tier.MIDDLE, desk.middle, desk.expert)
 
 
 def test_a_label_never_seen_in_training_is_stored(desk, create):

@@ -130,3 +130,17 @@ def test_dispatch_to_owner_needs_a_system_and_the_middle_office(desk, create):
     assert error.value.message_dict == {
         "non_field_errors": ["Only the middle office sends tickets to the system owner."]
     }
+
+
+def test_query_budget_of_automatic_routing(desk, django_assert_max_num_queries):
+    from routing.services import routing_auto_route
+    from tickets.services import ticket_create
+
+    type_rule("consultation")
+    ticket, _ = ticket_create(requester=desk.requester, title="[consultation] hi")
+    # Rules, models and matrix reads; classify, route and assign through the ticket services
+    # (each locks the row and logs); savepoints count too. Does not grow with the desk's size.
+    with django_assert_max_num_queries(36):
+        routing_auto_route(ticket_id=ticket.pk)
+    ticket.refresh_from_db()
+    assert ticket.assignee == desk.tier1

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection
 
+from accounts.models import User
 from tickets.choices import EventKind, Status
 from tickets.models import Ticket, TicketEvent
 
@@ -40,7 +41,7 @@ def run_together(*calls: Callable[[], object]) -> list:
 
     def worker(index: int, call: Callable[[], object]) -> None:
         try:
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=30)
             results[index] = call()
         except Exception as exc:  # surfaced by the assertions below
             results[index] = exc
@@ -55,8 +56,13 @@ def run_together(*calls: Callable[[], object]) -> list:
     return results
 
 
+def describe(responses) -> list:
+    return [(r.status_code, r.content[:300]) for r in responses]
+
+
 def test_same_idempotency_key_at_once_opens_one_ticket(desk):
-    clients = [client_for(desk.requester) for _ in range(4)]
+    # One user object per client, as separate requests would have.
+    clients = [client_for(User.objects.get(pk=desk.requester.pk)) for _ in range(4)]
 
     def create(client):
         return lambda: client.post(
@@ -68,7 +74,7 @@ def test_same_idempotency_key_at_once_opens_one_ticket(desk):
 
     responses = run_together(*(create(c) for c in clients))
     assert all(not isinstance(r, Exception) for r in responses), responses
-    assert sorted(r.status_code for r in responses) == [200, 200, 200, 201]
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 201], describe(responses)
     assert len({r.json()["id"] for r in responses}) == 1
     assert Ticket.objects.filter(title="Printer on fire").count() == 1
     ticket = Ticket.objects.get(title="Printer on fire")
@@ -82,14 +88,15 @@ def test_two_agents_take_one_ticket_at_once(desk):
         status=Status.QUEUED, team=desk.front, tier="front", assignee=None
     )
     last_event = TicketEvent.objects.filter(ticket=ticket).latest("id").pk
-    first, second = client_for(desk.tier1), client_for(desk.tier2)
+    first = client_for(User.objects.get(pk=desk.tier1.pk))
+    second = client_for(User.objects.get(pk=desk.tier2.pk))
 
     responses = run_together(
         lambda: first.post(f"/api/tickets/{ticket.pk}/take/", {}, format="json"),
         lambda: second.post(f"/api/tickets/{ticket.pk}/take/", {}, format="json"),
     )
     assert all(not isinstance(r, Exception) for r in responses), responses
-    assert sorted(r.status_code for r in responses) == [200, 409]
+    assert sorted(r.status_code for r in responses) == [200, 409], describe(responses)
     winner = next(r for r in responses if r.status_code == 200).json()["assignee"]["id"]
     loser = next(r for r in responses if r.status_code == 409).json()
     assert loser["status"] == Status.IN_PROGRESS
@@ -120,7 +127,7 @@ def test_two_agents_resolving_and_dispatching_at_once(desk):
         ),
     )
     assert all(not isinstance(r, Exception) for r in responses), responses
-    assert sorted(r.status_code for r in responses) == [200, 409]
+    assert sorted(r.status_code for r in responses) == [200, 409], describe(responses)
     ticket.refresh_from_db()
     changes = list(
         TicketEvent.objects.filter(

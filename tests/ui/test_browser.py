@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import connection
 
 from accounts.choices import Tier
 from portal.models import Rating
@@ -19,21 +18,24 @@ from tickets import services
 from tickets.choices import Status
 from tickets.models import Ticket
 
+from .conftest import restore_migrated_data
+
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _migrated_data(migrated_data):
+    yield
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _leave_the_migrated_data(django_db_blocker):
-    """A live-server test ends by emptying the tables; put back what the migrations wrote
-    (roles, request types, default policies) so tests that run later still find it."""
     yield
     with django_db_blocker.unblock():
-        contents = getattr(connection, "_test_serialized_contents", None)
-        if contents:
-            connection.creation.deserialize_db_from_string(contents)
+        restore_migrated_data()
 
 
 def _buttons(page) -> list[str]:

@@ -164,12 +164,9 @@ def test_manual_triage_routes_to_a_team(client, desk):
         {"request_type": fault.pk, "system": desk.system.pk, "team": desk.middle.pk},
     )
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.team, ticket.request_type, ticket.needs_triage) == (
-        Status.QUEUED,
-        desk.middle,
-        fault,
-        False,
-    )
+    assert (ticket.team, ticket.request_type, ticket.needs_triage) == (desk.middle, fault, False)
+    # the team's assignment strategy may have given it to someone already
+    assert ticket.status in (Status.QUEUED, Status.IN_PROGRESS)
 
 
 def test_reply_and_internal_note_with_htmx(client, desk):

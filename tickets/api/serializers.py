@@ -9,6 +9,7 @@ relations the selectors join, so a list page costs the same number of queries at
 
 from __future__ import annotations
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -17,8 +18,9 @@ from rest_framework import serializers
 from accounts.models import Team, User
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
 
-from ..choices import Channel, Impact, PendingReason, Priority, Status, Urgency
+from ..choices import Channel, EventKind, Impact, PendingReason, Priority, Status, Urgency
 from ..models import Attachment, Comment, Ticket, TicketEvent
+from ..selectors import ticket_actions
 
 # PostgreSQL's bigint: larger ids cannot exist, and must not reach the database as a query.
 MAX_ID = 2**63 - 1
@@ -148,8 +150,6 @@ class TicketDetailSerializer(TicketListSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_actions(self, ticket: Ticket) -> list[str]:
-        from ..selectors import ticket_actions
-
         viewer = self.context["request"].user
         return ticket_actions(ticket=ticket, viewer=viewer)
 
@@ -216,6 +216,7 @@ class TicketListQuerySerializer(serializers.Serializer):
     assignee = serializers.CharField(
         required=False, help_text=_("A user id, or `me` for the caller.")
     )
+    requester = IdField(required=False, help_text=_("A requester's user id."))
     unassigned = serializers.BooleanField(required=False, default=False)
     needs_triage = serializers.BooleanField(required=False, allow_null=True, default=None)
     open = serializers.BooleanField(
@@ -235,7 +236,7 @@ class TicketListQuerySerializer(serializers.Serializer):
                 values = data.getlist(key)
                 if key in self.LIST_FIELDS:
                     expanded[key] = [v for value in values for v in value.split(",") if v]
-                else:
+                elif values[-1] != "":  # `?unit=` from an empty form field: no filter
                     expanded[key] = values[-1]
             data = expanded
         return super().to_internal_value(data)
@@ -291,8 +292,6 @@ class TicketEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_kind_label(self, event: TicketEvent) -> str:
-        from ..choices import EventKind
-
         try:
             return str(EventKind(event.kind).label)
         except ValueError:
@@ -319,8 +318,6 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_download_url(self, attachment: Attachment) -> str:
-        from django.urls import reverse
-
         path = reverse("api-attachment-download", args=[attachment.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path

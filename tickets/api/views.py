@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,7 +23,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,29 +37,42 @@ from ..models import Attachment, Ticket
 from ..selectors import TicketFilters
 from ..views import attachment_response
 from . import serializers as s
+from .parsers import SafeTextJSONParser
 
 ERRORS = {
-    400: OpenApiResponse(description=_("Field messages: {field: [message, ...]}.")),
-    403: OpenApiResponse(s.ErrorSerializer, description=_("Not allowed for you.")),
-    404: OpenApiResponse(s.ErrorSerializer, description=_("No such ticket that you may see.")),
+    400: OpenApiResponse(description=gettext_lazy("Field messages: {field: [message, ...]}.")),
+    403: OpenApiResponse(s.ErrorSerializer, description=gettext_lazy("Not allowed for you.")),
+    404: OpenApiResponse(
+        s.ErrorSerializer, description=gettext_lazy("No such ticket that you may see.")
+    ),
 }
 TRANSITION_RESPONSES = {
     200: s.TicketDetailSerializer,
     **ERRORS,
     409: OpenApiResponse(
         s.ConflictSerializer,
-        description=_(
+        description=gettext_lazy(
             "Not possible from the ticket's status (`allowed` lists what is), or someone else "
             "changed the ticket at the same moment."
         ),
     ),
 }
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=gettext_lazy(
+        "The ETag of the ticket as you last read it. If the ticket changed since, nothing is "
+        "done and the answer is 409."
+    ),
+)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     str,
     OpenApiParameter.HEADER,
     required=False,
-    description=_(
+    description=gettext_lazy(
         "Any unique string (at most 255 characters). Sending the same key again returns the "
         "ticket the first request created (200) instead of creating another."
     ),
@@ -78,6 +92,16 @@ class TicketCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def decode_cursor(self, request):
+        # A cursor is opaque but not signed: a forged position must be a 404 like any other
+        # invalid cursor, not a database error.
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            position = str(cursor.position)
+            if not (position.isascii() and position.isdigit() and int(position) <= s.MAX_ID):
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 def parse_id(value) -> int:
@@ -102,7 +126,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     queryset = Ticket.objects.none()  # only for the schema: every read goes through selectors
     serializer_class = s.TicketListSerializer
     pagination_class = TicketCursorPagination
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [SafeTextJSONParser, FormParser, MultiPartParser]
     filter_backends: list = []
     lookup_value_regex = r"[^/]+"
 
@@ -114,11 +138,14 @@ class TicketViewSet(viewsets.GenericViewSet):
             exc = RequestTooLarge()
         return super().handle_exception(exc)
 
-    def get_ticket(self) -> Ticket:
+    def get_ticket(self, *, with_relations: bool = False) -> Ticket:
+        """The ticket of the URL if the caller may see it (else 404). Sub-resources and actions
+        only need the ticket's own columns; the detail view loads its relations too."""
+        ticket_id = parse_id(self.kwargs["pk"])
         try:
-            return selectors.ticket_get(
-                viewer=self.request.user, ticket_id=parse_id(self.kwargs["pk"])
-            )
+            if with_relations:
+                return selectors.ticket_get(viewer=self.request.user, ticket_id=ticket_id)
+            return selectors.visible_tickets(self.request.user).get(pk=ticket_id)
         except Ticket.DoesNotExist as exc:
             raise NotFound() from exc
 
@@ -133,7 +160,10 @@ class TicketViewSet(viewsets.GenericViewSet):
             data["actions"] = []
         else:
             data = s.TicketDetailSerializer(current, context={"request": self.request}).data
-        return Response(data, status=status_code, **kw)
+            ticket = current
+        response = Response(data, status=status_code, **kw)
+        response["ETag"] = services.ticket_etag(ticket)
+        return response
 
     def illegal(self, exc: IllegalTransition, ticket: Ticket, name: str) -> Response:
         try:
@@ -154,8 +184,15 @@ class TicketViewSet(viewsets.GenericViewSet):
         """Input serializer → service → output serializer, with the 409 mapping."""
         ticket = self.get_ticket()
         data = validated(serializer_class, request)
+        if_match = request.headers.get("If-Match")
         try:
-            perform(ticket, data)
+            if if_match:
+                # Lost-update protection: the change applies only to the version the client saw.
+                with transaction.atomic():
+                    services.ticket_check_unchanged(ticket_id=ticket.pk, etag=if_match)
+                    perform(ticket, data)
+            else:
+                perform(ticket, data)
         except IllegalTransition as exc:
             return self.illegal(exc, ticket, self.action.removesuffix("_to_team"))
         except ConcurrentModification as exc:
@@ -182,6 +219,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             unit=query.get("unit"),
             assignee=query.get("assignee"),
             unassigned=query["unassigned"],
+            requester=query.get("requester"),
             needs_triage=query["needs_triage"],
             q=query["q"],
         )
@@ -192,8 +230,10 @@ class TicketViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={200: s.TicketDetailSerializer, 404: ERRORS[404]})
     def retrieve(self, request: Request, pk=None) -> Response:
         """One ticket, with the actions you may take on it now."""
-        ticket = self.get_ticket()
-        return Response(s.TicketDetailSerializer(ticket, context={"request": request}).data)
+        ticket = self.get_ticket(with_relations=True)
+        response = Response(s.TicketDetailSerializer(ticket, context={"request": request}).data)
+        response["ETag"] = services.ticket_etag(ticket)
+        return response
 
     @extend_schema(
         parameters=[IDEMPOTENCY_KEY],
@@ -202,7 +242,9 @@ class TicketViewSet(viewsets.GenericViewSet):
             201: s.TicketDetailSerializer,
             200: OpenApiResponse(
                 s.TicketDetailSerializer,
-                description=_("The Idempotency-Key was seen before: the ticket it created."),
+                description=gettext_lazy(
+                    "The Idempotency-Key was seen before: the ticket it created."
+                ),
             ),
             400: ERRORS[400],
             403: ERRORS[403],
@@ -319,7 +361,7 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     # --- one endpoint per action ----------------------------------------------------------
 
-    @extend_schema(request=s.RouteSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(parameters=[IF_MATCH], request=s.RouteSerializer, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def route(self, request: Request, pk=None) -> Response:
         """Triage a new ticket: put it in a team's queue (at that team's tier)."""
@@ -335,7 +377,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.EmptySerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(parameters=[IF_MATCH], request=s.EmptySerializer, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def take(self, request: Request, pk=None) -> Response:
         """Take a queued ticket yourself. If someone took it first: 409."""
@@ -347,7 +389,9 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.AssignSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(
+        parameters=[IF_MATCH], request=s.AssignSerializer, responses=TRANSITION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk=None) -> Response:
         """Give the ticket to a member of its team (starts work on a queued ticket)."""
@@ -359,7 +403,9 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.DispatchSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(
+        parameters=[IF_MATCH], request=s.DispatchSerializer, responses=TRANSITION_RESPONSES
+    )
     # Not named `dispatch`: that is APIView's request entry point.
     @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
     def dispatch_to_team(self, request: Request, pk=None) -> Response:
@@ -372,7 +418,9 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.EscalateSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(
+        parameters=[IF_MATCH], request=s.EscalateSerializer, responses=TRANSITION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def escalate(self, request: Request, pk=None) -> Response:
         """Escalate to the next team of the chain (or the team given), with a reason."""
@@ -393,7 +441,9 @@ class TicketViewSet(viewsets.GenericViewSet):
 
         return self.transition(request, s.EscalateSerializer, perform)
 
-    @extend_schema(request=s.SuspendSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(
+        parameters=[IF_MATCH], request=s.SuspendSerializer, responses=TRANSITION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def suspend(self, request: Request, pk=None) -> Response:
         """Pending on someone outside the desk (挂起); `reason` says who."""
@@ -405,7 +455,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.NoteSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(parameters=[IF_MATCH], request=s.NoteSerializer, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk=None) -> Response:
         """Back to work on a pending ticket."""
@@ -415,7 +465,9 @@ class TicketViewSet(viewsets.GenericViewSet):
             lambda t, d: services.ticket_resume(ticket_id=t.pk, actor=request.user, note=d["note"]),
         )
 
-    @extend_schema(request=s.ResolveSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(
+        parameters=[IF_MATCH], request=s.ResolveSerializer, responses=TRANSITION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk=None) -> Response:
         """Resolve with a resolution; from the back office this submits the fix for
@@ -428,7 +480,9 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.VerifySerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(
+        parameters=[IF_MATCH], request=s.VerifySerializer, responses=TRANSITION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def verify(self, request: Request, pk=None) -> Response:
         """Verify a back-office fix: passed → the requester is asked to confirm; failed (the
@@ -441,7 +495,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.NoteSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(parameters=[IF_MATCH], request=s.NoteSerializer, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk=None) -> Response:
         """The requester confirms the fix: closed."""
@@ -453,7 +507,9 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.ReasonSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(
+        parameters=[IF_MATCH], request=s.ReasonSerializer, responses=TRANSITION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk=None) -> Response:
         """The requester says it is not fixed (reason required): back to its owner."""
@@ -465,7 +521,9 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.ReasonSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(
+        parameters=[IF_MATCH], request=s.ReasonSerializer, responses=TRANSITION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk=None) -> Response:
         """Reopen a closed ticket within the reopen window (reason required)."""
@@ -477,7 +535,9 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.ReasonSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(
+        parameters=[IF_MATCH], request=s.ReasonSerializer, responses=TRANSITION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk=None) -> Response:
         """Withdraw (requester) or reject as invalid (agent, reason required)."""
@@ -489,7 +549,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             ),
         )
 
-    @extend_schema(request=s.MergeSerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(parameters=[IF_MATCH], request=s.MergeSerializer, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def merge(self, request: Request, pk=None) -> Response:
         """Merge this duplicate into another open ticket (by number or id)."""
@@ -509,7 +569,9 @@ class TicketViewSet(viewsets.GenericViewSet):
 
         return self.transition(request, s.MergeSerializer, perform)
 
-    @extend_schema(request=s.PrioritySerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(
+        parameters=[IF_MATCH], request=s.PrioritySerializer, responses=TRANSITION_RESPONSES
+    )
     @action(detail=True, methods=["post"])
     def priority(self, request: Request, pk=None) -> Response:
         """Override the computed priority (reason required)."""

@@ -18,9 +18,14 @@ class Command(BaseCommand):
             default=300,
             help="How many demo tickets to have (default 300; every status gets at least one).",
         )
+        parser.add_argument(
+            "--skip-classifier",
+            action="store_true",
+            help="Do not train the routing app's first classifier before creating tickets.",
+        )
 
-    def handle(self, *args, tickets: int, **options):
-        report = demo_seed(ticket_count=max(tickets, 0))
+    def handle(self, *args, tickets: int, skip_classifier: bool, **options):
+        report = demo_seed(ticket_count=max(tickets, 0), train_classifier=not skip_classifier)
         self.stdout.write(
             f"demo desk: {report.units} units, {report.teams} teams, {report.users} people, "
             f"{report.systems} systems; tickets: {report.tickets_created} created, "
