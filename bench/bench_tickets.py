@@ -133,13 +133,16 @@ def bench_list(runs: int) -> dict[str, Any]:
             # 20,000 rows deep; half-way down on a small (--quick) database.
             cursor = ids[min(DEEP_ROWS, ids.count() // 2)]
 
-        def page(viewer=viewer, filters=filters, cursor=cursor, context=context):
+        def fetch(viewer=viewer, filters=filters, cursor=cursor):
             # A fresh viewer object per call, as per request: no cached team ids or perms.
             fresh = User.objects.get(pk=viewer.pk)
             queryset = ticket_list(viewer=fresh, filters=filters)
             if cursor is not None:
                 queryset = queryset.filter(id__lt=cursor)
-            rows = list(queryset[:PAGE])
+            return list(queryset[:PAGE])
+
+        def page(fetch=fetch, context=context):
+            rows = fetch()
             if serializer is not None:
                 data = serializer(rows, many=True, context=context).data
             else:
@@ -152,6 +155,8 @@ def bench_list(runs: int) -> dict[str, Any]:
             **common.time_calls(page, runs=runs),
             "queries": common.count_queries(page),
             "rows": rows,
+            # The selector alone (the rows, no serialization): what the ticket core costs.
+            "select_only": common.time_calls(fetch, runs=runs),
             **({"cursor": cursor} if cursor else {}),
         }
         common.log(f"list {name}: {results[name]}")

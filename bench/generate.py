@@ -10,7 +10,8 @@ The data goes into a separate database on the same server (`servicedesk_bench`, 
 requesters, the tickets, the events) is set-based SQL over generate_series, loaded with the
 secondary indexes dropped and the foreign-key triggers off, then indexed and VACUUM ANALYZEd:
 minutes, not hours. A marker row in `bench_meta` records what was generated, so running it
-again with the same size does nothing.
+again with the same size only migrates (new migrations of other apps apply to the kept data);
+a database whose tables no longer match the models is generated again.
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
 """Load the demo desk: organisation, people, teams, catalogue and about 300 tickets.
 
 Idempotent: every row is found by a stable key (a unit, team or system code, a username, and
-for tickets `external_source="demo"` + `external_ref`), so a second run creates nothing and
-leaves existing rows as they are. Tickets are created and moved only through
-`tickets.services`, exactly as people would move them, so the operation log, the SLA timers
-and every other app's reactions are real. Their times are the time of seeding (the services
-stamp `now`); the history over weeks grows from use.
+for tickets `external_source="demo"` + `external_ref`), so a second run creates nothing: the
+demo's units, teams, people and systems are put back to their demo values (passwords are set
+only when an account is created) and existing tickets are left as they are. Tickets are
+created and moved only through `tickets.services`, exactly as people would move them, so the
+operation log, the SLA timers and every other app's reactions are real. Their times are the
+time of seeding (the services stamp `now`); the history over weeks grows from use.
 
 Other apps react to new tickets after commit (routing classifies and routes, may assign), so
-every step re-reads the ticket and decides from its actual status, team and owner.
+every step re-reads the ticket and decides from its actual status, team and owner. Tickets
+meant to stay `new` are put in the manual triage queue in the transaction that creates them,
+so automatic routing leaves them to a person.
 """
 
 from __future__ import annotations

@@ -311,11 +311,14 @@ class TextClassifier:
 
     def _new_svm(self) -> LinearSVC:
         # dual=True: text has more features than documents, where the dual solver is the fast
-        # one (the primal solver took six times longer on the reference data).
+        # one (the primal solver took six times longer on the reference data). tol=0.01 rather
+        # than scikit-learn's 1e-4 (liblinear's own default is 0.1): half the iterations and
+        # the same predictions on the reference data.
         return LinearSVC(
             C=self.C,
             class_weight=self.class_weight,
             dual=True,
+            tol=1e-2,
             max_iter=5000,
             random_state=self.random_state,
         )

@@ -1,7 +1,7 @@
 """Built-in bilingual training examples, so a fresh desk classifies from its first ticket.
 
-Each example: (text, request type code, category code or None). About twenty per request type,
-half Chinese, half English, a few mixed, written for this project. They are loaded as
+Each example: (text, request type code, category code or None). About twenty-eight per request
+type, half Chinese, half English, a few mixed, written for this project. They are loaded as
 `TrainingExample(source="seed")` by `routing_seed_examples()`; an administrator may delete them
 once the desk has enough of its own labelled tickets.
 """
@@ -230,4 +230,101 @@ EXAMPLES: list[tuple[str, str, str | None]] = [
     ("Nobody replied to my repeated reports, very disappointed", "complaint", None),
     ("Dissatisfied with how the outage was handled, I want this escalated", "complaint", None),
     ("投诉 complaint: the service desk keeps passing me to other teams", "complaint", None),
+    # --- more variety, all types ---------------------------------------------------------
+    ("请问公司的会议室怎么预订", "consultation", None),
+    ("想问一下新系统上线后旧数据还能查吗", "consultation", None),
+    ("请教一下怎么在手机上查看工资条", "consultation", "application"),
+    ("咨询打印机墨盒在哪里领取", "consultation", "hardware-printer"),
+    ("How do I book a meeting room?", "consultation", None),
+    ("Where do I collect a new toner cartridge?", "consultation", "hardware-printer"),
+    ("Is it possible to see my payslip on the phone?", "consultation", "application"),
+    ("What is the procedure to request a new laptop?", "consultation", "hardware-pc"),
+    ("保存按钮点了没反应，控制台有报错", "defect", "application-function"),
+    ("打印预览和实际打印出来的格式不一致", "defect", "application-function"),
+    ("移动端页面显示错位，按钮被遮住了", "defect", "application-function"),
+    ("导入Excel时提示格式错误，但模板是官方下载的", "defect", "application-function"),
+    (
+        "The save button does nothing and the console shows an error",
+        "defect",
+        "application-function",
+    ),
+    ("Print preview differs from the printed layout", "defect", "application-function"),
+    (
+        "On mobile the page layout is broken and buttons are hidden",
+        "defect",
+        "application-function",
+    ),
+    (
+        "Excel import says wrong format although I used the official template",
+        "defect",
+        "application-function",
+    ),
+    ("全公司都上不了网了", "fault", "network"),
+    ("OA系统打不开了，所有人都访问不了", "fault", "application"),
+    ("服务器宕机了，生产环境不可用", "fault", "database"),
+    ("视频会议系统瘫痪，所有会议都进不去", "fault", "application"),
+    ("Nobody in the company can access the internet", "fault", "network"),
+    ("The OA system is unavailable for all users", "fault", "application"),
+    ("Production server crashed, service unavailable", "fault", "database"),
+    ("Video conferencing is down, no meeting can start", "fault", "application"),
+    ("登不上去了，提示用户名或密码错误，帮我重置一下", "account_permission", "permission-account"),
+    ("需要开通共享文件夹的访问权限", "account_permission", "permission-role"),
+    ("请给新来的实习生开一个系统账号", "account_permission", "permission-account"),
+    ("二次验证的手机号换了，需要重新绑定", "account_permission", "permission-account"),
+    (
+        "Cannot log in: wrong user name or password, please reset",
+        "account_permission",
+        "permission-account",
+    ),
+    (
+        "Please give me access to the shared folder of the finance team",
+        "account_permission",
+        "permission-role",
+    ),
+    ("Create a system account for the new intern", "account_permission", "permission-account"),
+    (
+        "My phone number for two-factor login changed, please re-bind it",
+        "account_permission",
+        "permission-account",
+    ),
+    ("请帮忙把这批订单的状态改成已完成", "data_processing", "data-fix"),
+    ("需要一份上季度的库存统计表", "data_processing", "data-report"),
+    ("把测试时录入的假数据清理掉", "data_processing", "data-fix"),
+    ("请按部门汇总今年的加班时长", "data_processing", "data-report"),
+    ("Please set the status of these orders to completed", "data_processing", "data-fix"),
+    ("I need an inventory statistics sheet for last quarter", "data_processing", "data-report"),
+    ("Please clean up the fake records entered during testing", "data_processing", "data-fix"),
+    ("Summarise this year's overtime hours per department", "data_processing", "data-report"),
+    ("希望列表页能支持自定义显示的列", "change_request", "application-function"),
+    ("建议增加一个导出PDF的功能", "change_request", "application-function"),
+    ("需要在系统里加一个审批超时自动提醒", "change_request", "application-function"),
+    ("业务调整，请修改折扣的计算规则", "change_request", "application-function"),
+    (
+        "Please let users choose which columns the list shows",
+        "change_request",
+        "application-function",
+    ),
+    ("We would like an export to PDF", "change_request", "application-function"),
+    (
+        "Add an automatic reminder when an approval is overdue",
+        "change_request",
+        "application-function",
+    ),
+    (
+        "Business rules changed: please modify how discounts are calculated",
+        "change_request",
+        "application-function",
+    ),
+    ("你们的服务太差了，一周都没人理我", "complaint", None),
+    ("客服态度很差，要求道歉", "complaint", None),
+    ("同一个问题报了三次都没解决，我要投诉", "complaint", None),
+    ("对处理结果不满意，没有人跟我确认就关单了", "complaint", None),
+    ("Your service is terrible, nobody answered me for a week", "complaint", None),
+    ("The support staff were rude, I expect an apology", "complaint", None),
+    (
+        "Reported the same problem three times and it is still not solved, I want to complain",
+        "complaint",
+        None,
+    ),
+    ("Not satisfied: the ticket was closed without anyone checking with me", "complaint", None),
 ]

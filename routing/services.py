@@ -423,25 +423,39 @@ class TrainingResult:
     __repr__ = __str__
 
 
+def _holdout_split(labels: list[str], fraction: float = 0.2, seed: int = 20240501):
+    """Stratified (train, test) indices: about `fraction` of each label is held out; a label
+    with a single example stays in training (it can still be learned, just not measured)."""
+    import random
+
+    rng = random.Random(seed)
+    by_label: dict[str, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_label.setdefault(label, []).append(index)
+    train, test = [], []
+    for label in sorted(by_label):
+        members = by_label[label]
+        rng.shuffle(members)
+        n_test = (
+            0 if len(members) < 2 else min(len(members) - 1, max(1, round(fraction * len(members))))
+        )
+        test.extend(members[:n_test])
+        train.extend(members[n_test:])
+    return sorted(train), sorted(test)
+
+
 def _holdout_metrics(texts: list[str], labels: list[str]) -> dict[str, Any]:
-    """Train on 80 % and measure on the held-out 20 % (stratified, fixed seed)."""
+    """Train on about 80 % and measure on the held-out rest (stratified, fixed seed)."""
     from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.model_selection import train_test_split
 
     from .classifier import TextClassifier
 
-    counts: dict[str, int] = {}
-    for label in labels:
-        counts[label] = counts.get(label, 0) + 1
-    n_classes = len(counts)
-    test_size = max(n_classes, round(len(texts) * 0.2))
-    if min(counts.values()) < 2 or test_size >= len(texts) - n_classes:
-        return {"holdout": None, "note": "too few examples per label for a holdout"}
-    train_x, test_x, train_y, test_y = train_test_split(
-        texts, labels, test_size=test_size, stratify=labels, random_state=20240501
-    )
-    classifier = TextClassifier().fit(train_x, train_y)
-    predictions = classifier.predict(test_x)
+    train, test = _holdout_split(labels)
+    if not test or len({labels[i] for i in train}) < 2:
+        return {"holdout": None, "note": "too few examples for a holdout"}
+    classifier = TextClassifier().fit([texts[i] for i in train], [labels[i] for i in train])
+    test_y = [labels[i] for i in test]
+    predictions = classifier.predict([texts[i] for i in test])
     predicted = [str(p.label) for p in predictions]
     threshold = engine.confidence_threshold()
     confident = [
@@ -450,11 +464,11 @@ def _holdout_metrics(texts: list[str], labels: list[str]) -> dict[str, Any]:
         if float(p.confidence) >= threshold
     ]
     return {
-        "holdout": len(test_x),
+        "holdout": len(test),
         "accuracy": round(float(accuracy_score(test_y, predicted)), 4),
         "macro_f1": round(float(f1_score(test_y, predicted, average="macro", zero_division=0)), 4),
         "threshold": threshold,
-        "coverage_at_threshold": round(len(confident) / len(test_x), 4),
+        "coverage_at_threshold": round(len(confident) / len(test), 4),
         "accuracy_at_threshold": (
             round(sum(p == t for p, t in confident) / len(confident), 4) if confident else None
         ),

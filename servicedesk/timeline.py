@@ -59,7 +59,16 @@ def timeline_entries(events, *, viewer_is_staff: bool) -> list[TimelineEntry]:
         if ids:
             model = _LOOKUPS[field]
             names[field] = {obj.pk: _label(obj) for obj in model.objects.filter(pk__in=ids)}
-    return [_entry(event, names, viewer_is_staff) for event in events]
+    entries = [_entry(event, names, viewer_is_staff) for event in events]
+    # One action logs one entry per changed field (status, tier, team), each with the same
+    # reason: show the reason once, on the first of them.
+    previous = None
+    for event, entry in zip(events, entries, strict=True):
+        key = (event.actor_id, event.message, event.created_at.replace(microsecond=0))
+        if previous == key and entry.message and entry.kind != EventKind.COMMENTED:
+            entry.message = ""
+        previous = key
+    return entries
 
 
 def _value(event, names, value) -> str:

@@ -106,31 +106,45 @@ def keyset_page(
     `after` is the cursor of the previous page's last row (next page), `before` the cursor of
     this page's first row when going back. The query reads at most size + 1 rows through the
     index of the filter, so it costs the same on page 1 and page 10,000.
+
+    Two steps, both on the viewer-scoped queryset: the ids of the page first (the ticket
+    table alone, so when PostgreSQL must sort a large queue it sorts bare ids), then the
+    page's rows with their related people, team and reference data, by those ids.
     """
     cursor = _decode(after, sort) if after else None
     back = _decode(before, sort) if before and not cursor else None
+    ids_only = queryset.select_related(None).prefetch_related(None)
     if back is not None:
         reverse = [f"-{f}" if not f.startswith("-") else f[1:] for f in sort.order_by()]
-        rows = list(
-            queryset.filter(_after(sort, *back, forward=False)).order_by(*reverse)[: size + 1]
+        ids = list(
+            ids_only.filter(_after(sort, *back, forward=False))
+            .order_by(*reverse)
+            .values_list("id", flat=True)[: size + 1]
         )
-        has_more = len(rows) > size
-        rows = list(reversed(rows[:size]))
+        has_more = len(ids) > size
+        rows = _rows_by_id(queryset, list(reversed(ids[:size])))
         return Page(
             rows=rows,
             next_cursor=_encode(rows[-1], sort) if rows else None,
             prev_cursor=_encode(rows[0], sort) if rows and has_more else None,
         )
     if cursor is not None:
-        queryset = queryset.filter(_after(sort, *cursor, forward=True))
-    rows = list(queryset.order_by(*sort.order_by())[: size + 1])
-    has_more = len(rows) > size
-    rows = rows[:size]
+        ids_only = ids_only.filter(_after(sort, *cursor, forward=True))
+    ids = list(ids_only.order_by(*sort.order_by()).values_list("id", flat=True)[: size + 1])
+    has_more = len(ids) > size
+    rows = _rows_by_id(queryset, ids[:size])
     return Page(
         rows=rows,
         next_cursor=_encode(rows[-1], sort) if rows and has_more else None,
         prev_cursor=_encode(rows[0], sort) if rows and cursor is not None else None,
     )
+
+
+def _rows_by_id(queryset: QuerySet, ids: list[int]) -> list:
+    if not ids:
+        return []
+    found = {row.pk: row for row in queryset.filter(pk__in=ids).order_by()}
+    return [found[pk] for pk in ids if pk in found]
 
 
 # --- forms ----------------------------------------------------------------------------------

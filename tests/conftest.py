@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth.models import Group
 
 from accounts.choices import Role, Tier
 from accounts.models import OrgUnit, Team, User
@@ -68,3 +69,55 @@ def desk(db) -> Desk:
         admin=UserFactory(username="admin", roles=[Role.ADMINISTRATOR], is_staff=True),
         outsider_agent=agent(other_team, Role.FRONT_TIER1, username="outsider"),
     )
+
+
+DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+def replay_data_migrations() -> None:
+    """Run every data migration (RunPython) of the project's apps again, in migration order.
+
+    A transactional test empties every table when it ends (Django's flush), which takes the
+    rows that data migrations wrote (role groups, default taxonomy, SLA policies, the priority
+    matrix) with it. The data migrations are written to be idempotent, so replaying them on an
+    empty database gives exactly what `migrate` gave.
+    """
+    from django.apps import apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations.special import RunPython
+
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    seen: set = set()
+    with connection.schema_editor(atomic=True) as schema_editor:
+        for leaf in sorted(loader.graph.leaf_nodes()):
+            for key in loader.graph.forwards_plan(leaf):
+                if key in seen or key[0] in {
+                    "auth",
+                    "contenttypes",
+                    "admin",
+                    "sessions",
+                    "authtoken",
+                }:
+                    continue
+                seen.add(key)
+                for operation in loader.graph.nodes[key].operations:
+                    if isinstance(operation, RunPython):
+                        operation.code(apps, schema_editor)
+
+
+@pytest.fixture(autouse=True)
+def _migrated_data(request):
+    """Make sure the migrated reference data exists for every test that uses the database."""
+    uses_db = DB_FIXTURES & set(request.fixturenames) or request.node.get_closest_marker(
+        "django_db"
+    )
+    if not uses_db:
+        return
+    request.getfixturevalue(
+        "transactional_db"
+        if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+        else "db"
+    )
+    if not Group.objects.exists():
+        replay_data_migrations()

@@ -106,8 +106,10 @@ def _queue_filters(which: str, user: User, data: dict) -> selectors.TicketFilter
         mine = sorted(team_ids_of(user))
         filters.team = [t for t in filters.team if t in mine] if filters.team else mine
         filters.team = filters.team or [0]  # no team: an empty queue, not every ticket
-        filters.unassigned = True
+        # Queued means nobody has taken it yet; only other statuses need the assignee test
+        # (which would also steer PostgreSQL away from the team's index).
         filters.status = filters.status or [Status.QUEUED]
+        filters.unassigned = filters.status != [Status.QUEUED]
     elif which == "triage":
         filters.needs_triage = True
         filters.status = filters.status or [Status.NEW]

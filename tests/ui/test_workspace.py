@@ -100,7 +100,7 @@ def test_queue_page_has_a_constant_query_count(client, desk, django_assert_max_n
     fill(55)
     large = [_queue_query_count(client, url) for url in urls]
     assert small == large
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         client.get(urls[1])
 
 

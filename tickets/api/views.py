@@ -37,7 +37,7 @@ from ..models import Attachment, Ticket
 from ..selectors import TicketFilters
 from ..views import attachment_response
 from . import serializers as s
-from .parsers import SafeTextJSONParser
+from servicedesk.parsers import SafeTextJSONParser
 
 ERRORS = {
     400: OpenApiResponse(description=gettext_lazy("Field messages: {field: [message, ...]}.")),
