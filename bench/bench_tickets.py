@@ -356,6 +356,40 @@ def post_tickets(port: int, token: str, count: int, clients: int) -> dict[str, A
     }
 
 
+def bench_create_in_process(runs: int) -> dict[str, Any]:
+    """`services.ticket_create` alone, then with the reactions other apps connect (routing,
+    SLA timers) run on commit as they do in a request: where creation time goes."""
+    from unittest import mock
+
+    from accounts.models import User
+    from tickets import reactions, services
+
+    requester = User.objects.get(username="bench-user-2")
+    counter = iter(range(10**9))
+
+    def create():
+        services.ticket_create(
+            requester=requester,
+            title=f"Outlook keeps asking for the password ({next(counter)})",
+            description="Since the update this morning.",
+            created_by=requester,
+            channel="api",
+        )
+
+    with mock.patch.dict(reactions._reactions, clear=True):
+        alone = {**common.time_calls(create, runs=runs), "queries": common.count_queries(create)}
+    with_reactions = {
+        **common.time_calls(create, runs=runs),
+        "queries": common.count_queries(create),
+        "reactions": {
+            k: v for k, v in reactions.registered().items() if k == reactions.TICKET_CREATED
+        },
+    }
+    result = {"ticket_create_only": alone, "with_reactions": with_reactions}
+    common.log(f"create in process: {result}")
+    return result
+
+
 def bench_create(quick: bool) -> dict[str, Any]:
     from django.db import connection
     from rest_framework.authtoken.models import Token
@@ -414,6 +448,7 @@ def main() -> None:
     if "detail" in parts:
         result["detail"] = bench_detail(runs)
     if "create" in parts:
+        result["create_in_process"] = bench_create_in_process(runs)
         try:
             result["create_http"] = bench_create(args.quick)
         except Exception as exc:  # reported, not fatal: the in-process numbers still count

@@ -11,9 +11,9 @@ Method (see docs/classifier.md for the reasoning and measured numbers):
   character 2–5-grams inside word-character runs, which need no segmentation and absorb typos,
   inflections and jieba's segmentation mistakes.
 * A linear SVM (``LinearSVC``) scores the classes. Its scores are turned into a confidence by a
-  softmax whose temperature is fitted on a stratified held-out fifth of the training data
-  (temperature scaling), so a threshold on the confidence means roughly the same thing for every
-  target and data set.
+  softmax whose temperature is fitted on held-out scores (temperature scaling): by 5-fold
+  cross-validation on small training sets, on one stratified fifth on large ones. A threshold
+  on the confidence then means roughly the same thing for every target and data set.
 
 Behaviour at the edges: empty, emoji-only or otherwise featureless input gets the best-scoring
 label with confidence 0.0 (the model saw no evidence, so the ticket goes to manual triage);
@@ -116,6 +116,16 @@ def _char_runs(text: str) -> list[str]:
     return _CHAR_RUN_RE.findall(text)
 
 
+def _limit(document_frequency: np.ndarray, min_df: int, max_features: int | None) -> np.ndarray:
+    """Sorted indices of the columns kept: seen in ≥ `min_df` documents, the most frequent
+    `max_features` of them (ties broken by first appearance, so the choice is reproducible)."""
+    keep = np.flatnonzero(document_frequency >= min_df)
+    if max_features is not None and keep.size > max_features:
+        order = np.argsort(-document_frequency[keep], kind="stable")
+        keep = np.sort(keep[order[:max_features]])
+    return keep
+
+
 class CharNgramVectorizer(TransformerMixin, BaseEstimator):
     """TF-IDF of character n-grams taken inside runs of word characters (padded by spaces).
 
@@ -186,12 +196,9 @@ class CharNgramVectorizer(TransformerMixin, BaseEstimator):
     def fit_transform(self, docs: Sequence[str], y: Any = None, **fit_params: Any) -> sp.csr_matrix:
         vocabulary: dict[str, int] = {}
         counts = self._count(docs, vocabulary, grow=True)
-        document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
-        keep = np.flatnonzero(document_frequency >= self.min_df)
-        if self.max_features is not None and keep.size > self.max_features:
-            # Most frequent first; the stable sort breaks ties by first appearance.
-            order = np.argsort(-document_frequency[keep], kind="stable")
-            keep = np.sort(keep[order[: self.max_features]])
+        keep = _limit(
+            np.bincount(counts.indices, minlength=counts.shape[1]), self.min_df, self.max_features
+        )
         terms = list(vocabulary)
         self.vocabulary_ = {terms[index]: new for new, index in enumerate(keep)}
         self._tfidf = TfidfTransformer(sublinear_tf=self.sublinear_tf)
@@ -199,6 +206,113 @@ class CharNgramVectorizer(TransformerMixin, BaseEstimator):
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
         return self._tfidf.transform(self._count(docs, self.vocabulary_, grow=False))
+
+
+class WordNgramVectorizer(TransformerMixin, BaseEstimator):
+    """TF-IDF of word unigrams and bigrams, tokens from ``word_tokens``.
+
+    What ``TfidfVectorizer(tokenizer=word_tokens, ngram_range=(1, 2))`` computes, but the
+    bigrams are counted as integer codes with numpy rather than as joined strings in a Python
+    loop, which makes fitting on 40,000 tickets about three times faster.
+    """
+
+    def __init__(
+        self, min_df: int = 1, max_features: int | None = None, sublinear_tf: bool = True
+    ) -> None:
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+
+    @staticmethod
+    def _token_ids(
+        docs: Iterable[str], vocabulary: dict[str, int], grow: bool
+    ) -> tuple[np.ndarray, np.ndarray, int]:
+        """Token ids (-1 for unknown tokens) of all documents in a row, each token's document,
+        and the number of documents."""
+        ids: list[int] = []
+        lengths: list[int] = []
+        for doc in docs:
+            tokens = word_tokens(doc)
+            if grow:
+                ids.extend(vocabulary.setdefault(token, len(vocabulary)) for token in tokens)
+            else:
+                ids.extend(vocabulary.get(token, -1) for token in tokens)
+            lengths.append(len(tokens))
+        n_docs = len(lengths)
+        owner = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        return np.asarray(ids, dtype=np.int64), owner, n_docs
+
+    @staticmethod
+    def _pairs(ids: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(first, second, document) of every pair of adjacent known tokens in one document."""
+        adjacent = (owner[:-1] == owner[1:]) & (ids[:-1] >= 0) & (ids[1:] >= 0)
+        return ids[:-1][adjacent], ids[1:][adjacent], owner[:-1][adjacent]
+
+    def fit(self, docs: Sequence[str], y: Any = None) -> WordNgramVectorizer:
+        self.fit_transform(docs)
+        return self
+
+    def fit_transform(self, docs: Sequence[str], y: Any = None, **fit_params: Any) -> sp.csr_matrix:
+        vocabulary: dict[str, int] = {}
+        ids, owner, n_docs = self._token_ids(docs, vocabulary, grow=True)
+        n_tokens = len(vocabulary)
+        first, second, pair_owner = self._pairs(ids, owner)
+        bigrams, bigram_index = np.unique(first * n_tokens + second, return_inverse=True)
+        # Columns before pruning: unigram i is column i, bigram j is column n_tokens + j.
+        rows = np.concatenate([owner, pair_owner])
+        columns = np.concatenate([ids, n_tokens + bigram_index.ravel()])
+        counts = sp.csr_matrix(
+            (np.ones(rows.size), (rows, columns)), shape=(n_docs, n_tokens + bigrams.size)
+        )
+        counts.sum_duplicates()
+        keep = _limit(
+            np.bincount(counts.indices, minlength=counts.shape[1]), self.min_df, self.max_features
+        )
+
+        # Keep only the tokens some kept feature needs, renumbered 0..n-1, so the pickled
+        # model does not carry every typo of the training data.
+        kept_unigrams = keep[keep < n_tokens]
+        kept_bigrams = bigrams[keep[keep >= n_tokens] - n_tokens]
+        bigram_first, bigram_second = np.divmod(kept_bigrams, n_tokens)
+        needed = np.unique(np.concatenate([kept_unigrams, bigram_first, bigram_second]))
+        renumber = np.full(n_tokens, -1, dtype=np.int64)
+        renumber[needed] = np.arange(needed.size)
+        tokens = list(vocabulary)
+        self.vocabulary_ = {tokens[old]: int(new) for new, old in enumerate(needed)}
+        n_needed = needed.size
+        # unigram_columns_[token id] → column or -1; bigram codes sorted for searchsorted.
+        self.unigram_columns_ = np.full(n_needed, -1, dtype=np.int64)
+        self.unigram_columns_[renumber[kept_unigrams]] = np.arange(kept_unigrams.size)
+        codes = renumber[bigram_first] * n_needed + renumber[bigram_second]
+        order = np.argsort(codes)
+        self.bigram_codes_ = codes[order]
+        self.bigram_columns_ = kept_unigrams.size + order
+        self.n_features_ = int(keep.size)
+        self._tfidf = TfidfTransformer(sublinear_tf=self.sublinear_tf)
+        return self._tfidf.fit_transform(counts[:, keep])
+
+    def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+        ids, owner, n_docs = self._token_ids(docs, self.vocabulary_, grow=False)
+        known = ids >= 0
+        unigram_columns = self.unigram_columns_[ids[known]]
+        unigram_rows = owner[known][unigram_columns >= 0]
+        unigram_columns = unigram_columns[unigram_columns >= 0]
+        first, second, pair_owner = self._pairs(ids, owner)
+        codes = first * len(self.vocabulary_) + second
+        if self.bigram_codes_.size:
+            position = np.searchsorted(self.bigram_codes_, codes)
+            position[position == self.bigram_codes_.size] = 0
+            matched = self.bigram_codes_[position] == codes
+        else:
+            position = np.zeros(codes.size, dtype=np.int64)
+            matched = np.zeros(codes.size, dtype=bool)
+        rows = np.concatenate([unigram_rows, pair_owner[matched]])
+        columns = np.concatenate([unigram_columns, self.bigram_columns_[position[matched]]])
+        counts = sp.csr_matrix(
+            (np.ones(rows.size), (rows, columns)), shape=(n_docs, self.n_features_)
+        )
+        counts.sum_duplicates()
+        return self._tfidf.transform(counts)
 
 
 def build_features(n_docs: int) -> FeatureUnion:
@@ -214,15 +328,7 @@ def build_features(n_docs: int) -> FeatureUnion:
         [
             (
                 "word",
-                TfidfVectorizer(
-                    tokenizer=word_tokens,
-                    token_pattern=None,
-                    lowercase=False,
-                    ngram_range=(1, 2),
-                    min_df=min_df,
-                    max_features=200_000,
-                    sublinear_tf=True,
-                ),
+                WordNgramVectorizer(min_df=min_df, max_features=200_000, sublinear_tf=True),
             ),
             (
                 "char",
@@ -237,23 +343,22 @@ def build_features(n_docs: int) -> FeatureUnion:
 # --- the classifier --------------------------------------------------------------------------
 
 
-def _calibration_split(
-    labels: np.ndarray, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified (fit, held-out) index arrays; every class keeps at least one fitting example.
+def _calibration_folds(labels: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
+    """A stratified fold number per example, or -1 for examples that are never held out.
 
-    Classes with a single example stay entirely on the fitting side, so the held-out model
-    knows the same classes as the final one.
+    Each class's examples are dealt round-robin (from a random start) over the folds, so a
+    class with at most `n_folds` examples has each in a different fold and always keeps a
+    fitting example; a class with a single example is never held out. Every model trained
+    without one fold therefore knows all the classes of the final model.
     """
     rng = np.random.default_rng(seed)
-    fit_parts: list[np.ndarray] = []
-    held_parts: list[np.ndarray] = []
+    folds = np.full(labels.size, -1, dtype=np.int64)
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
-        n_held = 0 if members.size < 2 else min(members.size - 1, max(1, round(fraction * members.size)))
-        held_parts.append(members[:n_held])
-        fit_parts.append(members[n_held:])
-    return np.sort(np.concatenate(fit_parts)), np.sort(np.concatenate(held_parts))
+        if members.size >= 2:
+            start = int(rng.integers(n_folds))
+            folds[members] = (start + np.arange(members.size)) % n_folds
+    return folds
 
 
 def _score_matrix(scores: np.ndarray) -> np.ndarray:
@@ -286,19 +391,21 @@ class TextClassifier:
     DEFAULT_TEMPERATURE = 1.0
     #: Fewer held-out examples than this give a too noisy temperature.
     MIN_CALIBRATION_EXAMPLES = 20
+    #: Below this many training texts the temperature is fitted by cross-validation.
+    CROSS_VALIDATE_BELOW = 5_000
 
     def __init__(
         self,
         *,
-        C: float = 0.5,  # noqa: N803 - the conventional name of the SVM regularisation
+        C: float = 0.5,
         class_weight: str | None = "balanced",
-        calibration_fraction: float = 0.2,
+        calibration_folds: int = 5,
         n_jobs: int | None = None,
         random_state: int = 0,
     ) -> None:
         self.C = C
         self.class_weight = class_weight
-        self.calibration_fraction = calibration_fraction
+        self.calibration_folds = calibration_folds
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.classes_: list[str] = []
@@ -347,37 +454,40 @@ class TextClassifier:
         if matrix.shape[1] == 0 or matrix.nnz == 0:
             raise ValueError("the training texts contain no usable words")
 
-        fit_idx, held_idx = _calibration_split(
-            label_array, self.calibration_fraction, self.random_state
-        )
-        calibrate = held_idx.size >= self.MIN_CALIBRATION_EXAMPLES
-        workers = self.n_jobs or min(2, os.cpu_count() or 1)
+        folds = _calibration_folds(label_array, self.calibration_folds, self.random_state)
         final_svm = self._new_svm()
-        held_svm = self._new_svm()
-        # liblinear releases the GIL, so the final model and the calibration model train in
-        # parallel threads without copying the feature matrix to other processes.
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            final_job = pool.submit(final_svm.fit, matrix, label_array)
-            held_job = (
-                pool.submit(held_svm.fit, matrix[fit_idx], label_array[fit_idx])
-                if calibrate
-                else None
-            )
-            final_job.result()
-            if held_job is not None:
-                held_job.result()
+        if len(docs) < self.CROSS_VALIDATE_BELOW:
+            # Small sets: full cross-validation, and the features are refitted without the
+            # held-out fold. Otherwise each held-out text's own rare words would be in the
+            # vocabulary, dilute its vector and shrink its scores, while at prediction time
+            # unseen words are simply absent: the temperature came out far too low (a
+            # confidence of 0.85 for 74 % accuracy on the seed examples).
+            final_svm.fit(matrix, label_array)
+            held_out = [
+                self._held_out_scores(docs, None, label_array, folds == fold, classes)
+                for fold in range(self.calibration_folds)
+                if np.any(folds == fold)
+            ]
+        else:
+            # Large sets: one fold held out is plenty, and it shares the features fitted on
+            # all texts (refitting them would cost seconds for a negligible difference: with
+            # min_df=2 a text's features all occur in other texts too).
+            workers = self.n_jobs or min(2, os.cpu_count() or 1)
+            # liblinear releases the GIL, so the final model and the calibration model train
+            # in parallel threads without copying the feature matrix to other processes.
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                final_job = pool.submit(final_svm.fit, matrix, label_array)
+                fold_job = pool.submit(
+                    self._held_out_scores, docs, matrix, label_array, folds == 0, classes
+                )
+                final_job.result()
+                held_out = [fold_job.result()]
 
         temperature = self.DEFAULT_TEMPERATURE
-        if calibrate:
-            held = matrix[held_idx]
-            # Texts without any known feature are answered with confidence 0 anyway.
-            informative = held.getnnz(axis=1) > 0
-            if informative.sum() >= self.MIN_CALIBRATION_EXAMPLES:
-                scores = _score_matrix(held_svm.decision_function(held[informative]))
-                class_index = {label: i for i, label in enumerate(held_svm.classes_)}
-                truth = np.asarray(
-                    [class_index[label] for label in label_array[held_idx][informative]]
-                )
+        if held_out:
+            scores = np.concatenate([fold_scores for fold_scores, _truth in held_out])
+            truth = np.concatenate([fold_truth for _scores, fold_truth in held_out])
+            if truth.size >= self.MIN_CALIBRATION_EXAMPLES:
                 temperature = _fit_temperature(scores, truth)
 
         self._drop_fit_only_state(features)
@@ -387,6 +497,35 @@ class TextClassifier:
         self.temperature_ = temperature
         self.n_train_ = len(docs)
         return self
+
+    def _held_out_scores(
+        self,
+        docs: list[str],
+        matrix: sp.csr_matrix | None,
+        labels: np.ndarray,
+        held: np.ndarray,
+        classes: list[str],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Decision scores of the `held` texts by a model trained on the others, and the index
+        of each text's true class. With `matrix` None the features are fitted on the other
+        texts only; otherwise the rows of `matrix` are used. Texts without any feature are
+        left out: they are answered with confidence 0 whatever the temperature.
+        """
+        if matrix is None:
+            features = build_features(int((~held).sum()))
+            fit_rows = features.fit_transform([docs[i] for i in np.flatnonzero(~held)])
+            rows = features.transform([docs[i] for i in np.flatnonzero(held)])
+        else:
+            fit_rows, rows = matrix[~held], matrix[held]
+        svm = self._new_svm().fit(fit_rows, labels[~held])
+        informative = rows.getnnz(axis=1) > 0
+        # Fold models know every class (see _calibration_folds); the check is a safety net.
+        if [str(label) for label in svm.classes_] != classes or not informative.any():
+            return np.zeros((0, len(classes))), np.zeros(0, dtype=np.int64)
+        class_index = {label: i for i, label in enumerate(classes)}
+        truth = np.asarray([class_index[label] for label in labels[held][informative]])
+        scores = _score_matrix(svm.decision_function(rows[informative]))
+        return scores, truth.astype(np.int64)
 
     @staticmethod
     def _drop_fit_only_state(features: FeatureUnion) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
 from tickets.choices import Status
 from tickets.models import Ticket
-from tickets.selectors import LIST_RELATED, visibility_q
+from tickets.selectors import LIST_RELATED, visible_tickets
 
 from .models import ClassificationRule, ClassifierModel, TrainingExample
 
@@ -24,15 +24,13 @@ def triage_queue(*, viewer: User) -> QuerySet[Ticket]:
 
 
 def ticket_for_routing(*, viewer: User, ticket_id: int) -> Ticket:
-    """A ticket the viewer may classify or dispatch: one they can see, or, for dispatchers,
-    a new ticket nobody's team has yet (the triage queue). DoesNotExist (404) otherwise."""
-    queryset = Ticket.objects.select_related("request_type", "system__owner_team", "team")
-    scope = visibility_q(viewer)
-    if scope is not None:
-        if viewer.has_perm("accounts.dispatch_tickets"):
-            scope |= Q(status=Status.NEW, team__isnull=True)
-        queryset = queryset.filter(scope)
-    return queryset.get(pk=ticket_id)
+    """A ticket the viewer may see (dispatchers also see the triage queue), with what routing
+    reads joined; DoesNotExist (a 404) otherwise, so ids do not leak."""
+    return (
+        visible_tickets(viewer)
+        .select_related("request_type", "system__owner_team", "team")
+        .get(pk=ticket_id)
+    )
 
 
 def active_rules() -> QuerySet[ClassificationRule]:

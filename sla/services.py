@@ -18,6 +18,7 @@ ticket core does the move and logs it; this module logs the SLA side (`sla.*` ev
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import defaultdict
@@ -28,8 +29,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.models import Team, User
@@ -589,12 +591,17 @@ def sla_due_timer_ids(*, routine_progress: bool = False, now: datetime | None = 
     now = now or timezone.now()
     levels = (Level.WARNING, Level.BREACH) if routine_progress else tuple(Level)
     batch = sweep_batch_size()
-    return {
-        level: list(
-            _due(level, now, routine_progress=routine_progress).values_list("id", flat=True)[:batch]
-        )
+    # One round trip: each level's indexed range scan, concatenated (UNION ALL).
+    parts = [
+        _due(level, now, routine_progress=routine_progress)
+        .annotate(level=Value(str(level)))
+        .values_list("level", "id")[:batch]
         for level in levels
-    }
+    ]
+    result: dict = {level: [] for level in levels}
+    for level, timer_id in parts[0].union(*parts[1:], all=True):
+        result[Level(level)].append(timer_id)
+    return result
 
 
 @dataclass
@@ -818,7 +825,13 @@ def _specs(timer, level, users, subject, body, ticket, *, step: int = 0) -> list
 
 
 def _metric_label(timer: SlaTimer) -> str:
-    return str(Metric(timer.metric).label)
+    return _label(timer.metric, get_language())
+
+
+@functools.lru_cache(maxsize=64)
+def _label(metric: str, language: str | None) -> str:
+    # The sweep formats thousands of messages: translate each label once per language.
+    return str(Metric(metric).label)
 
 
 def _warning_subject(timer: SlaTimer) -> str:

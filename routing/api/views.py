@@ -46,8 +46,8 @@ class _TicketActionView(APIView):
 
 
 class ClassifyView(_TicketActionView):
-    """POST /api/tickets/{id}/classify/ — correct the classification (logged, and it becomes
-    training data). A new ticket is routed accordingly; a queued one follows a new team."""
+    """Correct (or confirm) the ticket's classification: logged as yours, and it becomes
+    training data. A new ticket is routed by it; a queued or owned one follows a new team."""
 
     @extend_schema(request=s.ClassifySerializer, responses=TRANSITION_RESPONSES)
     def post(self, request: Request, pk: str) -> Response:
@@ -62,8 +62,7 @@ class ClassifyView(_TicketActionView):
 
 
 class DispatchToOwnerView(_TicketActionView):
-    """POST /api/tickets/{id}/dispatch-to-owner/ — the middle office sends the ticket to the
-    back-office team that owns its system."""
+    """The middle office sends the ticket to the back-office team that owns its system."""
 
     @extend_schema(request=None, responses={**TRANSITION_RESPONSES, 400: ERRORS[400]})
     def post(self, request: Request, pk: str) -> Response:

@@ -421,7 +421,9 @@ def test_actions_on_another_requesters_ticket_are_404(desk):
 
 
 def test_unauthenticated_is_refused(desk):
-    assert APIClient().get("/api/tickets/").status_code == 403
+    response = APIClient().get("/api/tickets/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
 
 
 def test_token_auth(desk):

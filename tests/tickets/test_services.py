@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
-from django_fsm import can_proceed, has_transition_perm
+from django.db import transaction
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from accounts.choices import Tier
 from catalog.models import Category, RequestType
@@ -917,3 +918,23 @@ def test_full_journey_through_every_office(desk):
         ("front", "middle"),
         ("middle", "back"),
     ]
+
+
+# --- the state machine's own guards ------------------------------------------------------------
+
+
+def test_status_cannot_be_assigned_directly(desk):
+    ticket = flow.queued(desk)
+    with pytest.raises(AttributeError):
+        ticket.status = Status.CLOSED
+
+
+def test_a_stale_copy_cannot_overwrite_a_concurrent_transition(desk):
+    ticket = flow.queued(desk)
+    stale = Ticket.objects.get(pk=ticket.pk)
+    services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
+    stale.start_work(assignee=desk.tier2)  # still "queued" in this copy
+    with pytest.raises(ConcurrentTransition), transaction.atomic():
+        stale.save()
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee) == (Status.IN_PROGRESS, desk.tier1)

@@ -229,3 +229,16 @@ def test_workspace_in_chinese(client, desk):
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/workspace/"})
     html = client.get(reverse("workspace:queue")).content.decode()
     assert "我的工单" in html
+
+
+def test_queue_rows_carry_the_sla_badges(client, desk, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = queued_ticket(desk.requester, desk.front, title="Timed")
+    client.force_login(desk.tier1)
+    html = client.get(reverse("workspace:queue_which", args=["team"])).content.decode()
+    row = html[html.index(f'value="{ticket.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert 'class="sla-badge sla-running"' in row
+    assert "First response:" in row and " left" in row
+    page = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
+    assert "sla-badge sla-running" in page

@@ -1,0 +1,139 @@
+"""The rows of a queue table, rendered in Python.
+
+A queue page shows 50 tickets with a dozen cells each; through the template engine that was
+most of the page's server time at a million tickets (bench/bench_ui.py), so the rows are built
+here with `format_html` (every value escaped) and the template only places them. The SLA badges
+are the same markup and the same translated words as the sla app's `sla/_badges.html` (which
+the ticket page uses), built here for the same reason.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from accounts.choices import Tier
+from sla.templatetags.sla_tags import sla_duration
+from tickets.choices import Status
+
+
+def _badge_text(badge) -> str:
+    if badge.state == "met":
+        return _("met")
+    if badge.state == "paused":
+        text = _("paused")
+        if badge.remaining:
+            text += ", " + _("%(left)s left") % {"left": sla_duration(badge.remaining)}
+        return text
+    if badge.state == "breached":
+        text = _("breached")
+        if badge.remaining is not None and badge.is_overdue:
+            text += " (" + _("%(late)s late") % {"late": sla_duration(badge.remaining)} + ")"
+        return text
+    if badge.remaining is None:
+        return ""
+    if badge.is_overdue:
+        text = _("%(late)s late") % {"late": sla_duration(badge.remaining)}
+    else:
+        text = _("%(left)s left") % {"left": sla_duration(badge.remaining)}
+    return text + (" ⚠" if badge.state == "warned" else "")
+
+
+def badges_html(badges) -> SafeString:
+    """The sla app's badges (`sla/_badges.html`) for one row."""
+    due_word = _("due")
+    parts = []
+    for badge in badges:
+        title = f"{badge.metric_label}: {badge.state_label}"
+        if badge.due_at:
+            title += f" — {due_word} {timezone.localtime(badge.due_at):%Y-%m-%d %H:%M}"
+        parts.append(
+            format_html(
+                '<span class="sla-badge sla-{}" title="{}">{}: {}</span>',
+                badge.state,
+                title,
+                badge.metric_label,
+                _badge_text(badge),
+            )
+        )
+    return mark_safe(" ".join(parts))  # noqa: S308 - every part went through format_html
+
+
+def _or_dash(value) -> str:
+    return str(value) if value else "–"
+
+
+def queue_rows(rows: list, *, ticket_url: str, can_bulk: bool) -> SafeString:
+    """The <tr> elements of a queue table (columns as in workspace/_queue_table.html)."""
+    status_labels, tier_labels = dict(Status.choices), dict(Tier.choices)
+    select_label = _("Select %(number)s")
+    html = []
+    for ticket in rows:
+        url = ticket_url.format(ticket.number)
+        created = timezone.localtime(ticket.created_at)
+        check = (
+            format_html(
+                '<td class="col-check"><input type="checkbox" class="form-check-input" '
+                'name="ids" value="{}" form="bulk-form" aria-label="{}"></td>',
+                ticket.pk,
+                select_label % {"number": ticket.number},
+            )
+            if can_bulk
+            else ""
+        )
+        unit = (
+            format_html('<div class="requester-unit">{}</div>', ticket.unit.label)
+            if ticket.unit_id and ticket.unit
+            else ""
+        )
+        if ticket.team_id and ticket.team:
+            tier = tier_labels.get(ticket.tier, "")
+            team = format_html(
+                '<td class="d-none d-md-table-cell trunc" title="{} · {}">'
+                '{}<div><span class="tier tier-{}">{}</span></div></td>',
+                ticket.team.label,
+                tier,
+                ticket.team.label,
+                ticket.tier,
+                tier,
+            )
+        else:
+            team = mark_safe('<td class="d-none d-md-table-cell">–</td>')
+        badges = badges_html(ticket.badges) if getattr(ticket, "badges", None) else ""
+        html.append(
+            format_html(
+                '<tr data-href="{url}">{check}'
+                '<td class="ticket-cell"><a class="ticket-link" href="{url}">'
+                '<span class="font-monospace small text-body-secondary">{number}</span> '
+                '<span class="title">{title}</span></a></td>'
+                '<td><span class="prio prio-{priority}">{priority}</span></td>'
+                '<td><span class="status status-{status}">{status_label}</span></td>'
+                '<td class="d-none d-md-table-cell trunc">{requester}{unit}</td>'
+                '<td class="d-none d-lg-table-cell trunc">{type}'
+                '<div class="requester-unit">{system}</div></td>'
+                "{team}"
+                '<td class="d-none d-xl-table-cell trunc">{assignee}</td>'
+                '<td class="sla-cell">{badges}</td>'
+                '<td class="d-none d-sm-table-cell small text-nowrap">'
+                '<time datetime="{created_iso}">{created}</time></td></tr>',
+                url=url,
+                check=check,
+                number=ticket.number,
+                title=ticket.title,
+                priority=ticket.priority,
+                status=ticket.status,
+                status_label=status_labels.get(ticket.status, ticket.status),
+                requester=ticket.requester,
+                unit=unit,
+                type=_or_dash(ticket.request_type and ticket.request_type.label),
+                system=_or_dash(ticket.system and ticket.system.label),
+                team=team,
+                assignee=_or_dash(ticket.assignee),
+                badges=badges,
+                created_iso=created.isoformat(),
+                created=created.strftime("%m-%d %H:%M"),
+            )
+        )
+    return format_html_join("", "{}", ((row,) for row in html))
