@@ -53,7 +53,9 @@ def ensure_timers(tickets: int) -> dict:
     with connection.cursor() as cur:
         cur.execute("SELECT value FROM bench_meta WHERE key = %s", [MARKER])
         row = cur.fetchone()
-        if row and row[0] == {"tickets": tickets, "version": MARKER_VERSION}:
+        # Django leaves jsonb undecoded (a str) on its psycopg2 connections.
+        marker = json.loads(row[0]) if row and isinstance(row[0], str) else (row or [None])[0]
+        if marker == {"tickets": tickets, "version": MARKER_VERSION}:
             return {"generated": False, "timer_s": 0.0}
     started = time.monotonic()
     with transaction.atomic(), connection.cursor() as cur:
@@ -197,6 +199,43 @@ def wait_ready(log_path: Path, process: subprocess.Popen) -> None:
     raise RuntimeError("worker did not start")
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _group_pids(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _db_backend_pids() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
 def breach_end_to_end(quick: bool, count: int) -> dict:
     import redis
     from django.db import connection
@@ -218,6 +257,9 @@ def breach_end_to_end(quick: bool, count: int) -> dict:
             (event_floor,) = cur.fetchone()
             cur.execute("SELECT coalesce(max(id), 0) FROM notifications_notification")
             (notification_floor,) = cur.fetchone()
+        worker_cpu_before = _cpu_seconds(_group_pids(worker.pid))
+        db_pids = _db_backend_pids()
+        db_cpu_before = _cpu_seconds(db_pids)
         started = time.monotonic()
         tasks.sweep.delay()
         done = False
@@ -234,6 +276,11 @@ def breach_end_to_end(quick: bool, count: int) -> dict:
                     break
             time.sleep(0.25)
         elapsed = time.monotonic() - started
+        worker_cpu = _cpu_seconds(_group_pids(worker.pid)) - worker_cpu_before
+        # The worker's database sessions (opened during the run) and those open before.
+        new_db_pids = [pid for pid in _db_backend_pids() if pid not in db_pids]
+        db_cpu = _cpu_seconds(db_pids) - db_cpu_before + _cpu_seconds(new_db_pids)
+        load = os.getloadavg()[0]
     finally:
         stop_worker(worker)
     events = TicketEvent.objects.filter(pk__gt=event_floor)
@@ -248,6 +295,14 @@ def breach_end_to_end(quick: bool, count: int) -> dict:
         "notifications": notifications.count(),
         "notifications_sent": notifications.filter(status="sent").count(),
         "worker_concurrency": 2,
+        # CPU the work itself took (worker processes + their PostgreSQL sessions), and what two
+        # otherwise idle cores would need for it: the elapsed time above includes waiting for
+        # the CPU whenever the machine is busy with other work (see load_avg_1m).
+        "worker_cpu_s": round(worker_cpu, 1),
+        "db_cpu_s": round(db_cpu, 1),
+        "cpu_s_per_timer_ms": round(1000 * (worker_cpu + db_cpu) / max(len(ids), 1), 2),
+        "two_idle_cores_estimate_s": round((worker_cpu + db_cpu) / 2, 1),
+        "load_avg_1m": round(load, 2),
     }
 
 

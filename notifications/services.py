@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -300,6 +301,21 @@ def notifications_deliver(*, notification_ids: Sequence[int]) -> list[int]:
         if row.status != DeliveryStatus.SENT:
             row.save(update_fields=["attempts", "status", "last_error"])
     return retry
+
+
+STALE_AFTER = timedelta(minutes=5)
+
+
+def stale_pending_ids(*, limit: int = 5_000) -> list[int]:
+    """Ids of e-mail and webhook rows pending for longer than a normal delivery (and its first
+    retries) takes, oldest first, through the partial index on pending rows."""
+    cutoff = timezone.now() - STALE_AFTER
+    return list(
+        Notification.objects.filter(status=DeliveryStatus.PENDING, created_at__lt=cutoff)
+        .exclude(channel=Channel.INBOX)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 @transaction.atomic

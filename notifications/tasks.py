@@ -35,3 +35,13 @@ def deliver(notification_id: int) -> bool:
     if services.notifications_deliver(notification_ids=[notification_id]):
         raise RetryDelivery(notification_id)
     return True
+
+
+@desk_task("notifications.redeliver_stale", soft_time_limit=60, time_limit=90)
+def redeliver_stale() -> int:
+    """Deliver rows still pending a while after they were stored (the broker was down when
+    they were enqueued, or a worker was lost): beat runs it every ten minutes."""
+    ids = services.stale_pending_ids()
+    for start in range(0, len(ids), services.DELIVERY_CHUNK):
+        deliver_batch.delay(ids[start : start + services.DELIVERY_CHUNK])
+    return len(ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Tier
@@ -48,16 +49,25 @@ class QueueFilterForm(StyledForm):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = _blank(Status.choices)
         self.fields["priority"].choices = _blank([(p, p) for p in Priority.values])
-        self.fields["request_type"].choices = _blank(
-            [(t.code, t.label) for t in RequestType.objects.filter(is_active=True)]
+        # Plain tuples, not model instances: these lists are read on every queue page.
+        chinese = (get_language() or "").startswith("zh")
+
+        def label(name: str, name_zh: str) -> str:
+            return name_zh if chinese and name_zh else name
+
+        types = RequestType.objects.filter(is_active=True).values_list("code", "name", "name_zh")
+        self.fields["request_type"].choices = _blank([(c, label(n, z)) for c, n, z in types])
+        systems = (
+            InformationSystem.objects.filter(is_active=True)
+            .order_by("code")
+            .values_list("pk", "name", "name_zh")
         )
-        self.fields["system"].choices = _blank(
-            [(s.pk, s.label) for s in InformationSystem.objects.filter(is_active=True)]
-        )
+        self.fields["system"].choices = _blank([(pk, label(n, z)) for pk, n, z in systems])
         self.fields["team"].choices = _blank([(t.pk, t.label) for t in teams])
         self.fields["tier"].choices = _blank(Tier.choices)
+        units = OrgUnit.objects.order_by("path").values_list("pk", "name", "name_zh", "depth")
         self.fields["unit"].choices = _blank(
-            [(u.pk, "\u2003" * (u.depth - 1) + u.label) for u in OrgUnit.get_tree()]
+            [(pk, "\u2003" * (depth - 1) + label(n, z)) for pk, n, z, depth in units]
         )
         self.fields["q"].widget.attrs.update(
             {"placeholder": _("Number or words of the title"), "type": "search"}

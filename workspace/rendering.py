@@ -15,8 +15,17 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from accounts.choices import Tier
+from sla.choices import BadgeState, Metric
 from sla.templatetags.sla_tags import sla_duration
 from tickets.choices import Status
+
+
+def badge_labels() -> dict[str, str]:
+    return {
+        **{k: str(v) for k, v in Metric.choices},
+        **{k: str(v) for k, v in BadgeState.choices},
+        "due": _("due"),
+    }
 
 
 def _badge_text(badge) -> str:
@@ -41,20 +50,22 @@ def _badge_text(badge) -> str:
     return text + (" ⚠" if badge.state == "warned" else "")
 
 
-def badges_html(badges) -> SafeString:
-    """The sla app's badges (`sla/_badges.html`) for one row."""
-    due_word = _("due")
+def badges_html(badges, labels: dict | None = None) -> SafeString:
+    """The sla app's badges (`sla/_badges.html`) for one row. `labels` (metric and state
+    labels, from `badge_labels()`) saves translating them again for every row."""
+    labels = labels or badge_labels()
     parts = []
     for badge in badges:
-        title = f"{badge.metric_label}: {badge.state_label}"
+        metric = labels.get(badge.metric, badge.metric)
+        title = f"{metric}: {labels.get(badge.state, badge.state)}"
         if badge.due_at:
-            title += f" — {due_word} {timezone.localtime(badge.due_at):%Y-%m-%d %H:%M}"
+            title += f" — {labels['due']} {timezone.localtime(badge.due_at):%Y-%m-%d %H:%M}"
         parts.append(
             format_html(
                 '<span class="sla-badge sla-{}" title="{}">{}: {}</span>',
                 badge.state,
                 title,
-                badge.metric_label,
+                metric,
                 _badge_text(badge),
             )
         )
@@ -69,6 +80,7 @@ def queue_rows(rows: list, *, ticket_url: str, can_bulk: bool) -> SafeString:
     """The <tr> elements of a queue table (columns as in workspace/_queue_table.html)."""
     status_labels, tier_labels = dict(Status.choices), dict(Tier.choices)
     select_label = _("Select %(number)s")
+    labels = badge_labels()
     html = []
     for ticket in rows:
         url = ticket_url.format(ticket.number)
@@ -101,7 +113,7 @@ def queue_rows(rows: list, *, ticket_url: str, can_bulk: bool) -> SafeString:
             )
         else:
             team = mark_safe('<td class="d-none d-md-table-cell">–</td>')
-        badges = badges_html(ticket.badges) if getattr(ticket, "badges", None) else ""
+        badges = badges_html(ticket.badges, labels) if getattr(ticket, "badges", None) else ""
         html.append(
             format_html(
                 '<tr data-href="{url}">{check}'

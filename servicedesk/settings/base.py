@@ -214,6 +214,11 @@ CELERY_BEAT_SCHEDULE["sla.auto_close_resolved"] = {
     "task": "sla.auto_close_resolved",
     "schedule": crontab(minute=15),
 }
+# Notifications left pending (broker down at enqueue, worker lost): delivered again.
+CELERY_BEAT_SCHEDULE["notifications.redeliver_stale"] = {
+    "task": "notifications.redeliver_stale",
+    "schedule": crontab(minute="*/10"),
+}
 
 # Desk policy knobs (documented in the README).
 SERVICEDESK = {

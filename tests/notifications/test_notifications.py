@@ -187,3 +187,24 @@ def test_inbox_api(client, desk, django_capture_on_commit_callbacks):
     assert client.post(f"/api/notifications/{mine}/read/").json()["read_at"] is not None
     assert client.post(f"/api/notifications/{theirs}/read/").status_code == 404
     assert client.post("/api/notifications/read-all/").json() == {"marked": 0}
+
+
+def test_stale_pending_rows_are_delivered_again(desk, django_capture_on_commit_callbacks):
+    import time_machine
+    from django.utils import timezone
+
+    from notifications.tasks import redeliver_stale
+
+    # Stored while the broker was unreachable: the after-commit enqueue never happened.
+    with django_capture_on_commit_callbacks(execute=False):
+        notify(recipients=[desk.tier1], subject="Lost", body="b", dedupe_key="stale:1")
+    email = Notification.objects.get(channel=Channel.EMAIL)
+    assert email.status == DeliveryStatus.PENDING
+    assert redeliver_stale() == 0  # not stale yet
+    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=6)):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert redeliver_stale() == 1
+        assert redeliver_stale() == 0
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (DeliveryStatus.SENT, 1)
+    assert [m.subject for m in mail.outbox] == ["Lost"]

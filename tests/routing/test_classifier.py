@@ -332,6 +332,18 @@ def test_char_vectorizer_matches_a_plain_count_of_the_same_ngrams() -> None:
     assert rows_equal(ours.transform(OTHER), reference.transform(OTHER))
 
 
+def test_fast_prediction_path_matches_scikit_learn(bilingual_model: TextClassifier) -> None:
+    """Prediction skips FeatureUnion.transform and decision_function for speed: same numbers."""
+    texts = [text for text, _label in ZH_HELDOUT + EN_HELDOUT + MIXED_HELDOUT]
+    features, svm = bilingual_model._features, bilingual_model._svm
+    matrix = features.transform([normalize_text(text) for text in texts])
+    expected = svm.decision_function(matrix)
+    scores, known = bilingual_model._scores(texts)
+    assert np.allclose(scores, expected)
+    assert known.all()
+    assert [p.label for p in bilingual_model.predict(texts)] == list(svm.predict(matrix))
+
+
 def test_max_features_keeps_the_most_frequent() -> None:
     vectorizer = CharNgramVectorizer(ngram_range=(2, 2), max_features=1)
     vectorizer.fit(["ab ab", "ab", "cd"])

@@ -26,48 +26,16 @@ CHROMIUM_ARGS = [
 PASSWORD = "pw-Secret-123"  # tests/factories.UserFactory's
 
 
-# What the migrations wrote (roles, request types, default policies), taken before the first
-# live-server test empties the tables; see `migrated_data`.
-_SNAPSHOT: dict[str, str] = {}
-
-
 @pytest.fixture(scope="session")
-def browser(django_db_setup, django_db_blocker):
+def browser():
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (make test installs it)")
-    from django.contrib.auth.models import Group
-    from django.db import connection
     from playwright.sync_api import sync_playwright
-
-    # Taken here, before Playwright's event loop starts: Django's own serialized copy lives on
-    # the connection object of this context, which the tests no longer see once it runs.
-    with django_db_blocker.unblock():
-        if Group.objects.exists():
-            _SNAPSHOT["data"] = connection.creation.serialize_db_to_string()
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-def restore_migrated_data() -> None:
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
-    from django.db import connection
-
-    if _SNAPSHOT.get("data") and not Group.objects.exists():
-        # The flush re-created content types and permissions with new ids: empty again first.
-        call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
-        connection.creation.deserialize_db_from_string(_SNAPSHOT["data"])
-
-
-@pytest.fixture
-def migrated_data(browser, transactional_db):
-    """A live-server test ends by emptying every table; put back what the migrations wrote
-    before each browser test, and after the last one for the tests that run later."""
-    restore_migrated_data()
-    yield
 
 
 @pytest.fixture

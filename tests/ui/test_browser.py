@@ -1,5 +1,8 @@
 """The main journeys in a real headless Chromium against a live server.
 
+The tables the live server's commits fill are emptied after each test; the autouse fixture of
+tests/conftest.py replays the data migrations before the next one.
+
 A requester submits → tier 1 takes it and escalates to the middle office → the middle office
 dispatches to the back office → the back office fixes → the middle office verifies → the
 requester sees each step on the timeline, confirms and rates. Also: another requester cannot
@@ -18,24 +21,10 @@ from tickets import services
 from tickets.choices import Status
 from tickets.models import Ticket
 
-from .conftest import restore_migrated_data
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _migrated_data(migrated_data):
-    yield
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _leave_the_migrated_data(django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        restore_migrated_data()
 
 
 def _buttons(page) -> list[str]:

@@ -170,3 +170,21 @@ def test_portal_in_chinese(client, desk):
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/portal/"})
     html = client.get(reverse("portal:home")).content.decode()
     assert "我的请求" in html
+
+
+def test_submit_with_attachments_and_a_refused_file(client, desk):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(desk.requester)
+    good = SimpleUploadedFile("error.txt", b"Error 42 at 09:00\n", content_type="text/plain")
+    bad = SimpleUploadedFile("tool.exe", b"MZ\x90\x00", content_type="application/octet-stream")
+    response = client.post(
+        reverse("portal:new"),
+        {"title": "Client crashes", "attachments": [good, bad]},
+        follow=True,
+    )
+    ticket = Ticket.objects.get()
+    assert [a.filename for a in ticket.attachments.all()] == ["error.txt"]
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages[0].startswith("tool.exe was not attached: Files of this type are not accepted.")
+    assert "error.txt" in response.content.decode()
