@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> dict:
         "model_bytes": model_bytes,
         "load_seconds": round(load_seconds, 3),
         "temperature": round(model.temperature_, 4),
+        # ru_maxrss is in KiB on Linux.
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "quick": args.quick,
         "cpus": os.cpu_count(),
         "load_average_at_start": load_average,

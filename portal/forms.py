@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from catalog.models import InformationSystem
 from servicedesk.ui import StyledForm
 from tickets.models import TITLE_MAX_LENGTH
+from tickets.services import ATTACHMENT_TYPES
 
 from .choices import Score
 
@@ -21,8 +22,18 @@ class MultipleFileField(forms.FileField):
     """Zero or more files, each within the desk's attachment size limit."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
+        # The browser's file chooser offers the types the desk accepts (checked again server-side).
+        accept = ",".join(f".{ext}" for ext in sorted(ATTACHMENT_TYPES))
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept}))
         kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            _("Up to %(size)d MB each: %(types)s.")
+            % {
+                "size": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+                "types": ", ".join(sorted(ATTACHMENT_TYPES)),
+            },
+        )
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):

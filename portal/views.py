@@ -142,6 +142,8 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
         "rate_form": forms.RateForm(),
         "announcements": announcements_current(),
     }
+    if request.htmx and request.htmx.target == "timeline":
+        return render(request, "portal/_timeline.html", context)
     return render(request, "portal/request_detail.html", context)
 
 

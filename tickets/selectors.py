@@ -20,11 +20,15 @@ from .models import Attachment, Comment, Ticket, TicketEvent
 from .permissions import can_dispatch, is_requester, team_ids_of, works_on
 
 LIST_RELATED = ("requester", "assignee", "team", "request_type", "system", "unit")
-# PostgreSQL's planning time grows steeply with the number of joined tables: with all six list
-# relations joined, planning a queue query took 20–30 ms at 1,000,000 tickets while executing
-# it took 1 ms (bench/bench_tickets.py). So the people and the team are joined, and the small
-# reference tables are fetched by one `id IN (...)` query each, skipped when all are empty.
-LIST_JOINED = ("requester", "assignee", "team")
+# How a list page loads LIST_RELATED, measured at 1,000,000 tickets (bench/bench_tickets.py):
+# - joining all six made PostgreSQL spend 20–30 ms planning a query it then ran in 1 ms (the
+#   planning time grows steeply with the number of joined tables);
+# - joining the two people made it join every matching ticket before sorting and cutting the
+#   page (4,316 rows joined for a 50-row back-office queue: 100 ms).
+# So only the team (a small table) is joined; the people of the page are loaded after the page
+# is cut, in one query (`TicketListQuerySet`); the small reference tables in one `id IN (...)`
+# query each, skipped when all are empty. A page costs the same queries at any size.
+LIST_JOINED = ("team",)
 LIST_PREFETCHED = ("request_type", "system", "unit")
 DETAIL_PREFETCHED = (
     *LIST_PREFETCHED,
@@ -36,10 +40,38 @@ DETAIL_PREFETCHED = (
 )
 
 
+def attach_people(tickets: list) -> None:
+    """Load the requesters and assignees of `tickets` in one query and cache them on each."""
+    if not tickets or not isinstance(tickets[0], Ticket):
+        return  # values() / values_list() rows, or nothing
+    requester, assignee = Ticket._meta.get_field("requester"), Ticket._meta.get_field("assignee")
+    if requester.is_cached(tickets[0]):
+        return  # joined by the caller
+    ids = {t.requester_id for t in tickets} | {t.assignee_id for t in tickets if t.assignee_id}
+    people = User.objects.in_bulk(ids)
+    for ticket in tickets:
+        requester.set_cached_value(ticket, people.get(ticket.requester_id))
+        if ticket.assignee_id is not None:
+            assignee.set_cached_value(ticket, people.get(ticket.assignee_id))
+
+
+class TicketListQuerySet(QuerySet):
+    """Tickets whose requesters and assignees are loaded once the rows are fetched (after
+    LIMIT), with the prefetches: see LIST_JOINED for why."""
+
+    def _prefetch_related_objects(self) -> None:
+        super()._prefetch_related_objects()
+        attach_people(self._result_cache)
+
+
 def with_list_relations(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """The relations a ticket list shows (LIST_RELATED), loaded in a constant number of
-    queries whatever the page size."""
-    return queryset.select_related(*LIST_JOINED).prefetch_related(*LIST_PREFETCHED)
+    queries whatever the page size (at most 5: the rows, the people, three small tables)."""
+    listed = TicketListQuerySet(
+        model=queryset.model, query=queryset.query.chain(), using=queryset._db
+    )
+    listed._prefetch_related_lookups = queryset._prefetch_related_lookups
+    return listed.select_related(*LIST_JOINED).prefetch_related(*LIST_PREFETCHED)
 
 
 def visibility_q(viewer: User) -> Q | None:
@@ -127,7 +159,7 @@ def apply_filters(queryset: QuerySet[Ticket], filters: TicketFilters) -> QuerySe
 
 
 def ticket_list(*, viewer: User, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
-    """Tickets the viewer may see, filtered, newest first, with the list's relations joined."""
+    """Tickets the viewer may see, filtered, newest first, with the list's relations loaded."""
     queryset = apply_filters(visible_tickets(viewer), filters or TicketFilters())
     return with_list_relations(queryset).order_by("-id")
 
@@ -135,8 +167,11 @@ def ticket_list(*, viewer: User, filters: TicketFilters | None = None) -> QueryS
 def ticket_get(*, viewer: User, ticket_id: int | None = None, number: str | None = None) -> Ticket:
     """One ticket the viewer may see; Ticket.DoesNotExist (a 404) for anything else, so ids
     of other people's tickets do not leak."""
+    # One row: joining its people costs nothing; the rest as in lists.
     queryset = (
-        visible_tickets(viewer).select_related(*LIST_JOINED).prefetch_related(*DETAIL_PREFETCHED)
+        visible_tickets(viewer)
+        .select_related("requester", "assignee", *LIST_JOINED)
+        .prefetch_related(*DETAIL_PREFETCHED)
     )
     if number is not None:
         return queryset.get(number=number)

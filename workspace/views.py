@@ -128,7 +128,10 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
     user = request.user
     teams = list(Team.objects.order_by("tier", "code"))
     form = forms.QueueFilterForm(request.GET or None, teams=teams)
-    data = form.cleaned_data if form.is_valid() else {}
+    # A bad value (an unknown unit id, say) drops that filter only, never the page:
+    # cleaned_data keeps the fields that were valid.
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
     queryset = selectors.ticket_list(viewer=user, filters=_queue_filters(which, user, data))
     if which in ("at_risk", "breached"):
         queryset = filter_queue(queryset, which)

@@ -188,3 +188,14 @@ def test_submit_with_attachments_and_a_refused_file(client, desk):
     messages = [str(m) for m in response.context["messages"]]
     assert messages[0].startswith("tool.exe was not attached: Files of this type are not accepted.")
     assert "error.txt" in response.content.decode()
+
+
+def test_the_timeline_refreshes_as_a_partial(client, desk):
+    ticket = queued_ticket(desk.requester, desk.front)
+    client.force_login(desk.requester)
+    url = reverse("portal:request", args=[ticket.number])
+    assert 'hx-trigger="every 30s"' in client.get(url).content.decode()
+    services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
+    partial = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="timeline")
+    html = partial.content.decode()
+    assert html.startswith('<ol class="timeline"') and f"Assigned to {desk.tier1}" in html
