@@ -402,6 +402,15 @@ def test_confidence_is_calibrated_on_held_out_data() -> None:
     assert tiny.temperature_ == TextClassifier.DEFAULT_TEMPERATURE
 
 
+def test_training_is_reproducible(bilingual_model: TextClassifier) -> None:
+    zh_texts, zh_labels = flatten(ZH_TRAIN)
+    en_texts, en_labels = flatten(EN_TRAIN)
+    again = TextClassifier().fit(zh_texts + en_texts, zh_labels + en_labels)
+    texts = [text for text, _label in ZH_HELDOUT + EN_HELDOUT + MIXED_HELDOUT]
+    assert again.temperature_ == bilingual_model.temperature_
+    assert again.predict(texts) == bilingual_model.predict(texts)
+
+
 def test_binary_classification() -> None:
     model = TextClassifier().fit(*flatten({FAULT: ZH_TRAIN[FAULT], PASSWORD: ZH_TRAIN[PASSWORD]}))
     assert model.classes_ == [FAULT, PASSWORD]
