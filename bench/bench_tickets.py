@@ -1,4 +1,5 @@
-"""Ticket core benchmarks (issue #3): `python bench/bench_tickets.py [--quick] [--runs N]`.
+"""Ticket core benchmarks (issue #3): `python bench/bench_tickets.py [--quick] [--runs N]
+[--parts list,detail,create]`.
 
 On the database `bench/generate.py` filled (1,000,000 tickets, 3,000,000 events):
 
@@ -7,7 +8,8 @@ On the database `bench/generate.py` filled (1,000,000 tickets, 3,000,000 events)
 (b) one ticket's detail with its timeline and comments: median / p90 ms and query count;
 (c) ticket creation through the API over HTTP: gunicorn with 2 workers on a loopback port,
     POST /api/tickets/ with a requester's token from a few concurrent clients: tickets/s.
-    Routing and classification reactions run on create, as in production: part of the cost.
+    Routing and classification reactions run on create, as in production: part of the cost;
+    `create_in_process` shows `services.ticket_create` with and without them.
 
 Prints one JSON object on its last line.
 """
@@ -415,6 +417,9 @@ def bench_create(quick: bool) -> dict[str, Any]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+    if result.get("errors"):
+        result["server_log_tail"] = process.log_path.read_text(errors="replace")[-1500:]
+    process.log_path.unlink(missing_ok=True)
     if quick:
         result["rows_added"] = Ticket.objects.count() - before
     result["server"] = "gunicorn, 2 sync workers, settings.production"

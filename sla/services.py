@@ -12,8 +12,9 @@ per-timer work marks them exactly once per level:
 * per-ticket reactions serialise on a transaction-scoped advisory lock of the ticket, so two
   reactions to one ticket never interleave (without touching the ticket row itself).
 
-Escalation calls `tickets.services.ticket_dispatch(..., escalation=True, actor=None)`: the
-ticket core does the move and logs it; this module logs the SLA side (`sla.*` events).
+Escalation calls `tickets.services.ticket_escalate_many` (the bulk form of
+`ticket_dispatch(..., escalation=True, actor=None)`): the ticket core does the move and logs
+it; this module logs the SLA side (`sla.*` events).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, Value
 from django.utils import timezone
@@ -38,8 +38,8 @@ from accounts.models import Team, User
 from notifications.services import NotificationSpec, notify_many
 from tickets.choices import ActorKind, EventKind, PendingReason, Priority, Status
 from tickets.events import event_record
-from tickets.exceptions import ConcurrentModification, IllegalTransition
 from tickets.models import Ticket, TicketEvent
+from tickets.services import EscalationMove, ticket_escalate_many
 
 from .business_time import BusinessCalendar, add_business_time, business_time_between
 from .choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, Level, Metric, TimerState
@@ -761,7 +761,7 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
     _save_markers(warned, ["warned_at"])
     _save_markers(breached, ["breached_at", "warned_at", "escalation_level", "next_escalation_at"])
     TicketEvent.objects.bulk_create(events)
-    # Tickets are locked (by ticket_dispatch) in ticket order, so two chunks escalating timers
+    # Tickets are locked (by ticket_escalate_many) in ticket order, so two chunks escalating timers
     # of the same tickets cannot deadlock on each other.
     escalations.sort(key=lambda item: (item[0].ticket_id, item[0].pk))
     chunk = _EscalationChunk(managers=managers, now=now)
@@ -873,21 +873,21 @@ def _breach_text(timer: SlaTimer) -> str:
 
 
 class _EscalationChunk:
-    """Runs the escalation steps of one chunk: notifications and the functional move per
-    ticket (through `ticket_dispatch`), the log entries and the new tier stints in bulk."""
+    """Runs the escalation steps of one chunk: notifications, the functional moves (in bulk
+    through `ticket_escalate_many`), the log entries and the new tier stints in bulk."""
 
     def __init__(self, *, managers: _Managers, now: datetime) -> None:
         self.managers, self.now = managers, now
         self.events: list[TicketEvent] = []
         self.moved: dict[int, tuple[SlaTimer, Team]] = {}
         self.team_now: dict[int, Team | None] = {}
+        self.moves: list[EscalationMove] = []
+        self.move_data: list[dict] = []
 
     def run(self, timer: SlaTimer, step: EscalationStep) -> list:
         """Run one step: notify (assignee, lead, managers as they were at the breach),
         reassign to the next team of the chain, log it. A failed reassignment is logged and
         the notifications still go."""
-        from tickets.services import ticket_dispatch
-
         ticket = timer.ticket
         team = self.team_now.get(ticket.pk, ticket.team)
         users = []
@@ -903,21 +903,20 @@ class _EscalationChunk:
             if target is None:
                 data["reassign"] = "end_of_chain"
             else:
-                try:
-                    ticket_dispatch(
+                # Moved in bulk in finish(); a refused move is noted in this entry there.
+                self.moves.append(
+                    EscalationMove(
                         ticket_id=ticket.pk,
-                        actor=None,
                         team=target,
                         reason=_("SLA breached (%(metric)s): escalated to %(team)s.")
                         % {"metric": _metric_label(timer), "team": target.label},
-                        escalation=True,
                         data={"sla_timer": timer.pk, "level": step.level},
                     )
-                    data["reassigned_to"] = target.pk
-                    self.team_now[ticket.pk] = target
-                    self.moved[ticket.pk] = (timer, target)
-                except (IllegalTransition, ValidationError, ConcurrentModification) as exc:
-                    data["reassign"] = f"skipped: {exc}"
+                )
+                self.move_data.append(data)
+                data["reassigned_to"] = target.pk
+                self.team_now[ticket.pk] = target
+                self.moved[ticket.pk] = (timer, target)
         data["notified"] = sorted({u.pk for u in users if u is not None})
         self.events.append(
             TicketEvent(
@@ -944,6 +943,12 @@ class _EscalationChunk:
     def finish(self) -> None:
         """Write the log entries, close the moved tickets' tier stints and open the new ones
         (the ASSIGNMENT_CHANGED reaction then finds them right and writes nothing)."""
+        refused = ticket_escalate_many(moves=self.moves) if self.moves else {}
+        for move, data in zip(self.moves, self.move_data, strict=True):
+            if move.ticket_id in refused:
+                data.pop("reassigned_to", None)
+                data["reassign"] = f"skipped: {refused[move.ticket_id]}"
+                self.moved.pop(move.ticket_id, None)
         TicketEvent.objects.bulk_create(self.events)
         if not self.moved:
             return

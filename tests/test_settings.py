@@ -47,7 +47,10 @@ PRODUCTION_ENV = {
 
 
 def clean_env(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES}
+    # The browser tests' switch for Django's async-safety check must not leak into a
+    # production-like subprocess either.
+    ignored = {*CONFIG_VARIABLES, "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in ignored}
     return {**env, **values}
 
 

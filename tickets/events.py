@@ -67,6 +67,44 @@ def event_record(
     )
 
 
+def event_rows_for_changes(
+    *,
+    ticket: Ticket,
+    before: dict[str, Any],
+    actor=None,
+    message: str = "",
+    data: dict | None = None,
+) -> list[TicketEvent]:
+    """Unsaved log rows, one per tracked field that changed since `before`."""
+    actor_kind = actor_kind_for(ticket, actor)
+    changed = {name for name, old in before.items() if old != getattr(ticket, name)}
+    rows = []
+    for name in before:
+        if name not in changed:
+            continue
+        if name == "pending_reason" and "status" in changed:
+            continue  # folded into the status change entry (its data names the reason)
+        kind, is_public = TRACKED_FIELDS[name]
+        rows.append(
+            TicketEvent(
+                ticket=ticket,
+                kind=kind,
+                actor=actor,
+                actor_kind=actor_kind,
+                field=name.removesuffix("_id"),
+                old_value=before[name],
+                new_value=getattr(ticket, name),
+                message=message,
+                is_public=is_public,
+                data={
+                    **(data or {}),
+                    **({"pending_reason": ticket.pending_reason} if name == "status" else {}),
+                },
+            )
+        )
+    return rows
+
+
 def event_record_changes(
     *,
     ticket: Ticket,
@@ -76,32 +114,7 @@ def event_record_changes(
     data: dict | None = None,
 ) -> list[TicketEvent]:
     """One event per tracked field that changed, written in one statement."""
-    actor_kind = actor_kind_for(ticket, actor)
-    rows = []
-    for name, old in before.items():
-        new = getattr(ticket, name)
-        if old == new:
-            continue
-        kind, is_public = TRACKED_FIELDS[name]
-        if name == "pending_reason" and "status" in {
-            n for n, o in before.items() if o != getattr(ticket, n)
-        }:
-            continue  # folded into the status change entry below
-        rows.append(
-            TicketEvent(
-                ticket=ticket,
-                kind=kind,
-                actor=actor,
-                actor_kind=actor_kind,
-                field=name.removesuffix("_id"),
-                old_value=old,
-                new_value=new,
-                message=message,
-                is_public=is_public,
-                data={
-                    **(data or {}),
-                    **({"pending_reason": ticket.pending_reason} if name == "status" else {}),
-                },
-            )
-        )
+    rows = event_rows_for_changes(
+        ticket=ticket, before=before, actor=actor, message=message, data=data
+    )
     return TicketEvent.objects.bulk_create(rows)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -30,9 +32,9 @@ from catalog.models import Category, InformationSystem, RequestType, SystemModul
 from . import permissions as perms
 from . import reactions
 from .choices import Channel, EventKind, Impact, PendingReason, Priority, Status, Urgency
-from .events import event_record, event_record_changes, snapshot
+from .events import event_record, event_record_changes, event_rows_for_changes, snapshot
 from .exceptions import ConcurrentModification, IllegalTransition
-from .models import Attachment, Comment, Ticket
+from .models import Attachment, Comment, Ticket, TicketEvent
 from .validation import clean_body, clean_title
 
 # The state machine's transitions, by name, as the API and UI offer them.
@@ -513,6 +515,79 @@ def ticket_dispatch(
         tier=team.tier,
         team=team,
     )
+
+
+@dataclass(frozen=True)
+class EscalationMove:
+    """One functional escalation the desk makes by itself: a ticket to the next team."""
+
+    ticket_id: int
+    team: Team
+    reason: str
+    data: dict = field(default_factory=dict)
+
+
+@transaction.atomic
+def ticket_escalate_many(*, moves: list[EscalationMove]) -> dict[int, str]:
+    """The desk's own functional escalation of many tickets at once (the SLA sweep's breaches).
+
+    Per ticket the same rules as `ticket_dispatch(escalation=True, actor=None)`: the state
+    machine must allow `escalate`, and a ticket already queued for the target team is left.
+    In bulk: the tickets are locked in id order in one query (so two sweeps cannot deadlock),
+    moves run through the state machine in memory in the given order, then one UPDATE per
+    target team, the log in one INSERT, and the reactions after commit. Returns
+    {ticket_id: why} for the moves that were refused; the others happened.
+    """
+    ids = sorted({move.ticket_id for move in moves})
+    tickets = {
+        ticket.pk: ticket
+        for ticket in Ticket.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
+    refused: dict[int, str] = {}
+    first_snapshot: dict[int, dict[str, Any]] = {}
+    rows = []
+    for move in moves:
+        ticket = tickets.get(move.ticket_id)
+        if ticket is None:
+            refused[move.ticket_id] = _("The ticket no longer exists.")
+            continue
+        if move.team.pk == ticket.team_id and ticket.status == Status.QUEUED:
+            refused[ticket.pk] = _("The ticket is already queued for this team.")
+            continue
+        if not can_proceed(ticket.escalate):
+            refused[ticket.pk] = str(
+                IllegalTransition(transition="escalate", status=ticket.status, allowed=[])
+            )
+            continue
+        before = snapshot(ticket)
+        first_snapshot.setdefault(ticket.pk, before)
+        ticket.escalate(tier=move.team.tier, team=move.team)
+        rows += event_rows_for_changes(
+            ticket=ticket,
+            before=before,
+            actor=None,
+            message=move.reason,
+            data={"transition": "escalate", **move.data},
+        )
+    by_team: dict[int, list[int]] = defaultdict(list)
+    for ticket_id in first_snapshot:
+        by_team[tickets[ticket_id].team_id].append(ticket_id)
+    now = timezone.now()
+    for team_id, ticket_ids in by_team.items():
+        Ticket.objects.filter(pk__in=ticket_ids).update(
+            status=Status.QUEUED,
+            tier=tickets[ticket_ids[0]].tier,
+            team_id=team_id,
+            assignee=None,
+            pending_reason="",
+            updated_at=now,
+        )
+    TicketEvent.objects.bulk_create(rows)
+    for ticket_id, before in first_snapshot.items():
+        _fire_changes(tickets[ticket_id], before, None)
+    return refused
 
 
 @transaction.atomic

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import FileResponse
 from django.urls import reverse
@@ -20,7 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -37,7 +36,6 @@ from ..models import Attachment, Ticket
 from ..selectors import TicketFilters
 from ..views import attachment_response
 from . import serializers as s
-from servicedesk.parsers import SafeTextJSONParser
 
 ERRORS = {
     400: OpenApiResponse(description=gettext_lazy("Field messages: {field: [message, ...]}.")),
@@ -77,12 +75,6 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "ticket the first request created (200) instead of creating another."
     ),
 )
-
-
-class RequestTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = gettext_lazy("The request body is too large.")
-    default_code = "request_too_large"
 
 
 class TicketCursorPagination(CursorPagination):
@@ -126,17 +118,10 @@ class TicketViewSet(viewsets.GenericViewSet):
     queryset = Ticket.objects.none()  # only for the schema: every read goes through selectors
     serializer_class = s.TicketListSerializer
     pagination_class = TicketCursorPagination
-    parser_classes = [SafeTextJSONParser, FormParser, MultiPartParser]
     filter_backends: list = []
     lookup_value_regex = r"[^/]+"
 
     # --- helpers ----------------------------------------------------------------------------
-
-    def handle_exception(self, exc):
-        # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: Django's own answer would be an HTML 400.
-        if isinstance(exc, RequestDataTooBig):
-            exc = RequestTooLarge()
-        return super().handle_exception(exc)
 
     def get_ticket(self, *, with_relations: bool = False) -> Ticket:
         """The ticket of the URL if the caller may see it (else 404). Sub-resources and actions

@@ -1,0 +1,84 @@
+"""The desk's bulk functional escalation (used by the SLA sweep)."""
+
+from accounts.choices import Tier
+from tickets import reactions, services
+from tickets.choices import ActorKind, EventKind, Status
+from tickets.models import Ticket, TicketEvent
+
+from .flow import in_progress, queued
+
+
+def test_escalates_many_tickets_like_ticket_dispatch_would(desk):
+    working = in_progress(desk, desk.front, title="Printer jam")
+    waiting = queued(desk, desk.front, title="Password reset")
+    done = in_progress(desk, desk.front, title="Answered")
+    services.ticket_resolve(ticket_id=done.pk, actor=desk.tier1, resolution="Answered by phone")
+    already_there = queued(desk, desk.middle, title="Already with experts")
+
+    refused = services.ticket_escalate_many(
+        moves=[
+            services.EscalationMove(
+                ticket_id=t.pk, team=desk.middle, reason="SLA breached", data={"level": 1}
+            )
+            for t in (working, waiting, done, already_there)
+        ]
+    )
+
+    assert refused == {
+        done.pk: "“escalate” is not allowed while the ticket is resolved.",
+        already_there.pk: "The ticket is already queued for this team.",
+    }
+    for ticket in (working, waiting):
+        ticket.refresh_from_db()
+        assert (ticket.status, ticket.tier, ticket.team_id, ticket.assignee_id) == (
+            Status.QUEUED,
+            Tier.MIDDLE,
+            desk.middle.pk,
+            None,
+        )
+    assert Ticket.objects.get(pk=done.pk).status == Status.RESOLVED
+    events = TicketEvent.objects.filter(ticket=working, message="SLA breached").order_by("id")
+    assert [(e.kind, e.old_value, e.new_value, e.actor_kind) for e in events] == [
+        (EventKind.STATUS_CHANGED, "in_progress", "queued", ActorKind.SYSTEM),
+        (EventKind.TIER_CHANGED, "front", "middle", ActorKind.SYSTEM),
+        (EventKind.TEAM_CHANGED, desk.front.pk, desk.middle.pk, ActorKind.SYSTEM),
+        (EventKind.ASSIGNED, desk.tier1.pk, None, ActorKind.SYSTEM),
+    ]
+    assert events[0].data == {"transition": "escalate", "level": 1, "pending_reason": ""}
+    assert not TicketEvent.objects.filter(ticket=done, message="SLA breached").exists()
+
+
+def test_two_moves_of_one_ticket_apply_in_order_and_reactions_run_once_each(
+    desk, django_capture_on_commit_callbacks
+):
+    ticket = queued(desk, desk.front)
+    seen = []
+
+    def remember(**payload):
+        seen.append((payload["ticket_id"], payload["old_team_id"], payload["new_team_id"]))
+
+    reactions.connect(reactions.ASSIGNMENT_CHANGED, remember)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            refused = services.ticket_escalate_many(
+                moves=[
+                    services.EscalationMove(
+                        ticket_id=ticket.pk, team=desk.middle, reason="level 1"
+                    ),
+                    services.EscalationMove(ticket_id=ticket.pk, team=desk.back, reason="level 2"),
+                ]
+            )
+    finally:
+        reactions._reactions[reactions.ASSIGNMENT_CHANGED].remove(remember)
+    assert refused == {}
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.tier, ticket.team_id) == (Status.QUEUED, Tier.BACK, desk.back.pk)
+    assert list(
+        TicketEvent.objects.filter(
+            ticket=ticket, kind=EventKind.TEAM_CHANGED, message__startswith="level"
+        ).values_list("old_value", "new_value", "message")
+    ) == [
+        (desk.front.pk, desk.middle.pk, "level 1"),
+        (desk.middle.pk, desk.back.pk, "level 2"),
+    ]
+    assert seen == [(ticket.pk, desk.front.pk, desk.back.pk)]
