@@ -1,6 +1,6 @@
 """`make bench`: generate the bench data, run every bench/bench_*.py, print one JSON summary.
 
-    python bench/run_all.py [--quick] [--runs N] [--only NAME ...] [any bench argument]
+    python bench/run_all.py [--quick] [--runs N] [--only NAME[,NAME]] [any bench argument]
 
 Arguments are passed to the generator and to every bench (each takes what it knows; `--quick`
 works on a 20,000-ticket database for a smoke run). Each bench runs in its own process and
@@ -109,9 +109,10 @@ def main() -> None:
     args = sys.argv[1:]
     only: set[str] = set()
     if "--only" in args:
+        # `--only NAME[,NAME...]`: run these benches (and the generator) only.
         index = args.index("--only")
-        only = set(args[index + 1 :])
-        args = args[:index]
+        only = set(args[index + 1].split(",")) if index + 1 < len(args) else set()
+        args = args[:index] + args[index + 2 :]
     summary = {
         "machine": machine(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
