@@ -183,10 +183,13 @@ def notify_many(specs: Sequence[NotificationSpec]) -> list[int]:
 
 
 def _enqueue(ids: list[int]) -> None:
+    from servicedesk.tasks import enqueue
+
     from .tasks import deliver_batch
 
+    # A broker that is down leaves the rows pending; `notifications.redeliver_stale` re-sends.
     for start in range(0, len(ids), DELIVERY_CHUNK):
-        deliver_batch.delay(ids[start : start + DELIVERY_CHUNK])
+        enqueue(deliver_batch, ids[start : start + DELIVERY_CHUNK])
 
 
 # --- delivery ---------------------------------------------------------------------------------

@@ -10,10 +10,22 @@ and hard time limits so a stuck job cannot hold a worker forever.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+# Publishing gives up quickly when the broker is down: the caller falls back (runs the work
+# in-process, or leaves a pending row that a beat job re-sends) instead of hanging a request.
+PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 
 DEFAULT_SOFT_TIME_LIMIT = 120
 DEFAULT_TIME_LIMIT = 180
@@ -43,3 +55,17 @@ def desk_task(
         )(function)
 
     return decorator
+
+
+def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
+    """Send `task(*args, **kwargs)` to the broker; False (and logged) when it cannot be reached.
+
+    Never raises: it runs after a commit, where an exception would turn a stored change into an
+    error page. Callers keep their own record of what is still due.
+    """
+    try:
+        task.apply_async(args=args, kwargs=kwargs, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+    except Exception:
+        logger.exception("could not send %s to the broker", getattr(task, "name", task))
+        return False
+    return True

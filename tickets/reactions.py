@@ -18,9 +18,12 @@ Events and their keyword payload (every payload has `ticket_id`):
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -51,9 +54,42 @@ def registered() -> dict[str, list[str]]:
     }
 
 
+_local = threading.local()
+
+
 def fire(event: str, **payload) -> None:
-    """Run the event's reactions once the current transaction commits."""
-    transaction.on_commit(lambda: run_now(event, **payload))
+    """Run the event's reactions once the current transaction commits.
+
+    Events named in `SERVICEDESK["REACTIONS_IN_WORKER"]` (by default the intake's
+    TICKET_CREATED: classification, routing, SLA start) run in a Celery worker, so taking a
+    ticket in costs the channel only the insert; the others run in-process right after the
+    commit. When the broker cannot be reached the reactions run in-process: nothing is lost.
+    """
+    transaction.on_commit(lambda: dispatch(event, payload))
+
+
+def dispatch(event: str, payload: dict) -> None:
+    in_worker = settings.SERVICEDESK.get("REACTIONS_IN_WORKER", ())
+    if event in in_worker and not getattr(_local, "inline", False):
+        from servicedesk.tasks import enqueue
+
+        from .tasks import run_reactions
+
+        if enqueue(run_reactions, event, payload):
+            return
+        logger.warning("broker unreachable: running the %s reactions in-process", event)
+    run_now(event, **payload)
+
+
+@contextmanager
+def inline():
+    """Run every reaction in-process for the duration (e.g. seeding demo data step by step)."""
+    previous = getattr(_local, "inline", False)
+    _local.inline = True
+    try:
+        yield
+    finally:
+        _local.inline = previous
 
 
 def run_now(event: str, **payload) -> None:

@@ -228,6 +228,8 @@ SERVICEDESK = {
     "CLASSIFIER_CONFIDENCE_THRESHOLD": float(env_str("CLASSIFIER_CONFIDENCE_THRESHOLD", "0.5")),
     "CLASSIFIER_MODEL_DIR": env_str("CLASSIFIER_MODEL_DIR", str(BASE_DIR / ".data" / "models")),
     "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+    # Ticket events whose reactions run in a Celery worker (tickets/reactions.py).
+    "REACTIONS_IN_WORKER": env_list("REACTIONS_IN_WORKER", ["ticket_created"]),
 }
 
 LOGGING = {

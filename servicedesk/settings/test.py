@@ -6,13 +6,19 @@ from .base import *  # noqa: F403
 from .base import BASE_DIR, SERVICEDESK
 from .base import CACHES as _BASE_CACHES
 from .base import REDIS_URL as _BASE_REDIS_URL
-from .env import env_int, env_str
+from .env import env_int, env_list, env_str
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = BASE_DIR / ".data" / "test-media"
-SERVICEDESK = {**SERVICEDESK, "CLASSIFIER_MODEL_DIR": str(BASE_DIR / ".data" / "test-models")}
+SERVICEDESK = {
+    **SERVICEDESK,
+    "CLASSIFIER_MODEL_DIR": str(BASE_DIR / ".data" / "test-models"),
+    # Reactions run in-process right after commit, so a test sees them without a worker; the
+    # worker path is tested with a real worker (tests/tickets/test_reactions_in_worker.py).
+    "REACTIONS_IN_WORKER": env_list("REACTIONS_IN_WORKER", []),
+}
 # Tests use their own Redis database number so they never see `make run`'s queues.
 TEST_REDIS_DB = env_int("TEST_REDIS_DB", 15)
 REDIS_URL = urlunsplit(urlsplit(_BASE_REDIS_URL)._replace(path=f"/{TEST_REDIS_DB}"))

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from demo.services import demo_seed
+from tickets import reactions
 
 
 class Command(BaseCommand):
@@ -25,7 +26,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, tickets: int, skip_classifier: bool, **options):
-        report = demo_seed(ticket_count=max(tickets, 0), train_classifier=not skip_classifier)
+        # In-process reactions: the seeding moves each ticket step by step and must see the
+        # routing of one step before it takes the next (no worker runs yet during `make run`).
+        with reactions.inline():
+            report = demo_seed(ticket_count=max(tickets, 0), train_classifier=not skip_classifier)
         self.stdout.write(
             f"demo desk: {report.units} units, {report.teams} teams, {report.users} people, "
             f"{report.systems} systems; tickets: {report.tickets_created} created, "

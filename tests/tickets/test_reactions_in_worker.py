@@ -1,0 +1,82 @@
+"""Intake reactions (classification, routing, SLA start) run in a real Celery worker, and fall
+back to running in-process when the broker cannot be reached."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis
+from django.db import connection
+
+from servicedesk.celery import app as celery_app
+from sla.models import SlaTimer
+from tests.sla.test_worker_integration import _redis_url, _start, _stop, _wait_for
+from tickets import services
+from tickets.choices import EventKind, Status
+from tickets.models import Ticket, TicketEvent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def reactions_in_worker(settings):
+    settings.SERVICEDESK = {**settings.SERVICEDESK, "REACTIONS_IN_WORKER": ["ticket_created"]}
+
+
+def _triaged_with_timers(ticket_id: int) -> bool:
+    ticket = Ticket.objects.get(pk=ticket_id)
+    return ticket.needs_triage and SlaTimer.objects.filter(ticket_id=ticket_id).exists()
+
+
+@pytest.mark.worker
+def test_a_new_ticket_is_classified_and_timed_by_the_worker(desk, reactions_in_worker, tmp_path):
+    redis.Redis.from_url(_redis_url()).flushdb()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "servicedesk.settings.test",
+        "DATABASE_URL": (
+            f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST']}:"
+            f"{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}"
+        ),
+        "REDIS_URL": _redis_url(),
+        "REACTIONS_IN_WORKER": "ticket_created",
+        "DB_CONN_MAX_AGE": "0",
+    }
+    worker = _start(
+        ["worker", "--pool=solo", "--loglevel=INFO", "-n", "reactions-test@%h"],
+        env,
+        tmp_path / "worker.log",
+    )
+    try:
+        _wait_for(lambda: "ready" in (tmp_path / "worker.log").read_text(), 30, "the worker")
+        ticket, created = services.ticket_create(
+            requester=desk.requester, title="Something odd", created_by=desk.requester
+        )
+        assert created
+        _wait_for(lambda: _triaged_with_timers(ticket.pk), 30, "the worker's reactions")
+    finally:
+        _stop(worker)
+    ticket.refresh_from_db()
+    assert ticket.status == Status.NEW  # no model, no rule: manual triage (人工兜底)
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.TRIAGE).count() == 1
+    assert "tickets.run_reactions" in (tmp_path / "worker.log").read_text()
+
+
+def test_with_the_broker_down_the_reactions_run_in_process(desk, reactions_in_worker):
+    broker_url = celery_app.conf.broker_url
+    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens there
+    celery_app.pool.force_close_all()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    try:
+        ticket, created = services.ticket_create(
+            requester=desk.requester, title="Something odd", created_by=desk.requester
+        )
+    finally:
+        celery_app.conf.broker_url = broker_url
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+    assert created
+    assert _triaged_with_timers(ticket.pk)
+    assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.TRIAGE).count() == 1
