@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection
 
-from accounts.models import User
+from accounts.models import TeamMembership, User
 from tickets.choices import EventKind, Status
 from tickets.models import Ticket, TicketEvent
 
@@ -115,6 +115,10 @@ def test_two_agents_resolving_and_dispatching_at_once(desk):
     Ticket.objects.filter(pk=ticket.pk).update(
         status=Status.IN_PROGRESS, team=desk.front, tier="front", assignee=desk.tier1
     )
+    # The resolver also sits in the middle office, so it still sees the ticket when the
+    # dispatch wins first: the race's loser then always gets the 409 (otherwise a 404, once
+    # the ticket has left every team of the resolver).
+    TeamMembership.objects.create(team=desk.middle, user=desk.tier1)
     last_event = TicketEvent.objects.filter(ticket=ticket).latest("id").pk
     responses = run_together(
         lambda: client_for(desk.tier1).post(
