@@ -514,7 +514,6 @@ class TextClassifier:
             if truth.size >= self.MIN_CALIBRATION_EXAMPLES:
                 temperature = _fit_temperature(scores, truth)
 
-        self._drop_fit_only_state(features)
         self._features = features
         self._svm = final_svm
         self.classes_ = [str(label) for label in final_svm.classes_]
@@ -550,14 +549,6 @@ class TextClassifier:
         truth = np.asarray([class_index[label] for label in labels[held][informative]])
         scores = _score_matrix(svm.decision_function(rows[informative]))
         return scores, truth.astype(np.int64)
-
-    @staticmethod
-    def _drop_fit_only_state(features: FeatureUnion) -> None:
-        # TfidfVectorizer keeps every pruned term in `stop_words_`, which only serves
-        # introspection and can be larger than the model itself.
-        for _name, transformer in features.transformer_list:
-            if hasattr(transformer, "stop_words_"):
-                del transformer.stop_words_
 
     # -- prediction -------------------------------------------------------------------------
 
