@@ -128,8 +128,9 @@ def reset_nothing_due() -> None:
 
 def replenish(count: int) -> int:
     """Give back tickets to escalate: earlier runs moved their tickets up the chain (to the
-    back office, where it ends). Put up to `count` of them back in a front-office queue with a
-    fresh resolution clock, in one set-based statement each (bench data, not a desk action)."""
+    back office, where it ends). Put up to `count` of them back with a front-office agent (in
+    progress, so the escalation notifies an owner as a real breach does) and a fresh resolution
+    clock, in one set-based statement each (bench data, not a desk action)."""
     from django.db import connection
 
     with connection.cursor() as cur:
@@ -145,8 +146,10 @@ def replenish(count: int) -> int:
                   AND s.breached_at IS NOT NULL
                 ORDER BY s.id DESC LIMIT %s
             ), moved AS (
-                UPDATE tickets_ticket t SET team_id = f.id, tier = 'front', status = 'queued',
-                    assignee_id = NULL
+                UPDATE tickets_ticket t SET team_id = f.id, tier = 'front',
+                    status = 'in_progress',
+                    assignee_id = (SELECT m.user_id FROM accounts_teammembership m
+                                   WHERE m.team_id = f.id ORDER BY m.user_id LIMIT 1)
                 FROM used u, front f
                 WHERE t.id = u.ticket_id AND f.n = t.id %% f.total
                 RETURNING t.id

@@ -806,8 +806,10 @@ def _event(ticket: Ticket, kind: str, message: str, timer: SlaTimer, now: dateti
 
 def _specs(timer, level, users, subject, body, ticket, *, step: int = 0) -> list:
     """Inbox + e-mail to each distinct user, and the team's chat webhooks, deduplicated per
-    timer, level and step."""
-    key = f"sla:{timer.pk}:{level}:{step}"
+    timer, level, step and deadline: a re-run of the same breach sends nothing, while a new
+    deadline (after a recalculation or a reopen) that is missed again is news."""
+    deadline = int(timer.due_at.timestamp()) if timer.due_at else 0
+    key = f"sla:{timer.pk}:{level}:{step}:{deadline}"
     recipients = []
     for user in users:
         if user is not None and user.pk not in {u.pk for u in recipients}:
