@@ -33,8 +33,9 @@ DEADLINE_SECONDS = 45
 
 
 def _redis_url() -> str:
-    base = settings.EMBEDDED_REDIS_URL.rsplit("/", 1)[0]
-    return f"{base}/{settings.TEST_REDIS_DB}"
+    """The tests' own Redis database (the test settings put it on TEST_REDIS_DB of whichever
+    Redis REDIS_URL names: the embedded one, or CI's)."""
+    return settings.REDIS_URL
 
 
 def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -144,11 +145,12 @@ def test_p1_warned_breached_and_escalated_once_per_level(desk, open_ticket, tmp_
         )
     )
     prefix = f"sla:{timer.pk}"
+    deadline = int(timer.due_at.timestamp())  # keys name the deadline that was missed
     assert rows == [
-        (f"{prefix}:escalation:1:email:{desk.tier2.pk}", "sent"),
-        (f"{prefix}:escalation:1:inbox:{desk.tier2.pk}", "sent"),
-        (f"{prefix}:escalation:2:email:{desk.manager.pk}", "sent"),
-        (f"{prefix}:escalation:2:inbox:{desk.manager.pk}", "sent"),
-        (f"{prefix}:warning:0:email:{desk.tier2.pk}", "sent"),
-        (f"{prefix}:warning:0:inbox:{desk.tier2.pk}", "sent"),
+        (f"{prefix}:escalation:1:{deadline}:email:{desk.tier2.pk}", "sent"),
+        (f"{prefix}:escalation:1:{deadline}:inbox:{desk.tier2.pk}", "sent"),
+        (f"{prefix}:escalation:2:{deadline}:email:{desk.manager.pk}", "sent"),
+        (f"{prefix}:escalation:2:{deadline}:inbox:{desk.manager.pk}", "sent"),
+        (f"{prefix}:warning:0:{deadline}:email:{desk.tier2.pk}", "sent"),
+        (f"{prefix}:warning:0:{deadline}:inbox:{desk.tier2.pk}", "sent"),
     ]
