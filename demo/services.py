@@ -191,11 +191,9 @@ def demo_catalogue_sync(*, teams: dict[str, Team]) -> dict[str, InformationSyste
 
 
 def _bootstrap_classifier() -> str:
-    """Train the routing app's first classifier when that app offers it (it may not yet)."""
-    try:
-        from routing.services import routing_bootstrap_models
-    except ImportError:
-        return "routing has no classifier bootstrap; tickets are routed by hand"
+    """Train the desk's first classifier models from routing's built-in bilingual examples."""
+    from routing.services import routing_bootstrap_models
+
     results = routing_bootstrap_models() or []
     if not results:
         return "classifier: models already trained"
@@ -611,7 +609,9 @@ def demo_seed(*, ticket_count: int = 300, train_classifier: bool = True) -> Seed
     )
     desk = _Desk(people, teams)
     plans = _plans(desk, ticket_count)
-    if train_classifier and any(plan.ref not in existing for plan in plans):
+    if train_classifier:
+        # Trains only the targets without an active model, so a desk whose models were lost
+        # (or were never trained, e.g. seeded with --skip-classifier) gets them back.
         report.classifier = _bootstrap_classifier()
     for plan in plans:
         if plan.ref in existing:
