@@ -68,9 +68,15 @@ def fire(event: str, **payload) -> None:
     transaction.on_commit(lambda: dispatch(event, payload))
 
 
-def dispatch(event: str, payload: dict) -> None:
+def deferred(event: str) -> bool:
+    """True when the event's reactions run in a worker: what was just committed is then still
+    the ticket's state when the request that committed it answers."""
     in_worker = settings.SERVICEDESK.get("REACTIONS_IN_WORKER", ())
-    if event in in_worker and not getattr(_local, "inline", False):
+    return event in in_worker and not getattr(_local, "inline", False)
+
+
+def dispatch(event: str, payload: dict) -> None:
+    if deferred(event):
         from servicedesk.tasks import enqueue
 
         from .tasks import run_reactions

@@ -80,3 +80,29 @@ def test_with_the_broker_down_the_reactions_run_in_process(desk, reactions_in_wo
     assert created
     assert _triaged_with_timers(ticket.pk)
     assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.TRIAGE).count() == 1
+
+
+def test_the_create_answer_is_the_ticket_as_stored_while_the_worker_has_it(
+    desk, reactions_in_worker
+):
+    """With the intake reactions queued for the worker, the create response is built from the
+    ticket just written, without reading it again, and equals what a read returns."""
+    from rest_framework.test import APIClient
+
+    redis.Redis.from_url(_redis_url()).flushdb()
+    client = APIClient()
+    client.force_authenticate(desk.requester)
+    created = client.post(
+        "/api/tickets/",
+        {"title": "Printer <b>jam</b>", "description": "3rd floor"},
+        format="json",
+    )
+    assert created.status_code == 201
+    read = client.get(f"/api/tickets/{created.json()['id']}/")
+    assert created.json() == read.json()
+    assert created["ETag"] == read["ETag"]
+    assert created.json()["status"] == Status.NEW
+    assert created.json()["title"] == "Printer <b>jam</b>"
+    # Nobody consumed the queue: the reactions are waiting for a worker, as sent.
+    assert redis.Redis.from_url(_redis_url()).llen("celery") == 1
+    redis.Redis.from_url(_redis_url()).flushdb()

@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from servicedesk.api import conflict
 
-from .. import selectors, services
+from .. import reactions, selectors, services
 from ..choices import Status
 from ..exceptions import ConcurrentModification, IllegalTransition
 from ..models import Attachment, Ticket
@@ -260,6 +260,15 @@ class TicketViewSet(viewsets.GenericViewSet):
             external_ref=ref,
         )
         location = reverse("api-ticket-detail", args=[ticket.pk])
+        if created and reactions.deferred(reactions.TICKET_CREATED):
+            # Classification and routing run in the worker after this answer: the ticket just
+            # written is the ticket as it is now, so it is answered without reading it again.
+            data = s.TicketDetailSerializer(ticket, context={"request": request}).data
+            response = Response(
+                data, status=status.HTTP_201_CREATED, headers={"Location": location}
+            )
+            response["ETag"] = services.ticket_etag(ticket)
+            return response
         return self.ticket_response(
             ticket,
             status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
