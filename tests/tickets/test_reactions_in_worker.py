@@ -66,7 +66,8 @@ def test_a_new_ticket_is_classified_and_timed_by_the_worker(desk, reactions_in_w
 def test_with_the_broker_down_the_reactions_run_in_process(desk, reactions_in_worker):
     broker_url = celery_app.conf.broker_url
     celery_app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens there
-    celery_app.pool.force_close_all()
+    # Fresh pools for the dead address; the working broker's pools stay as they are (kombu
+    # keeps producer pools per address, so closing them would break later tests).
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
     try:
