@@ -45,7 +45,7 @@ def open_as(browser, live_server):
 
     def opener(user, *, locale: str = "en-US"):
         context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)  # generous: CI shares two cores with the server
         contexts.append(context)
         page = context.new_page()
         page.goto(f"{live_server.url}/accounts/login/")
