@@ -178,72 +178,75 @@ def request_reply(request: HttpRequest, number: str) -> HttpResponse:
     return _back(ticket)
 
 
+def _answer(
+    request: HttpRequest, number: str, *, act, done: str, missing: str | None = None
+) -> HttpResponse:
+    """The requester's one-form answers (confirm, reject, withdraw, reopen): read the text,
+    run the service as this requester, say how it went, go back to the request.
+
+    `act(ticket, text)` calls the service; with `missing` the text is a required reason
+    (`ReasonForm`), otherwise an optional note.
+    """
+    ticket = _ticket_or_404(request, number)
+    if missing is not None:
+        form = forms.ReasonForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, missing)
+            return _back(ticket)
+        text = form.cleaned_data["reason"]
+    else:
+        form = forms.OptionalNoteForm(request.POST)
+        text = form.cleaned_data["note"] if form.is_valid() else ""
+    ok, _t = run_service(request, lambda: act(ticket, text))
+    if ok:
+        messages.success(request, done)
+    return _back(ticket)
+
+
 @login_required
 @require_POST
 def request_confirm(request: HttpRequest, number: str) -> HttpResponse:
-    ticket = _ticket_or_404(request, number)
-    form = forms.OptionalNoteForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    ok, _t = run_service(
+    return _answer(
         request,
-        lambda: services.ticket_confirm(ticket_id=ticket.pk, actor=request.user, note=note),
+        number,
+        done=_("Thank you: the request is closed."),
+        act=lambda t, text: services.ticket_confirm(ticket_id=t.pk, actor=request.user, note=text),
     )
-    if ok:
-        messages.success(request, _("Thank you: the request is closed."))
-    return _back(ticket)
 
 
 @login_required
 @require_POST
 def request_reject(request: HttpRequest, number: str) -> HttpResponse:
-    ticket = _ticket_or_404(request, number)
-    form = forms.ReasonForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Tell the desk what is still wrong."))
-        return _back(ticket)
-    ok, _t = run_service(
+    return _answer(
         request,
-        lambda: services.ticket_reject(
-            ticket_id=ticket.pk, actor=request.user, reason=form.cleaned_data["reason"]
-        ),
+        number,
+        missing=_("Tell the desk what is still wrong."),
+        done=_("The request was reopened; the desk is on it again."),
+        act=lambda t, text: services.ticket_reject(ticket_id=t.pk, actor=request.user, reason=text),
     )
-    if ok:
-        messages.success(request, _("The request was reopened; the desk is on it again."))
-    return _back(ticket)
 
 
 @login_required
 @require_POST
 def request_withdraw(request: HttpRequest, number: str) -> HttpResponse:
-    ticket = _ticket_or_404(request, number)
-    form = forms.OptionalNoteForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
-    ok, _t = run_service(
+    return _answer(
         request,
-        lambda: services.ticket_cancel(ticket_id=ticket.pk, actor=request.user, reason=note),
+        number,
+        done=_("The request was withdrawn."),
+        act=lambda t, text: services.ticket_cancel(ticket_id=t.pk, actor=request.user, reason=text),
     )
-    if ok:
-        messages.success(request, _("The request was withdrawn."))
-    return _back(ticket)
 
 
 @login_required
 @require_POST
 def request_reopen(request: HttpRequest, number: str) -> HttpResponse:
-    ticket = _ticket_or_404(request, number)
-    form = forms.ReasonForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Tell the desk why the request needs reopening."))
-        return _back(ticket)
-    ok, _t = run_service(
+    return _answer(
         request,
-        lambda: services.ticket_reopen(
-            ticket_id=ticket.pk, actor=request.user, reason=form.cleaned_data["reason"]
-        ),
+        number,
+        missing=_("Tell the desk why the request needs reopening."),
+        done=_("The request was reopened."),
+        act=lambda t, text: services.ticket_reopen(ticket_id=t.pk, actor=request.user, reason=text),
     )
-    if ok:
-        messages.success(request, _("The request was reopened."))
-    return _back(ticket)
 
 
 @login_required

@@ -24,6 +24,11 @@ def manage(*args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
 
 
+def stop_on_signal(signum, frame) -> None:
+    """SIGTERM (e.g. from a process manager) stops everything the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings.local")
     manage("migrate", "--noinput")
@@ -63,7 +68,7 @@ def main() -> int:
         " shows the worker. Press Ctrl-C to stop everything.",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.signal(signal.SIGTERM, stop_on_signal)
     # A shell without job control starts background commands with SIGINT ignored, and Python
     # then installs no Ctrl-C handler: install it explicitly so Ctrl-C always stops everything.
     signal.signal(signal.SIGINT, signal.default_int_handler)

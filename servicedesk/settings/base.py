@@ -193,7 +193,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}  # filled by the apps (see servicedesk/beat.py)
+CELERY_BEAT_SCHEDULE: dict = {}  # each app's periodic jobs are added below
 # Nightly retraining of the ticket classifiers (routing.tasks); a no-op when no data changed.
 CELERY_BEAT_SCHEDULE["routing.retrain_classifiers"] = {
     "task": "routing.retrain_classifiers",
