@@ -87,6 +87,9 @@ def test_migrate_runs_once_and_the_app_waits_for_it(resolved):
 def test_commands_run_gunicorn_and_celery(resolved):
     services = resolved["services"]
     assert services["web"]["command"][:2] == ["gunicorn", "servicedesk.wsgi:application"]
+    # Threaded workers, as measured in docs/benchmarks.md.
+    assert "--worker-class=gthread" in services["web"]["command"]
+    assert "--threads=4" in services["web"]["command"]
     assert services["worker"]["command"][:3] == ["celery", "--app=servicedesk", "worker"]
     assert services["beat"]["command"][:3] == ["celery", "--app=servicedesk", "beat"]
 

@@ -191,6 +191,10 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
     # ticket instead of opening another.
     external_source = models.CharField(_("external source"), max_length=64, blank=True)
     external_ref = models.CharField(_("external reference"), max_length=255, blank=True)
+    # While the intake reactions (classification, routing, SLA start) wait for a worker: from
+    # when a drain may claim the ticket; null once they ran (tickets/intake.py). A row, not only
+    # a queued message, so a lost message or a worker that died mid-batch loses no ticket.
+    intake_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("ticket")
@@ -218,6 +222,11 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["-id"], condition=Q(needs_triage=True), name="ticket_triage"),
             models.Index(fields=["status", "resolved_at"], name="ticket_status_resolved"),
             GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="ticket_title_trgm"),
+            models.Index(
+                fields=["intake_due_at", "id"],
+                condition=Q(intake_due_at__isnull=False),
+                name="ticket_intake_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -77,14 +77,29 @@ def deferred(event: str) -> bool:
 
 def dispatch(event: str, payload: dict) -> None:
     if deferred(event):
-        from servicedesk.tasks import enqueue
-
-        from .tasks import run_reactions
-
-        if enqueue(run_reactions, event, payload):
+        if _send_to_worker(event, payload):
             return
         logger.warning("broker unreachable: running the %s reactions in-process", event)
+        run_now(event, **payload)
+        if event == TICKET_CREATED:
+            from . import intake
+
+            intake.release([payload["ticket_id"]])
+        return
     run_now(event, **payload)
+
+
+def _send_to_worker(event: str, payload: dict) -> bool:
+    if event == TICKET_CREATED:
+        # The new ticket's row says its reactions are due; a drain takes them in batches.
+        from . import intake
+
+        return intake.wake()
+    from servicedesk.tasks import enqueue
+
+    from .tasks import run_reactions
+
+    return enqueue(run_reactions, event, payload)
 
 
 @contextmanager

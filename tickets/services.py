@@ -291,6 +291,7 @@ def _insert_ticket(*, requester: User, created_by: User | None, **values: Any) -
         unit_path=unit.path if unit else "",
         created_at=now,
         number=_next_number(now),
+        intake_due_at=now if reactions.deferred(reactions.TICKET_CREATED) else None,
         **values,
     )
     ticket.save(force_insert=True)

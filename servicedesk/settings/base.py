@@ -95,6 +95,8 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# Django's model backend with a person's permissions read in one query (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.DeskModelBackend"]
 
 REDIS_URL = env_str("REDIS_URL", EMBEDDED_REDIS_URL)
 CACHES = {
@@ -152,7 +154,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "servicedesk@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an API client without valid credentials gets 401 + WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.DeskTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -214,6 +216,9 @@ CELERY_BEAT_SCHEDULE["sla.auto_close_resolved"] = {
     "task": "sla.auto_close_resolved",
     "schedule": crontab(minute=15),
 }
+# New tickets whose intake reactions wait for a worker (tickets/intake.py); normally a drain
+# is woken by the tickets themselves, this catches what a lost message left.
+CELERY_BEAT_SCHEDULE["tickets.drain_intake"] = {"task": "tickets.drain_intake", "schedule": 60}
 # Notifications left pending (broker down at enqueue, worker lost): delivered again.
 CELERY_BEAT_SCHEDULE["notifications.redeliver_stale"] = {
     "task": "notifications.redeliver_stale",

@@ -67,7 +67,8 @@ def test_a_new_ticket_is_classified_and_timed_by_the_worker(desk, reactions_in_w
     ticket.refresh_from_db()
     assert ticket.status == Status.NEW  # no model, no rule: manual triage (人工兜底)
     assert TicketEvent.objects.filter(ticket=ticket, kind=EventKind.TRIAGE).count() == 1
-    assert "tickets.run_reactions" in (tmp_path / "worker.log").read_text()
+    assert "tickets.drain_intake" in (tmp_path / "worker.log").read_text()
+    assert ticket.intake_due_at is None
 
 
 def test_with_the_broker_down_the_reactions_run_in_process(desk):
@@ -103,6 +104,7 @@ def test_with_the_broker_down_the_reactions_run_in_process(desk):
     ticket_id, created = result.stdout.split()[-2:]
     assert created == "True"
     assert _triaged_with_timers(int(ticket_id))
+    assert Ticket.objects.get(pk=ticket_id).intake_due_at is None  # nothing left for a drain
     assert TicketEvent.objects.filter(ticket_id=ticket_id, kind=EventKind.TRIAGE).count() == 1
     assert "running the ticket_created reactions in-process" in result.stderr
 

@@ -1,0 +1,83 @@
+"""A person's permissions in one query (accounts/backends.py) and the API token that brings the
+person's unit along (accounts/authentication.py)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.choices import Role
+from accounts.models import User
+from tests.factories import UserFactory, unit_root
+
+pytestmark = pytest.mark.django_db
+
+
+def _fresh(user: User) -> User:
+    return User.objects.get(pk=user.pk)  # no permission cache yet
+
+
+def test_roles_and_direct_permissions_come_in_one_query():
+    user = UserFactory(roles=[Role.REQUESTER])
+    user.user_permissions.add(Permission.objects.get(codename="view_reports"))
+    user = _fresh(user)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert user.has_perm("accounts.submit_request")  # from the requester role
+        assert user.has_perm("accounts.view_reports")  # given directly
+        assert not user.has_perm("accounts.handle_tickets")
+    assert len(queries) == 1
+    assert user.get_all_permissions() >= {"accounts.submit_request", "accounts.view_reports"}
+
+
+def test_the_set_is_what_djangos_model_backend_gives():
+    from django.contrib.auth.backends import ModelBackend
+
+    user = _fresh(UserFactory(roles=[Role.FRONT_TIER1, Role.MANAGER]))
+    expected = ModelBackend().get_all_permissions(_fresh(user))
+    assert expected  # the roles carry capabilities
+    assert user.get_all_permissions() == expected
+
+
+def test_inactive_people_and_object_checks_have_no_permissions():
+    user = UserFactory(roles=[Role.FRONT_TIER1], is_active=False)
+    assert _fresh(user).get_all_permissions() == set()
+    active = _fresh(UserFactory(roles=[Role.FRONT_TIER1]))
+    assert not active.has_perm("accounts.handle_tickets", obj=active)
+
+
+def test_a_superuser_has_every_permission():
+    admin = _fresh(UserFactory(is_superuser=True))
+    assert len(admin.get_all_permissions()) == Permission.objects.count()
+
+
+def test_a_token_brings_the_person_and_their_unit_in_one_query():
+    unit = unit_root()
+    user = UserFactory(roles=[Role.REQUESTER], unit=unit)
+    token = Token.objects.create(user=user)
+    from accounts.authentication import DeskTokenAuthentication
+
+    with CaptureQueriesContext(connection) as queries:
+        person, _token = DeskTokenAuthentication().authenticate_credentials(token.key)
+        assert person.unit.code == unit.code
+    assert len(queries) == 1
+
+
+@pytest.mark.parametrize("header", ["Token nonsense", "Token "])
+def test_a_wrong_token_is_401(header):
+    client = APIClient()
+    response = client.get("/api/tickets/", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert "WWW-Authenticate" in response
+
+
+def test_a_deactivated_persons_token_is_401():
+    user = UserFactory(roles=[Role.REQUESTER], is_active=False)
+    token = Token.objects.create(user=user)
+    response = APIClient().get("/api/tickets/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "User inactive or deleted."}
