@@ -104,6 +104,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "sd",
+        # A request that touches Redis (the intake queue's wake-up) must not hang when Redis is
+        # unreachable: it gives up after this and falls back (tickets/intake.py).
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
 

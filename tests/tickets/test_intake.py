@@ -3,6 +3,7 @@ drain, and a drain runs every due ticket's reactions once."""
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -125,3 +126,17 @@ def test_in_process_reactions_leave_nothing_due(desk, django_capture_on_commit_c
 def test_beat_drains_every_minute():
     entry = settings.CELERY_BEAT_SCHEDULE["tickets.drain_intake"]
     assert entry == {"task": "tickets.drain_intake", "schedule": 60}
+
+
+def test_a_redis_that_never_answers_makes_the_channel_run_the_reactions_itself(settings):
+    """A Redis that accepts connections but never replies (a hung server): the wake-up gives up
+    after the cache's socket timeout and says so, so the request falls back instead of hanging
+    (without the timeout this test would never finish)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
+        port = silent.getsockname()[1]
+        settings.CACHES = {
+            "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}
+        }
+        assert intake.wake() is False
