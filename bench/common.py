@@ -78,6 +78,8 @@ def bench_env(quick: bool) -> dict[str, str]:
     env["DATABASE_URL"] = database_url(bench_db_name(quick))
     # Its own Redis database: queued tasks of bench tickets never reach a dev worker.
     env["REDIS_URL"] = redis_url()
+    # The bench desk's classifier models live apart from the development desk's.
+    env["CLASSIFIER_MODEL_DIR"] = str(ROOT / ".data" / "bench" / f"models-{bench_db_name(quick)}")
     env.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings.local")
     # Debug mode keeps every query in memory and renders debug pages: never measure that.
     env["DEBUG"] = "false"

@@ -559,6 +559,20 @@ def schema_gaps() -> list[str]:
     return gaps
 
 
+def ensure_classifier_models() -> None:
+    """Give the bench desk active classifier models, as a working desk has: new tickets are then
+    classified by the models, not sent straight to manual triage, and the intake measurements
+    include the predictions. Trained on the built-in examples, into the bench's own model
+    directory (`common.bench_env`); only targets without an active model are trained."""
+    from routing.services import routing_bootstrap_models
+
+    started = time.monotonic()
+    trained = routing_bootstrap_models()
+    if trained:
+        names = ", ".join(f"{r.target} {r.reason}" for r in trained)
+        log(f"classifier models trained in {time.monotonic() - started:.1f}s: {names}")
+
+
 def main() -> None:
     import argparse
 
@@ -583,6 +597,7 @@ def main() -> None:
         missing = schema_gaps()
         if not missing:
             log(f"{name} already holds {tickets:,} tickets; nothing to generate")
+            ensure_classifier_models()
             common.emit({"name": "generate", "skipped": True, "database": name, **marker})
             return
         log(f"{name} does not match the models ({', '.join(missing[:5])}): generating again")
@@ -620,6 +635,7 @@ def main() -> None:
         **timings,
     }
     write_marker(value)
+    ensure_classifier_models()
     log(f"done in {value['seconds']}s ({size})")
     common.emit({"name": "generate", "skipped": False, "database": name, **value})
 

@@ -24,6 +24,7 @@ from accounts.choices import AssignmentStrategy, Tier
 from accounts.models import Team, TeamMembership
 from catalog.choices import Flow
 from catalog.models import Category, RequestType
+from tickets import reactions
 from tickets.choices import OPEN_STATUSES, Channel, Impact, Priority
 from tickets.models import Ticket
 
@@ -121,12 +122,21 @@ def rule_matches(
     return True
 
 
+def active_rules() -> list[ClassificationRule]:
+    """The active rules in the order they are tried (read once per intake batch)."""
+    return reactions.memo(
+        "routing.rules",
+        lambda: list(
+            ClassificationRule.objects.filter(is_active=True)
+            .select_related("set_request_type", "set_category", "set_team")
+            .order_by("order", "id")
+        ),
+    )
+
+
 def first_matching_rule(ticket: Ticket, text: str) -> ClassificationRule | None:
     folded = fold(text)
-    rules = ClassificationRule.objects.filter(is_active=True).select_related(
-        "set_request_type", "set_category", "set_team"
-    )
-    for rule in rules.order_by("order", "id"):
+    for rule in active_rules():
         if rule_matches(
             rule, text=text, folded=folded, channel=ticket.channel, system_id=ticket.system_id
         ):
@@ -139,6 +149,10 @@ def first_matching_rule(ticket: Ticket, text: str) -> ClassificationRule | None:
 
 def resolve_label(target: str, label: str):
     """The active taxonomy object a model label names, or None (retired or never known)."""
+    return reactions.memo(("routing.label", target, label), lambda: _load_label(target, label))
+
+
+def _load_label(target: str, label: str):
     if target == Target.REQUEST_TYPE:
         return RequestType.objects.filter(code=label, is_active=True).first()
     if target == Target.CATEGORY:
@@ -205,8 +219,11 @@ def _predict(decision: Decision, target: str, text: str, models: dict) -> Any:
 
 
 def priority_for(impact: int, urgency: int) -> str:
-    cell = PriorityMatrix.objects.filter(impact=impact, urgency=urgency).first()
-    return cell.priority if cell else default_priority(impact, urgency)
+    cells = reactions.memo(
+        "routing.matrix",
+        lambda: {(c.impact, c.urgency): c.priority for c in PriorityMatrix.objects.all()},
+    )
+    return cells.get((impact, urgency)) or default_priority(impact, urgency)
 
 
 def classify(ticket: Ticket) -> Decision:
@@ -294,7 +311,10 @@ def classify(ticket: Ticket) -> Decision:
 def default_team(tier: str) -> Team | None:
     """The team a tier's tickets go to when nothing more specific is known: the on-duty team
     of that tier, else the first by code."""
-    return Team.objects.filter(tier=tier).order_by("-is_on_duty", "code").first()
+    return reactions.memo(
+        ("routing.default_team", tier),
+        lambda: Team.objects.filter(tier=tier).order_by("-is_on_duty", "code").first(),
+    )
 
 
 def on_duty_middle_team() -> Team | None:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from tickets import reactions
+
 from .models import ClassifierModel
 
 if TYPE_CHECKING:
@@ -32,8 +34,11 @@ def model_dir() -> Path:
 
 
 def active_models() -> dict[str, ClassifierModel]:
-    """The active version of each target, in one query."""
-    return {row.target: row for row in ClassifierModel.objects.filter(is_active=True)}
+    """The active version of each target, in one query (once per intake batch)."""
+    return reactions.memo(
+        "routing.active_models",
+        lambda: {row.target: row for row in ClassifierModel.objects.filter(is_active=True)},
+    )
 
 
 def load(row: ClassifierModel) -> TextClassifier:

@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Team, User
 from notifications.services import NotificationSpec, notify_many
+from tickets import reactions
 from tickets.choices import ActorKind, EventKind, PendingReason, Priority, Status
 from tickets.events import event_record
 from tickets.models import Ticket, TicketEvent
@@ -87,10 +88,13 @@ def calendars_by_id(ids: Iterable[int] | None = None) -> dict[int, BusinessCalen
 def policy_for(ticket: Ticket) -> SlaPolicy | None:
     """The most specific active policy for the ticket's priority: request type + unit >
     request type > unit (the deepest unit above the requester's) > the priority's default."""
-    candidates = (
-        SlaPolicy.objects.filter(is_active=True, priority=ticket.priority)
-        .filter(Q(request_type__isnull=True) | Q(request_type_id=ticket.request_type_id))
-        .select_related("unit", "calendar")
+    candidates = reactions.memo(
+        ("sla.policies", ticket.priority, ticket.request_type_id),
+        lambda: list(
+            SlaPolicy.objects.filter(is_active=True, priority=ticket.priority)
+            .filter(Q(request_type__isnull=True) | Q(request_type_id=ticket.request_type_id))
+            .select_related("unit", "calendar")
+        ),
     )
     best, best_score = None, None
     for policy in candidates:

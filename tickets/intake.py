@@ -104,8 +104,9 @@ def drain(*, batch: int = BATCH, seconds: float = DRAIN_SECONDS) -> int:
     deadline = time.monotonic() + seconds
     done = 0
     while ticket_ids := claim(batch):
-        for ticket_id in ticket_ids:
-            reactions.run_now(reactions.TICKET_CREATED, ticket_id=ticket_id)
+        with reactions.batch():
+            for ticket_id in ticket_ids:
+                reactions.run_now(reactions.TICKET_CREATED, ticket_id=ticket_id)
         release(ticket_ids)
         done += len(ticket_ids)
         if time.monotonic() > deadline:

@@ -113,6 +113,30 @@ def inline():
         _local.inline = previous
 
 
+@contextmanager
+def batch():
+    """Run reactions for a batch of tickets (the intake drain): reference data that reactions
+    read through `memo()` (rules, models, the priority matrix, SLA policies) is read once for
+    the batch instead of once per ticket. A change to it applies from the next batch."""
+    previous = getattr(_local, "memo", None)
+    _local.memo = {}
+    try:
+        yield
+    finally:
+        _local.memo = previous
+
+
+def memo(key, load: Callable[[], object]):
+    """`load()`, once per `batch()` for the same key; outside a batch, every time. What it
+    returns is shared by the batch's tickets and must be read, never changed."""
+    store = getattr(_local, "memo", None)
+    if store is None:
+        return load()
+    if key not in store:
+        store[key] = load()
+    return store[key]
+
+
 def run_now(event: str, **payload) -> None:
     for reaction in list(_reactions[event]):
         try:

@@ -10,10 +10,12 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sla.models import SlaTimer
-from tickets import intake, services
+from tickets import intake, reactions, services
 from tickets.choices import EventKind
 from tickets.models import Ticket, TicketEvent
 
@@ -140,3 +142,39 @@ def test_a_redis_that_never_answers_makes_the_channel_run_the_reactions_itself(s
             "default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}
         }
         assert intake.wake() is False
+
+
+def test_a_drain_reads_the_reference_data_once_per_batch(
+    desk, reactions_in_worker, broker, django_capture_on_commit_callbacks
+):
+    """Rules, the active models, the priority matrix and the SLA policies are read once for a
+    batch of new tickets, not once per ticket."""
+    _new_tickets(desk, 4, django_capture_on_commit_callbacks)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert intake.drain() == 4
+    sql = [q["sql"] for q in queries.captured_queries]
+    for table in (
+        "routing_classificationrule",
+        "routing_classifiermodel",
+        "routing_prioritymatrix",
+        "sla_slapolicy",
+    ):
+        assert sum(f'FROM "{table}"' in statement for statement in sql) == 1, table
+
+
+def test_memo_loads_once_per_batch_and_every_time_outside_one():
+    loads = []
+
+    def load():
+        loads.append(1)
+        return len(loads)
+
+    assert reactions.memo("k", load) == 1
+    assert reactions.memo("k", load) == 2  # no batch: nothing is kept
+    with reactions.batch():
+        assert reactions.memo("k", load) == 3
+        assert reactions.memo("k", load) == 3
+        assert reactions.memo("other", load) == 4
+    with reactions.batch():  # a new batch reads afresh
+        assert reactions.memo("k", load) == 5
