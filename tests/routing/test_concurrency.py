@@ -15,17 +15,7 @@ from tests.factories import TeamFactory, agent, request_type
 from tickets.models import Ticket
 from tickets.services import ticket_create
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _restore_migrated_data(django_db_setup, django_db_blocker):
-    """Put back what the migrations wrote once these transactional tests emptied the tables."""
-    yield
-    with django_db_blocker.unblock():
-        contents = getattr(connection, "_test_serialized_contents", None)
-        if contents:
-            connection.creation.deserialize_db_from_string(contents)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def wait_for_a_lock_wait(thread: threading.Thread) -> bool:

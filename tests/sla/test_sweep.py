@@ -222,7 +222,7 @@ def test_auto_close_resolved_twice_closes_once(
     }
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_handle_each_timer_once(led_desk, open_ticket):
     desk = led_desk
     opened = [open_ticket(at=T0, priority="P1", title=f"Outage {n}") for n in range(6)]

@@ -70,7 +70,7 @@ def _wait_for(condition, timeout: float, what: str) -> None:
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_p1_warned_breached_and_escalated_once_per_level(desk, open_ticket, tmp_path):
     desk.front.lead = desk.tier2
     desk.front.save(update_fields=["lead"])

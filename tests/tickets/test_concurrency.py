@@ -16,22 +16,7 @@ from tickets.models import Ticket, TicketEvent
 
 from .apihelpers import client_for, new_ticket
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _restore_migrated_data(django_db_setup, django_db_blocker):
-    """Put back what the migrations wrote (roles, taxonomy) once these tests are done.
-
-    A transactional test empties every table when it ends; `serialized_rollback` refills them
-    only at the start of the next such test, so without this a reused test database (and any
-    test after these) would start without the role groups.
-    """
-    yield
-    with django_db_blocker.unblock():
-        contents = getattr(connection, "_test_serialized_contents", None)
-        if contents:
-            connection.creation.deserialize_db_from_string(contents)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(*calls: Callable[[], object]) -> list:

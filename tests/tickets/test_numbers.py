@@ -55,19 +55,8 @@ def test_a_number_is_never_reused_after_a_rollback(desk):
     assert not Ticket.objects.filter(number=lost.number).exists()
 
 
-@pytest.fixture(scope="module")
-def _restore_migrated_data(django_db_setup, django_db_blocker):
-    """A transactional test empties every table; put back what the migrations wrote (role
-    groups, taxonomy) so the tests after this one find them."""
-    yield
-    with django_db_blocker.unblock():
-        contents = getattr(connection, "_test_serialized_contents", None)
-        if contents:
-            connection.creation.deserialize_db_from_string(contents)
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_twenty_tickets_created_at_once_get_twenty_distinct_numbers(desk, _restore_migrated_data):
+@pytest.mark.django_db(transaction=True)
+def test_twenty_tickets_created_at_once_get_twenty_distinct_numbers(desk):
     count = 20
     barrier = threading.Barrier(count)
     numbers: list[str | None] = [None] * count
