@@ -191,6 +191,11 @@ SPECTACULAR_SETTINGS = {
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
+# Nothing reads a task's result: every job records its outcome in the database. Without this,
+# each publish also subscribes the publishing process to the result's pub/sub channel: one more
+# round trip per publish, subscriptions piling up in long-lived web processes, and a pub/sub
+# connection shared by the threads of a gthread worker.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -178,3 +178,17 @@ def test_memo_loads_once_per_batch_and_every_time_outside_one():
         assert reactions.memo("other", load) == 4
     with reactions.batch():  # a new batch reads afresh
         assert reactions.memo("k", load) == 5
+
+
+def test_publishing_leaves_no_result_subscription_behind(broker):
+    """Nothing reads task results, so a publish must not subscribe the publishing process (a
+    web worker's threads) to a result channel."""
+    from servicedesk.celery import app
+    from servicedesk.tasks import enqueue
+    from tickets.tasks import drain_intake
+
+    assert enqueue(drain_intake) is True
+    assert broker.llen("celery") == 1
+    consumer = app.backend.result_consumer
+    assert getattr(consumer, "_pubsub", None) is None
+    assert not getattr(consumer, "subscribed_to", set())
