@@ -44,7 +44,11 @@ def open_as(browser, live_server):
     contexts = []
 
     def opener(user, *, locale: str = "en-US"):
-        context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+        # Reduced motion: Bootstrap then opens and closes panels without animating, so a step
+        # never acts on a form that is still sliding open.
+        context = browser.new_context(
+            locale=locale, viewport={"width": 1280, "height": 900}, reduced_motion="reduce"
+        )
         context.set_default_timeout(30_000)  # generous: CI shares two cores with the server
         contexts.append(context)
         page = context.new_page()

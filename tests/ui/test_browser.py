@@ -39,9 +39,17 @@ def _go(page, selector: str) -> None:
         page.click(selector)
 
 
-def _act(page, action: str, fields: dict[str, str] | None = None, selects: dict | None = None):
+def _open_panel(page, action: str):
+    """Open an action's form and wait until it is fully shown: a click while Bootstrap's
+    collapse is still animating can land on a button that is not yet clickable, and then
+    nothing is submitted."""
     page.click(f"[data-testid=action-{action}]")
-    panel = page.locator(f"#action-{action}")
+    page.wait_for_selector(f"#action-{action}.collapse.show")
+    return page.locator(f"#action-{action}")
+
+
+def _act(page, action: str, fields: dict[str, str] | None = None, selects: dict | None = None):
+    panel = _open_panel(page, action)
     for name, value in (selects or {}).items():
         panel.locator(f"select[name={name}]").select_option(value)
     for name, value in (fields or {}).items():
@@ -114,8 +122,7 @@ def test_request_goes_through_every_office_and_is_confirmed(open_as, live_server
 
     expert.goto(f"{base}/workspace/queue/verify/")
     _go(expert, f"text={ticket.number}")
-    expert.click("[data-testid=action-verify]")
-    expert.locator("#action-verify input[name=passed][value='1']").check()
+    _open_panel(expert, "verify").locator("input[name=passed][value='1']").check()
     _go(expert, "[data-testid=submit-verify]")
     ticket.refresh_from_db()
     assert ticket.status == Status.RESOLVED
