@@ -62,8 +62,10 @@ def fire(event: str, **payload) -> None:
 
     Events named in `SERVICEDESK["REACTIONS_IN_WORKER"]` (by default the intake's
     TICKET_CREATED: classification, routing, SLA start) run in a Celery worker, so taking a
-    ticket in costs the channel only the insert; the others run in-process right after the
-    commit. When the broker cannot be reached the reactions run in-process: nothing is lost.
+    ticket in costs the channel only the insert; TICKET_CREATED goes through the intake queue
+    (tickets/intake.py), any other such event as a message of its own. The others run
+    in-process right after the commit. When the broker cannot be reached the reactions run
+    in-process: nothing is lost.
     """
     transaction.on_commit(lambda: dispatch(event, payload))
 
