@@ -7,6 +7,7 @@ the .mo files are build output and are not committed.
 from pathlib import Path
 
 import polib
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -17,7 +18,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         compiled = 0
+        # The project's catalogue plus each app's own `locale/` (apps keep their strings beside
+        # their code, so parallel work on two apps never edits one shared catalogue).
         roots = [Path(p) for p in settings.LOCALE_PATHS]
+        roots += [Path(app.path) / "locale" for app in apps.get_app_configs()]
+        roots = [root for root in dict.fromkeys(roots) if root.is_dir()]
         for root in roots:
             for po_path in root.rglob("*.po"):
                 mo_path = po_path.with_suffix(".mo")
