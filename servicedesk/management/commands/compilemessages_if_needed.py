@@ -21,7 +21,12 @@ class Command(BaseCommand):
         # The project's catalogue plus each app's own `locale/` (apps keep their strings beside
         # their code, so parallel work on two apps never edits one shared catalogue).
         roots = [Path(p) for p in settings.LOCALE_PATHS]
-        roots += [Path(app.path) / "locale" for app in apps.get_app_configs()]
+        base = Path(settings.BASE_DIR)
+        roots += [
+            Path(app.path) / "locale"
+            for app in apps.get_app_configs()
+            if Path(app.path).is_relative_to(base) and ".venv" not in Path(app.path).parts
+        ]
         roots = [root for root in dict.fromkeys(roots) if root.is_dir()]
         for root in roots:
             for po_path in root.rglob("*.po"):
