@@ -69,3 +69,11 @@ def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
         logger.exception("could not send %s to the broker", getattr(task, "name", task))
         return False
     return True
+
+
+def enqueue_by_name(name: str, *args: Any, **kwargs: Any) -> bool:
+    """`enqueue` for a task named by its stable name: a module that a task module imports
+    can send that task without importing it back (no import cycle)."""
+    from celery import current_app
+
+    return enqueue(current_app.signature(name), *args, **kwargs)

@@ -2,8 +2,8 @@
 escalates.
 
 Timers are rows (`SlaTimer`); these services keep them in step with the ticket's life (the
-reactions in `sla.apps` call them after the ticket's transaction commits) and the sweep's
-per-timer work marks them exactly once per level:
+reactions wired in `tickets.wiring` call them after the ticket's transaction commits) and the
+sweep's per-timer work marks them exactly once per level:
 
 * lock the row (`select_for_update(skip_locked=True)`: a row another worker holds is simply
   skipped, that worker will handle it), re-check the condition in SQL, set the marker, act,
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -30,17 +29,19 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, Value
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from psycopg2.extras import execute_values
 
 from accounts.models import Team, User
 from notifications.services import NotificationSpec, notify_many
-from tickets import reactions
-from tickets.choices import ActorKind, EventKind, PendingReason, Priority, Status
-from tickets.events import event_record
+from tickets import wiring
+from tickets.choices import EventKind, PendingReason, Priority, Status
+from tickets.events import event_record, event_record_many, event_row
 from tickets.models import Ticket, TicketEvent
-from tickets.services import EscalationMove, ticket_escalate_many
+from tickets.services import EscalationMove, EscalationOutcome, ticket_escalate_many
 
 from .business_time import BusinessCalendar, add_business_time, business_time_between
 from .choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, Level, Metric, TimerState
@@ -59,7 +60,6 @@ logger = logging.getLogger(__name__)
 # reminders`), not by the minute sweep.
 ROUTINE_PRIORITIES = (Priority.P3, Priority.P4)
 _ADVISORY_NAMESPACE = 7_001
-_SECOND = timedelta(seconds=1)
 
 
 def _sla_settings() -> dict:
@@ -88,7 +88,7 @@ def calendars_by_id(ids: Iterable[int] | None = None) -> dict[int, BusinessCalen
 def policy_for(ticket: Ticket) -> SlaPolicy | None:
     """The most specific active policy for the ticket's priority: request type + unit >
     request type > unit (the deepest unit above the requester's) > the priority's default."""
-    candidates = reactions.memo(
+    candidates = wiring.memo(
         ("sla.policies", ticket.priority, ticket.request_type_id),
         lambda: list(
             SlaPolicy.objects.filter(is_active=True, priority=ticket.priority)
@@ -110,12 +110,6 @@ def policy_for(ticket: Ticket) -> SlaPolicy | None:
         if best_score is None or score > best_score:
             best, best_score = policy, score
     return best
-
-
-def escalation_steps_for(team_id: int | None, priority: str) -> list[EscalationStep]:
-    """The steps of the most specific active escalation policy: team + priority > team >
-    priority > the default (neither)."""
-    return _EscalationPolicies().steps_for(team_id, priority)
 
 
 class _EscalationPolicies:
@@ -474,13 +468,13 @@ def sla_timers_on_public_reply(*, ticket_id: int, by_requester: bool) -> None:
 @transaction.atomic
 def sla_timers_recalculate(*, ticket_id: int, reason: str = "") -> list[SlaTimer]:
     """The priority (or the policy that applies) changed: apply the new policy's targets and
-    calendar to every active clock, keeping the business time already spent. Starts the clocks
-    if they were not started yet (reactions may arrive in any order)."""
+    calendar to every active clock, keeping the business time already spent. A ticket whose
+    clocks have not started yet is left alone: they start in one place, the intake chain's
+    `sla_timers_start`, which runs after routing (tickets/wiring.py) with the final priority."""
     _lock_ticket_sla(ticket_id)
     ticket = Ticket.objects.get(pk=ticket_id)
     timers = _active_timers(ticket_id)
-    if not timers and not SlaTimer.objects.filter(ticket_id=ticket_id).exists():
-        transaction.on_commit(lambda: sla_timers_start(ticket_id=ticket_id))
+    if not timers:
         return []
     policy = policy_for(ticket)
     if policy is None:
@@ -522,11 +516,9 @@ def sla_timers_recalculate(*, ticket_id: int, reason: str = "") -> list[SlaTimer
 
 
 def tier_span_on_assignment(*, ticket_id: int, new_tier: str, new_team_id: int | None) -> None:
-    """Close the ticket's current tier stint (measuring its business time) and open the next
-    one when the tier or team changed. Read-only when the stint is already right (the sweep
-    records the stints of its own escalations in bulk)."""
-    if _spans_written().pop(ticket_id, None) == (new_tier, new_team_id):
-        return  # the sweep wrote this stint in the transaction that moved the ticket
+    """The ASSIGNMENT_CHANGED reaction: move the ticket's tier stint when the tier or team
+    changed. Read-only when the stint is already right (the sweep records the stints of its
+    own escalations in bulk, from the moves `ticket_escalate_many` returns)."""
     current = (
         TierSpan.objects.filter(ticket_id=ticket_id, ended_at=None)
         .values_list("tier", "team_id")
@@ -535,37 +527,87 @@ def tier_span_on_assignment(*, ticket_id: int, new_tier: str, new_team_id: int |
     if current == (new_tier, new_team_id) or (current is None and not new_tier):
         return
     with transaction.atomic():
-        _move_tier_span(ticket_id, new_tier, new_team_id)
+        _lock_ticket_sla(ticket_id)
+        tier_spans_move(moves=[(ticket_id, new_tier, new_team_id)], now=timezone.now())
 
 
-def _move_tier_span(ticket_id: int, new_tier: str, new_team_id: int | None) -> None:
-    _lock_ticket_sla(ticket_id)
-    ticket = Ticket.objects.get(pk=ticket_id)
-    now = timezone.now()
-    current = (
-        TierSpan.objects.select_for_update().filter(ticket_id=ticket_id, ended_at=None).first()
-    )
-    if current is not None and (current.tier, current.team_id) == (new_tier, new_team_id):
+def tier_spans_move(*, moves: list[tuple[int, str, int | None]], now: datetime) -> None:
+    """The one place tier stints (OLA per tier) are written: for each (ticket, new tier, new
+    team), close the open stint, measuring its business time on the ticket's resolution
+    calendar, and open the next one unless the ticket is finished. Idempotent: a ticket whose
+    open stint is already the new one is left alone. Caller holds the tickets' SLA locks or
+    row locks. A stint is never measured backwards (a clock step back gives zero, not an
+    error)."""
+    target = {ticket_id: (tier, team_id) for ticket_id, tier, team_id in moves}
+    if not target:
         return
-    if current is not None:
-        timer = (
-            SlaTimer.objects.filter(ticket_id=ticket_id, metric=Metric.RESOLUTION)
-            .select_related("calendar")
-            .order_by("-id")
-            .first()
+    open_spans = {
+        span.ticket_id: span
+        for span in TierSpan.objects.select_for_update().filter(
+            ticket_id__in=list(target), ended_at=None
         )
-        calendar = timer.calendar.as_calendar() if timer else BusinessCalendar.twenty_four_seven()
-        current.ended_at = now
-        current.business_time = business_time_between(calendar, current.started_at, now)
-        current.save(update_fields=["ended_at", "business_time"])
-    if new_tier and ticket.status not in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED):
-        TierSpan.objects.create(
-            ticket=ticket,
-            tier=new_tier,
-            team_id=new_team_id,
-            priority=ticket.priority,
+    }
+    to_move = [
+        ticket_id
+        for ticket_id, new in target.items()
+        if ticket_id not in open_spans
+        or (open_spans[ticket_id].tier, open_spans[ticket_id].team_id) != new
+    ]
+    if not to_move:
+        return
+    tickets = {
+        row["pk"]: row
+        for row in Ticket.objects.filter(pk__in=to_move).values("pk", "status", "priority")
+    }
+    calendars = _resolution_calendars([t for t in to_move if t in open_spans])
+    closing = []
+    for ticket_id in to_move:
+        span = open_spans.get(ticket_id)
+        if span is None:
+            continue
+        calendar = calendars.get(ticket_id) or BusinessCalendar.twenty_four_seven()
+        started = min(span.started_at, now)
+        closing.append((span.pk, business_time_between(calendar, started, now)))
+    if closing:
+        # One UPDATE … FROM (VALUES …): a per-row CASE (bulk_update) costs more in Python
+        # than the whole escalation of a sweep chunk.
+        with connection.cursor() as cursor:
+            execute_values(
+                cursor.cursor,
+                "UPDATE sla_tierspan AS s SET ended_at = v.ended_at, "
+                "business_time = v.business_time FROM (VALUES %s) "
+                "AS v(id, business_time, ended_at) WHERE s.id = v.id",
+                [(span_id, used, now) for span_id, used in closing],
+                template="(%s, %s::interval, %s::timestamptz)",
+            )
+    TierSpan.objects.bulk_create(
+        TierSpan(
+            ticket_id=ticket_id,
+            tier=target[ticket_id][0],
+            team_id=target[ticket_id][1],
+            priority=tickets[ticket_id]["priority"],
             started_at=now,
         )
+        for ticket_id in sorted(to_move)
+        if target[ticket_id][0]
+        and ticket_id in tickets
+        and tickets[ticket_id]["status"] not in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
+    )
+
+
+def _resolution_calendars(ticket_ids: list[int]) -> dict[int, BusinessCalendar]:
+    """Each ticket's calendar: that of its latest resolution timer (one query)."""
+    if not ticket_ids:
+        return {}
+    latest = (
+        SlaTimer.objects.filter(ticket_id__in=ticket_ids, metric=Metric.RESOLUTION)
+        .order_by("ticket_id", "-id")
+        .distinct("ticket_id")
+        .values_list("ticket_id", "calendar_id")
+    )
+    by_ticket = dict(latest)
+    configs = calendars_by_id(set(by_ticket.values()))
+    return {ticket_id: configs[calendar_id] for ticket_id, calendar_id in by_ticket.items()}
 
 
 # --- the sweep ----------------------------------------------------------------------------------
@@ -652,19 +694,7 @@ class _Managers:
 
 def _ticket_url(ticket: Ticket) -> str:
     base = settings.SERVICEDESK.get("PUBLIC_BASE_URL", "").rstrip("/")
-    return f"{base}/workspace/tickets/{ticket.number}/"
-
-
-# Tier stints the sweep wrote for the tickets it moved, by ticket id, for this thread only:
-# the ASSIGNMENT_CHANGED reactions of those moves run right after the sweep's commit, in the
-# same thread, and skip their query. Cleared when the sweep's transaction ends either way.
-_local = threading.local()
-
-
-def _spans_written() -> dict[int, tuple[str, int | None]]:
-    if not hasattr(_local, "spans"):
-        _local.spans = {}
-    return _local.spans
+    return base + reverse("workspace:ticket", kwargs={"number": ticket.number})
 
 
 def sla_timers_process(*, timer_ids: list[int], level: str) -> _Outcome:
@@ -676,11 +706,8 @@ def sla_timers_process(*, timer_ids: list[int], level: str) -> _Outcome:
     an escalation step runs the next level. Notifications are stored in bulk and delivered
     after commit. Idempotent: a second run finds no row still due.
     """
-    try:
-        with transaction.atomic():
-            return _process_chunk(timer_ids, level)
-    finally:
-        _spans_written().clear()
+    with transaction.atomic():
+        return _process_chunk(timer_ids, level)
 
 
 def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
@@ -764,7 +791,7 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
 
     _save_markers(warned, ["warned_at"])
     _save_markers(breached, ["breached_at", "warned_at", "escalation_level", "next_escalation_at"])
-    TicketEvent.objects.bulk_create(events)
+    event_record_many(events)
     # Tickets are locked (by ticket_escalate_many) in ticket order, so two chunks escalating timers
     # of the same tickets cannot deadlock on each other.
     escalations.sort(key=lambda item: (item[0].ticket_id, item[0].pk))
@@ -791,11 +818,10 @@ def _save_markers(timers: list[SlaTimer], fields: list[str]) -> None:
 
 
 def _event(ticket: Ticket, kind: str, message: str, timer: SlaTimer, now: datetime, **data):
-    return TicketEvent(
+    return event_row(
         ticket=ticket,
         kind=kind,
         actor=None,
-        actor_kind=ActorKind.SYSTEM,
         message=message,
         is_public=False,
         created_at=now,
@@ -885,7 +911,6 @@ class _EscalationChunk:
     def __init__(self, *, managers: _Managers, now: datetime) -> None:
         self.managers, self.now = managers, now
         self.events: list[TicketEvent] = []
-        self.moved: dict[int, tuple[SlaTimer, Team]] = {}
         self.team_now: dict[int, Team | None] = {}
         self.moves: list[EscalationMove] = []
         self.move_data: list[dict] = []
@@ -922,14 +947,12 @@ class _EscalationChunk:
                 self.move_data.append(data)
                 data["reassigned_to"] = target.pk
                 self.team_now[ticket.pk] = target
-                self.moved[ticket.pk] = (timer, target)
         data["notified"] = sorted({u.pk for u in users if u is not None})
         self.events.append(
-            TicketEvent(
+            event_row(
                 ticket=ticket,
                 kind=EventKind.ESCALATED,
                 actor=None,
-                actor_kind=ActorKind.SYSTEM,
                 message=_("Escalation level %(level)d (%(metric)s).")
                 % {"level": step.level, "metric": _metric_label(timer)},
                 is_public=False,
@@ -947,53 +970,15 @@ class _EscalationChunk:
         )
 
     def finish(self) -> None:
-        """Write the log entries, close the moved tickets' tier stints and open the new ones
-        (the ASSIGNMENT_CHANGED reaction then finds them right and writes nothing)."""
-        refused = ticket_escalate_many(moves=self.moves) if self.moves else {}
+        """Move the tickets (in bulk through `ticket_escalate_many`), write the log entries,
+        and record the moved tickets' tier stints from the moves it made (the
+        ASSIGNMENT_CHANGED reaction then finds them right and writes nothing)."""
+        outcome = ticket_escalate_many(moves=self.moves) if self.moves else EscalationOutcome()
         for move, data in zip(self.moves, self.move_data, strict=True):
-            if move.ticket_id in refused:
+            if move.ticket_id in outcome.refused:
                 data.pop("reassigned_to", None)
-                data["reassign"] = f"skipped: {refused[move.ticket_id]}"
-                self.moved.pop(move.ticket_id, None)
-        TicketEvent.objects.bulk_create(self.events)
-        if not self.moved:
-            return
-        open_spans = list(
-            TierSpan.objects.select_for_update().filter(
-                ticket_id__in=list(self.moved), ended_at=None
-            )
-        )
-        calendars = calendars_by_id({timer.calendar_id for timer, _team in self.moved.values()})
-        for span in open_spans:
-            timer = self.moved[span.ticket_id][0]
-            span.ended_at = self.now
-            span.business_time = business_time_between(
-                calendars[timer.calendar_id], min(span.started_at, self.now), self.now
-            )
-        if open_spans:
-            # One UPDATE … FROM (VALUES …): a per-row CASE (bulk_update) costs more in Python
-            # than the whole escalation of the chunk.
-            from psycopg2.extras import execute_values
-
-            with connection.cursor() as cursor:
-                execute_values(
-                    cursor.cursor,
-                    "UPDATE sla_tierspan AS s SET ended_at = v.ended_at, "
-                    "business_time = v.business_time FROM (VALUES %s) "
-                    "AS v(id, business_time, ended_at) WHERE s.id = v.id",
-                    [(span.pk, span.business_time, self.now) for span in open_spans],
-                    template="(%s, %s::interval, %s::timestamptz)",
-                )
-        TierSpan.objects.bulk_create(
-            TierSpan(
-                ticket_id=ticket_id,
-                tier=team.tier,
-                team=team,
-                priority=timer.priority,
-                started_at=self.now,
-            )
-            for ticket_id, (timer, team) in sorted(self.moved.items())
-        )
-        _spans_written().update(
-            {ticket_id: (team.tier, team.pk) for ticket_id, (_timer, team) in self.moved.items()}
+                data["reassign"] = f"skipped: {outcome.refused[move.ticket_id]}"
+        event_record_many(self.events)
+        tier_spans_move(
+            moves=[(m.ticket_id, m.new_tier, m.new_team_id) for m in outcome.moved], now=self.now
         )

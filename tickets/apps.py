@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = _("Tickets")
+
+    def ready(self) -> None:
+        # Import every reaction of the wiring table now: a wrong path fails at start-up.
+        from . import wiring
+
+        wiring.load()

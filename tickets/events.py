@@ -67,6 +67,37 @@ def event_record(
     )
 
 
+def event_row(
+    *,
+    ticket: Ticket,
+    kind: str,
+    actor=None,
+    message: str = "",
+    is_public: bool = True,
+    data: dict | None = None,
+    created_at=None,
+) -> TicketEvent:
+    """An unsaved log row, for services that write many in one statement
+    (`event_record_many`), e.g. the SLA sweep."""
+    row = TicketEvent(
+        ticket=ticket,
+        kind=kind,
+        actor=actor,
+        actor_kind=actor_kind_for(ticket, actor),
+        message=message,
+        is_public=is_public,
+        data=data or {},
+    )
+    if created_at is not None:
+        row.created_at = created_at
+    return row
+
+
+def event_record_many(rows: list[TicketEvent]) -> list[TicketEvent]:
+    """Write many log rows in one INSERT (rows from `event_row` / `event_rows_for_changes`)."""
+    return TicketEvent.objects.bulk_create(rows) if rows else []
+
+
 def event_rows_for_changes(
     *,
     ticket: Ticket,

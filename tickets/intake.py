@@ -9,10 +9,12 @@ A drain deletes the key before it claims, so a ticket committed after the claim 
 next drain, and a ticket committed before it is in the claim.
 
 The rows, not the messages, are the record of what is due: a claim is a lease (LEASE); a
-worker that dies mid-batch leaves its tickets to be claimed again when the lease ends, and the
-beat job `tickets.drain_intake` (every minute) picks up whatever a lost message left. Running
-the reactions twice is harmless: routing leaves a ticket that is no longer new alone, SLA
-timers start once.
+worker that dies mid-batch leaves its tickets to be claimed again when the lease ends, a batch
+that fails (the database went away) hands its unfinished tickets back within seconds, and the
+beat job `tickets.drain_intake` (every minute) picks up whatever a lost message left. A ticket
+is released only when its whole chain of reactions ran; one whose reaction failed stays due
+until its next attempt (tickets/retries.py). Running the reactions twice is harmless: routing
+leaves a ticket that is no longer new alone, SLA timers start once.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import reactions
+from servicedesk.tasks import enqueue_by_name
+
+from . import retries, wiring
 from .models import Ticket
 
 logger = logging.getLogger(__name__)
@@ -35,6 +39,8 @@ WAKE_KEY = "tickets:intake:drain-scheduled"
 WAKE_TTL_SECONDS = 60
 # How long a claimed batch belongs to its worker before another may take it over.
 LEASE = timedelta(minutes=5)
+# A batch that failed as a whole hands its tickets back after this, not after the lease.
+RETRY_FAILED_BATCH = timedelta(seconds=5)
 BATCH = 100
 # A drain hands the rest to a fresh message after this, well inside the task's time limit.
 DRAIN_SECONDS = 60
@@ -58,17 +64,13 @@ CLAIM_SQL = """
 def wake() -> bool:
     """Make sure a drain is on its way; False when Redis or the broker cannot be reached (the
     caller then runs the reactions itself)."""
-    from servicedesk.tasks import enqueue
-
-    from .tasks import drain_intake
-
     try:
         if not cache.add(WAKE_KEY, 1, WAKE_TTL_SECONDS):
             return True  # a drain is scheduled and has not claimed yet: it will see this ticket
     except Exception:
         logger.exception("could not reach Redis to schedule the intake drain")
         return False
-    if enqueue(drain_intake):
+    if enqueue_by_name("tickets.drain_intake"):
         return True
     _forget_wake()
     return False
@@ -91,7 +93,27 @@ def claim(limit: int = BATCH) -> list[int]:
 
 def release(ticket_ids: list[int]) -> None:
     """The reactions of these tickets ran: they are no longer due."""
-    Ticket.objects.filter(pk__in=ticket_ids).update(intake_due_at=None)
+    if ticket_ids:
+        Ticket.objects.filter(pk__in=ticket_ids).update(intake_due_at=None)
+
+
+def run(ticket_ids: list[int]) -> list[int]:
+    """Run the intake reactions of these (claimed) tickets and release the ones whose whole
+    chain completed; return those."""
+    completed = retries.run_intake(ticket_ids)
+    release(completed)
+    return completed
+
+
+def _hand_back(ticket_ids: list[int]) -> None:
+    """A batch died as a whole (e.g. the database went away): its tickets are due again in
+    seconds instead of when the lease ends. Best effort: if this fails too, the lease ends."""
+    try:
+        Ticket.objects.filter(pk__in=ticket_ids, intake_due_at__gt=timezone.now()).update(
+            intake_due_at=timezone.now() + RETRY_FAILED_BATCH
+        )
+    except Exception:
+        logger.exception("could not hand back %d intake tickets; their lease ends", len(ticket_ids))
 
 
 def drain(*, batch: int = BATCH, seconds: float = DRAIN_SECONDS) -> int:
@@ -104,10 +126,12 @@ def drain(*, batch: int = BATCH, seconds: float = DRAIN_SECONDS) -> int:
     deadline = time.monotonic() + seconds
     done = 0
     while ticket_ids := claim(batch):
-        with reactions.batch():
-            for ticket_id in ticket_ids:
-                reactions.run_now(reactions.TICKET_CREATED, ticket_id=ticket_id)
-        release(ticket_ids)
+        try:
+            with wiring.batch():
+                run(ticket_ids)
+        except Exception:
+            _hand_back(ticket_ids)
+            raise
         done += len(ticket_ids)
         if time.monotonic() > deadline:
             wake()

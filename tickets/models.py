@@ -482,3 +482,57 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class ReactionRetry(models.Model):
+    """A reaction to a ticket event that raised: the dead-letter list of the reaction chain.
+
+    The reactions of one event run in the order of `tickets.reactions.WIRING`; when one raises,
+    the ones before it have completed and this row remembers where to resume (`reaction`).
+    It is retried with backoff until it succeeds (state `done`, kept for the record) or, after
+    the configured number of attempts, parked where an administrator sees it (admin, `/healthz`)
+    and can retry it. A new ticket's row also keeps the ticket in the intake queue, so the
+    ticket is released only when all its intake reactions have run.
+    """
+
+    class State(models.TextChoices):
+        RETRYING = "retrying", _("Retrying")
+        PARKED = "parked", _("Parked")
+        DONE = "done", _("Done")
+
+    event = models.CharField(_("event"), max_length=40)
+    reaction = models.CharField(_("reaction that failed"), max_length=200)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="+", verbose_name=_("ticket")
+    )
+    payload = models.JSONField(_("payload"), default=dict)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("failed reaction")
+        verbose_name_plural = _("failed reactions")
+        ordering = ["-id"]
+        indexes = [
+            # The retry job's scan: only rows still retrying, by due time.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state="retrying"),
+                name="tickets_reaction_retry_due",
+            ),
+            models.Index(
+                fields=["ticket", "event"],
+                condition=~Q(state="done"),
+                name="tickets_reaction_retry_open",
+            ),
+            models.Index(
+                fields=["state"], condition=Q(state="parked"), name="tickets_reaction_parked"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.reaction} ({self.state}, {self.attempts})"

@@ -32,9 +32,15 @@ from catalog.models import Category, InformationSystem, RequestType, SystemModul
 from . import permissions as perms
 from . import reactions
 from .choices import Channel, EventKind, Impact, PendingReason, Priority, Status, Urgency
-from .events import event_record, event_record_changes, event_rows_for_changes, snapshot
+from .events import (
+    event_record,
+    event_record_changes,
+    event_record_many,
+    event_rows_for_changes,
+    snapshot,
+)
 from .exceptions import ConcurrentModification, IllegalTransition
-from .models import Attachment, Comment, Ticket, TicketEvent
+from .models import Attachment, Comment, Ticket
 from .validation import clean_body, clean_title
 
 # The state machine's transitions, by name, as the API and UI offer them.
@@ -528,16 +534,38 @@ class EscalationMove:
     data: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class EscalationMoved:
+    """What `ticket_escalate_many` did to one ticket: from where to where (several moves of
+    one ticket in one call are folded into the first origin and the last destination)."""
+
+    ticket_id: int
+    old_tier: str
+    old_team_id: int | None
+    new_tier: str
+    new_team_id: int | None
+
+
+@dataclass
+class EscalationOutcome:
+    moved: list[EscalationMoved] = field(default_factory=list)
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+# The fields the `escalate` transition sets, saved as it set them.
+_ESCALATE_FIELDS = ("status", "tier", "team_id", "assignee_id", "pending_reason")
+
+
 @transaction.atomic
-def ticket_escalate_many(*, moves: list[EscalationMove]) -> dict[int, str]:
+def ticket_escalate_many(*, moves: list[EscalationMove]) -> EscalationOutcome:
     """The desk's own functional escalation of many tickets at once (the SLA sweep's breaches).
 
     Per ticket the same rules as `ticket_dispatch(escalation=True, actor=None)`: the state
     machine must allow `escalate`, and a ticket already queued for the target team is left.
     In bulk: the tickets are locked in id order in one query (so two sweeps cannot deadlock),
-    moves run through the state machine in memory in the given order, then one UPDATE per
-    target team, the log in one INSERT, and the reactions after commit. Returns
-    {ticket_id: why} for the moves that were refused; the others happened.
+    moves run through the state machine in memory in the given order, what it set is saved
+    with one UPDATE per distinct outcome, the log in one INSERT, and the reactions after
+    commit. Returns the moves made and {ticket_id: why} for the moves refused.
     """
     ids = sorted({move.ticket_id for move in moves})
     tickets = {
@@ -546,19 +574,19 @@ def ticket_escalate_many(*, moves: list[EscalationMove]) -> dict[int, str]:
         .filter(pk__in=ids)
         .order_by("pk")
     }
-    refused: dict[int, str] = {}
+    outcome = EscalationOutcome()
     first_snapshot: dict[int, dict[str, Any]] = {}
     rows = []
     for move in moves:
         ticket = tickets.get(move.ticket_id)
         if ticket is None:
-            refused[move.ticket_id] = _("The ticket no longer exists.")
+            outcome.refused[move.ticket_id] = _("The ticket no longer exists.")
             continue
         if move.team.pk == ticket.team_id and ticket.status == Status.QUEUED:
-            refused[ticket.pk] = _("The ticket is already queued for this team.")
+            outcome.refused[ticket.pk] = _("The ticket is already queued for this team.")
             continue
         if not can_proceed(ticket.escalate):
-            refused[ticket.pk] = str(
+            outcome.refused[ticket.pk] = str(
                 IllegalTransition(transition="escalate", status=ticket.status, allowed=[])
             )
             continue
@@ -572,23 +600,30 @@ def ticket_escalate_many(*, moves: list[EscalationMove]) -> dict[int, str]:
             message=move.reason,
             data={"transition": "escalate", **move.data},
         )
-    by_team: dict[int, list[int]] = defaultdict(list)
-    for ticket_id in first_snapshot:
-        by_team[tickets[ticket_id].team_id].append(ticket_id)
     now = timezone.now()
-    for team_id, ticket_ids in by_team.items():
+    by_outcome: dict[tuple, list[int]] = defaultdict(list)
+    for ticket_id in first_snapshot:
+        ticket = tickets[ticket_id]
+        ticket.updated_at = now
+        by_outcome[tuple(getattr(ticket, name) for name in _ESCALATE_FIELDS)].append(ticket_id)
+    for values, ticket_ids in by_outcome.items():
         Ticket.objects.filter(pk__in=ticket_ids).update(
-            status=Status.QUEUED,
-            tier=tickets[ticket_ids[0]].tier,
-            team_id=team_id,
-            assignee=None,
-            pending_reason="",
-            updated_at=now,
+            **dict(zip(_ESCALATE_FIELDS, values, strict=True)), updated_at=now
         )
-    TicketEvent.objects.bulk_create(rows)
+    event_record_many(rows)
     for ticket_id, before in first_snapshot.items():
-        _fire_changes(tickets[ticket_id], before, None)
-    return refused
+        ticket = tickets[ticket_id]
+        outcome.moved.append(
+            EscalationMoved(
+                ticket_id=ticket_id,
+                old_tier=before["tier"],
+                old_team_id=before["team_id"],
+                new_tier=ticket.tier,
+                new_team_id=ticket.team_id,
+            )
+        )
+        _fire_changes(ticket, before, None)
+    return outcome
 
 
 @transaction.atomic

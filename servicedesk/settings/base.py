@@ -227,6 +227,11 @@ CELERY_BEAT_SCHEDULE["sla.auto_close_resolved"] = {
 # New tickets whose intake reactions wait for a worker (tickets/intake.py); normally a drain
 # is woken by the tickets themselves, this catches what a lost message left.
 CELERY_BEAT_SCHEDULE["tickets.drain_intake"] = {"task": "tickets.drain_intake", "schedule": 60}
+# Reactions that failed are retried with backoff, then parked (tickets/retries.py).
+CELERY_BEAT_SCHEDULE["tickets.retry_reactions"] = {
+    "task": "tickets.retry_reactions",
+    "schedule": 15,
+}
 # Notifications left pending (broker down at enqueue, worker lost): delivered again.
 CELERY_BEAT_SCHEDULE["notifications.redeliver_stale"] = {
     "task": "notifications.redeliver_stale",
@@ -243,6 +248,8 @@ SERVICEDESK = {
     "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
     # Ticket events whose reactions run in a Celery worker (tickets/reactions.py).
     "REACTIONS_IN_WORKER": env_list("REACTIONS_IN_WORKER", ["ticket_created"]),
+    # Attempts before a failing reaction is parked for an administrator (tickets/retries.py).
+    "REACTION_MAX_ATTEMPTS": env_int("REACTION_MAX_ATTEMPTS", 8),
 }
 
 LOGGING = {

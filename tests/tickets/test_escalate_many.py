@@ -15,7 +15,7 @@ def test_escalates_many_tickets_like_ticket_dispatch_would(desk):
     services.ticket_resolve(ticket_id=done.pk, actor=desk.tier1, resolution="Answered by phone")
     already_there = queued(desk, desk.middle, title="Already with experts")
 
-    refused = services.ticket_escalate_many(
+    outcome = services.ticket_escalate_many(
         moves=[
             services.EscalationMove(
                 ticket_id=t.pk, team=desk.middle, reason="SLA breached", data={"level": 1}
@@ -24,7 +24,17 @@ def test_escalates_many_tickets_like_ticket_dispatch_would(desk):
         ]
     )
 
-    assert refused == {
+    assert outcome.moved == [
+        services.EscalationMoved(
+            ticket_id=t.pk,
+            old_tier=Tier.FRONT,
+            old_team_id=desk.front.pk,
+            new_tier=Tier.MIDDLE,
+            new_team_id=desk.middle.pk,
+        )
+        for t in (working, waiting)
+    ]
+    assert outcome.refused == {
         done.pk: "“escalate” is not allowed while the ticket is resolved.",
         already_there.pk: "The ticket is already queued for this team.",
     }
@@ -57,20 +67,26 @@ def test_two_moves_of_one_ticket_apply_in_order_and_reactions_run_once_each(
     def remember(**payload):
         seen.append((payload["ticket_id"], payload["old_team_id"], payload["new_team_id"]))
 
-    reactions.connect(reactions.ASSIGNMENT_CHANGED, remember)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            refused = services.ticket_escalate_many(
-                moves=[
-                    services.EscalationMove(
-                        ticket_id=ticket.pk, team=desk.middle, reason="level 1"
-                    ),
-                    services.EscalationMove(ticket_id=ticket.pk, team=desk.back, reason="level 2"),
-                ]
-            )
-    finally:
-        reactions._reactions[reactions.ASSIGNMENT_CHANGED].remove(remember)
-    assert refused == {}
+    with (
+        reactions.wired_for_test(reactions.ASSIGNMENT_CHANGED, remember),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        outcome = services.ticket_escalate_many(
+            moves=[
+                services.EscalationMove(ticket_id=ticket.pk, team=desk.middle, reason="level 1"),
+                services.EscalationMove(ticket_id=ticket.pk, team=desk.back, reason="level 2"),
+            ]
+        )
+    assert outcome.refused == {}
+    assert outcome.moved == [
+        services.EscalationMoved(
+            ticket_id=ticket.pk,
+            old_tier=Tier.FRONT,
+            old_team_id=desk.front.pk,
+            new_tier=Tier.BACK,
+            new_team_id=desk.back.pk,
+        )
+    ]
     ticket.refresh_from_db()
     assert (ticket.status, ticket.tier, ticket.team_id) == (Status.QUEUED, Tier.BACK, desk.back.pk)
     assert list(

@@ -1,0 +1,156 @@
+"""The wiring table: who reacts to what in the ticket core, in which order, and how one
+chain of reactions runs.
+
+`tickets` imports no other domain app. Apps that react to a ticket's life (routing classifies
+new tickets, sla starts and stops timers, notifications tell people) are connected HERE, in
+`WIRING`, by dotted path, in the order they run: a reader finds every "who reacts to what,
+after what" in this one table, and nowhere else (decision 0007).
+
+Each reaction runs in its own transaction, so a failure leaves nothing half done, and every
+reaction is idempotent, so running one again after a crash is harmless. A chain stops at the
+first reaction that raises; `tickets.retries` records where to resume.
+
+Events and their keyword payload (every payload has `ticket_id`):
+- TICKET_CREATED
+- STATUS_CHANGED: old, new, actor_id
+- ASSIGNMENT_CHANGED: old_team_id, new_team_id, old_tier, new_tier, old_assignee_id,
+  new_assignee_id
+- PRIORITY_CHANGED: old, new
+- PUBLIC_REPLY_ADDED: comment_id, by_requester (bool)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+TICKET_CREATED = "ticket_created"
+STATUS_CHANGED = "status_changed"
+ASSIGNMENT_CHANGED = "assignment_changed"
+PRIORITY_CHANGED = "priority_changed"
+PUBLIC_REPLY_ADDED = "public_reply_added"
+EVENTS = (TICKET_CREATED, STATUS_CHANGED, ASSIGNMENT_CHANGED, PRIORITY_CHANGED, PUBLIC_REPLY_ADDED)
+
+# The wiring: (event, reaction), run in this order for each event. Order matters where one
+# reaction reads what another wrote; the comments say why.
+WIRING: tuple[tuple[str, str], ...] = (
+    # Intake: classify, prioritise, route and assign first ...
+    (TICKET_CREATED, "routing.reactions.on_ticket_created"),
+    # ... then start the SLA clocks, once, with the priority and calendar routing settled on.
+    (TICKET_CREATED, "sla.reactions.on_ticket_created"),
+    (STATUS_CHANGED, "sla.reactions.on_status_changed"),
+    (PRIORITY_CHANGED, "sla.reactions.on_priority_changed"),
+    (PUBLIC_REPLY_ADDED, "sla.reactions.on_public_reply"),
+    (ASSIGNMENT_CHANGED, "sla.reactions.on_assignment_changed"),
+)
+
+Reaction = Callable[..., None]
+_chains: dict[str, list[tuple[str, Reaction]]] | None = None
+_local = threading.local()
+
+
+def load() -> dict[str, list[tuple[str, Reaction]]]:
+    """Import every reaction of the wiring table (at `TicketsConfig.ready()`, so a wrong path
+    fails at start-up, not on the first ticket)."""
+    global _chains
+    chains: dict[str, list[tuple[str, Reaction]]] = {event: [] for event in EVENTS}
+    for event, path in WIRING:
+        if event not in chains:
+            raise ValueError(f"unknown ticket event {event!r} in the wiring of {path}")
+        chains[event].append((path, import_string(path)))
+    _chains = chains
+    return chains
+
+
+def chain(event: str) -> list[tuple[str, Reaction]]:
+    """The reactions of `event` in order, as (dotted path, function)."""
+    extra = getattr(_local, "extra", {})
+    return [*(_chains or load())[event], *extra.get(event, [])]
+
+
+def registered() -> dict[str, list[str]]:
+    """Every reaction by event, for the README and for tests."""
+    return {event: [path for path, _fn in chain(event)] for event in sorted(EVENTS)}
+
+
+@contextmanager
+def wired_for_test(event: str, reaction: Reaction, *, name: str | None = None) -> Iterator[None]:
+    """Append `reaction` to `event`'s chain for the duration, in this thread only. For tests
+    (a reaction that fails, a reaction that records its calls); production wiring is WIRING."""
+    extra = getattr(_local, "extra", {})
+    _local.extra = {**extra, event: [*extra.get(event, []), (name or _path(reaction), reaction)]}
+    try:
+        yield
+    finally:
+        _local.extra = extra
+
+
+def _path(reaction: Reaction) -> str:
+    return f"{reaction.__module__}.{reaction.__qualname__}"
+
+
+def run_chain(event: str, payload: dict, *, start_at: str = "") -> tuple[str, BaseException | None]:
+    """Run `event`'s reactions in order, from `start_at` (a dotted path; the first when empty
+    or no longer wired). Each runs in its own transaction. Stops at the first that raises and
+    returns (its path, the exception); ("", None) when all completed."""
+    reactions = chain(event)
+    names = [path for path, _fn in reactions]
+    start = names.index(start_at) if start_at in names else 0
+    for path, reaction in reactions[start:]:
+        try:
+            with transaction.atomic():
+                reaction(**payload)
+        except Exception as exc:
+            logger.exception("reaction %s to %s failed for %s", path, event, payload)
+            return path, exc
+    return "", None
+
+
+def deferred(event: str) -> bool:
+    """True when the event's reactions run in a worker: what was just committed is then still
+    the ticket's state when the request that committed it answers."""
+    in_worker = settings.SERVICEDESK.get("REACTIONS_IN_WORKER", ())
+    return event in in_worker and not getattr(_local, "inline", False)
+
+
+@contextmanager
+def inline():
+    """Run every reaction in-process for the duration (e.g. seeding demo data step by step)."""
+    previous = getattr(_local, "inline", False)
+    _local.inline = True
+    try:
+        yield
+    finally:
+        _local.inline = previous
+
+
+@contextmanager
+def batch():
+    """Run reactions for a batch of tickets (the intake drain): reference data that reactions
+    read through `memo()` (rules, models, the priority matrix, SLA policies) is read once for
+    the batch instead of once per ticket. A change to it applies from the next batch."""
+    previous = getattr(_local, "memo", None)
+    _local.memo = {}
+    try:
+        yield
+    finally:
+        _local.memo = previous
+
+
+def memo(key, load: Callable[[], object]):
+    """`load()`, once per `batch()` for the same key; outside a batch, every time. What it
+    returns is shared by the batch's tickets and must be read, never changed."""
+    store = getattr(_local, "memo", None)
+    if store is None:
+        return load()
+    if key not in store:
+        store[key] = load()
+    return store[key]
