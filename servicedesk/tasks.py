@@ -74,6 +74,12 @@ def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
 def enqueue_by_name(name: str, *args: Any, **kwargs: Any) -> bool:
     """`enqueue` for a task named by its stable name: a module that a task module imports
     can send that task without importing it back (no import cycle)."""
+    from importlib import import_module
+
     from celery import current_app
 
-    return enqueue(current_app.signature(name), *args, **kwargs)
+    # The task itself, with its options (ignore_result among them: a publish must not
+    # subscribe to a result channel). Task names are "<app>.<job>", declared in <app>/tasks.py.
+    if name not in current_app.tasks:
+        import_module(f"{name.split('.', 1)[0]}.tasks")
+    return enqueue(current_app.tasks[name], *args, **kwargs)
