@@ -1,0 +1,83 @@
+"""Every write to a ticket goes through these services.
+
+Each service checks permission and guards first, then changes the ticket (through the state
+machine where the status moves), then writes the operation log, all in one transaction; side
+effects (reactions of other apps, notifications) run after commit via `tickets.reactions`.
+`actor=None` means the desk itself (routing, the SLA engine, integrations' system user).
+
+The package is split along its seams; callers import from `tickets.services`:
+- `creation`: taking a ticket in (`ticket_create`);
+- `lifecycle`: the transitions and hand-overs;
+- `escalation`: the SLA sweep's bulk escalation;
+- `conversation`: replies and internal notes;
+- `attachments`: files;
+- `common`: what they share (lock, version check, one transition with its log).
+"""
+
+from .attachments import (
+    ATTACHMENT_NAME_MAX_LENGTH,
+    ATTACHMENT_TYPES,
+    attachment_add,
+    attachment_clean_filename,
+)
+from .common import available_transitions, ticket_check_unchanged, ticket_etag
+from .conversation import comment_add
+from .creation import external_ref_for_key, ticket_create
+from .escalation import EscalationMove, EscalationMoved, EscalationOutcome, ticket_escalate_many
+from .lifecycle import (
+    ticket_assign,
+    ticket_auto_close,
+    ticket_cancel,
+    ticket_classify,
+    ticket_confirm,
+    ticket_dispatch,
+    ticket_link_incident,
+    ticket_merge,
+    ticket_reject,
+    ticket_reopen,
+    ticket_resolve,
+    ticket_resolve_linked,
+    ticket_resume,
+    ticket_route,
+    ticket_send_to_triage,
+    ticket_set_priority,
+    ticket_suspend,
+    ticket_take,
+    ticket_verify,
+)
+
+__all__ = [
+    "ATTACHMENT_NAME_MAX_LENGTH",
+    "ATTACHMENT_TYPES",
+    "EscalationMove",
+    "EscalationMoved",
+    "EscalationOutcome",
+    "attachment_add",
+    "attachment_clean_filename",
+    "available_transitions",
+    "comment_add",
+    "external_ref_for_key",
+    "ticket_assign",
+    "ticket_auto_close",
+    "ticket_cancel",
+    "ticket_check_unchanged",
+    "ticket_classify",
+    "ticket_confirm",
+    "ticket_create",
+    "ticket_dispatch",
+    "ticket_escalate_many",
+    "ticket_etag",
+    "ticket_link_incident",
+    "ticket_merge",
+    "ticket_reject",
+    "ticket_reopen",
+    "ticket_resolve",
+    "ticket_resolve_linked",
+    "ticket_resume",
+    "ticket_route",
+    "ticket_send_to_triage",
+    "ticket_set_priority",
+    "ticket_suspend",
+    "ticket_take",
+    "ticket_verify",
+]

@@ -1,0 +1,136 @@
+"""Taking a ticket in: `ticket_create`, the one entry of every channel (portal, API, e-mail,
+alerts, an agent logging a call), numbered and idempotent by the channel's key."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from catalog.models import Category, InformationSystem, RequestType, SystemModule
+
+from .. import reactions
+from ..choices import Channel, EventKind
+from ..events import (
+    event_record,
+)
+from ..models import Ticket
+from ..validation import clean_body, clean_title
+from .common import _check_scales
+
+
+def _next_number(created_at) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('tickets_ticket_number_seq')")
+        (value,) = cursor.fetchone()
+    prefix = settings.SERVICEDESK["TICKET_NUMBER_PREFIX"]
+    return f"{prefix}-{timezone.localtime(created_at).year}-{value:06d}"
+
+
+def ticket_create(
+    *,
+    requester: User,
+    title: str,
+    description: str = "",
+    channel: str = Channel.PORTAL,
+    created_by: User | None = None,
+    system: InformationSystem | None = None,
+    module: SystemModule | None = None,
+    impact: int | None = None,
+    urgency: int | None = None,
+    request_type: RequestType | None = None,
+    category: Category | None = None,
+    external_source: str = "",
+    external_ref: str = "",
+) -> tuple[Ticket, bool]:
+    """Open a ticket from any channel; return (ticket, created).
+
+    Guards: the person logging it is the requester (with `submit_request`), an agent with
+    `log_on_behalf`, or the desk itself (`created_by=None`, integrations); title 1–200
+    characters; description up to 50,000. With an external reference (an Idempotency-Key, an
+    alert fingerprint, a Message-ID) a second delivery returns the first ticket, also when both
+    arrive at once. Side effects after commit: TICKET_CREATED reactions (classification,
+    routing, SLA timers).
+    """
+    if channel not in Channel.values:
+        raise ValidationError({"channel": [_("Unknown channel.")]})
+    if created_by is not None and created_by.pk != requester.pk:
+        if not created_by.has_perm("accounts.log_on_behalf"):
+            raise PermissionDenied(_("You may not log requests on behalf of others."))
+    elif created_by is not None and not (
+        created_by.has_perm("accounts.submit_request")
+        or created_by.has_perm("accounts.log_on_behalf")
+    ):
+        raise PermissionDenied(_("You may not submit requests."))
+    fields = {"title": clean_title(title), "description": clean_body(description)}
+    _check_scales(impact=impact, urgency=urgency)
+    if module is not None and system is not None and module.system_id != system.pk:
+        raise ValidationError({"module": [_("This module belongs to another system.")]})
+    if module is not None and system is None:
+        system = module.system
+    external_ref = (external_ref or "").strip()[:255]
+    if external_ref:
+        existing = Ticket.objects.filter(
+            external_source=external_source, external_ref=external_ref
+        ).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            ticket = _insert_ticket(
+                requester=requester,
+                created_by=created_by,
+                channel=channel,
+                system=system,
+                module=module,
+                impact=impact,
+                urgency=urgency,
+                request_type=request_type,
+                category=category,
+                external_source=external_source,
+                external_ref=external_ref,
+                **fields,
+            )
+    except IntegrityError:
+        if not external_ref:
+            raise
+        # The same key arrived twice at once: the other delivery won; return its ticket.
+        return Ticket.objects.get(external_source=external_source, external_ref=external_ref), False
+    return ticket, True
+
+
+def _insert_ticket(*, requester: User, created_by: User | None, **values: Any) -> Ticket:
+    now = timezone.now()
+    unit = requester.unit
+    values = {k: v for k, v in values.items() if v is not None}
+    ticket = Ticket(
+        requester=requester,
+        created_by=created_by or None,
+        unit=unit,
+        unit_path=unit.path if unit else "",
+        created_at=now,
+        number=_next_number(now),
+        intake_due_at=now if reactions.deferred(reactions.TICKET_CREATED) else None,
+        **values,
+    )
+    ticket.save(force_insert=True)
+    event_record(
+        ticket=ticket,
+        kind=EventKind.CREATED,
+        actor=created_by,
+        new=ticket.number,
+        data={"channel": ticket.channel},
+    )
+    reactions.fire(reactions.TICKET_CREATED, ticket_id=ticket.pk)
+    return ticket
+
+
+def external_ref_for_key(*, client: User, key: str) -> tuple[str, str]:
+    """An API client's Idempotency-Key, scoped to that client so keys never collide."""
+    return f"api:{client.pk}", hashlib.sha256(key.encode("utf-8")).hexdigest()
