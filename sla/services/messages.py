@@ -1,0 +1,94 @@
+"""The SLA engine's messages: warning and breach texts and their notification specs."""
+
+from __future__ import annotations
+
+import functools
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from notifications.services import NotificationSpec
+from tickets.models import Ticket
+
+from ..choices import Metric
+from ..models import (
+    SlaTimer,
+)
+
+
+def _ticket_url(ticket: Ticket) -> str:
+    base = settings.SERVICEDESK.get("PUBLIC_BASE_URL", "").rstrip("/")
+    return base + reverse("workspace:ticket", kwargs={"number": ticket.number})
+
+
+def _specs(timer, level, users, subject, body, ticket, *, step: int = 0) -> list:
+    """Inbox + e-mail to each distinct user, and the team's chat webhooks, deduplicated per
+    timer, level, step and deadline: a re-run of the same breach sends nothing, while a new
+    deadline (after a recalculation or a reopen) that is missed again is news."""
+    deadline = int(timer.due_at.timestamp()) if timer.due_at else 0
+    key = f"sla:{timer.pk}:{level}:{step}:{deadline}"
+    recipients = []
+    for user in users:
+        if user is not None and user.pk not in {u.pk for u in recipients}:
+            recipients.append(user)
+    return [
+        NotificationSpec(
+            dedupe_key=key,
+            recipients=recipients,
+            subject=subject,
+            body=body,
+            url=_ticket_url(ticket),
+            team_id=ticket.team_id,
+        )
+    ]
+
+
+def _metric_label(timer: SlaTimer) -> str:
+    return _label(timer.metric, get_language())
+
+
+@functools.lru_cache(maxsize=64)
+def _label(metric: str, language: str | None) -> str:
+    # The sweep formats thousands of messages: translate each label once per language.
+    return str(Metric(metric).label)
+
+
+def _warning_subject(timer: SlaTimer) -> str:
+    return _("[%(number)s] %(metric)s due soon") % {
+        "number": timer.ticket.number,
+        "metric": _metric_label(timer),
+    }
+
+
+def _warning_text(timer: SlaTimer) -> str:
+    due = timezone.localtime(timer.due_at).strftime("%Y-%m-%d %H:%M") if timer.due_at else ""
+    return _("%(metric)s of %(number)s (%(priority)s) is due at %(due)s: %(title)s") % {
+        "metric": _metric_label(timer),
+        "number": timer.ticket.number,
+        "priority": timer.priority,
+        "due": due,
+        "title": timer.ticket.title,
+    }
+
+
+def _breach_subject(timer: SlaTimer) -> str:
+    if timer.metric == Metric.PROGRESS_UPDATE:
+        return _("[%(number)s] progress update overdue") % {"number": timer.ticket.number}
+    return _("[%(number)s] %(metric)s SLA breached") % {
+        "number": timer.ticket.number,
+        "metric": _metric_label(timer),
+    }
+
+
+def _breach_text(timer: SlaTimer) -> str:
+    due = timezone.localtime(timer.due_at).strftime("%Y-%m-%d %H:%M") if timer.due_at else ""
+    return _("%(metric)s of %(number)s (%(priority)s) was due at %(due)s: %(title)s") % {
+        "metric": _metric_label(timer),
+        "number": timer.ticket.number,
+        "priority": timer.priority,
+        "due": due,
+        "title": timer.ticket.title,
+    }

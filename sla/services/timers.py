@@ -1,0 +1,323 @@
+"""Timers follow the ticket: start once after routing, pause while waiting on the requester,
+resume, meet, stop, reopen, and recalculate on a new priority keeping the time already spent."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tickets.choices import EventKind, PendingReason, Status
+from tickets.models import Ticket
+
+from ..business_time import BusinessCalendar
+from ..choices import ACTIVE_TIMER_STATES, Metric, TimerState
+from ..models import (
+    SlaPolicy,
+    SlaTimer,
+)
+from .common import (
+    _active_timers,
+    _fold,
+    _is_waiting_on_requester,
+    _lock_ticket_sla,
+    _log,
+    _new_timer,
+    _save,
+    _schedule,
+    policy_for,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def sla_timers_start(*, ticket_id: int) -> list[SlaTimer]:
+    """Start the ticket's clocks (first response and resolution count from creation).
+
+    Idempotent: a metric that already has a timer is left alone. Without a matching policy
+    nothing starts (logged). A ticket already responded to gets its first response met and its
+    progress clock started; one already waiting on the requester starts paused.
+    """
+    _lock_ticket_sla(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    if ticket.status in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED):
+        return []
+    existing = set(SlaTimer.objects.filter(ticket_id=ticket_id).values_list("metric", flat=True))
+    policy = policy_for(ticket)
+    if policy is None:
+        logger.warning("no SLA policy for ticket %s (%s)", ticket.number, ticket.priority)
+        return []
+    now = timezone.now()
+    started = []
+    for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
+        if metric not in existing:
+            timer = _new_timer(ticket, policy, metric, ticket.created_at)
+            if timer is not None:
+                started.append(timer)
+    if started:
+        _log(
+            ticket,
+            EventKind.SLA_STARTED,
+            _("SLA clocks started (%(policy)s).") % {"policy": policy.name},
+            {
+                "policy": policy.pk,
+                "timers": {t.metric: t.due_at.isoformat() for t in started},
+            },
+        )
+    _sync_first_response(ticket, policy)
+    if _is_waiting_on_requester(ticket):
+        _pause_all(ticket, now)
+    return started
+
+
+def _sync_first_response(ticket: Ticket, policy: SlaPolicy | None = None) -> None:
+    """Meet the first-response clock once the ticket has a first response, and start the
+    progress-update clock from it."""
+    if ticket.first_response_at is None:
+        return
+    timers = [t for t in _active_timers(ticket.pk) if t.metric == Metric.FIRST_RESPONSE]
+    for timer in timers:
+        _meet(timer, timer.calendar.as_calendar(), ticket.first_response_at)
+    if timers and ticket.status not in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED):
+        policy = policy or policy_for(ticket)
+        if (
+            policy is not None
+            and not SlaTimer.objects.filter(
+                ticket_id=ticket.pk, metric=Metric.PROGRESS_UPDATE, state__in=ACTIVE_TIMER_STATES
+            ).exists()
+        ):
+            timer = _new_timer(ticket, policy, Metric.PROGRESS_UPDATE, ticket.first_response_at)
+            if timer is not None and _is_waiting_on_requester(ticket):
+                _pause(timer, timer.calendar.as_calendar(), timezone.now())
+
+
+def _meet(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+    if timer.state == TimerState.RUNNING:
+        _fold(timer, calendar, max(at, timer.segment_started_at))
+    timer.state = TimerState.MET
+    timer.met_at = at
+    timer.segment_started_at = None
+    timer.next_escalation_at = None
+    _save(timer)
+
+
+def _stop(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+    _fold(timer, calendar, at)
+    timer.state = TimerState.STOPPED
+    timer.stopped_at = at
+    timer.segment_started_at = None
+    timer.next_escalation_at = None
+    _save(timer)
+
+
+def _pause(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+    _fold(timer, calendar, at)
+    timer.state = TimerState.PAUSED
+    timer.paused_at = at
+    timer.segment_started_at = None
+    _save(timer)
+
+
+def _resume(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+    if timer.next_escalation_at is not None and timer.paused_at is not None:
+        # Escalation steps wait while the clock is paused: push the next one back by the pause.
+        timer.next_escalation_at += max(at - timer.paused_at, timedelta(0))
+    timer.state = TimerState.RUNNING
+    timer.paused_at = None
+    timer.segment_started_at = at
+    _schedule(timer, calendar)
+    _save(timer)
+
+
+def _pause_all(ticket: Ticket, at: datetime) -> list[SlaTimer]:
+    paused = []
+    for timer in _active_timers(ticket.pk):
+        if timer.state == TimerState.RUNNING:
+            _pause(timer, timer.calendar.as_calendar(), at)
+            paused.append(timer)
+    if paused:
+        _log(
+            ticket,
+            EventKind.SLA_PAUSED,
+            _("SLA clocks paused: waiting for the requester."),
+            {"timers": [t.metric for t in paused]},
+        )
+    return paused
+
+
+def _status_concerns_sla(ticket: Ticket, old: str, new: str) -> bool:
+    """Whether a status change can change a clock (read-only, so the many changes that do not,
+    e.g. an escalation moving the ticket to another queue, cost no write transaction)."""
+    if new == Status.PENDING and ticket.pending_reason == PendingReason.REQUESTER:
+        return True
+    if old in (Status.PENDING, Status.RESOLVED, Status.CLOSED):
+        return True
+    if new in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED):
+        return True
+    return (
+        ticket.first_response_at is not None
+        and SlaTimer.objects.filter(
+            ticket_id=ticket.pk, metric=Metric.FIRST_RESPONSE, state__in=ACTIVE_TIMER_STATES
+        ).exists()
+    )
+
+
+def sla_timers_on_status(*, ticket_id: int, old: str, new: str) -> None:
+    """Follow a status change: pause while pending on the requester and resume after (the
+    remaining time is kept); meet resolution when the requester is told (resolved); stop every
+    clock when closed or cancelled; on a reopen resume resolution with the time already used."""
+    if new == Status.QUEUED and old in (Status.NEW, Status.QUEUED, Status.IN_PROGRESS):
+        return  # routed, dispatched or escalated: no clock changes (and no first response)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    if not _status_concerns_sla(ticket, old, new):
+        return
+    with transaction.atomic():
+        _lock_ticket_sla(ticket_id)
+        _follow_status(Ticket.objects.get(pk=ticket_id), old, new)
+
+
+def _follow_status(ticket: Ticket, old: str, new: str) -> None:
+    ticket_id = ticket.pk
+    now = timezone.now()
+    _sync_first_response(ticket)
+    if new == Status.PENDING and ticket.pending_reason == PendingReason.REQUESTER:
+        _pause_all(ticket, now)
+    elif old == Status.PENDING and new != Status.PENDING:
+        resumed = []
+        for timer in _active_timers(ticket_id):
+            if timer.state == TimerState.PAUSED:
+                _resume(timer, timer.calendar.as_calendar(), now)
+                resumed.append(timer)
+        if resumed:
+            _log(
+                ticket,
+                EventKind.SLA_RESUMED,
+                _("SLA clocks resumed."),
+                {"timers": {t.metric: t.due_at.isoformat() for t in resumed}},
+            )
+    if new == Status.RESOLVED:
+        at = ticket.resolved_at or now
+        for timer in _active_timers(ticket_id):
+            calendar = timer.calendar.as_calendar()
+            if timer.metric == Metric.PROGRESS_UPDATE:
+                _stop(timer, calendar, at)
+            else:
+                _meet(timer, calendar, at)
+    elif new in (Status.CLOSED, Status.CANCELLED):
+        for timer in _active_timers(ticket_id):
+            _stop(timer, timer.calendar.as_calendar(), now)
+    elif old in (Status.RESOLVED, Status.CLOSED) and new in (Status.IN_PROGRESS, Status.QUEUED):
+        _reopen(ticket, now)
+
+
+def _reopen(ticket: Ticket, now: datetime) -> None:
+    """The fix was rejected or the ticket reopened: the resolution clock goes on from the
+    business time it had used; a new progress-update clock starts."""
+    last = (
+        SlaTimer.objects.select_for_update()
+        .filter(ticket_id=ticket.pk, metric=Metric.RESOLUTION)
+        .select_related("calendar")
+        .order_by("-id")
+        .first()
+    )
+    if last is None or last.is_active:
+        return
+    last.state = TimerState.RUNNING
+    last.met_at = last.stopped_at = None
+    last.segment_started_at = now
+    _schedule(last, last.calendar.as_calendar())
+    _save(last)
+    policy = last.policy or policy_for(ticket)
+    if policy is not None:
+        _new_timer(ticket, policy, Metric.PROGRESS_UPDATE, now)
+    _log(
+        ticket,
+        EventKind.SLA_RESUMED,
+        _("Reopened: the resolution clock goes on."),
+        {"timers": {Metric.RESOLUTION: last.due_at.isoformat()}, "used": str(last.used)},
+    )
+
+
+@transaction.atomic
+def sla_timers_on_public_reply(*, ticket_id: int, by_requester: bool) -> None:
+    """An agent's public reply is a first response and a progress update: the progress clock
+    is met and a new one starts from now."""
+    if by_requester:
+        return
+    _lock_ticket_sla(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    had_progress = SlaTimer.objects.filter(
+        ticket_id=ticket_id, metric=Metric.PROGRESS_UPDATE, state__in=ACTIVE_TIMER_STATES
+    ).exists()
+    _sync_first_response(ticket)
+    if not had_progress:
+        return  # the progress clock was just started by the first response
+    now = timezone.now()
+    policy = None
+    for timer in _active_timers(ticket_id):
+        if timer.metric == Metric.PROGRESS_UPDATE:
+            policy = timer.policy
+            _meet(timer, timer.calendar.as_calendar(), now)
+    policy = policy or policy_for(ticket)
+    if policy is not None and ticket.status not in (
+        Status.RESOLVED,
+        Status.CLOSED,
+        Status.CANCELLED,
+    ):
+        timer = _new_timer(ticket, policy, Metric.PROGRESS_UPDATE, now)
+        if timer is not None and _is_waiting_on_requester(ticket):
+            _pause(timer, timer.calendar.as_calendar(), now)
+
+
+@transaction.atomic
+def sla_timers_recalculate(*, ticket_id: int, reason: str = "") -> list[SlaTimer]:
+    """The priority (or the policy that applies) changed: apply the new policy's targets and
+    calendar to every active clock, keeping the business time already spent. A ticket whose
+    clocks have not started yet is left alone: they start in one place, the intake chain's
+    `sla_timers_start`, which runs after routing (tickets/wiring.py) with the final priority."""
+    _lock_ticket_sla(ticket_id)
+    ticket = Ticket.objects.get(pk=ticket_id)
+    timers = _active_timers(ticket_id)
+    if not timers:
+        return []
+    policy = policy_for(ticket)
+    if policy is None:
+        return []
+    now = timezone.now()
+    new_calendar = policy.calendar.as_calendar()
+    changes = {}
+    for timer in timers:
+        old_due = timer.due_at
+        if (timer.policy_id, timer.priority, timer.target) == (
+            policy.pk,
+            ticket.priority,
+            policy.target_for(timer.metric),
+        ):
+            continue  # nothing that matters changed (e.g. a reaction arriving twice)
+        _fold(timer, timer.calendar.as_calendar(), now)
+        target = policy.target_for(timer.metric)
+        if target is None:
+            _stop(timer, new_calendar, now)
+            continue
+        timer.policy, timer.calendar, timer.priority = policy, policy.calendar, ticket.priority
+        timer.target, timer.warn_at_percent = target, policy.warn_at_percent
+        if timer.state == TimerState.RUNNING:
+            _schedule(timer, new_calendar)
+        _save(timer)
+        changes[timer.metric] = {
+            "old_due": old_due.isoformat() if old_due else None,
+            "new_due": timer.due_at.isoformat() if timer.state == TimerState.RUNNING else None,
+            "used": str(timer.used),
+        }
+    if changes:
+        _log(
+            ticket,
+            EventKind.SLA_RECALCULATED,
+            reason or _("SLA recalculated for priority %(p)s.") % {"p": ticket.priority},
+            {"policy": policy.pk, "priority": ticket.priority, "timers": changes},
+        )
+    return timers
