@@ -1,5 +1,6 @@
 """Users, organisation units and support teams."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -57,6 +58,12 @@ class User(AbstractUser):
         related_name="managers",
         help_text=_("A manager sees the tickets of these units and the units below them."),
     )
+    # Preferences (profile page): e-mails and notifications are rendered in this language, and
+    # times are shown in this zone; empty means the desk's default.
+    language = models.CharField(
+        _("language"), max_length=10, blank=True, choices=settings.LANGUAGES
+    )
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("user")
@@ -79,6 +86,12 @@ class User(AbstractUser):
     @property
     def is_agent(self) -> bool:
         return any(self.has_role(role) for role in AGENT_ROLES)
+
+    def preferred_language(self) -> str:
+        return self.language or settings.LANGUAGE_CODE
+
+    def preferred_time_zone(self) -> str:
+        return self.time_zone or settings.TIME_ZONE
 
 
 class Team(LocalizedNameMixin):
@@ -117,6 +130,16 @@ class Team(LocalizedNameMixin):
     email = models.EmailField(_("team e-mail"), blank=True)
     members = models.ManyToManyField(
         User, through="TeamMembership", related_name="teams", verbose_name=_("members")
+    )
+    served_units = models.ManyToManyField(
+        OrgUnit,
+        verbose_name=_("served units"),
+        blank=True,
+        related_name="serving_teams",
+        help_text=_(
+            "The units whose requesters a front-office team answers: its agents may read (not "
+            "change) any ticket of these units and those below, to answer a caller. Empty: all."
+        ),
     )
 
     class Meta:

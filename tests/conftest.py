@@ -48,6 +48,9 @@ def desk(db) -> Desk:
     )
     front = TeamFactory(code="front", name="Front office", tier=Tier.FRONT, escalates_to=middle)
     other_team = TeamFactory(code="front-other", name="Other front", tier=Tier.FRONT)
+    # Each front office answers the callers of one unit (and may read their tickets).
+    front.served_units.add(unit_a)
+    other_team.served_units.add(unit_b)
     system = SystemFactory(code="trading", name="Trading", owner_team=back, is_core=True)
     manager = UserFactory(username="manager", roles=[Role.MANAGER])
     manager.managed_units.add(unit_a)

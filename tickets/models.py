@@ -536,3 +536,34 @@ class ReactionRetry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.reaction} ({self.state}, {self.attempts})"
+
+
+class TicketFollower(models.Model):
+    """Someone who follows a ticket (a watcher): told when it changes, and able to read it.
+
+    Agents who log, take, route, dispatch, escalate or work a ticket follow it by default
+    (the services add them) and may unfollow; anyone may follow a ticket they can see.
+    """
+
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="followers", verbose_name=_("ticket")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="followed",
+        verbose_name=_("follower"),
+    )
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("follower")
+        verbose_name_plural = _("followers")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "user"], name="ticket_follower_unique")
+        ]
+        # The "Following" queue and the visibility scope read by user.
+        indexes = [models.Index(fields=["user", "ticket"], name="ticket_follower_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.ticket_id}"

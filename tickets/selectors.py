@@ -9,14 +9,16 @@ request without going through `ticket_get`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import User
+from accounts.choices import Tier
+from accounts.models import Team, User
 
 from .choices import OPEN_STATUSES, Status
-from .models import Attachment, Comment, Ticket, TicketEvent
+from .models import Attachment, Comment, Ticket, TicketEvent, TicketFollower
 from .permissions import can_dispatch, is_requester, team_ids_of, works_on
 
 LIST_RELATED = ("requester", "assignee", "team", "request_type", "system", "unit")
@@ -92,9 +94,49 @@ def visibility_q(viewer: User) -> Q | None:
         # Back-office fixes wait for a middle-office expert's verification (PRODUCT.md §3),
         # whichever team holds the ticket, as `permissions.can_verify` says.
         scope |= Q(status=Status.PENDING_VERIFICATION)
-    for path in viewer.managed_units.values_list("path", flat=True):
+    managed = managed_unit_paths(viewer)
+    for path in managed:
         scope |= Q(unit_path__startswith=path)
+    if viewer.has_perm("accounts.log_on_behalf"):
+        # Front-office agents read (not change) the tickets of the units their teams serve,
+        # to answer a caller: lookup by number, requester name, phone or e-mail.
+        served = served_unit_paths(viewer)
+        if served is None:
+            return None  # a team that serves every unit: every ticket may be read
+        for path in served:
+            scope |= Q(unit_path__startswith=path)
+    if viewer.has_perm("accounts.inspect_quality"):
+        # QA inspectors read closed tickets (of their units when they have some) to sample.
+        closed = Q(status=Status.CLOSED)
+        if managed:
+            closed &= Q(unit_path__regex=r"^(" + "|".join(map(re.escape, managed)) + ")")
+        scope |= closed
+    if viewer.has_perm("accounts.handle_tickets") or viewer.has_perm("accounts.view_reports"):
+        # Followers keep sight of what they touched (and what they chose to follow).
+        scope |= Q(pk__in=TicketFollower.objects.filter(user_id=viewer.pk).values("ticket_id"))
     return scope
+
+
+def managed_unit_paths(viewer: User) -> list[str]:
+    """The tree paths of the units the viewer manages, cached on the user for the request."""
+    if not hasattr(viewer, "_managed_unit_paths"):
+        viewer._managed_unit_paths = list(viewer.managed_units.values_list("path", flat=True))
+    return viewer._managed_unit_paths
+
+
+def served_unit_paths(viewer: User) -> list[str] | None:
+    """The units the viewer's front-office teams serve; None when one of them serves all."""
+    if not hasattr(viewer, "_served_unit_paths"):
+        rows = list(
+            Team.objects.filter(memberships__user=viewer, tier=Tier.FRONT).values_list(
+                "pk", "served_units__path"
+            )
+        )
+        if any(path is None for _pk, path in rows) or not rows:
+            viewer._served_unit_paths = None if rows else []
+        else:
+            viewer._served_unit_paths = sorted({path for _pk, path in rows})
+    return viewer._served_unit_paths
 
 
 def visible_tickets(viewer: User) -> QuerySet[Ticket]:

@@ -100,9 +100,13 @@ def test_dispatch_to_owner(desk, create, api):
         "back-core",
         Status.IN_PROGRESS,
     )
-    # Again: it is no longer at the middle office.
+    # Again: it is no longer at the middle office. The expert who dispatched it follows it
+    # (keeps sight of it) but may not dispatch it again.
     response = api(desk.expert).post(f"/api/tickets/{ticket.pk}/dispatch-to-owner/")
-    assert response.status_code == 404  # the expert no longer sees it
+    assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": ["Only the middle office sends tickets to the system owner."]
+    }
 
 
 def test_dispatch_to_owner_without_system_is_400(desk, create, api):

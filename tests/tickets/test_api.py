@@ -281,7 +281,9 @@ def test_list_shows_each_viewer_only_their_tickets(desk):
     assert ids(desk.other_requester) == [at_the_back.pk, queued.pk, theirs.pk]
     # The front office's queue, and the manual triage queue (new, no team) dispatchers work.
     assert ids(desk.tier1) == [queued.pk, theirs.pk, mine.pk]
-    assert ids(desk.outsider_agent) == [theirs.pk, mine.pk]
+    # Another front office: the manual triage queue, and (read-only) the tickets of unit B,
+    # whose callers it answers.
+    assert ids(desk.outsider_agent) == [at_the_back.pk, queued.pk, theirs.pk, mine.pk]
     assert ids(desk.engineer) == [at_the_back.pk]
     assert ids(desk.admin) == [at_the_back.pk, queued.pk, theirs.pk, mine.pk]
     assert ids(desk.manager) == [mine.pk]  # unit A only

@@ -61,7 +61,15 @@ VISIBLE = {
     "tier2": {"alice_front", "bob_front_helped", "alice_triage"},
     "expert": {"bob_middle", "bob_front_helped", "alice_triage", "bob_fix_to_verify"},
     "engineer": {"bob_back_owned", "bob_fix_to_verify"},
-    "outsider_agent": {"alice_triage"},
+    # Another front office: the triage queue, and (read-only) the tickets of unit B, whose
+    # callers it answers.
+    "outsider_agent": {
+        "alice_triage",
+        "bob_middle",
+        "bob_back_owned",
+        "bob_front_helped",
+        "bob_fix_to_verify",
+    },
     # The manager manages unit A: alice's tickets.
     "manager": {"alice_front", "alice_triage"},
     "admin": {
@@ -121,13 +129,17 @@ def test_a_sub_unit_manager_does_not_see_the_parent_unit(desk, tickets):
 
 
 def test_a_team_change_moves_visibility_with_the_ticket(desk, tickets):
-    services.ticket_dispatch(
-        ticket_id=tickets.alice_front.pk, actor=desk.tier1, team=desk.middle, reason="expert"
-    )
-    assert tickets.alice_front.pk not in ticket_list(viewer=fresh(desk.tier1)).values_list(
-        "pk", flat=True
-    )
-    assert ticket_get(viewer=fresh(desk.expert), ticket_id=tickets.alice_front.pk)
+    def seen_by(user):
+        return set(ticket_list(viewer=fresh(user)).values_list("pk", flat=True))
+
+    moved = tickets.bob_middle
+    assert moved.pk not in seen_by(desk.engineer)
+    services.ticket_dispatch(ticket_id=moved.pk, actor=desk.expert, team=desk.back, reason="x")
+    assert moved.pk in seen_by(desk.engineer)
+    # The expert who dispatched it keeps sight of it (follows it) until they unfollow.
+    assert moved.pk in seen_by(desk.expert)
+    services.ticket_unfollow(ticket=moved, actor=desk.expert)
+    assert moved.pk not in seen_by(desk.expert)
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2**63 - 1, 10**6])

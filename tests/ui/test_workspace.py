@@ -138,8 +138,9 @@ def test_take_then_escalate_with_a_reason(client, desk):
     done = client.post(url, {"team": desk.middle.pk, "reason": "Needs an expert"})
     ticket.refresh_from_db()
     assert (ticket.status, ticket.team, ticket.tier) == (Status.QUEUED, desk.middle, "middle")
-    # the front office no longer sees it: back to the queue
-    assert done["Location"] == reverse("workspace:queue")
+    # the agent who escalated it follows it: they keep sight of it
+    assert done["Location"] == reverse("workspace:ticket", args=[ticket.number])
+    assert ticket.followers.filter(user=desk.tier1).exists()
 
 
 def test_a_stale_button_is_a_message_not_an_error(client, desk):

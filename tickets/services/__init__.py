@@ -11,6 +11,7 @@ The package is split along its seams; callers import from `tickets.services`:
 - `escalation`: the SLA sweep's bulk escalation;
 - `conversation`: replies and internal notes;
 - `attachments`: files;
+- `following`: watchers of a ticket;
 - `common`: what they share (lock, version check, one transition with its log).
 """
 
@@ -24,6 +25,7 @@ from .common import available_transitions, ticket_check_unchanged, ticket_etag
 from .conversation import comment_add
 from .creation import external_ref_for_key, ticket_create
 from .escalation import EscalationMove, EscalationMoved, EscalationOutcome, ticket_escalate_many
+from .following import ticket_follow, ticket_unfollow
 from .lifecycle import (
     ticket_assign,
     ticket_auto_close,
@@ -67,6 +69,7 @@ __all__ = [
     "ticket_dispatch",
     "ticket_escalate_many",
     "ticket_etag",
+    "ticket_follow",
     "ticket_link_incident",
     "ticket_merge",
     "ticket_reject",
@@ -79,5 +82,6 @@ __all__ = [
     "ticket_set_priority",
     "ticket_suspend",
     "ticket_take",
+    "ticket_unfollow",
     "ticket_verify",
 ]

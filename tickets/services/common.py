@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
@@ -91,7 +91,21 @@ def _apply(
         data={"transition": name, **(data or {})},
     )
     _fire_changes(ticket, before, actor)
+    follow_as_actor(ticket, actor)
     return ticket
+
+
+def follow_as_actor(ticket: Ticket, actor: User | None) -> None:
+    """An agent who acts on a ticket follows it from then on (one idempotent INSERT); the
+    requester and the desk itself do not."""
+    if actor is None or actor.pk == ticket.requester_id:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tickets_ticketfollower (ticket_id, user_id, created_at) "
+            "VALUES (%s, %s, now()) ON CONFLICT (ticket_id, user_id) DO NOTHING",
+            [ticket.pk, actor.pk],
+        )
 
 
 def _fire_changes(ticket: Ticket, before: dict[str, Any], actor: User | None) -> None:

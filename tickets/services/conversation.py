@@ -16,7 +16,7 @@ from ..events import (
 )
 from ..models import Comment
 from ..validation import clean_body
-from .common import _apply, _lock, _mark_first_response, _save
+from .common import _apply, _lock, _mark_first_response, _save, follow_as_actor
 
 
 @transaction.atomic
@@ -43,6 +43,7 @@ def comment_add(*, ticket_id: int, actor: User, body: str, is_internal: bool = F
         is_public=not is_internal,
         data={"comment_id": comment.pk},
     )
+    follow_as_actor(ticket, actor)
     if not is_internal:
         fields: set[str] = set()
         _mark_first_response(ticket, actor, fields)

@@ -22,7 +22,7 @@ from ..events import (
 )
 from ..models import Ticket
 from ..validation import clean_body, clean_title
-from .common import _check_scales
+from .common import _check_scales, follow_as_actor
 
 
 def _next_number(created_at) -> str:
@@ -127,6 +127,7 @@ def _insert_ticket(*, requester: User, created_by: User | None, **values: Any) -
         new=ticket.number,
         data={"channel": ticket.channel},
     )
+    follow_as_actor(ticket, created_by)  # an agent who logs a call follows it
     reactions.fire(reactions.TICKET_CREATED, ticket_id=ticket.pk)
     return ticket
 

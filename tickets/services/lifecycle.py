@@ -36,6 +36,7 @@ from .common import (
     _require,
     _save,
     available_transitions,
+    follow_as_actor,
 )
 
 
@@ -90,6 +91,7 @@ def ticket_classify(
         data={"confidence": confidence, **(data or {})},
     )
     _fire_changes(ticket, before, actor)
+    follow_as_actor(ticket, actor)
     return ticket
 
 
@@ -111,6 +113,7 @@ def ticket_set_priority(*, ticket_id: int, actor: User, priority: str, reason: s
         ticket=ticket, before=before, actor=actor, message=reason, data={"override": True}
     )
     _fire_changes(ticket, before, actor)
+    follow_as_actor(ticket, actor)
     return ticket
 
 
@@ -198,6 +201,7 @@ def ticket_assign(
     _save(ticket, {"assignee"})
     event_record_changes(ticket=ticket, before=before, actor=actor, message=reason)
     _fire_changes(ticket, before, actor)
+    follow_as_actor(ticket, actor)
     return ticket
 
 

@@ -1,0 +1,31 @@
+"""Each signed-in person's own time zone and language (their profile), for every request."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.utils import timezone, translation
+
+
+class UserPreferencesMiddleware:
+    """Activate the viewer's time zone (times are shown, and labelled, in it) and, unless they
+    chose a language with the switcher in this browser, their profile's language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(user.preferred_time_zone()))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.activate(zoneinfo.ZoneInfo(settings.TIME_ZONE))
+            if user.language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+                translation.activate(user.language)
+                request.LANGUAGE_CODE = user.language
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
