@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from servicedesk.timeline import timeline_entries
 from servicedesk.ui import Sort, keyset_page, run_service
 from tickets import selectors, services
 from tickets.choices import OPEN_STATUSES, Channel, PendingReason, Status
 from tickets.models import Ticket
+from tickets.timeline import timeline_entries
 from tickets.permissions import is_requester
 
 from . import forms

@@ -26,12 +26,12 @@ from accounts.choices import Tier
 from accounts.models import Team, User
 from portal.attachments import attach_files
 from routing.services import routing_correct
-from servicedesk.timeline import timeline_entries
 from servicedesk.ui import Sort, keyset_page, run_service
 from sla.selectors import filter_queue, timer_badges
 from tickets import selectors, services
 from tickets.choices import Status
 from tickets.models import Ticket
+from tickets.timeline import timeline_entries
 from tickets.permissions import team_ids_of
 
 from . import forms
