@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.choices import Tier
 from accounts.models import Team, User
 from catalog.models import Category, InformationSystem, RequestType
+
 from .choices import ActorKind, Channel, EventKind, PendingReason, Status
 
 _KIND_LABELS = dict(EventKind.choices)
@@ -148,4 +149,3 @@ def _entry(event, names, viewer_is_staff: bool) -> TimelineEntry:
         is_public=event.is_public,
         tone=tone,
     )
-

@@ -48,7 +48,6 @@ class ActiveRelatedField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
-
 # --- one input shape per action -------------------------------------------------------------
 
 
@@ -112,5 +111,3 @@ class MergeSerializer(serializers.Serializer):
 class PrioritySerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices)
     reason = FreeTextField(required=False, default="")
-
-

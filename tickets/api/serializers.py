@@ -23,9 +23,9 @@ from accounts.models import User
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
 from servicedesk.api import ConflictSerializer, ErrorSerializer  # noqa: F401 - re-exported
 
+from ..actions import available as ticket_actions
 from ..choices import Channel, EventKind, Impact, Priority, Status, Urgency
 from ..models import Attachment, Comment, Ticket, TicketEvent
-from ..selectors import ticket_actions
 from .inputs import ActiveRelatedField, FreeTextField, IdField
 
 # Channels an agent records when logging a request on someone's behalf.
@@ -426,4 +426,3 @@ class AttachmentCreateSerializer(serializers.Serializer):
 class ActionsSerializer(serializers.Serializer):
     status = serializers.CharField()
     actions = serializers.ListField(child=serializers.CharField())
-
