@@ -23,10 +23,6 @@ from .choices import CalendarDateKind, Metric, TimerState
 
 # --- business calendars -----------------------------------------------------------------------
 
-STANDARD_WEEKLY_HOURS = {
-    str(weekday): [["09:00", "12:00"], ["13:30", "18:00"]] for weekday in range(1, 6)
-}
-
 
 def _parse_time(value: str) -> time:
     """ "HH:MM" (or "24:00" for midnight at the end of the day) → time."""
@@ -454,8 +450,3 @@ class TierSpan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.tier} {self.started_at:%Y-%m-%d %H:%M}"
-
-
-def business_days(calendar: BusinessCalendar, days: int) -> timedelta:
-    """`days` business days as business time: days × the calendar's working day."""
-    return calendar.business_day_length * days

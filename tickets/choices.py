@@ -24,7 +24,6 @@ OPEN_STATUSES = (
     Status.PENDING,
     Status.PENDING_VERIFICATION,
 )
-FINAL_STATUSES = (Status.CLOSED, Status.CANCELLED)
 
 
 class Channel(models.TextChoices):

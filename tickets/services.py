@@ -37,28 +37,6 @@ from .exceptions import ConcurrentModification, IllegalTransition
 from .models import Attachment, Comment, Ticket, TicketEvent
 from .validation import clean_body, clean_title
 
-# The state machine's transitions, by name, as the API and UI offer them.
-TRANSITIONS = (
-    "route",
-    "start_work",
-    "dispatch",
-    "escalate",
-    "suspend",
-    "resume",
-    "submit_fix",
-    "resolve",
-    "verify_pass",
-    "verify_fail",
-    "confirm",
-    "reject",
-    "auto_close",
-    "reopen",
-    "cancel",
-    "merge",
-    "resolve_with_incident",
-)
-
-
 # --- helpers --------------------------------------------------------------------------------
 
 

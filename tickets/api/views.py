@@ -29,7 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from servicedesk.api import ERRORS, action_responses, conflict, parse_id, validated
+from servicedesk.api import ERRORS, MAX_ID, action_responses, conflict, parse_id, validated
 
 from .. import actions, reactions, selectors, services
 from ..choices import Status
@@ -76,7 +76,7 @@ class TicketCursorPagination(CursorPagination):
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
             position = str(cursor.position)
-            if not (position.isascii() and position.isdigit() and int(position) <= s.MAX_ID):
+            if not (position.isascii() and position.isdigit() and int(position) <= MAX_ID):
                 raise NotFound(self.invalid_cursor_message)
         return cursor
 
