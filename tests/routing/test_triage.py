@@ -54,7 +54,7 @@ def test_triage_queue_lists_new_tickets_for_dispatchers(desk, create):
 
     assert triage_queue(desk.tier1) == [ticket]
     assert triage_queue(desk.engineer) == []  # back office does not triage
-    assert triage_queue(desk.requester) == []
+    assert triage_queue(desk.other_requester) == []  # (and the workspace is closed to them)
 
 
 def test_any_failure_of_routing_goes_to_triage_with_the_reason(desk, create, monkeypatch):
