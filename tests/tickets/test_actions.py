@@ -211,3 +211,60 @@ def test_the_portals_answers_are_catalogue_actions(client, desk):
     ticket.refresh_from_db()
     assert ticket.status == Status.CANCELLED
     assert ticket.events.filter(data__transition="cancel").get().message == "sorted"
+
+
+# --- a new action needs the catalogue only --------------------------------------------------
+
+NOTE_ACTION = actions.TicketAction(
+    name="jot",
+    label="Jot a note",
+    done="A note is on %(number)s.",
+    may=lambda ticket, viewer: permissions.works_on(ticket, viewer),
+    perform=lambda t, actor, d: services.comment_add(
+        ticket_id=t.pk, actor=actor, body=d["note"], is_internal=True
+    ),
+    serializer=actions.inputs.NoteSerializer,
+    form=actions.forms.NoteForm,
+    api_doc="Jot an internal note.",
+)
+
+
+@pytest.fixture
+def with_note_action(monkeypatch):
+    monkeypatch.setattr(actions, "ACTIONS", (*actions.ACTIONS, NOTE_ACTION))
+    monkeypatch.setattr(actions, "BY_NAME", {**actions.BY_NAME, "jot": NOTE_ACTION})
+    return NOTE_ACTION
+
+
+def test_a_new_catalogue_entry_is_a_workspace_button_with_its_form(client, desk, with_note_action):
+    ticket = queued_ticket(desk.requester, desk.front)
+    client.force_login(desk.tier1)
+    html = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
+    assert _buttons(html)[-1] == ("jot", "Jot a note")
+    response = client.post(
+        reverse("workspace:act", args=[ticket.number, "jot"]), {"note": "VPN logs"}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == [f"A note is on {ticket.number}."]
+    assert ticket.comments.get().body == "VPN logs"
+
+
+def test_a_new_catalogue_entry_is_an_api_endpoint(desk, with_note_action):
+    from rest_framework.routers import SimpleRouter
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from tickets.api.views import _action_endpoint
+
+    class Probe(TicketViewSet):
+        pass
+
+    Probe.jot = _action_endpoint(NOTE_ACTION)
+    router = SimpleRouter()
+    router.register("tickets", Probe, basename="probe")
+    assert "probe-jot" in {url.name for url in router.urls}
+    ticket = queued_ticket(desk.requester, desk.front)
+    request = APIRequestFactory().post("/", {"note": "from the API"}, format="json")
+    force_authenticate(request, user=desk.tier1)
+    response = Probe.as_view({"post": "jot"})(request, pk=str(ticket.pk))
+    assert response.status_code == 200
+    assert "jot" in response.data["actions"]
+    assert ticket.comments.get().body == "from the API"
