@@ -99,5 +99,4 @@ class EventKind(models.TextChoices):
     SLA_RESUMED = "sla.resumed", _("SLA resumed")
     SLA_RECALCULATED = "sla.recalculated", _("SLA recalculated")
     ESCALATED = "sla.escalated", _("Escalated")
-    NOTIFIED = "notification.sent", _("Notification sent")
     SURVEY = "feedback.rated", _("Rated")
