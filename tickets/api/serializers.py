@@ -21,7 +21,6 @@ from rest_framework import serializers
 
 from accounts.models import User
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
-from servicedesk.api import ConflictSerializer, ErrorSerializer  # noqa: F401 - re-exported
 
 from ..actions import available as ticket_actions
 from ..choices import Channel, EventKind, Impact, Priority, Status, Urgency
