@@ -27,8 +27,9 @@ if str(REPO) not in sys.path:
 
 from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 
-from routing.classifier import TextClassifier, baseline_model  # noqa: E402
+from routing.classifier import TextClassifier  # noqa: E402
 from routing.csvdata import read_labelled_csv, stratified_split  # noqa: E402
+from routing.evaluation import baseline_model  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/it_tickets_en.csv.gz"
 QUICK_SIZE = 10_000

@@ -3,50 +3,14 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import InformationSystem
 from servicedesk.ui import StyledForm
+from tickets.forms import MultipleFileField
 from tickets.models import TITLE_MAX_LENGTH
-from tickets.services import ATTACHMENT_TYPES
 
 from .choices import Score
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Zero or more files, each within the desk's attachment size limit."""
-
-    def __init__(self, *args, **kwargs):
-        # The browser's file chooser offers the types the desk accepts (checked again server-side).
-        accept = ",".join(f".{ext}" for ext in sorted(ATTACHMENT_TYPES))
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept}))
-        kwargs.setdefault("required", False)
-        kwargs.setdefault(
-            "help_text",
-            _("Up to %(size)d MB each: %(types)s.")
-            % {
-                "size": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
-                "types": ", ".join(sorted(ATTACHMENT_TYPES)),
-            },
-        )
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else ([data] if data else [])
-        cleaned = [super(MultipleFileField, self).clean(f, initial) for f in files]
-        limit = settings.ATTACHMENT_MAX_BYTES
-        for upload in cleaned:
-            if upload.size > limit:
-                raise forms.ValidationError(
-                    _("%(name)s is larger than %(size)d MB.")
-                    % {"name": upload.name, "size": limit // (1024 * 1024)}
-                )
-        return cleaned
 
 
 class SystemChoiceField(forms.ModelChoiceField):

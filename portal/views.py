@@ -1,5 +1,6 @@
 """The requester portal's pages. Reads through `tickets.selectors` (scoped to the viewer: another
-requester's ticket is a 404), writes through `tickets.services` and `portal.services`."""
+requester's ticket is a 404), writes through `tickets.services` and `portal.services`; the
+requester's answers (confirm, reject, withdraw, reopen) are actions of `tickets.actions`."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from servicedesk.timeline import timeline_entries
 from servicedesk.ui import Sort, keyset_page, run_service
+from tickets import actions as catalogue
 from tickets import selectors, services
 from tickets.choices import OPEN_STATUSES, Channel, PendingReason, Status
 from tickets.models import Ticket
 from tickets.permissions import is_requester
+from tickets.timeline import timeline_entries
+from tickets.views import attach_files
 
 from . import forms
-from .attachments import attach_files
 from .selectors import announcements_current, rating_for
 from .services import ticket_rate
 
@@ -115,7 +117,7 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
     ticket = _ticket_or_404(request, number)
     staff = selectors.viewer_is_staff_on(ticket, request.user)
     events = selectors.ticket_timeline(viewer=request.user, ticket=ticket)
-    allowed = set(services.available_transitions(ticket, request.user))
+    allowed = set(catalogue.available(ticket=ticket, viewer=request.user))
     mine = is_requester(ticket, request.user)
     stage_index = next(
         (i for i, (_label, statuses) in enumerate(STAGES) if ticket.status in statuses), None
@@ -179,15 +181,17 @@ def request_reply(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def _answer(
-    request: HttpRequest, number: str, *, act, done: str, missing: str | None = None
-) -> HttpResponse:
+    request: HttpRequest, number: str, *, action: str, done: str, missing: str | None = None
+):
     """The requester's one-form answers (confirm, reject, withdraw, reopen): read the text,
-    run the service as this requester, say how it went, go back to the request.
+    run the catalogue's action (`tickets.actions`) as this requester, say how it went in the
+    requester's words, go back to the request.
 
-    `act(ticket, text)` calls the service; with `missing` the text is a required reason
-    (`ReasonForm`), otherwise an optional note.
+    With `missing` the text is a required reason (`ReasonForm`), otherwise an optional note;
+    it is the action's text input.
     """
     ticket = _ticket_or_404(request, number)
+    ticket_action = catalogue.BY_NAME[action]
     if missing is not None:
         form = forms.ReasonForm(request.POST)
         if not form.is_valid():
@@ -197,7 +201,8 @@ def _answer(
     else:
         form = forms.OptionalNoteForm(request.POST)
         text = form.cleaned_data["note"] if form.is_valid() else ""
-    ok, _t = run_service(request, lambda: act(ticket, text))
+    data = {ticket_action.text_field: text}
+    ok, _t = run_service(request, lambda: ticket_action.perform(ticket, request.user, data))
     if ok:
         messages.success(request, done)
     return _back(ticket)
@@ -206,12 +211,7 @@ def _answer(
 @login_required
 @require_POST
 def request_confirm(request: HttpRequest, number: str) -> HttpResponse:
-    return _answer(
-        request,
-        number,
-        done=_("Thank you: the request is closed."),
-        act=lambda t, text: services.ticket_confirm(ticket_id=t.pk, actor=request.user, note=text),
-    )
+    return _answer(request, number, action="confirm", done=_("Thank you: the request is closed."))
 
 
 @login_required
@@ -220,21 +220,16 @@ def request_reject(request: HttpRequest, number: str) -> HttpResponse:
     return _answer(
         request,
         number,
+        action="reject",
         missing=_("Tell the desk what is still wrong."),
         done=_("The request was reopened; the desk is on it again."),
-        act=lambda t, text: services.ticket_reject(ticket_id=t.pk, actor=request.user, reason=text),
     )
 
 
 @login_required
 @require_POST
 def request_withdraw(request: HttpRequest, number: str) -> HttpResponse:
-    return _answer(
-        request,
-        number,
-        done=_("The request was withdrawn."),
-        act=lambda t, text: services.ticket_cancel(ticket_id=t.pk, actor=request.user, reason=text),
-    )
+    return _answer(request, number, action="cancel", done=_("The request was withdrawn."))
 
 
 @login_required
@@ -243,9 +238,9 @@ def request_reopen(request: HttpRequest, number: str) -> HttpResponse:
     return _answer(
         request,
         number,
+        action="reopen",
         missing=_("Tell the desk why the request needs reopening."),
         done=_("The request was reopened."),
-        act=lambda t, text: services.ticket_reopen(ticket_id=t.pk, actor=request.user, reason=text),
     )
 
 

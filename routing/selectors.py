@@ -5,22 +5,10 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.models import User
-from tickets.choices import Status
 from tickets.models import Ticket
-from tickets.selectors import LIST_RELATED, visible_tickets
+from tickets.selectors import visible_tickets
 
-from .models import ClassificationRule, ClassifierModel, TrainingExample
-
-
-def triage_queue(*, viewer: User) -> QuerySet[Ticket]:
-    """New tickets waiting for manual triage (人工兜底); every dispatcher works this queue."""
-    if not viewer.has_perm("accounts.dispatch_tickets"):
-        return Ticket.objects.none()
-    return (
-        Ticket.objects.filter(status=Status.NEW, needs_triage=True)
-        .select_related(*LIST_RELATED)
-        .order_by("-id")
-    )
+from .models import ClassificationRule, TrainingExample
 
 
 def ticket_for_routing(*, viewer: User, ticket_id: int) -> Ticket:
@@ -35,11 +23,6 @@ def ticket_for_routing(*, viewer: User, ticket_id: int) -> Ticket:
 
 def active_rules() -> QuerySet[ClassificationRule]:
     return ClassificationRule.objects.filter(is_active=True).order_by("order", "id")
-
-
-def model_versions(*, target: str | None = None) -> QuerySet[ClassifierModel]:
-    queryset = ClassifierModel.objects.all()
-    return queryset.filter(target=target) if target else queryset
 
 
 def training_examples(*, target: str | None = None) -> QuerySet[TrainingExample]:

@@ -152,16 +152,6 @@ def _assign_in_team(*, ticket_id: int, team: Team) -> Ticket | None:
         return None
 
 
-def routing_auto_assign(*, ticket_id: int) -> Ticket | None:
-    """Assign a queued, unassigned ticket within its team by the team's strategy (for other
-    apps that put a ticket in a queue, e.g. an escalation). A no-op for any other ticket."""
-    ticket = Ticket.objects.select_related("team").get(pk=ticket_id)
-    if ticket.team is None:
-        return None
-    with transaction.atomic():
-        return _assign_in_team(ticket_id=ticket_id, team=ticket.team)
-
-
 # --- agents' corrections --------------------------------------------------------------------
 
 

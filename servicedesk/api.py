@@ -1,11 +1,18 @@
-"""Shared API pieces: one JSON error shape for every failure."""
+"""Shared API pieces every app's `api/` uses: one JSON error shape for every failure, ids from
+URLs that never reach the database as a bad query, input validation, and the documented error
+answers of an action endpoint. Nothing here knows a domain app."""
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+# PostgreSQL's bigint: larger ids cannot exist, and must not reach the database as a query.
+MAX_ID = 2**63 - 1
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -39,3 +46,55 @@ def exception_handler(exc, context):
 
 def conflict(detail: str, **extra) -> Response:
     return Response({"detail": detail, **extra}, status=status.HTTP_409_CONFLICT)
+
+
+def parse_id(value) -> int:
+    """An id from the URL; anything that cannot be one is a 404, never a database error."""
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_ID or int(text) < 1:
+        raise exceptions.NotFound()
+    return int(text)
+
+
+def validated(serializer_class, request: Request, data=None) -> dict:
+    """The input serializer's validated data, or a 400 with its field messages."""
+    serializer = serializer_class(
+        data=request.data if data is None else data, context={"request": request}
+    )
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    allowed = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+ERRORS = {
+    400: OpenApiResponse(description=gettext_lazy("Field messages: {field: [message, ...]}.")),
+    403: OpenApiResponse(ErrorSerializer, description=gettext_lazy("Not allowed for you.")),
+    404: OpenApiResponse(
+        ErrorSerializer, description=gettext_lazy("No such ticket that you may see.")
+    ),
+}
+
+
+def action_responses(ok) -> dict:
+    """The documented answers of an action endpoint (POST .../{id}/<action>/): `ok` with 200,
+    the field, permission and visibility errors, and 409 for an impossible or concurrent
+    change."""
+    return {
+        200: ok,
+        **ERRORS,
+        409: OpenApiResponse(
+            ConflictSerializer,
+            description=gettext_lazy(
+                "Not possible from the ticket's status (`allowed` lists what is), or someone "
+                "else changed the ticket at the same moment."
+            ),
+        ),
+    }

@@ -1,9 +1,10 @@
 """Pieces the two web sides (portal and workspace) share: turning service errors into form
-errors or messages, keyset pagination, and the permission-checked attachment download.
+errors or messages, keyset pagination and styled forms. Nothing here knows a domain app.
 
-Services raise ValidationError (→ the form's field errors), IllegalTransition and
-ConcurrentModification (→ a message; nothing was written) and PermissionDenied (→ left to
-propagate: Django answers 403). A page never shows a 500 for bad input.
+Services raise ValidationError (→ the form's field errors), a `DomainError` such as the ticket
+core's IllegalTransition or ConcurrentModification (→ a message; nothing was written) and
+PermissionDenied (→ left to propagate: Django answers 403). A page never shows a 500 for bad
+input.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from tickets.exceptions import TicketError
+from .exceptions import DomainError
 
 T = TypeVar("T")
 
@@ -31,7 +32,7 @@ def run_service(
         return True, call()
     except ValidationError as exc:
         _report_validation(request, exc, form)
-    except TicketError as exc:
+    except DomainError as exc:
         messages.error(request, str(exc))
     return False, None
 

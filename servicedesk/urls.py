@@ -5,8 +5,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from sla import views as sla_views
-
 from . import views
 
 urlpatterns = [
@@ -27,7 +25,7 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
-    path("workspace/dashboard/", sla_views.dashboard, name="dashboard"),
+    path("workspace/dashboard/", include("sla.urls")),
     path("workspace/", include("workspace.urls")),
     path("notifications/", include("notifications.urls")),
     path("tickets/", include("tickets.urls")),

@@ -8,19 +8,11 @@ task redelivered after a worker died (acks_late) handle every timer once per lev
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.db import OperationalError
-from django.utils import timezone
 
 from servicedesk.tasks import desk_task
-from tickets.choices import Status
-from tickets.models import Ticket
 
 from . import services
-
-AUTO_CLOSE_BATCH = 1_000
 
 
 def _fan_out(due: dict[str, list[int]]) -> dict[str, int]:
@@ -55,23 +47,3 @@ def process_timers(timer_ids: list[int], level: str) -> dict[str, int]:
 def progress_reminders() -> dict[str, int]:
     """Remind the owners of routine (P3/P4) tickets whose progress update is due or overdue."""
     return _fan_out(services.sla_due_timer_ids(routine_progress=True))
-
-
-@desk_task("sla.auto_close_resolved", soft_time_limit=240, time_limit=300)
-def auto_close_resolved() -> int:
-    """Close resolved tickets the requester left unanswered for N days (the lifecycle service
-    re-checks each one under its lock, so running this twice closes nothing twice)."""
-    from tickets.services import ticket_auto_close
-
-    days = settings.SERVICEDESK["AUTO_CLOSE_RESOLVED_AFTER_DAYS"]
-    cutoff = timezone.now() - timedelta(days=days)
-    ids = list(
-        Ticket.objects.filter(status=Status.RESOLVED, resolved_at__lte=cutoff)
-        .order_by("resolved_at")
-        .values_list("pk", flat=True)[:AUTO_CLOSE_BATCH]
-    )
-    closed = 0
-    for ticket_id in ids:
-        if ticket_auto_close(ticket_id=ticket_id) is not None:
-            closed += 1
-    return closed

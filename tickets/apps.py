@@ -8,6 +8,10 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         # Import every reaction of the wiring table now: a wrong path fails at start-up.
-        from . import wiring
+        from servicedesk import health
+
+        from . import retries, wiring
 
         wiring.load()
+        # Failed reactions waiting for an administrator (admin → Failed reactions).
+        health.register("reactions_parked", retries.parked_count)

@@ -2,8 +2,10 @@
 
 from django.utils.translation import gettext as _
 
+from servicedesk.exceptions import DomainError
 
-class TicketError(Exception):
+
+class TicketError(DomainError):
     """Base class of the ticket core's domain errors."""
 
 

@@ -19,7 +19,7 @@ from accounts.models import Team, User
 
 from .choices import OPEN_STATUSES, Status
 from .models import Attachment, Comment, Ticket, TicketEvent, TicketFollower
-from .permissions import can_dispatch, is_requester, team_ids_of, works_on
+from .permissions import is_requester, team_ids_of, works_on
 
 LIST_RELATED = ("requester", "assignee", "team", "request_type", "system", "unit")
 # How a list page loads LIST_RELATED, measured at 1,000,000 tickets (bench/bench_tickets.py):
@@ -269,63 +269,3 @@ def attachment_get(*, viewer: User, attachment_id: int) -> Attachment:
     if attachment.is_internal and not viewer_is_staff_on(attachment.ticket, viewer):
         raise Attachment.DoesNotExist
     return attachment
-
-
-# The actions a person can take on a ticket, as the API and the UI name them (one endpoint or
-# button each), in a stable order. Several state-machine transitions share one action: resolving
-# is `resolve` or `submit_fix` depending on the tier, verifying passes or fails.
-TICKET_ACTIONS = (
-    "route",
-    "take",
-    "assign",
-    "dispatch",
-    "escalate",
-    "suspend",
-    "resume",
-    "resolve",
-    "verify",
-    "confirm",
-    "reject",
-    "reopen",
-    "cancel",
-    "merge",
-    "priority",
-)
-TRANSITION_ACTIONS = {
-    "route": "route",
-    "start_work": "take",
-    "dispatch": "dispatch",
-    "escalate": "escalate",
-    "suspend": "suspend",
-    "resume": "resume",
-    "submit_fix": "resolve",
-    "resolve": "resolve",
-    "verify_pass": "verify",
-    "verify_fail": "verify",
-    "confirm": "confirm",
-    "reject": "reject",
-    "reopen": "reopen",
-    "cancel": "cancel",
-    "merge": "merge",
-}
-
-
-def ticket_actions(*, ticket: Ticket, viewer: User) -> list[str]:
-    """What `viewer` may do to the ticket now, read from the state machine (and the two
-    actions that are not transitions: reassigning an owned ticket, overriding priority)."""
-    names = {
-        TRANSITION_ACTIONS[t.name]
-        for t in ticket.get_available_user_status_transitions(viewer)
-        if t.name in TRANSITION_ACTIONS
-    }
-    if ticket.status == Status.QUEUED and (
-        works_on(ticket, viewer) or can_dispatch(ticket, viewer)
-    ):
-        names.add("assign")
-    if ticket.status in (Status.IN_PROGRESS, Status.PENDING) and works_on(ticket, viewer):
-        names.add("assign")
-    if viewer.has_perm("accounts.override_priority") and (
-        works_on(ticket, viewer) or viewer.has_perm("accounts.view_reports")
-    ):
-        names.add("priority")
-    return [name for name in TICKET_ACTIONS if name in names]

@@ -1,4 +1,8 @@
-"""Forms of the agent workspace. They shape input; the services check and decide."""
+"""Forms of the agent workspace. They shape input; the services check and decide.
+
+The input forms of the ticket actions are the catalogue's (`tickets.actions`, `tickets.forms`);
+here are the queue filters, the conversation, logging a request, bulk actions and the manual
+triage form the workspace specialises `route` with."""
 
 from __future__ import annotations
 
@@ -9,18 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.choices import Tier
 from accounts.models import OrgUnit, Team, User
 from catalog.models import Category, InformationSystem, RequestType
-from portal.forms import MultipleFileField
 from servicedesk.ui import StyledForm
-from tickets.choices import Channel, Impact, PendingReason, Priority, Status
+from tickets import actions as catalogue
+from tickets.choices import Channel, Impact, Priority, Status
+from tickets.forms import LabelChoiceField, MultipleFileField
 from tickets.models import TITLE_MAX_LENGTH
-
-
-class LabelChoiceField(forms.ModelChoiceField):
-    """Shows the localized label of taxonomy, teams and systems."""
-
-    def label_from_instance(self, obj):
-        return getattr(obj, "label", None) or str(obj)
-
 
 ANY = _("Any")
 
@@ -72,92 +69,6 @@ class QueueFilterForm(StyledForm):
         self.fields["q"].widget.attrs.update(
             {"placeholder": _("Number or words of the title"), "type": "search"}
         )
-
-
-class ReasonForm(StyledForm):
-    reason = forms.CharField(
-        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=50_000
-    )
-
-
-class NoteForm(StyledForm):
-    note = forms.CharField(
-        label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=50_000
-    )
-
-
-class AssignForm(StyledForm):
-    assignee = LabelChoiceField(label=_("Assign to"), queryset=User.objects.none())
-    reason = forms.CharField(label=_("Note"), required=False, max_length=2000)
-
-    def __init__(self, *args, ticket=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        members = User.objects.filter(is_active=True)
-        if ticket is not None and ticket.team_id:
-            members = members.filter(memberships__team_id=ticket.team_id)
-        else:
-            members = members.filter(memberships__isnull=False)
-        self.fields["assignee"].queryset = members.distinct().order_by("display_name", "username")
-
-
-class TeamReasonForm(StyledForm):
-    """Dispatch or escalate: the receiving team and the reason (required)."""
-
-    team = LabelChoiceField(label=_("To team"), queryset=Team.objects.all())
-    reason = forms.CharField(
-        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=50_000
-    )
-
-    def __init__(self, *args, ticket=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        teams = Team.objects.order_by("tier", "code")
-        if ticket is not None and ticket.team_id:
-            teams = teams.exclude(pk=ticket.team_id)
-        self.fields["team"].queryset = teams
-        self.fields["team"].label_from_instance = lambda t: f"{t.label} · {t.get_tier_display()}"
-
-
-class SuspendForm(StyledForm):
-    reason = forms.ChoiceField(label=_("Waiting for"), choices=PendingReason.choices)
-    note = forms.CharField(
-        label=_("Message"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        max_length=50_000,
-        help_text=_("Shown to the requester: say what you need from them."),
-    )
-
-
-class ResolveForm(StyledForm):
-    resolution = forms.CharField(
-        label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 3}), max_length=50_000
-    )
-
-
-class VerifyForm(StyledForm):
-    passed = forms.TypedChoiceField(
-        label=_("Verification"),
-        choices=[("1", _("The fix works")), ("0", _("The fix does not work"))],
-        coerce=lambda v: v == "1",
-        widget=forms.RadioSelect,
-    )
-    note = forms.CharField(
-        label=_("Note"),
-        widget=forms.Textarea(attrs={"rows": 2}),
-        required=False,
-        max_length=50_000,
-        help_text=_("Required when the fix does not work."),
-    )
-
-
-class MergeForm(StyledForm):
-    into = forms.CharField(label=_("Merge into ticket number"), max_length=32)
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=2000)
-
-
-class PriorityForm(StyledForm):
-    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
-    reason = forms.CharField(label=_("Reason"), max_length=2000)
 
 
 class RouteForm(StyledForm):
@@ -237,12 +148,8 @@ class LogRequestForm(StyledForm):
         return match
 
 
-BULK_ACTIONS = [
-    ("take", _("Take")),
-    ("assign", _("Assign to…")),
-    ("resolve", _("Resolve…")),
-    ("cancel", _("Cancel as invalid…")),
-]
+# The catalogue's actions that may be taken on many tickets at once.
+BULK_ACTIONS = [(action.name, action.bulk_label) for action in catalogue.bulk_actions()]
 
 
 class BulkForm(StyledForm):

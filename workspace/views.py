@@ -1,8 +1,9 @@
 """The agent workspace's pages.
 
 Reads go through `tickets.selectors` (scoped to the viewer), writes through `tickets.services`.
-The buttons of the ticket page come from `tickets.selectors.ticket_actions`, which reads the
-state machine, so an agent sees exactly the actions they may take now. Queues paginate by
+The ticket page's buttons, their forms and what they call, and the bulk actions, come from the
+catalogue `tickets.actions`, which reads the state machine, so an agent sees exactly the
+actions they may take now. Queues paginate by
 keyset (no OFFSET, no COUNT(*)) and cost a fixed number of queries whatever the page holds.
 """
 
@@ -22,17 +23,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.choices import Tier
 from accounts.models import Team, User
-from portal.attachments import attach_files
 from routing.services import routing_correct
-from servicedesk.timeline import timeline_entries
 from servicedesk.ui import Sort, keyset_page, run_service
 from sla.selectors import filter_queue, timer_badges
+from tickets import actions as catalogue
 from tickets import selectors, services
 from tickets.choices import Status
+from tickets.exceptions import TicketError
 from tickets.models import Ticket
 from tickets.permissions import team_ids_of
+from tickets.timeline import timeline_entries
+from tickets.views import attach_files
 
 from . import forms
 from .rendering import queue_rows
@@ -52,27 +54,6 @@ SORTS = {
     "priority": Sort("priority", gettext_lazy("Priority"), "priority", id_descending=True),
 }
 PAGE_SIZE = 50
-
-# The button of each action of `tickets.selectors.ticket_actions`.
-ACTION_LABELS = {
-    "route": gettext_lazy("Classify and route"),
-    "take": gettext_lazy("Take"),
-    "assign": gettext_lazy("Assign"),
-    "dispatch": gettext_lazy("Dispatch"),
-    "escalate": gettext_lazy("Escalate"),
-    "suspend": gettext_lazy("Set pending"),
-    "resume": gettext_lazy("Resume"),
-    "resolve": gettext_lazy("Resolve"),
-    "verify": gettext_lazy("Verify the fix"),
-    "confirm": gettext_lazy("Confirm for the requester"),
-    "reject": gettext_lazy("Reject for the requester"),
-    "reopen": gettext_lazy("Reopen"),
-    "cancel": gettext_lazy("Cancel"),
-    "merge": gettext_lazy("Merge"),
-    "priority": gettext_lazy("Change priority"),
-}
-# Actions whose button acts at once; the others open a small form first.
-DIRECT_ACTIONS = {"take"}
 
 
 def agent_required(view: Callable) -> Callable:
@@ -177,36 +158,51 @@ def _ticket_or_404(request: HttpRequest, number: str) -> Ticket:
         raise Http404(_("No such ticket.")) from exc
 
 
-def _action_forms(ticket: Ticket, actions: list[str], bound: dict) -> dict:
-    """One unbound form per action the agent may take (or the bound one that failed)."""
-    makers = {
-        "route": lambda: forms.RouteForm(
-            initial={
-                "request_type": ticket.request_type_id,
-                "category": ticket.category_id,
-                "system": ticket.system_id,
-            }
+def _route(user: User, ticket: Ticket, data: dict) -> Ticket:
+    """Manual triage through routing's correction service: the ticket is classified and
+    routed, and the correction is kept as a training example that teaches the classifier."""
+    return routing_correct(
+        ticket_id=ticket.pk,
+        actor=user,
+        request_type=data["request_type"],
+        category=data["category"],
+        system=data["system"],
+        team=data["team"],
+    )
+
+
+# The workspace runs `route` as manual triage through routing's correction service (it also
+# teaches the classifier). The ticket core cannot call routing, so this one action's form and
+# call are specialised here: action → (form factory(ticket, data or None), call(user, ticket,
+# data)). Every other action is taken from the catalogue as it is.
+SPECIALISED = {
+    "route": (
+        lambda ticket, data: (
+            forms.RouteForm(data)
+            if data is not None
+            else forms.RouteForm(
+                initial={
+                    "request_type": ticket.request_type_id,
+                    "category": ticket.category_id,
+                    "system": ticket.system_id,
+                }
+            )
         ),
-        "assign": lambda: forms.AssignForm(ticket=ticket),
-        "dispatch": lambda: forms.TeamReasonForm(
-            ticket=ticket,
-            initial={"team": ticket.system.owner_team_id if ticket.system else None},
-        ),
-        "escalate": lambda: forms.TeamReasonForm(
-            ticket=ticket, initial={"team": ticket.team.escalates_to_id if ticket.team else None}
-        ),
-        "suspend": forms.SuspendForm,
-        "resume": forms.NoteForm,
-        "resolve": forms.ResolveForm,
-        "verify": forms.VerifyForm,
-        "confirm": forms.NoteForm,
-        "reject": forms.ReasonForm,
-        "reopen": forms.ReasonForm,
-        "cancel": forms.ReasonForm,
-        "merge": forms.MergeForm,
-        "priority": lambda: forms.PriorityForm(initial={"priority": ticket.priority}),
-    }
-    return {name: bound.get(name) or makers[name]() for name in actions if name in makers}
+        _route,
+    ),
+}
+
+
+def _make_form(action: catalogue.TicketAction, ticket: Ticket, data=None):
+    if action.name in SPECIALISED:
+        return SPECIALISED[action.name][0](ticket, data)
+    return action.make_form(ticket, data)
+
+
+def _perform(action: catalogue.TicketAction, user: User, ticket: Ticket, data: dict):
+    if action.name in SPECIALISED:
+        return SPECIALISED[action.name][1](user, ticket, data)
+    return action.perform(ticket, user, data)
 
 
 def _render_ticket(
@@ -214,7 +210,7 @@ def _render_ticket(
 ) -> HttpResponse:
     user = request.user
     staff = selectors.viewer_is_staff_on(ticket, user)
-    actions = selectors.ticket_actions(ticket=ticket, viewer=user)
+    offered = [catalogue.BY_NAME[name] for name in catalogue.available(ticket=ticket, viewer=user)]
     events = selectors.ticket_timeline(viewer=user, ticket=ticket)
     other_tickets = (
         selectors.ticket_list(
@@ -225,22 +221,26 @@ def _render_ticket(
         .prefetch_related(None)
         .only("id", "number", "title", "status", "created_at")[:5]
     )
-    action_forms = _action_forms(ticket, actions, bound or {})
-    labels = dict(ACTION_LABELS)
-    if ticket.tier == Tier.BACK:
-        labels["resolve"] = _("Submit the fix for verification")
+    bound = bound or {}
     context = {
         "ticket": ticket,
         "staff": staff,
+        # (name, button label, form or None for a direct action, direct)
         "actions": [
-            (name, labels[name], action_forms.get(name), name in DIRECT_ACTIONS) for name in actions
+            (
+                action.name,
+                action.label_for(ticket),
+                None if action.direct else bound.get(action.name) or _make_form(action, ticket),
+                action.direct,
+            )
+            for action in offered
         ],
-        "open_action": next(iter(bound or {}), ""),
+        "open_action": next(iter(bound), ""),
         "comments": selectors.ticket_comments(viewer=user, ticket=ticket),
         "entries": timeline_entries(events, viewer_is_staff=staff),
         "attachments": selectors.ticket_attachments(viewer=user, ticket=ticket),
         "badges": timer_badges([ticket.pk])[ticket.pk],
-        "comment_form": (bound or {}).get("comment") or forms.CommentForm(),
+        "comment_form": bound.get("comment") or forms.CommentForm(),
         "can_comment": staff and user.has_perm("accounts.handle_tickets"),
         "other_tickets": other_tickets,
         "queues": QUEUES,
@@ -261,134 +261,25 @@ def _after_action(request: HttpRequest, ticket: Ticket, done: str) -> HttpRespon
     return redirect("workspace:queue")
 
 
-def _route(user: User, ticket: Ticket, data: dict) -> Ticket:
-    """Manual triage through routing's correction service: the ticket is classified and
-    routed, and the correction is kept as a training example that teaches the classifier."""
-    return routing_correct(
-        ticket_id=ticket.pk,
-        actor=user,
-        request_type=data["request_type"],
-        category=data["category"],
-        system=data["system"],
-        team=data["team"],
-    )
-
-
-def _merge(user: User, ticket: Ticket, data: dict) -> Ticket:
-    try:
-        into = selectors.ticket_get(viewer=user, number=data["into"].strip())
-    except Ticket.DoesNotExist as exc:
-        raise ValidationError({"into": [_("No ticket you may see has this number.")]}) from exc
-    return services.ticket_merge(ticket_id=ticket.pk, actor=user, into=into, reason=data["reason"])
-
-
-# action → (form class or None, service call, success message)
-def _handlers(user: User, ticket: Ticket) -> dict:
-    tid = ticket.pk
-    return {
-        "take": (
-            None,
-            lambda d: services.ticket_take(ticket_id=tid, actor=user),
-            _("You took %(number)s."),
-        ),
-        "assign": (
-            lambda p: forms.AssignForm(p, ticket=ticket),
-            lambda d: services.ticket_assign(
-                ticket_id=tid, actor=user, assignee=d["assignee"], reason=d["reason"]
-            ),
-            _("%(number)s was assigned."),
-        ),
-        "route": (
-            forms.RouteForm,
-            lambda d: _route(user, ticket, d),
-            _("%(number)s was classified and routed."),
-        ),
-        "dispatch": (
-            lambda p: forms.TeamReasonForm(p, ticket=ticket),
-            lambda d: services.ticket_dispatch(
-                ticket_id=tid, actor=user, team=d["team"], reason=d["reason"]
-            ),
-            _("%(number)s was dispatched."),
-        ),
-        "escalate": (
-            lambda p: forms.TeamReasonForm(p, ticket=ticket),
-            lambda d: services.ticket_dispatch(
-                ticket_id=tid, actor=user, team=d["team"], reason=d["reason"], escalation=True
-            ),
-            _("%(number)s was escalated."),
-        ),
-        "suspend": (
-            forms.SuspendForm,
-            lambda d: services.ticket_suspend(
-                ticket_id=tid, actor=user, reason=d["reason"], note=d["note"]
-            ),
-            _("%(number)s is pending."),
-        ),
-        "resume": (
-            forms.NoteForm,
-            lambda d: services.ticket_resume(ticket_id=tid, actor=user, note=d["note"]),
-            _("%(number)s is in progress again."),
-        ),
-        "resolve": (
-            forms.ResolveForm,
-            lambda d: services.ticket_resolve(
-                ticket_id=tid, actor=user, resolution=d["resolution"]
-            ),
-            _("%(number)s was resolved."),
-        ),
-        "verify": (
-            forms.VerifyForm,
-            lambda d: services.ticket_verify(
-                ticket_id=tid, actor=user, passed=d["passed"], note=d["note"]
-            ),
-            _("The verification of %(number)s was recorded."),
-        ),
-        "confirm": (
-            forms.NoteForm,
-            lambda d: services.ticket_confirm(ticket_id=tid, actor=user, note=d["note"]),
-            _("%(number)s was confirmed and closed."),
-        ),
-        "reject": (
-            forms.ReasonForm,
-            lambda d: services.ticket_reject(ticket_id=tid, actor=user, reason=d["reason"]),
-            _("%(number)s was reopened."),
-        ),
-        "reopen": (
-            forms.ReasonForm,
-            lambda d: services.ticket_reopen(ticket_id=tid, actor=user, reason=d["reason"]),
-            _("%(number)s was reopened."),
-        ),
-        "cancel": (
-            forms.ReasonForm,
-            lambda d: services.ticket_cancel(ticket_id=tid, actor=user, reason=d["reason"]),
-            _("%(number)s was cancelled."),
-        ),
-        "merge": (forms.MergeForm, lambda d: _merge(user, ticket, d), _("%(number)s was merged.")),
-        "priority": (
-            forms.PriorityForm,
-            lambda d: services.ticket_set_priority(
-                ticket_id=tid, actor=user, priority=d["priority"], reason=d["reason"]
-            ),
-            _("The priority of %(number)s was changed."),
-        ),
-    }
-
-
 @agent_required
 @require_POST
 def ticket_act(request: HttpRequest, number: str, action: str) -> HttpResponse:
+    """Run one catalogue action: its form (none for a direct action), its service, its
+    success message; a refusal is shown on the ticket page, nothing half done."""
     ticket = _ticket_or_404(request, number)
-    handlers = _handlers(request.user, ticket)
-    if action not in handlers:
+    ticket_action = catalogue.get(action)
+    if ticket_action is None:
         raise Http404
-    form_class, call, done = handlers[action]
-    form = form_class(request.POST) if form_class else None
+    form = None if ticket_action.direct else _make_form(ticket_action, ticket, request.POST)
     if form is not None and not form.is_valid():
         return _render_ticket(request, ticket, bound={action: form}, status=400)
     data = form.cleaned_data if form is not None else {}
-    ok, _result = run_service(request, lambda: call(data), form=form)
+    done = ticket_action.done_for(ticket)
+    ok, _result = run_service(
+        request, lambda: _perform(ticket_action, request.user, ticket, data), form=form
+    )
     if ok:
-        return _after_action(request, ticket, done % {"number": ticket.number})
+        return _after_action(request, ticket, done)
     if form is not None and form.errors:
         return _render_ticket(request, ticket, bound={action: form}, status=400)
     return redirect("workspace:ticket", number=ticket.number)
@@ -489,34 +380,29 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Select tickets and an action."))
         return redirect(_safe_next(request))
     data = form.cleaned_data
-    action, note = data["action"], data["note"]
-    if action == "assign" and data["assignee"] is None:
+    # The choices are the catalogue's bulk actions; the one note is the action's text input.
+    bulk_action, note = catalogue.BY_NAME[data["action"]], data["note"]
+    fields = bulk_action.form.base_fields
+    if "assignee" in fields and data["assignee"] is None:
         messages.error(request, _("Choose who to assign the tickets to."))
         return redirect(_safe_next(request))
-    if action in ("resolve", "cancel") and not note.strip():
+    if bulk_action.text_field and fields[bulk_action.text_field].required and not note.strip():
         messages.error(request, _("A note is required to resolve or cancel tickets."))
         return redirect(_safe_next(request))
+    action_input = {"assignee": data["assignee"]}
+    if bulk_action.text_field:
+        action_input[bulk_action.text_field] = note
     tickets = list(
         selectors.visible_tickets(user).filter(pk__in=data["ids"][:200]).only("id", "number")
     )
-    calls = {
-        "take": lambda t: services.ticket_take(ticket_id=t.pk, actor=user),
-        "assign": lambda t: services.ticket_assign(
-            ticket_id=t.pk, actor=user, assignee=data["assignee"], reason=note
-        ),
-        "resolve": lambda t: services.ticket_resolve(ticket_id=t.pk, actor=user, resolution=note),
-        "cancel": lambda t: services.ticket_cancel(ticket_id=t.pk, actor=user, reason=note),
-    }
     done, failed = 0, []
     for ticket in tickets:
         try:
-            calls[action](ticket)
+            bulk_action.perform(ticket, user, action_input)
             done += 1
         except (ValidationError, PermissionDenied) as exc:
             failed.append(f"{ticket.number}: {' '.join(getattr(exc, 'messages', [str(exc)]))}")
-        except services.IllegalTransition as exc:
-            failed.append(f"{ticket.number}: {exc}")
-        except services.ConcurrentModification as exc:
+        except TicketError as exc:  # an impossible transition, or a concurrent change
             failed.append(f"{ticket.number}: {exc}")
     if done:
         messages.success(request, _("%(count)d ticket(s) updated.") % {"count": done})

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from accounts.models import Team
 from catalog.models import Category, InformationSystem, RequestType
-from tickets.api.serializers import ActiveRelatedField
+from tickets.api.inputs import ActiveRelatedField
 
 
 class ClassifySerializer(serializers.Serializer):

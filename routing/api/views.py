@@ -12,15 +12,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from servicedesk.api import conflict
+from servicedesk.api import ERRORS, action_responses, conflict, parse_id, validated
 from tickets.api import serializers as ticket_serializers
-from tickets.api.views import ERRORS, TRANSITION_RESPONSES, parse_id, validated
 from tickets.exceptions import TicketError
 from tickets.models import Ticket
 from tickets.selectors import ticket_get
 
 from .. import selectors, services
 from . import serializers as s
+
+# The answers of an action on a ticket: the ticket as the ticket API shows it, or an error.
+TICKET_ACTION_RESPONSES = action_responses(ticket_serializers.TicketDetailSerializer)
 
 
 class _TicketActionView(APIView):
@@ -49,7 +51,7 @@ class ClassifyView(_TicketActionView):
     """Correct (or confirm) the ticket's classification: logged as yours, and it becomes
     training data. A new ticket is routed by it; a queued or owned one follows a new team."""
 
-    @extend_schema(request=s.ClassifySerializer, responses=TRANSITION_RESPONSES)
+    @extend_schema(request=s.ClassifySerializer, responses=TICKET_ACTION_RESPONSES)
     def post(self, request: Request, pk: str) -> Response:
         return self.act(
             request,
@@ -64,7 +66,7 @@ class ClassifyView(_TicketActionView):
 class DispatchToOwnerView(_TicketActionView):
     """The middle office sends the ticket to the back-office team that owns its system."""
 
-    @extend_schema(request=None, responses={**TRANSITION_RESPONSES, 400: ERRORS[400]})
+    @extend_schema(request=None, responses={**TICKET_ACTION_RESPONSES, 400: ERRORS[400]})
     def post(self, request: Request, pk: str) -> Response:
         return self.act(
             request,

@@ -221,6 +221,7 @@ CELERY_BEAT_SCHEDULE["sla.progress_reminders"] = {
     "task": "sla.progress_reminders",
     "schedule": crontab(minute="*/5"),
 }
+# Auto-close is tickets.tasks.auto_close_resolved; its task name kept the `sla.` prefix.
 CELERY_BEAT_SCHEDULE["sla.auto_close_resolved"] = {
     "task": "sla.auto_close_resolved",
     "schedule": crontab(minute=15),

@@ -164,10 +164,13 @@ def test_agent_can_still_take_or_reassign_by_hand(desk, create):
     assert ticket.assignee == a
 
 
-def test_auto_assign_service_is_a_no_op_for_assigned_tickets(desk, create):
+def test_routing_a_ticket_again_leaves_its_assignee(desk, create):
+    """A redelivered intake (the reaction run twice) neither routes nor assigns again."""
     _team, (a, _b, _c) = helpdesk(AssignmentStrategy.ROUND_ROBIN)
     ticket = create("q?")
     assert ticket.assignee == a
-    assert services.routing_auto_assign(ticket_id=ticket.pk) is None
+    events = ticket.events.count()
+    assert services.routing_auto_route(ticket_id=ticket.pk).assignee == a
     ticket.refresh_from_db()
     assert ticket.assignee == a
+    assert ticket.events.count() == events

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from routing.classifier import run_eval
+from routing.evaluation import run_eval
 from routing.management.commands.classifier_eval import Command
 
 from .test_classifier import EN_HELDOUT, EN_TRAIN, ZH_HELDOUT, ZH_TRAIN

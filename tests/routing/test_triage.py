@@ -4,9 +4,9 @@ import pytest
 
 from routing import engine, services
 from routing.models import ClassificationRule
-from routing.selectors import triage_queue
 from tests.factories import request_type
 from tickets.choices import EventKind, Status
+from tickets.selectors import TicketFilters, ticket_list
 
 from .helpers import log
 
@@ -45,10 +45,16 @@ def test_text_without_words(desk, create, title):
 
 
 def test_triage_queue_lists_new_tickets_for_dispatchers(desk, create):
+    """The workspace's manual triage queue: new tickets flagged for triage, as each sees them."""
     ticket = create("Something odd happened")
-    assert list(triage_queue(viewer=desk.tier1)) == [ticket]
-    assert list(triage_queue(viewer=desk.engineer)) == []  # back office does not triage
-    assert list(triage_queue(viewer=desk.requester)) == []
+
+    def triage_queue(viewer):
+        filters = TicketFilters(needs_triage=True, status=[Status.NEW])
+        return list(ticket_list(viewer=viewer, filters=filters))
+
+    assert triage_queue(desk.tier1) == [ticket]
+    assert triage_queue(desk.engineer) == []  # back office does not triage
+    assert triage_queue(desk.other_requester) == []  # (and the workspace is closed to them)
 
 
 def test_any_failure_of_routing_goes_to_triage_with_the_reason(desk, create, monkeypatch):

@@ -17,6 +17,7 @@ from sla.models import SlaTimer
 from sla.services import sla_due_timer_ids, sla_timers_process
 from tests.sla.conftest import sh
 from tickets import services as tickets
+from tickets import tasks as ticket_tasks
 from tickets.choices import EventKind, Status
 from tickets.models import Ticket, TicketEvent
 
@@ -212,8 +213,12 @@ def test_auto_close_resolved_twice_closes_once(
     ):
         tickets.ticket_resolve(ticket_id=ticket.pk, actor=desk.tier1, resolution="done")
     later = T0 + timedelta(days=4)
-    assert sweep_at(later, django_capture_on_commit_callbacks, tasks.auto_close_resolved) == 1
-    assert sweep_at(later, django_capture_on_commit_callbacks, tasks.auto_close_resolved) == 0
+    assert (
+        sweep_at(later, django_capture_on_commit_callbacks, ticket_tasks.auto_close_resolved) == 1
+    )
+    assert (
+        sweep_at(later, django_capture_on_commit_callbacks, ticket_tasks.auto_close_resolved) == 0
+    )
     ticket.refresh_from_db()
     assert ticket.status == Status.CLOSED
     assert {t.state for t in SlaTimer.objects.filter(ticket=ticket)} == {

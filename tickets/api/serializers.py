@@ -1,11 +1,12 @@
 """Input and output shapes of the ticket API.
 
-Input serializers only parse and look things up; the services (`tickets.services`) hold every
-rule (lengths, required reasons, permissions), so the API, the portal and the workspace refuse
-the same things with the same messages. Free text is passed through untouched
-(`tickets.validation` strips NUL bytes and enforces lengths). Output serializers read only the
-relations the selectors join, so a list page costs the same number of queries at any size; the
-ticket and people shapes are built by plain functions, their declared fields kept for the schema.
+The input shapes of the actions are in `tickets.api.inputs`. Input serializers only parse and
+look things up; the services (`tickets.services`) hold every rule (lengths, required reasons,
+permissions), so the API, the portal and the workspace refuse the same things with the same
+messages. Free text is passed through untouched (`tickets.validation` strips NUL bytes and
+enforces lengths). Output serializers read only the relations the selectors join, so a list
+page costs the same number of queries at any size; the ticket and people shapes are built by
+plain functions, their declared fields kept for the schema.
 """
 
 from __future__ import annotations
@@ -18,50 +19,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Team, User
+from accounts.models import User
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
 
-from ..choices import Channel, EventKind, Impact, PendingReason, Priority, Status, Urgency
+from ..actions import available as ticket_actions
+from ..choices import Channel, EventKind, Impact, Priority, Status, Urgency
 from ..models import Attachment, Comment, Ticket, TicketEvent
-from ..selectors import ticket_actions
-
-# PostgreSQL's bigint: larger ids cannot exist, and must not reach the database as a query.
-MAX_ID = 2**63 - 1
+from .inputs import ActiveRelatedField, FreeTextField, IdField
 
 # Channels an agent records when logging a request on someone's behalf.
 ON_BEHALF_CHANNELS = (Channel.PHONE, Channel.IM, Channel.EMAIL, Channel.PORTAL)
 ON_BEHALF_CHANNEL_CHOICES = [(c.value, c.label) for c in ON_BEHALF_CHANNELS]
-
-
-class FreeTextField(serializers.CharField):
-    """Text a person typed. Unlike DRF's CharField it does not refuse NUL bytes or trim:
-    `tickets.validation` cleans every channel's text the same way."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("allow_blank", True)
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
-        self.validators = [
-            v
-            for v in self.validators
-            if type(v).__name__
-            not in ("ProhibitNullCharactersValidator", "ProhibitSurrogateCharactersValidator")
-        ]
-
-
-class IdField(serializers.IntegerField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(**kwargs)
-
-
-class ActiveRelatedField(serializers.PrimaryKeyRelatedField):
-    """A primary key that must fit in a bigint before it is looked up."""
-
-    def to_internal_value(self, data):
-        IdField().run_validation(data)
-        return super().to_internal_value(data)
 
 
 # --- small nested shapes (read from joined relations only) -----------------------------------
@@ -454,80 +422,6 @@ class AttachmentCreateSerializer(serializers.Serializer):
     is_internal = serializers.BooleanField(required=False, default=False)
 
 
-# --- one input shape per action -------------------------------------------------------------
-
-
-class EmptySerializer(serializers.Serializer):
-    pass
-
-
-class NoteSerializer(serializers.Serializer):
-    note = FreeTextField(required=False, default="")
-
-
-class ReasonSerializer(serializers.Serializer):
-    reason = FreeTextField(required=False, default="")
-
-
-class RouteSerializer(serializers.Serializer):
-    team = ActiveRelatedField(queryset=Team.objects.all())
-    reason = FreeTextField(required=False, default="")
-
-
-class AssignSerializer(serializers.Serializer):
-    assignee = ActiveRelatedField(queryset=User.objects.filter(is_active=True))
-    reason = FreeTextField(required=False, default="")
-
-
-class DispatchSerializer(serializers.Serializer):
-    team = ActiveRelatedField(queryset=Team.objects.all())
-    reason = FreeTextField(required=False, default="")
-
-
-class EscalateSerializer(serializers.Serializer):
-    team = ActiveRelatedField(
-        queryset=Team.objects.all(),
-        required=False,
-        help_text=_("Default: the next team of the current team's escalation chain."),
-    )
-    reason = FreeTextField(required=False, default="")
-
-
-class SuspendSerializer(serializers.Serializer):
-    reason = serializers.ChoiceField(choices=PendingReason.choices)
-    note = FreeTextField(required=False, default="")
-
-
-class ResolveSerializer(serializers.Serializer):
-    resolution = FreeTextField()
-
-
-class VerifySerializer(serializers.Serializer):
-    passed = serializers.BooleanField()
-    note = FreeTextField(required=False, default="")
-
-
-class MergeSerializer(serializers.Serializer):
-    into = serializers.CharField(
-        max_length=32, help_text=_("The number (SD-2026-000123) or id of the ticket to keep.")
-    )
-    reason = FreeTextField(required=False, default="")
-
-
-class PrioritySerializer(serializers.Serializer):
-    priority = serializers.ChoiceField(choices=Priority.choices)
-    reason = FreeTextField(required=False, default="")
-
-
 class ActionsSerializer(serializers.Serializer):
     status = serializers.CharField()
     actions = serializers.ListField(child=serializers.CharField())
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
-class ConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    allowed = serializers.ListField(child=serializers.CharField(), required=False)

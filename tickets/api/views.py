@@ -1,9 +1,11 @@
 """The ticket API: reads through the viewer-scoped selectors, writes through the services.
 
-Every endpoint is one action. A ticket the caller may not see is a 404 whatever the reason
-(no such id, someone else's ticket, not even a number), so ids do not leak. Errors are JSON:
-field messages (400), permission (403), an impossible action from the ticket's status (409 with
-the actions allowed now), somebody else acting on the ticket at the same moment (409).
+Every endpoint is one action. The ticket actions' endpoints are built from the catalogue
+(`tickets.actions`): one per action, with its own input schema. A ticket the caller may not
+see is a 404 whatever the reason (no such id, someone else's ticket, not even a number), so ids
+do not leak. Errors are JSON: field messages (400), permission (403), an impossible action from
+the ticket's status (409 with the actions allowed now), somebody else acting on the ticket at
+the same moment (409).
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from servicedesk.api import conflict
+from servicedesk.api import ERRORS, MAX_ID, action_responses, conflict, parse_id, validated
 
-from .. import reactions, selectors, services
+from .. import actions, reactions, selectors, services
 from ..choices import Status
 from ..exceptions import ConcurrentModification, IllegalTransition
 from ..models import Attachment, Ticket
@@ -37,24 +39,7 @@ from ..selectors import TicketFilters
 from ..views import attachment_response
 from . import serializers as s
 
-ERRORS = {
-    400: OpenApiResponse(description=gettext_lazy("Field messages: {field: [message, ...]}.")),
-    403: OpenApiResponse(s.ErrorSerializer, description=gettext_lazy("Not allowed for you.")),
-    404: OpenApiResponse(
-        s.ErrorSerializer, description=gettext_lazy("No such ticket that you may see.")
-    ),
-}
-TRANSITION_RESPONSES = {
-    200: s.TicketDetailSerializer,
-    **ERRORS,
-    409: OpenApiResponse(
-        s.ConflictSerializer,
-        description=gettext_lazy(
-            "Not possible from the ticket's status (`allowed` lists what is), or someone else "
-            "changed the ticket at the same moment."
-        ),
-    ),
-}
+TRANSITION_RESPONSES = action_responses(s.TicketDetailSerializer)
 IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
@@ -91,25 +76,9 @@ class TicketCursorPagination(CursorPagination):
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
             position = str(cursor.position)
-            if not (position.isascii() and position.isdigit() and int(position) <= s.MAX_ID):
+            if not (position.isascii() and position.isdigit() and int(position) <= MAX_ID):
                 raise NotFound(self.invalid_cursor_message)
         return cursor
-
-
-def parse_id(value) -> int:
-    """An id from the URL; anything that cannot be one is a 404, never a database error."""
-    text = str(value)
-    if not text.isascii() or not text.isdigit() or int(text) > s.MAX_ID or int(text) < 1:
-        raise NotFound()
-    return int(text)
-
-
-def validated(serializer_class, request: Request, data=None) -> dict:
-    serializer = serializer_class(
-        data=request.data if data is None else data, context={"request": request}
-    )
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class TicketViewSet(viewsets.GenericViewSet):
@@ -156,7 +125,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         except Ticket.DoesNotExist:
             current, allowed = ticket, []
         else:
-            allowed = selectors.ticket_actions(ticket=current, viewer=self.request.user)
+            allowed = actions.available(ticket=current, viewer=self.request.user)
         detail = _("“%(action)s” is not possible while the ticket is “%(status)s”.") % {
             "action": name,
             "status": Status(current.status).label,
@@ -164,7 +133,12 @@ class TicketViewSet(viewsets.GenericViewSet):
         return conflict(detail, status=current.status, allowed=allowed)
 
     def transition(
-        self, request: Request, serializer_class, perform: Callable[[Ticket, dict], object]
+        self,
+        request: Request,
+        serializer_class,
+        perform: Callable[[Ticket, dict], object],
+        *,
+        name: str,
     ) -> Response:
         """Input serializer → service → output serializer, with the 409 mapping."""
         ticket = self.get_ticket()
@@ -179,7 +153,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             else:
                 perform(ticket, data)
         except IllegalTransition as exc:
-            return self.illegal(exc, ticket, self.action.removesuffix("_to_team"))
+            return self.illegal(exc, ticket, name)
         except ConcurrentModification as exc:
             return conflict(str(exc))
         return self.ticket_response(ticket)
@@ -291,7 +265,7 @@ class TicketViewSet(viewsets.GenericViewSet):
         return Response(
             {
                 "status": ticket.status,
-                "actions": selectors.ticket_actions(ticket=ticket, viewer=request.user),
+                "actions": actions.available(ticket=ticket, viewer=request.user),
             }
         )
 
@@ -353,229 +327,35 @@ class TicketViewSet(viewsets.GenericViewSet):
             status=status.HTTP_201_CREATED,
         )
 
-    # --- one endpoint per action ----------------------------------------------------------
 
-    @extend_schema(parameters=[IF_MATCH], request=s.RouteSerializer, responses=TRANSITION_RESPONSES)
-    @action(detail=True, methods=["post"])
-    def route(self, request: Request, pk=None) -> Response:
-        """Triage a new ticket: put it in a team's queue (at that team's tier)."""
+def _action_endpoint(ticket_action: actions.TicketAction):
+    """The POST endpoint of one catalogue action: its input serializer → its service → the
+    ticket, documented with the action's own request schema."""
+
+    def endpoint(self: TicketViewSet, request: Request, pk=None) -> Response:
         return self.transition(
             request,
-            s.RouteSerializer,
-            lambda t, d: services.ticket_route(
-                ticket_id=t.pk,
-                actor=request.user,
-                tier=d["team"].tier,
-                team=d["team"],
-                reason=d["reason"],
-            ),
+            ticket_action.serializer,
+            lambda ticket, data: ticket_action.perform(ticket, request.user, data),
+            name=ticket_action.name,
         )
 
-    @extend_schema(parameters=[IF_MATCH], request=s.EmptySerializer, responses=TRANSITION_RESPONSES)
-    @action(detail=True, methods=["post"])
-    def take(self, request: Request, pk=None) -> Response:
-        """Take a queued ticket yourself. If someone took it first: 409."""
-        return self.transition(
-            request,
-            s.EmptySerializer,
-            lambda t, d: services.ticket_take(
-                ticket_id=t.pk, actor=request.user, from_queue_only=True
-            ),
-        )
+    endpoint.__name__ = endpoint.__qualname__ = ticket_action.api_method or ticket_action.name
+    endpoint.__doc__ = ticket_action.api_doc
+    endpoint = action(
+        detail=True, methods=["post"], url_path=ticket_action.name, url_name=ticket_action.name
+    )(endpoint)
+    return extend_schema(
+        parameters=[IF_MATCH], request=ticket_action.serializer, responses=TRANSITION_RESPONSES
+    )(endpoint)
 
-    @extend_schema(
-        parameters=[IF_MATCH], request=s.AssignSerializer, responses=TRANSITION_RESPONSES
+
+for _ticket_action in actions.ACTIONS:
+    setattr(
+        TicketViewSet,
+        _ticket_action.api_method or _ticket_action.name,
+        _action_endpoint(_ticket_action),
     )
-    @action(detail=True, methods=["post"])
-    def assign(self, request: Request, pk=None) -> Response:
-        """Give the ticket to a member of its team (starts work on a queued ticket)."""
-        return self.transition(
-            request,
-            s.AssignSerializer,
-            lambda t, d: services.ticket_assign(
-                ticket_id=t.pk, actor=request.user, assignee=d["assignee"], reason=d["reason"]
-            ),
-        )
-
-    @extend_schema(
-        parameters=[IF_MATCH], request=s.DispatchSerializer, responses=TRANSITION_RESPONSES
-    )
-    # Not named `dispatch`: that is APIView's request entry point.
-    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
-    def dispatch_to_team(self, request: Request, pk=None) -> Response:
-        """Dispatch (派单) to another team, with a reason; it lands unassigned in its queue."""
-        return self.transition(
-            request,
-            s.DispatchSerializer,
-            lambda t, d: services.ticket_dispatch(
-                ticket_id=t.pk, actor=request.user, team=d["team"], reason=d["reason"]
-            ),
-        )
-
-    @extend_schema(
-        parameters=[IF_MATCH], request=s.EscalateSerializer, responses=TRANSITION_RESPONSES
-    )
-    @action(detail=True, methods=["post"])
-    def escalate(self, request: Request, pk=None) -> Response:
-        """Escalate to the next team of the chain (or the team given), with a reason."""
-
-        def perform(ticket: Ticket, data: dict):
-            team = data.get("team") or (ticket.team.escalates_to if ticket.team else None)
-            if team is None:
-                raise ValidationError(
-                    {"team": [_("This ticket's team has no next team; choose one.")]}
-                )
-            return services.ticket_dispatch(
-                ticket_id=ticket.pk,
-                actor=request.user,
-                team=team,
-                reason=data["reason"],
-                escalation=True,
-            )
-
-        return self.transition(request, s.EscalateSerializer, perform)
-
-    @extend_schema(
-        parameters=[IF_MATCH], request=s.SuspendSerializer, responses=TRANSITION_RESPONSES
-    )
-    @action(detail=True, methods=["post"])
-    def suspend(self, request: Request, pk=None) -> Response:
-        """Pending on someone outside the desk (挂起); `reason` says who."""
-        return self.transition(
-            request,
-            s.SuspendSerializer,
-            lambda t, d: services.ticket_suspend(
-                ticket_id=t.pk, actor=request.user, reason=d["reason"], note=d["note"]
-            ),
-        )
-
-    @extend_schema(parameters=[IF_MATCH], request=s.NoteSerializer, responses=TRANSITION_RESPONSES)
-    @action(detail=True, methods=["post"])
-    def resume(self, request: Request, pk=None) -> Response:
-        """Back to work on a pending ticket."""
-        return self.transition(
-            request,
-            s.NoteSerializer,
-            lambda t, d: services.ticket_resume(ticket_id=t.pk, actor=request.user, note=d["note"]),
-        )
-
-    @extend_schema(
-        parameters=[IF_MATCH], request=s.ResolveSerializer, responses=TRANSITION_RESPONSES
-    )
-    @action(detail=True, methods=["post"])
-    def resolve(self, request: Request, pk=None) -> Response:
-        """Resolve with a resolution; from the back office this submits the fix for
-        verification by the middle office."""
-        return self.transition(
-            request,
-            s.ResolveSerializer,
-            lambda t, d: services.ticket_resolve(
-                ticket_id=t.pk, actor=request.user, resolution=d["resolution"]
-            ),
-        )
-
-    @extend_schema(
-        parameters=[IF_MATCH], request=s.VerifySerializer, responses=TRANSITION_RESPONSES
-    )
-    @action(detail=True, methods=["post"])
-    def verify(self, request: Request, pk=None) -> Response:
-        """Verify a back-office fix: passed → the requester is asked to confirm; failed (the
-        note says why) → back to the back office."""
-        return self.transition(
-            request,
-            s.VerifySerializer,
-            lambda t, d: services.ticket_verify(
-                ticket_id=t.pk, actor=request.user, passed=d["passed"], note=d["note"]
-            ),
-        )
-
-    @extend_schema(parameters=[IF_MATCH], request=s.NoteSerializer, responses=TRANSITION_RESPONSES)
-    @action(detail=True, methods=["post"])
-    def confirm(self, request: Request, pk=None) -> Response:
-        """The requester confirms the fix: closed."""
-        return self.transition(
-            request,
-            s.NoteSerializer,
-            lambda t, d: services.ticket_confirm(
-                ticket_id=t.pk, actor=request.user, note=d["note"]
-            ),
-        )
-
-    @extend_schema(
-        parameters=[IF_MATCH], request=s.ReasonSerializer, responses=TRANSITION_RESPONSES
-    )
-    @action(detail=True, methods=["post"])
-    def reject(self, request: Request, pk=None) -> Response:
-        """The requester says it is not fixed (reason required): back to its owner."""
-        return self.transition(
-            request,
-            s.ReasonSerializer,
-            lambda t, d: services.ticket_reject(
-                ticket_id=t.pk, actor=request.user, reason=d["reason"]
-            ),
-        )
-
-    @extend_schema(
-        parameters=[IF_MATCH], request=s.ReasonSerializer, responses=TRANSITION_RESPONSES
-    )
-    @action(detail=True, methods=["post"])
-    def reopen(self, request: Request, pk=None) -> Response:
-        """Reopen a closed ticket within the reopen window (reason required)."""
-        return self.transition(
-            request,
-            s.ReasonSerializer,
-            lambda t, d: services.ticket_reopen(
-                ticket_id=t.pk, actor=request.user, reason=d["reason"]
-            ),
-        )
-
-    @extend_schema(
-        parameters=[IF_MATCH], request=s.ReasonSerializer, responses=TRANSITION_RESPONSES
-    )
-    @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk=None) -> Response:
-        """Withdraw (requester) or reject as invalid (agent, reason required)."""
-        return self.transition(
-            request,
-            s.ReasonSerializer,
-            lambda t, d: services.ticket_cancel(
-                ticket_id=t.pk, actor=request.user, reason=d["reason"]
-            ),
-        )
-
-    @extend_schema(parameters=[IF_MATCH], request=s.MergeSerializer, responses=TRANSITION_RESPONSES)
-    @action(detail=True, methods=["post"])
-    def merge(self, request: Request, pk=None) -> Response:
-        """Merge this duplicate into another open ticket (by number or id)."""
-
-        def perform(ticket: Ticket, data: dict):
-            into = data["into"].strip()
-            try:
-                if into.isascii() and into.isdigit():
-                    target = selectors.ticket_get(viewer=request.user, ticket_id=parse_id(into))
-                else:
-                    target = selectors.ticket_get(viewer=request.user, number=into)
-            except (Ticket.DoesNotExist, NotFound) as exc:
-                raise ValidationError({"into": [_("No such ticket.")]}) from exc
-            return services.ticket_merge(
-                ticket_id=ticket.pk, actor=request.user, into=target, reason=data["reason"]
-            )
-
-        return self.transition(request, s.MergeSerializer, perform)
-
-    @extend_schema(
-        parameters=[IF_MATCH], request=s.PrioritySerializer, responses=TRANSITION_RESPONSES
-    )
-    @action(detail=True, methods=["post"])
-    def priority(self, request: Request, pk=None) -> Response:
-        """Override the computed priority (reason required)."""
-        return self.transition(
-            request,
-            s.PrioritySerializer,
-            lambda t, d: services.ticket_set_priority(
-                ticket_id=t.pk, actor=request.user, priority=d["priority"], reason=d["reason"]
-            ),
-        )
 
 
 class AnyAcceptNegotiation(BaseContentNegotiation):

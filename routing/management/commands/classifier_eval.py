@@ -54,7 +54,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Imported here so that `manage.py help` does not load scikit-learn and jieba.
-        from routing.classifier import ClassifierLoadError, run_eval
+        from routing.classifier import ClassifierLoadError
+        from routing.evaluation import run_eval
 
         try:
             result = run_eval(

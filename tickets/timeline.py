@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 from accounts.choices import Tier
 from accounts.models import Team, User
 from catalog.models import Category, InformationSystem, RequestType
-from tickets.choices import ActorKind, Channel, EventKind, PendingReason, Priority, Status
+
+from .choices import ActorKind, Channel, EventKind, PendingReason, Status
 
 _KIND_LABELS = dict(EventKind.choices)
 _LOOKUPS = {"team": Team, "assignee": User, "system": InformationSystem}
@@ -148,6 +149,3 @@ def _entry(event, names, viewer_is_staff: bool) -> TimelineEntry:
         is_public=event.is_public,
         tone=tone,
     )
-
-
-PRIORITY_CHOICES = Priority.choices
