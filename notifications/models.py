@@ -63,7 +63,19 @@ class Notification(models.Model):
         WebhookEndpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     target = models.CharField(_("to"), max_length=500, blank=True)
-    subject = models.CharField(_("subject"), max_length=200)
+    # What happened and its parameters, rendered when shown or sent, in the reader's language
+    # (`notifications.kinds`); `subject`/`body` hold the text of older, pre-rendered messages.
+    kind = models.CharField(_("kind"), max_length=60, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    ticket = models.ForeignKey(
+        "tickets.Ticket",
+        verbose_name=_("ticket"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("text"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
     dedupe_key = models.CharField(max_length=200, unique=True)
@@ -72,6 +84,8 @@ class Notification(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    # A failed delivery is tried again from this time (backoff over hours), by the beat job.
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
@@ -94,7 +108,53 @@ class Notification(models.Model):
             models.Index(
                 fields=["created_at"], condition=Q(status="pending"), name="notification_pending"
             ),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending", next_attempt_at__isnull=False),
+                name="notification_retry_due",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} → {self.target or self.recipient_id}: {self.subject}"
+        return f"{self.channel} → {self.target or self.recipient_id}: {self.kind or self.subject}"
+
+
+class NotificationRule(models.Model):
+    """Which channels one kind of message goes out on, for the whole desk (admin-editable;
+    the defaults are in `notifications.kinds` and created by a data migration). Whom it goes
+    to is part of the kind (the requester, the assignee, the followers, the verifiers ...)."""
+
+    kind = models.CharField(_("kind"), max_length=60, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    inbox = models.BooleanField(_("in-app inbox"), default=True)
+    email = models.BooleanField(_("e-mail"), default=True)
+    webhook = models.BooleanField(_("team chat webhook"), default=False)
+
+    class Meta:
+        verbose_name = _("notification rule")
+        verbose_name_plural = _("notification rules")
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+class NotificationPreference(models.Model):
+    """One person's choice for one kind of message: a channel switched off (profile page)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_prefs"
+    )
+    kind = models.CharField(_("kind"), max_length=60)
+    inbox = models.BooleanField(_("in-app inbox"), default=True)
+    email = models.BooleanField(_("e-mail"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_pref_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}"

@@ -3,37 +3,44 @@
 `notify()` / `notify_many()` store one row per recipient and channel (inbox, e-mail) and per
 chat webhook, inserted with ON CONFLICT DO NOTHING on the dedupe key: telling someone the same
 thing twice is impossible by construction. Inbox rows are delivered when stored; e-mail and
-webhook rows are delivered after commit by Celery (`notifications.deliver_batch`), each row on
-its own, so a failing channel never blocks another; a failed row is retried with exponential
-backoff (`notifications.deliver`) until `MAX_ATTEMPTS`, then marked failed.
+webhook rows are delivered after commit by Celery (`notifications.deliver_batch`, on the
+`delivery` queue), each row on its own, so a failing channel never blocks another; a failed
+row is retried with backoff over hours, then parked as failed for an administrator to send
+again (`notifications/delivery.py`).
+
+Messages about tickets (`notify_ticket`) store a kind and parameters (`notifications.kinds`)
+and are rendered in each reader's language when shown or sent; the desk-wide rule of the kind
+(admin) and each person's preference (profile) choose the channels.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+from psycopg2.extras import Json, execute_values
 
 from accounts.models import User
+from servicedesk.tasks import enqueue_by_name
+from tickets.choices import Status
+from tickets.models import Ticket, TicketFollower
 
-from .choices import Channel, DeliveryStatus, WebhookKind
-from .models import Notification, WebhookEndpoint
+from .choices import Channel, DeliveryStatus
+from .delivery import MAX_ATTEMPTS, notifications_deliver, webhook_payload
+from .kinds import KINDS
+from .models import Notification, NotificationPreference, NotificationRule, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-WEBHOOK_TIMEOUT = 5
+__all__ = ["MAX_ATTEMPTS", "notifications_deliver", "webhook_payload"]
+
 DELIVERY_CHUNK = 100
 # Capabilities that make a user desk staff: only they may receive internal notifications
 # (an internal note's text, SLA escalations). Requesters never do.
@@ -54,6 +61,12 @@ class NotificationSpec:
     channels: tuple[str, ...] = (Channel.INBOX, Channel.EMAIL, Channel.WEBHOOK)
     internal: bool = True
     extra: dict = field(default_factory=dict)
+    # A message about a ticket: its kind and parameters, rendered for each reader.
+    kind: str = ""
+    params: dict = field(default_factory=dict)
+    ticket_id: int | None = None
+    # Per recipient id, the channels they switched off (profile preferences).
+    muted: dict[int, set[str]] = field(default_factory=dict)
 
 
 def notify(
@@ -120,7 +133,8 @@ def _webhooks(specs: Sequence[NotificationSpec]) -> dict[int | None, list[Webhoo
 _INSERT = """
 INSERT INTO notifications_notification
     (recipient_id, channel, webhook_id, target, subject, body, url, dedupe_key, status,
-     attempts, last_error, created_at, sent_at, read_at)
+     attempts, last_error, created_at, sent_at, read_at, kind, params, ticket_id,
+     next_attempt_at)
 VALUES %s
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id, channel
@@ -131,8 +145,6 @@ def notify_many(specs: Sequence[NotificationSpec]) -> list[int]:
     """Store many notifications in one statement per 1,000 rows (see `notify`)."""
     if not specs:
         return []
-    from psycopg2.extras import execute_values
-
     now = timezone.now()
     internal_users = {
         user.pk for spec in specs if spec.internal for user in spec.recipients if user
@@ -142,29 +154,31 @@ def notify_many(specs: Sequence[NotificationSpec]) -> list[int]:
     rows: list[tuple] = []
     for spec in specs:
         subject = spec.subject[:200]
+        tail = (spec.kind, Json(spec.params), spec.ticket_id, None)
         seen: set[int] = set()
         for user in spec.recipients:
             if user is None or user.pk in seen or (spec.internal and user.pk not in staff):
                 continue
             seen.add(user.pk)
-            if Channel.INBOX in spec.channels:
+            muted = spec.muted.get(user.pk, set())
+            if Channel.INBOX in spec.channels and Channel.INBOX not in muted:
                 key = f"{spec.dedupe_key}:inbox:{user.pk}"
                 rows.append(
                     (user.pk, Channel.INBOX, None, "", subject, spec.body, spec.url, key,
-                     DeliveryStatus.SENT, 0, "", now, now, None)
+                     DeliveryStatus.SENT, 0, "", now, now, None, *tail)
                 )  # fmt: skip
-            if Channel.EMAIL in spec.channels and user.email:
+            if Channel.EMAIL in spec.channels and Channel.EMAIL not in muted and user.email:
                 key = f"{spec.dedupe_key}:email:{user.pk}"
                 rows.append(
                     (user.pk, Channel.EMAIL, None, user.email, subject, spec.body, spec.url, key,
-                     DeliveryStatus.PENDING, 0, "", now, None, None)
+                     DeliveryStatus.PENDING, 0, "", now, None, None, *tail)
                 )  # fmt: skip
         if Channel.WEBHOOK in spec.channels:
             for endpoint in webhooks.get(spec.team_id, []):
                 key = f"{spec.dedupe_key}:webhook:{endpoint.pk}"
                 rows.append(
                     (None, Channel.WEBHOOK, endpoint.pk, endpoint.url, subject, spec.body,
-                     spec.url, key, DeliveryStatus.PENDING, 0, "", now, None, None)
+                     spec.url, key, DeliveryStatus.PENDING, 0, "", now, None, None, *tail)
                 )  # fmt: skip
     inserted: list[tuple[int, str]] = []
     with connection.cursor() as cursor:
@@ -183,142 +197,9 @@ def notify_many(specs: Sequence[NotificationSpec]) -> list[int]:
 
 
 def _enqueue(ids: list[int]) -> None:
-    from servicedesk.tasks import enqueue
-
-    from .tasks import deliver_batch
-
-    # A broker that is down leaves the rows pending; `notifications.redeliver_stale` re-sends.
+    # A broker that is down leaves the rows pending; `notifications.deliver_due` sends them.
     for start in range(0, len(ids), DELIVERY_CHUNK):
-        enqueue(deliver_batch, ids[start : start + DELIVERY_CHUNK])
-
-
-# --- delivery ---------------------------------------------------------------------------------
-
-
-class DeliveryError(Exception):
-    """A channel refused or failed to take a message."""
-
-
-def webhook_payload(kind: str, subject: str, body: str, url: str) -> dict:
-    """The JSON each chat tool's incoming webhook expects."""
-    text = f"{subject}\n{body}" + (f"\n{url}" if url else "")
-    if kind == WebhookKind.WECOM:
-        return {"msgtype": "text", "text": {"content": text}}
-    if kind == WebhookKind.DINGTALK:
-        return {"msgtype": "text", "text": {"content": text}}
-    if kind == WebhookKind.FEISHU:
-        return {"msg_type": "text", "content": {"text": text}}
-    return {"text": text}
-
-
-def _post_webhook(notification: Notification) -> None:
-    kind = notification.webhook.kind if notification.webhook else WebhookKind.SLACK
-    payload = webhook_payload(kind, notification.subject, notification.body, notification.url)
-    if not notification.target.startswith(("http://", "https://")):
-        raise DeliveryError("webhook URL must be http(s)")
-    request = urllib.request.Request(  # noqa: S310 (scheme checked above)
-        notification.target,
-        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:  # noqa: S310
-            raw = response.read(65536)
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"HTTP {exc.code}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise DeliveryError(str(exc)) from exc
-    # WeCom and DingTalk answer 200 with {"errcode": n}; Feishu with {"code": n}.
-    try:
-        answer = json.loads(raw or b"{}")
-    except ValueError:
-        return
-    if isinstance(answer, dict):
-        code = answer.get("errcode", answer.get("code", 0))
-        if code not in (0, None):
-            raise DeliveryError(f"refused: {str(answer)[:200]}")
-
-
-def _email(notification: Notification) -> EmailMessage:
-    body = notification.body + (f"\n\n{notification.url}" if notification.url else "")
-    return EmailMessage(
-        subject=notification.subject,
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[notification.target],
-    )
-
-
-@transaction.atomic
-def notifications_deliver(*, notification_ids: Sequence[int]) -> list[int]:
-    """Deliver the pending notifications among `notification_ids`; return those that failed
-    and should be retried.
-
-    Rows another worker is delivering are skipped (skip_locked); sent or failed rows are left
-    alone, so a redelivered task sends nothing twice. Each row succeeds or fails on its own.
-    """
-    rows = list(
-        Notification.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(pk__in=list(notification_ids), status=DeliveryStatus.PENDING)
-        .select_related("webhook")
-        .order_by("id")
-    )
-    if not rows:
-        return []
-    now = timezone.now()
-    retry: list[int] = []
-    mail_connection = None
-    for row in rows:
-        row.attempts += 1
-        try:
-            if row.channel == Channel.EMAIL:
-                if mail_connection is None:
-                    mail_connection = get_connection(fail_silently=False)
-                    mail_connection.open()
-                if mail_connection.send_messages([_email(row)]) != 1:
-                    raise DeliveryError("the mail server did not accept the message")
-            elif row.channel == Channel.WEBHOOK:
-                _post_webhook(row)
-            row.status, row.sent_at, row.last_error = DeliveryStatus.SENT, now, ""
-        except Exception as exc:  # any channel failure: record it, never stop the others
-            logger.warning("notification %s (%s) failed: %s", row.pk, row.channel, exc)
-            row.last_error = str(exc)[:2000] or exc.__class__.__name__
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = DeliveryStatus.FAILED
-            else:
-                retry.append(row.pk)
-    if mail_connection is not None:
-        try:
-            mail_connection.close()
-        except Exception:  # closing a broken SMTP session must not undo the bookkeeping
-            logger.warning("closing the mail connection failed", exc_info=True)
-    # The delivered rows share their new values: one UPDATE for all of them (a per-row CASE
-    # over a batch costs more than the sending); failures, rare, row by row.
-    sent = [row.pk for row in rows if row.status == DeliveryStatus.SENT]
-    if sent:
-        Notification.objects.filter(pk__in=sent).update(
-            status=DeliveryStatus.SENT, sent_at=now, last_error="", attempts=F("attempts") + 1
-        )
-    for row in rows:
-        if row.status != DeliveryStatus.SENT:
-            row.save(update_fields=["attempts", "status", "last_error"])
-    return retry
-
-
-STALE_AFTER = timedelta(minutes=5)
-
-
-def stale_pending_ids(*, limit: int = 5_000) -> list[int]:
-    """Ids of e-mail and webhook rows pending for longer than a normal delivery (and its first
-    retries) takes, oldest first, through the partial index on pending rows."""
-    cutoff = timezone.now() - STALE_AFTER
-    return list(
-        Notification.objects.filter(status=DeliveryStatus.PENDING, created_at__lt=cutoff)
-        .exclude(channel=Channel.INBOX)
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+        enqueue_by_name("notifications.deliver_batch", ids[start : start + DELIVERY_CHUNK])
 
 
 @transaction.atomic
@@ -335,3 +216,166 @@ def notification_mark_read(*, viewer: User, notification_id: int | None = None) 
             raise PermissionDenied
         inbox = inbox.filter(pk=notification_id)
     return inbox.update(read_at=timezone.now())
+
+
+# --- messages about tickets ---------------------------------------------------------------------
+
+_RULES_TTL = timedelta(seconds=30)
+_rules_cache: tuple[datetime, dict[str, tuple[str, ...]]] | None = None
+
+
+def channels_by_kind() -> dict[str, tuple[str, ...]]:
+    """Each kind's channels under the desk's rules (admin), defaults where no rule row exists;
+    a disabled kind has none. Read once per 30 s per process (and once per intake batch)."""
+    global _rules_cache
+    now = timezone.now()
+    if _rules_cache is not None and now - _rules_cache[0] < _RULES_TTL:
+        return _rules_cache[1]
+    result = {
+        code: tuple(
+            channel
+            for channel, on in (
+                (Channel.INBOX, True),
+                (Channel.EMAIL, kind.email),
+                (Channel.WEBHOOK, kind.webhook),
+            )
+            if on
+        )
+        for code, kind in KINDS.items()
+    }
+    for rule in NotificationRule.objects.all():
+        result[rule.kind] = (
+            ()
+            if not rule.enabled
+            else tuple(
+                channel
+                for channel, on in (
+                    (Channel.INBOX, rule.inbox),
+                    (Channel.EMAIL, rule.email),
+                    (Channel.WEBHOOK, rule.webhook),
+                )
+                if on
+            )
+        )
+    _rules_cache = (now, result)
+    return result
+
+
+def rules_changed() -> None:
+    """Forget the cached rules (an administrator saved one)."""
+    global _rules_cache
+    _rules_cache = None
+
+
+def notify_ticket(
+    *,
+    kind: str,
+    ticket,
+    key: str,
+    params: dict,
+    user_ids: Iterable[int] = (),
+    followers: bool = False,
+    exclude: Iterable[int | None] = (),
+) -> list[int]:
+    """Tell people about one change of a ticket: `user_ids`, plus its followers when asked,
+    never those in `exclude` (the actor of the change is not told of their own change).
+
+    Guards: a desk-facing kind never reaches the ticket's requester (its parameters may carry
+    internal text); a requester-facing kind only reaches the requester. The channels are the
+    kind's rule (admin) less what each person switched off (profile). One query for the
+    recipients with their preferences, one INSERT; e-mail and webhooks go after commit.
+    `key` identifies the change (e.g. the ticket's version after it): the same change never
+    notifies anyone twice, even when the reaction runs again.
+    """
+    spec = KINDS[kind]
+    channels = channels_by_kind().get(kind, ())
+    if not channels:
+        return []
+    excluded = {pk for pk in exclude if pk is not None}
+    wanted = Q(pk__in=sorted(set(user_ids) - excluded))
+    if followers and not spec.for_requester:
+        wanted |= Q(pk__in=TicketFollower.objects.filter(ticket_id=ticket.pk).values("user_id"))
+    prefs = NotificationPreference.objects.filter(user=OuterRef("pk"), kind=kind)
+    users = [
+        user
+        for user in User.objects.filter(wanted, is_active=True)
+        .exclude(pk__in=sorted(excluded))
+        .annotate(
+            pref_inbox=Subquery(prefs.values("inbox")[:1]),
+            pref_email=Subquery(prefs.values("email")[:1]),
+        )
+        .order_by("pk")
+        if (user.pk == ticket.requester_id) == spec.for_requester
+    ]
+    muted = {
+        user.pk: {
+            channel
+            for channel, on in ((Channel.INBOX, user.pref_inbox), (Channel.EMAIL, user.pref_email))
+            if on is False
+        }
+        for user in users
+    }
+    return notify_many(
+        [
+            NotificationSpec(
+                dedupe_key=f"{kind}:{ticket.pk}:{key}"[:180],
+                recipients=users,
+                subject="",
+                body="",
+                team_id=ticket.team_id,
+                channels=channels,
+                # Recipients are chosen above (requester or desk staff by construction).
+                internal=False,
+                kind=kind,
+                params={"number": ticket.number, "title": ticket.title, **params},
+                ticket_id=ticket.pk,
+                muted=muted,
+            )
+        ]
+    )
+
+
+@transaction.atomic
+def notification_send_again(*, notification_ids: Sequence[int]) -> int:
+    """An administrator sends failed (or still retrying) e-mails and webhooks again, now:
+    attempts start over. Returns how many rows will be sent."""
+    ids = list(
+        Notification.objects.filter(pk__in=list(notification_ids))
+        .exclude(channel=Channel.INBOX)
+        .exclude(status=DeliveryStatus.SENT)
+        .values_list("pk", flat=True)
+    )
+    Notification.objects.filter(pk__in=ids).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, last_error=""
+    )
+    if ids:
+        transaction.on_commit(lambda: _enqueue(ids))
+    return len(ids)
+
+
+def notify_unassigned_too_long(*, limit: int = 500) -> int:
+    """Tell team leads about tickets queued unassigned for too long; returns how many were
+    found. Idempotent: the dedupe key is the ticket's version, so a ticket is reported once
+    per time it waits (a new queueing is a new version)."""
+    minutes = settings.SERVICEDESK.get("UNASSIGNED_ALERT_MINUTES", 30)
+    cutoff = timezone.now() - timedelta(minutes=minutes)
+    waiting = list(
+        Ticket.objects.filter(
+            status=Status.QUEUED,
+            assignee__isnull=True,
+            team__lead__isnull=False,
+            updated_at__lte=cutoff,
+        )
+        .select_related("team")
+        .order_by("updated_at")[:limit]
+    )
+    for ticket in waiting:
+        waited = int((timezone.now() - ticket.updated_at).total_seconds() // 60)
+        notify_ticket(
+            kind="ticket.unassigned_too_long",
+            ticket=ticket,
+            key=ticket.updated_at.isoformat(),
+            params={"team": ticket.team.label, "minutes": waited, "priority": ticket.priority},
+            user_ids=[ticket.team.lead_id],
+        )
+    return len(waiting)

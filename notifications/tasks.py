@@ -1,47 +1,32 @@
-"""Delivery tasks: thin, idempotent (sent rows are never sent again), retried with backoff."""
+"""Delivery tasks, on their own `delivery` queue: thin and idempotent (a row is sent once)."""
 
 from __future__ import annotations
 
 from servicedesk.tasks import desk_task
 
-from . import services
+from . import delivery, services
 
 
-class RetryDelivery(Exception):
-    """Raised to make Celery retry a failed delivery later (exponential backoff)."""
-
-
-@desk_task("notifications.deliver_batch", soft_time_limit=60, time_limit=90)
+@desk_task("notifications.deliver_batch", soft_time_limit=240, time_limit=300)
 def deliver_batch(notification_ids: list[int]) -> dict:
-    """First delivery of a batch; each row that fails gets its own retrying task."""
-    failed = services.notifications_deliver(notification_ids=notification_ids)
-    for notification_id in failed:
-        deliver.apply_async((notification_id,), countdown=deliver.retry_backoff)
-    return {"delivered": len(notification_ids) - len(failed), "retrying": failed}
+    """First delivery of a batch, row by row; a row that fails waits for its backoff and is
+    sent again by `deliver_due`."""
+    retrying = delivery.notifications_deliver(notification_ids=notification_ids)
+    return {"handled": len(notification_ids), "retrying": retrying}
 
 
-@desk_task(
-    "notifications.deliver",
-    soft_time_limit=30,
-    time_limit=45,
-    autoretry_for=(RetryDelivery,),
-    retry_backoff=2,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=services.MAX_ATTEMPTS,
-)
-def deliver(notification_id: int) -> bool:
-    """(Re)deliver one notification; raises RetryDelivery while it should be tried again."""
-    if services.notifications_deliver(notification_ids=[notification_id]):
-        raise RetryDelivery(notification_id)
-    return True
-
-
-@desk_task("notifications.redeliver_stale", soft_time_limit=60, time_limit=90)
-def redeliver_stale() -> int:
-    """Deliver rows still pending a while after they were stored (the broker was down when
-    they were enqueued, or a worker was lost): beat runs it every ten minutes."""
-    ids = services.stale_pending_ids()
+@desk_task("notifications.deliver_due", soft_time_limit=60, time_limit=90)
+def deliver_due() -> int:
+    """Beat, every minute: rows whose backoff ended, and rows whose first delivery message was
+    lost (the broker was down when they were stored, a worker died), sent in batches."""
+    ids = delivery.due_ids()
     for start in range(0, len(ids), services.DELIVERY_CHUNK):
         deliver_batch.delay(ids[start : start + services.DELIVERY_CHUNK])
     return len(ids)
+
+
+@desk_task("notifications.unassigned_reminders", soft_time_limit=60, time_limit=90)
+def unassigned_reminders() -> int:
+    """Beat, every five minutes: the leads of teams whose queue holds a ticket nobody took
+    for longer than `UNASSIGNED_ALERT_MINUTES` are told, once per ticket and queueing."""
+    return services.notify_unassigned_too_long()

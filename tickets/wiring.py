@@ -12,10 +12,11 @@ first reaction that raises; `tickets.retries` records where to resume.
 
 Events and their keyword payload (every payload has `ticket_id`):
 - TICKET_CREATED
-- STATUS_CHANGED: old, new, actor_id
+- STATUS_CHANGED: old, new, actor_id, at
 - ASSIGNMENT_CHANGED: old_team_id, new_team_id, old_tier, new_tier, old_assignee_id,
-  new_assignee_id
-- PRIORITY_CHANGED: old, new
+  new_assignee_id, actor_id, at
+- PRIORITY_CHANGED: old, new, actor_id, at
+(`at` is the ticket's version after the change, unique per change: a dedupe key.)
 - PUBLIC_REPLY_ADDED: comment_id, by_requester (bool)
 """
 
@@ -46,10 +47,16 @@ WIRING: tuple[tuple[str, str], ...] = (
     (TICKET_CREATED, "routing.reactions.on_ticket_created"),
     # ... then start the SLA clocks, once, with the priority and calendar routing settled on.
     (TICKET_CREATED, "sla.reactions.on_ticket_created"),
+    # ... then tell the requester it was received (after routing: the receipt is sent once
+    # the ticket is in; a failing mail never holds up routing or the clocks).
+    (TICKET_CREATED, "notifications.reactions.on_ticket_created"),
     (STATUS_CHANGED, "sla.reactions.on_status_changed"),
+    (STATUS_CHANGED, "notifications.reactions.on_status_changed"),
     (PRIORITY_CHANGED, "sla.reactions.on_priority_changed"),
     (PUBLIC_REPLY_ADDED, "sla.reactions.on_public_reply"),
+    (PUBLIC_REPLY_ADDED, "notifications.reactions.on_public_reply"),
     (ASSIGNMENT_CHANGED, "sla.reactions.on_assignment_changed"),
+    (ASSIGNMENT_CHANGED, "notifications.reactions.on_assignment_changed"),
 )
 
 Reaction = Callable[..., None]

@@ -234,10 +234,18 @@ CELERY_BEAT_SCHEDULE["tickets.retry_reactions"] = {
     "task": "tickets.retry_reactions",
     "schedule": 15,
 }
-# Notifications left pending (broker down at enqueue, worker lost): delivered again.
-CELERY_BEAT_SCHEDULE["notifications.redeliver_stale"] = {
-    "task": "notifications.redeliver_stale",
-    "schedule": crontab(minute="*/10"),
+# Notifications: failed deliveries whose backoff ended, and rows whose first message was lost.
+CELERY_BEAT_SCHEDULE["notifications.deliver_due"] = {
+    "task": "notifications.deliver_due",
+    "schedule": 60,
+}
+# Deliveries (SMTP, chat webhooks) run on their own queue and worker: a slow or hung mail
+# server never delays intake, routing or the SLA sweep on the default queue.
+CELERY_TASK_ROUTES = {"notifications.*": {"queue": "delivery"}}
+# Unassigned tickets waiting too long in a team's queue: the team lead is told.
+CELERY_BEAT_SCHEDULE["notifications.unassigned_reminders"] = {
+    "task": "notifications.unassigned_reminders",
+    "schedule": crontab(minute="*/5"),
 }
 
 # Desk policy knobs (documented in the README).
@@ -250,6 +258,10 @@ SERVICEDESK = {
     "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
     # Ticket events whose reactions run in a Celery worker (tickets/reactions.py).
     "REACTIONS_IN_WORKER": env_list("REACTIONS_IN_WORKER", ["ticket_created"]),
+    # The domain of the desk's Message-IDs: replies to desk mail are recognised by it.
+    "MAIL_DOMAIN": env_str("MAIL_DOMAIN", ""),
+    # Minutes a ticket may wait unassigned in a team's queue before the lead is told.
+    "UNASSIGNED_ALERT_MINUTES": env_int("UNASSIGNED_ALERT_MINUTES", 30),
     # Attempts before a failing reaction is parked for an administrator (tickets/retries.py).
     "REACTION_MAX_ATTEMPTS": env_int("REACTION_MAX_ATTEMPTS", 8),
 }

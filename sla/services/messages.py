@@ -42,6 +42,7 @@ def _specs(timer, level, users, subject, body, ticket, *, step: int = 0) -> list
             body=body,
             url=_ticket_url(ticket),
             team_id=ticket.team_id,
+            ticket_id=ticket.pk,
         )
     ]
 

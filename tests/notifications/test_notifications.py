@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications.choices import Channel, DeliveryStatus, WebhookKind
 from notifications.models import Notification, WebhookEndpoint
 from notifications.services import MAX_ATTEMPTS, notify, webhook_payload
+from notifications.tasks import deliver_due
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -124,9 +128,30 @@ def test_webhooks_deliver_and_a_failing_one_retries_without_blocking_email(
     assert set(by_webhook) == {ok.pk, failing.pk, refusing.pk}
     assert by_webhook[ok.pk].status == DeliveryStatus.SENT
     assert by_webhook[ok.pk].attempts == 1
-    for endpoint, error in ((failing, "HTTP 500"), (refusing, "refused")):
+    for endpoint in (failing, refusing):
         row = by_webhook[endpoint.pk]
-        assert (row.status, row.attempts) == (DeliveryStatus.FAILED, MAX_ATTEMPTS)
+        assert (row.status, row.attempts) == (DeliveryStatus.PENDING, 1)
+        assert row.next_attempt_at - row.created_at >= timedelta(seconds=30)
+    # Not due again before its backoff ends.
+    assert deliver_due() == 0
+    # The beat job tries again with backoff until the last attempt, then parks the row.
+    moment = timezone.now()
+    for _attempt in range(2, MAX_ATTEMPTS + 1):
+        moment += timedelta(hours=1)
+        with (
+            time_machine.travel(moment, tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            assert deliver_due() == 2
+    with time_machine.travel(moment + timedelta(days=1), tick=False):
+        assert deliver_due() == 0
+    for endpoint, error in ((failing, "HTTP 500"), (refusing, "refused")):
+        row = Notification.objects.get(pk=by_webhook[endpoint.pk].pk)
+        assert (row.status, row.attempts, row.next_attempt_at) == (
+            DeliveryStatus.FAILED,
+            MAX_ATTEMPTS,
+            None,
+        )
         assert row.last_error.startswith(error)
     paths = [path for path, _ in _Hook.received]
     assert paths.count("/ok") == 1
@@ -190,21 +215,17 @@ def test_inbox_api(client, desk, django_capture_on_commit_callbacks):
 
 
 def test_stale_pending_rows_are_delivered_again(desk, django_capture_on_commit_callbacks):
-    import time_machine
-    from django.utils import timezone
-
-    from notifications.tasks import redeliver_stale
 
     # Stored while the broker was unreachable: the after-commit enqueue never happened.
     with django_capture_on_commit_callbacks(execute=False):
         notify(recipients=[desk.tier1], subject="Lost", body="b", dedupe_key="stale:1")
     email = Notification.objects.get(channel=Channel.EMAIL)
     assert email.status == DeliveryStatus.PENDING
-    assert redeliver_stale() == 0  # not stale yet
-    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=6)):
+    assert deliver_due() == 0  # not stale yet
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
         with django_capture_on_commit_callbacks(execute=True):
-            assert redeliver_stale() == 1
-        assert redeliver_stale() == 0
+            assert deliver_due() == 1
+        assert deliver_due() == 0
     email.refresh_from_db()
     assert (email.status, email.attempts) == (DeliveryStatus.SENT, 1)
     assert [m.subject for m in mail.outbox] == ["Lost"]

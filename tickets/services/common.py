@@ -109,6 +109,9 @@ def follow_as_actor(ticket: Ticket, actor: User | None) -> None:
 
 
 def _fire_changes(ticket: Ticket, before: dict[str, Any], actor: User | None) -> None:
+    """Fire the reactions of what changed. Every payload names the actor and `at`, the
+    ticket's new version (updated_at): a reaction's own dedupe key for this one change."""
+    changed_at = ticket.updated_at.isoformat() if ticket.updated_at else ""
     if before["status"] != ticket.status:
         reactions.fire(
             reactions.STATUS_CHANGED,
@@ -116,6 +119,7 @@ def _fire_changes(ticket: Ticket, before: dict[str, Any], actor: User | None) ->
             old=before["status"],
             new=ticket.status,
             actor_id=actor.pk if actor else None,
+            at=changed_at,
         )
     if (before["team_id"], before["tier"], before["assignee_id"]) != (
         ticket.team_id,
@@ -131,6 +135,8 @@ def _fire_changes(ticket: Ticket, before: dict[str, Any], actor: User | None) ->
             new_tier=ticket.tier,
             old_assignee_id=before["assignee_id"],
             new_assignee_id=ticket.assignee_id,
+            actor_id=actor.pk if actor else None,
+            at=changed_at,
         )
     if before["priority"] != ticket.priority:
         reactions.fire(
@@ -138,6 +144,8 @@ def _fire_changes(ticket: Ticket, before: dict[str, Any], actor: User | None) ->
             ticket_id=ticket.pk,
             old=before["priority"],
             new=ticket.priority,
+            actor_id=actor.pk if actor else None,
+            at=changed_at,
         )
 
 

@@ -1,0 +1,208 @@
+"""How the desk tells people about their tickets (wired in `tickets/wiring.py`, after SLA).
+
+Each reaction reads the ticket once, decides who hears what (the kinds in
+`notifications.kinds`), and stores the messages in one INSERT through `notify_ticket`, whose
+dedupe key is the change itself (`at`, the ticket's version; a comment's id): a reaction run
+again after a failure tells nobody twice. The actor of a change is never told of it, and only
+public texts (a question to the requester, a public reply, the resolution, a public reason)
+ever reach a requester.
+"""
+
+from __future__ import annotations
+
+from accounts.choices import Tier
+from accounts.models import User
+from tickets.choices import PendingReason, Status
+from tickets.models import Comment, Ticket, TicketEvent
+
+from .services import notify_ticket
+
+
+def _ticket(ticket_id: int) -> Ticket:
+    return Ticket.objects.select_related("team").get(pk=ticket_id)
+
+
+def _change_message(ticket: Ticket, new_status: str) -> str:
+    """The text typed with the change that moved the ticket to `new_status` (a question, a
+    resolution, a reason), from the operation log."""
+    event = (
+        TicketEvent.objects.filter(ticket=ticket, field="status", new_value=new_status)
+        .order_by("-id")
+        .values("message")
+        .first()
+    )
+    return event["message"] if event else ""
+
+
+def on_ticket_created(*, ticket_id: int, **_payload) -> None:
+    """The requester gets a receipt with the number and a link (also when an agent logged the
+    request for them on the phone)."""
+    ticket = _ticket(ticket_id)
+    notify_ticket(
+        kind="ticket.received",
+        ticket=ticket,
+        key="created",
+        params={},
+        user_ids=[ticket.requester_id],
+    )
+
+
+def on_status_changed(*, ticket_id: int, old: str, new: str, actor_id=None, at="", **_p) -> None:
+    ticket = _ticket(ticket_id)
+    key = at or f"{old}>{new}"
+    requester, actor = ticket.requester_id, actor_id
+    by_requester = actor is not None and actor == requester
+    told: set[int] = {actor} if actor else set()
+
+    def tell(kind: str, user_ids, *, params=None, followers=False) -> None:
+        notify_ticket(
+            kind=kind,
+            ticket=ticket,
+            key=key,
+            params=params or {},
+            user_ids=user_ids,
+            followers=followers,
+            exclude=told,
+        )
+        told.update(user_ids)
+
+    assignee = [ticket.assignee_id] if ticket.assignee_id else []
+    if new == Status.PENDING and ticket.pending_reason == PendingReason.REQUESTER:
+        tell(
+            "ticket.waiting_on_you",
+            [requester],
+            params={"question": _change_message(ticket, new)},
+        )
+    elif new == Status.RESOLVED:
+        tell("ticket.please_confirm", [requester], params={"resolution": _resolution(ticket)})
+    elif new == Status.CLOSED and old == Status.RESOLVED and by_requester:
+        tell("ticket.requester_confirmed", assignee, followers=True)
+    elif new == Status.CLOSED and not by_requester:
+        tell("ticket.closed", [requester])
+    elif old == Status.RESOLVED and new == Status.IN_PROGRESS and by_requester:
+        tell(
+            "ticket.requester_rejected",
+            assignee,
+            params={"reason": _change_message(ticket, new)},
+            followers=True,
+        )
+    elif old in (Status.CLOSED, Status.RESOLVED) and not by_requester:
+        tell("ticket.reopened", [requester])
+    elif new == Status.CANCELLED and ticket.merged_into_id:
+        into = Ticket.objects.filter(pk=ticket.merged_into_id).values_list("number", flat=True)
+        tell("ticket.merged", [requester], params={"into": into.first() or ""})
+    elif new == Status.CANCELLED and not by_requester:
+        tell("ticket.cancelled", [requester], params={"reason": _change_message(ticket, new)})
+    elif new == Status.PENDING_VERIFICATION:
+        tell(
+            "ticket.awaiting_verification",
+            _verifiers(ticket),
+            params={"resolution": _change_message(ticket, new)},
+        )
+    elif old == Status.PENDING_VERIFICATION and new != Status.RESOLVED:
+        tell(
+            "ticket.verification_failed",
+            _fix_submitter(ticket),
+            params={"reason": _change_message(ticket, new)},
+        )
+    # Everyone else who follows the ticket hears that it changed.
+    told.add(requester)
+    tell("ticket.followed_changed", [], params={"status": new}, followers=True)
+
+
+def _resolution(ticket: Ticket) -> str:
+    """The resolution the requester is asked to confirm: the last resolve or submit-fix note
+    (a back-office fix reaches the requester only after the middle office verified it)."""
+    event = (
+        TicketEvent.objects.filter(
+            ticket=ticket,
+            field="status",
+            new_value__in=[Status.RESOLVED, Status.PENDING_VERIFICATION],
+        )
+        .exclude(data__transition="verify_pass")
+        .order_by("-id")
+        .values("message")
+        .first()
+    )
+    return event["message"] if event else ""
+
+
+def _verifiers(ticket: Ticket) -> list[int]:
+    """The middle-office experts who follow the ticket (those who dispatched it); if none
+    does, every expert of the middle-office teams who may verify fixes."""
+    followers = list(
+        User.objects.filter(
+            followed__ticket=ticket, memberships__team__tier=Tier.MIDDLE, is_active=True
+        ).values_list("pk", flat=True)
+    )
+    if followers:
+        return followers
+    return list(
+        User.objects.filter(memberships__team__tier=Tier.MIDDLE, is_active=True)
+        .filter(groups__permissions__codename="verify_fixes")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+def _fix_submitter(ticket: Ticket) -> list[int]:
+    """Whoever submitted the failed fix (the last submit-fix entry's actor)."""
+    actor = (
+        TicketEvent.objects.filter(
+            ticket=ticket, field="status", new_value=Status.PENDING_VERIFICATION
+        )
+        .order_by("-id")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    return [actor] if actor else ([ticket.assignee_id] if ticket.assignee_id else [])
+
+
+def on_assignment_changed(
+    *, ticket_id: int, new_assignee_id=None, old_assignee_id=None, actor_id=None, at="", **_p
+) -> None:
+    """The new assignee hears it is theirs, unless they took it themselves."""
+    if new_assignee_id is None or new_assignee_id in (old_assignee_id, actor_id):
+        return
+    ticket = _ticket(ticket_id)
+    notify_ticket(
+        kind="ticket.assigned_to_you",
+        ticket=ticket,
+        key=at or f"assign>{new_assignee_id}",
+        params={"priority": ticket.priority},
+        user_ids=[new_assignee_id],
+    )
+
+
+def on_public_reply(*, ticket_id: int, comment_id: int, by_requester: bool, **_p) -> None:
+    """A requester's reply goes to the assignee and the followers; the desk's public reply
+    goes to the requester (and the followers). Internal notes never come here."""
+    comment = (
+        Comment.objects.select_related("ticket", "ticket__team", "author")
+        .filter(pk=comment_id, is_internal=False)
+        .first()
+    )
+    if comment is None:
+        return
+    ticket = comment.ticket
+    params = {"author": str(comment.author), "text": comment.body}
+    key = f"comment{comment_id}"
+    if by_requester:
+        notify_ticket(
+            kind="ticket.requester_replied",
+            ticket=ticket,
+            key=key,
+            params=params,
+            user_ids=[ticket.assignee_id] if ticket.assignee_id else [],
+            followers=True,
+            exclude=[comment.author_id],
+        )
+        return
+    notify_ticket(
+        kind="ticket.desk_replied",
+        ticket=ticket,
+        key=key,
+        params=params,
+        user_ids=[ticket.requester_id],
+        exclude=[comment.author_id],
+    )
