@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from accounts.models import User
 
 from .choices import Channel
+from .delivery import content
 from .models import Notification
 
 
@@ -19,3 +23,19 @@ def unread_count(*, viewer: User) -> int:
     return Notification.objects.filter(
         recipient=viewer, channel=Channel.INBOX, read_at__isnull=True
     ).count()
+
+
+@dataclass
+class Readable:
+    """A notification as its reader sees it: rendered in their language, with its link."""
+
+    notification: Notification
+    subject: str
+    body: str
+    link: str
+
+
+def readable(notifications: Iterable[Notification], *, language: str) -> list[Readable]:
+    return [
+        Readable(notification, *content(notification, language)) for notification in notifications
+    ]

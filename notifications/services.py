@@ -379,3 +379,33 @@ def notify_unassigned_too_long(*, limit: int = 500) -> int:
             user_ids=[ticket.team.lead_id],
         )
     return len(waiting)
+
+
+def kinds_for(user: User) -> list[str]:
+    """The kinds a person may receive: the requester's for everyone, the desk's for staff."""
+    staff = user.has_perm("accounts.handle_tickets") or user.has_perm("accounts.view_reports")
+    return [code for code, kind in KINDS.items() if kind.for_requester or staff]
+
+
+@transaction.atomic
+def notification_preferences_set(*, user: User, choices: dict[str, tuple[bool, bool]]) -> None:
+    """Store a person's channel choices per kind ({kind: (inbox, e-mail)}); a kind left on
+    both channels needs no row."""
+    allowed = set(kinds_for(user))
+    for kind, (inbox, email) in choices.items():
+        if kind not in allowed:
+            continue
+        if inbox and email:
+            NotificationPreference.objects.filter(user=user, kind=kind).delete()
+        else:
+            NotificationPreference.objects.update_or_create(
+                user=user, kind=kind, defaults={"inbox": inbox, "email": email}
+            )
+
+
+def notification_preferences(*, user: User) -> dict[str, tuple[bool, bool]]:
+    stored = {
+        pref.kind: (pref.inbox, pref.email)
+        for pref in NotificationPreference.objects.filter(user=user)
+    }
+    return {kind: stored.get(kind, (True, True)) for kind in kinds_for(user)}

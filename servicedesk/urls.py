@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
@@ -22,6 +23,12 @@ urlpatterns = [
         "accounts/password/done/",
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
+    ),
+    # The profile (language, time zone, notification channels) is the notifications app's page.
+    path(
+        "accounts/profile/",
+        RedirectView.as_view(pattern_name="notifications:settings"),
+        name="profile",
     ),
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),

@@ -162,6 +162,7 @@ class TicketFilters:
     requester: int | None = None
     needs_triage: bool | None = None
     q: str = ""
+    following: int | None = None  # a user id: the tickets that user follows
 
 
 def apply_filters(queryset: QuerySet[Ticket], filters: TicketFilters) -> QuerySet[Ticket]:
@@ -192,11 +193,21 @@ def apply_filters(queryset: QuerySet[Ticket], filters: TicketFilters) -> QuerySe
         queryset = queryset.filter(requester_id=filters.requester)
     if filters.needs_triage is not None:
         queryset = queryset.filter(needs_triage=filters.needs_triage)
+    if filters.following is not None:
+        queryset = queryset.filter(
+            pk__in=TicketFollower.objects.filter(user_id=filters.following).values("ticket_id")
+        )
     text = filters.q.strip()
     if text:
-        # A ticket number finds that ticket; other text matches the title through the trigram
-        # index (substring match, any language).
-        queryset = queryset.filter(Q(number__iexact=text) | Q(title__icontains=text))
+        # A ticket number finds that ticket; a requester's user name, e-mail or phone finds
+        # their tickets (tier 1 answering a caller); other text matches the title through the
+        # trigram index (substring match, any language).
+        people = User.objects.filter(
+            Q(username__iexact=text) | Q(email__iexact=text) | Q(phone=text)
+        ).values("pk")
+        queryset = queryset.filter(
+            Q(number__iexact=text) | Q(title__icontains=text) | Q(requester_id__in=people)
+        )
     return queryset
 
 
@@ -221,14 +232,21 @@ def ticket_get(*, viewer: User, ticket_id: int | None = None, number: str | None
 
 
 def viewer_is_staff_on(ticket: Ticket, viewer: User) -> bool:
-    """True when the viewer sees the desk's side of the ticket (internal notes, full log)."""
+    """True when the viewer sees the desk's side of the ticket (internal notes, full log):
+    any desk member who may see the ticket at all (the caller fetched it through the viewer's
+    scope) — the verifying expert, a follower, tier 1 looking it up for a caller — unless they
+    are its requester and do not work on it."""
     if is_requester(ticket, viewer) and not works_on(ticket, viewer):
         return False
     return (
-        works_on(ticket, viewer)
+        viewer.has_perm("accounts.handle_tickets")
         or viewer.has_perm("accounts.view_reports")
-        or (viewer.has_perm("accounts.view_all_tickets"))
+        or viewer.has_perm("accounts.view_all_tickets")
     )
+
+
+def viewer_follows(ticket: Ticket, viewer: User) -> bool:
+    return TicketFollower.objects.filter(ticket=ticket, user=viewer).exists()
 
 
 def ticket_timeline(*, viewer: User, ticket: Ticket) -> QuerySet[TicketEvent]:

@@ -32,7 +32,7 @@ from tickets import selectors, services
 from tickets.choices import Status
 from tickets.exceptions import TicketError
 from tickets.models import Ticket
-from tickets.permissions import team_ids_of
+from tickets.permissions import team_ids_of, works_on
 from tickets.timeline import timeline_entries
 from tickets.views import attach_files
 
@@ -46,6 +46,7 @@ QUEUES = {
     "verify": gettext_lazy("To verify"),
     "at_risk": gettext_lazy("At risk"),
     "breached": gettext_lazy("Breached"),
+    "following": gettext_lazy("Following"),
     "all": gettext_lazy("All tickets"),
 }
 SORTS = {
@@ -97,6 +98,8 @@ def _queue_filters(which: str, user: User, data: dict) -> selectors.TicketFilter
         filters.status = filters.status or [Status.NEW]
     elif which == "verify":
         filters.status = [Status.PENDING_VERIFICATION]
+    elif which == "following":
+        filters.following = user.pk
     elif which in ("at_risk", "breached"):
         filters.open_only = True
     return filters
@@ -242,6 +245,9 @@ def _render_ticket(
         "badges": timer_badges([ticket.pk])[ticket.pk],
         "comment_form": bound.get("comment") or forms.CommentForm(),
         "can_comment": staff and user.has_perm("accounts.handle_tickets"),
+        # Agents who see the ticket without working on it write internal notes only.
+        "can_reply_publicly": works_on(ticket, user),
+        "following": selectors.viewer_follows(ticket, user),
         "other_tickets": other_tickets,
         "queues": QUEUES,
     }
@@ -255,7 +261,8 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
 
 def _after_action(request: HttpRequest, ticket: Ticket, done: str) -> HttpResponse:
     """Back to the ticket, or to the queue when the action took it out of the agent's sight."""
-    messages.success(request, done)
+    if done:
+        messages.success(request, done)
     if selectors.visible_tickets(request.user).filter(pk=ticket.pk).exists():
         return redirect("workspace:ticket", number=ticket.number)
     return redirect("workspace:queue")
@@ -287,6 +294,20 @@ def ticket_act(request: HttpRequest, number: str, action: str) -> HttpResponse:
 
 @agent_required
 @require_POST
+def ticket_follow(request: HttpRequest, number: str) -> HttpResponse:
+    """Follow or unfollow (POST `follow=0`) a ticket the agent can see."""
+    ticket = _ticket_or_404(request, number)
+    if request.POST.get("follow") == "0":
+        services.ticket_unfollow(ticket=ticket, actor=request.user)
+        done = _("You no longer follow %(number)s.") % {"number": ticket.number}
+        return _after_action(request, ticket, done)
+    run_service(request, lambda: services.ticket_follow(ticket=ticket, actor=request.user))
+    messages.success(request, _("You follow %(number)s.") % {"number": ticket.number})
+    return redirect("workspace:ticket", number=ticket.number)
+
+
+@agent_required
+@require_POST
 def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
     """A public reply or an internal note (with files); HTMX swaps the conversation only."""
     ticket = _ticket_or_404(request, number)
@@ -300,7 +321,7 @@ def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
                 ticket_id=ticket.pk,
                 actor=request.user,
                 body=data["body"],
-                is_internal=data["is_internal"],
+                is_internal=data["is_internal"] or not works_on(ticket, request.user),
             ),
             form=form,
         )
@@ -310,7 +331,7 @@ def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
                 ticket,
                 data["attachments"],
                 comment=comment,
-                is_internal=data["is_internal"],
+                is_internal=data["is_internal"] or not works_on(ticket, request.user),
             )
     if request.htmx:
         context = {
@@ -318,6 +339,7 @@ def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
             "comments": selectors.ticket_comments(viewer=request.user, ticket=ticket),
             "comment_form": forms.CommentForm() if ok else form,
             "can_comment": True,
+            "can_reply_publicly": works_on(ticket, request.user),
         }
         return render(request, "workspace/_conversation.html", context)
     if not ok:

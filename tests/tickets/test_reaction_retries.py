@@ -65,14 +65,15 @@ def _drain_at(moment, capture) -> int:
 
 
 def test_the_wiring_table_is_the_only_connection_and_sla_starts_after_routing():
-    assert reactions.registered()[reactions.TICKET_CREATED] == [
+    intake_chain = [
         "routing.reactions.on_ticket_created",
         "sla.reactions.on_ticket_created",
+        "notifications.reactions.on_ticket_created",
     ]
-    assert [path for event, path in wiring.WIRING if event == reactions.TICKET_CREATED] == [
-        "routing.reactions.on_ticket_created",
-        "sla.reactions.on_ticket_created",
-    ]
+    assert reactions.registered()[reactions.TICKET_CREATED] == intake_chain
+    assert [
+        path for event, path in wiring.WIRING if event == reactions.TICKET_CREATED
+    ] == intake_chain
     assert not hasattr(reactions, "connect")
 
 

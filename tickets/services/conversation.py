@@ -29,7 +29,12 @@ def comment_add(*, ticket_id: int, actor: User, body: str, is_internal: bool = F
     is_requester = perms.is_requester(ticket, actor)
     if is_requester and is_internal:
         raise PermissionDenied(_("Requesters cannot write internal notes."))
-    if not is_requester and not perms.works_on(ticket, actor):
+    # An agent who may see the ticket without working on it (the verifying expert, a follower)
+    # may write an internal note — a question to the engineer, their analysis — but only those
+    # who work on it answer the requester. The caller fetched the ticket through the actor's
+    # visibility scope.
+    note_by_agent = is_internal and actor.has_perm("accounts.handle_tickets")
+    if not is_requester and not perms.works_on(ticket, actor) and not note_by_agent:
         raise PermissionDenied(_("You do not work on this ticket."))
     comment = Comment.objects.create(
         ticket=ticket, author=actor, body=body, is_internal=is_internal
