@@ -407,14 +407,20 @@ def ensure_services() -> tuple[dict[str, str], list]:
     """Return the environment to run with and the stop functions for what we started."""
     env = dict(os.environ)
     started = []
-    if not env.get("DATABASE_URL"):
-        if pg_start():
-            started.append(pg_stop)
-        env["DATABASE_URL"] = PG_URL
-    if not env.get("REDIS_URL"):
-        if redis_start():
-            started.append(redis_stop)
-        env["REDIS_URL"] = REDIS_URL
+    try:
+        if not env.get("DATABASE_URL"):
+            if pg_start():
+                started.append(pg_stop)
+            env["DATABASE_URL"] = PG_URL
+        if not env.get("REDIS_URL"):
+            if redis_start():
+                started.append(redis_stop)
+            env["REDIS_URL"] = REDIS_URL
+    except BaseException:
+        # e.g. Redis's port is taken: leave nothing running that this call started.
+        for stop in reversed(started):
+            stop()
+        raise
     return env, started
 
 

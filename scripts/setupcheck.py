@@ -21,11 +21,11 @@ DEBIAN_CHROMIUM = "/usr/bin/chromium"
 PYTHON_VERSION = (3, 11)
 
 
-def os_release():
+def os_release(path="/etc/os-release"):
     """/etc/os-release as a dict (empty where the file is absent, e.g. macOS)."""
     values = {}
     try:
-        with open("/etc/os-release", encoding="utf-8") as handle:
+        with open(path, encoding="utf-8") as handle:
             for line in handle:
                 key, _, value = line.strip().partition("=")
                 if key:
@@ -35,11 +35,11 @@ def os_release():
     return values
 
 
-def family():
+def family(release=None):
     """debian, ubuntu, fedora, arch, alpine, suse, macos or other: what the hints below know."""
     if sys.platform == "darwin":
         return "macos"
-    release = os_release()
+    release = os_release() if release is None else release
     names = [release.get("ID", ""), *release.get("ID_LIKE", "").split()]
     for name, known in (
         ("debian", "debian"),
@@ -170,9 +170,9 @@ def has_c_compiler():
     return any(shutil.which(name) for name in (os.environ.get("CC", "cc"), "cc", "gcc", "clang"))
 
 
-def check():
-    """Exit non-zero with a message when this Python cannot build the desk's .venv."""
-    found = sys.version_info[:2]
+def check(found=None):
+    """A message when this Python (version `found`) cannot build the desk's .venv, else None."""
+    found = found or tuple(sys.version_info[:2])
     if found != PYTHON_VERSION:
         return (
             f"make needs Python 3.11; {sys.executable} is Python {found[0]}.{found[1]}."
