@@ -193,3 +193,24 @@ def test_redis_and_postgres_start_together_and_a_second_run_reuses_them():
         shutil.rmtree(top, ignore_errors=True)
     assert stopped.returncode == 0, stopped.stderr
     assert not port_open(pg_port) and not port_open(redis_port)
+
+
+def test_make_run_on_a_taken_web_port_stops_before_migrating():
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "runall.py")],
+            env={**os.environ, "PORT": str(port), "HOST": "127.0.0.1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""  # nothing migrated or seeded
+    assert result.stderr == (
+        f"\n[run] cannot serve on 127.0.0.1:{port}: Address already in use. Stop what runs"
+        f" there, or choose another port:\n\n    PORT={port + 1} make run\n\n"
+    )
