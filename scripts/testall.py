@@ -88,6 +88,7 @@ def main(argv: list[str]) -> int:
     ensure_programs()
     # The UI tests' conftest finds the same browser; naming it saves their search.
     os.environ["CHROMIUM"] = find_chromium()
+    print(f"[test] browser for the UI tests: {os.environ['CHROMIUM']}", flush=True)
     os.environ["DJANGO_SETTINGS_MODULE"] = "servicedesk.settings.test"
     compiled = subprocess.run([sys.executable, "manage.py", "compilemessages_if_needed"], cwd=ROOT)
     if compiled.returncode:
