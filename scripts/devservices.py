@@ -207,6 +207,8 @@ def pidfile_process(pidfile: Path, name: str) -> int | None:
     try:
         pid = int(pidfile.read_text(encoding="utf-8").split()[0])
         os.kill(pid, 0)
+    except PermissionError:
+        pass  # alive, another user's: the server a root run started as sdpostgres
     except (OSError, ValueError, IndexError):
         return None
     cmdline = Path(f"/proc/{pid}/cmdline")
