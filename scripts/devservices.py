@@ -206,10 +206,13 @@ def pidfile_process(pidfile: Path, name: str) -> int | None:
     """The pid in `pidfile` when that process is alive and is `name` (where /proc tells)."""
     try:
         pid = int(pidfile.read_text(encoding="utf-8").split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
         os.kill(pid, 0)
     except PermissionError:
         pass  # alive, another user's: the server a root run started as sdpostgres
-    except (OSError, ValueError, IndexError):
+    except OSError:
         return None
     cmdline = Path(f"/proc/{pid}/cmdline")
     with contextlib.suppress(OSError):
