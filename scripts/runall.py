@@ -9,19 +9,37 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SERVICEDESK_DATA_DIR", ROOT / ".data"))
 PY = sys.executable
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
 
 
 def manage(*args: str) -> None:
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
+    if subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=False).returncode:
+        raise SystemExit(f"\n[run] `manage.py {' '.join(args)}` failed (its message is above).\n")
+
+
+def check_port_free() -> None:
+    """Say so before migrating and seeding, not after, when the web port is in use."""
+    with socket.socket() as sock:
+        sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as runserver: TIME_WAIT is free
+        try:
+            sock.bind((HOST, int(PORT)))
+        except OSError as exc:
+            raise SystemExit(
+                f"\n[run] cannot serve on {HOST}:{PORT}: {exc.strerror}. Stop what runs there,"
+                f" or choose another port:\n\n    PORT={int(PORT) + 1} make run\n"
+            ) from None
 
 
 def stop_on_signal(signum, frame) -> None:
@@ -31,10 +49,11 @@ def stop_on_signal(signum, frame) -> None:
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings.local")
+    check_port_free()
     manage("migrate", "--noinput")
     manage("compilemessages_if_needed")
     manage("seed_demo")
-    (ROOT / ".data").mkdir(exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
     processes = {
         "web": [PY, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"],
         "worker": [
@@ -57,7 +76,7 @@ def main() -> int:
             "beat",
             "--loglevel=INFO",
             "--schedule",
-            str(ROOT / ".data" / "celerybeat-schedule"),
+            str(DATA / "celerybeat-schedule"),
         ],
     }
     children = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in processes.items()}

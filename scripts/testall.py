@@ -1,6 +1,10 @@
-"""`make test`: make sure the browser the UI tests drive and the docker-compose the compose-file
-test validates with are installed, then run the whole suite on the PostgreSQL and Redis that
-scripts/devservices.py provides."""
+"""`make test`: make sure the programs the tests drive are there (the headless browser of the UI
+tests, and whatever DEBIAN_PACKAGES lists), then run the whole suite on the PostgreSQL and Redis
+that scripts/devservices.py provides.
+
+A missing program is installed with apt-get when we are root on Debian; anywhere else the run
+stops with the exact command to install it. Nothing is ever skipped for want of a program.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +12,87 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from setupcheck import DEBIAN_CHROMIUM, browser_hint, family, find_chromium, os_release, sudo
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-DOCKER_COMPOSE = "/usr/bin/docker-compose"
-# binary the tests need -> the Debian packages that provide it
+# binary the tests need -> the Debian packages that provide it (one row each)
 DEBIAN_PACKAGES = {
-    CHROMIUM: ["chromium", "chromium-driver"],
-    DOCKER_COMPOSE: ["docker-compose"],
+    DEBIAN_CHROMIUM: ["chromium"],
+}
+# A binary that may also be found somewhere other than its Debian path.
+FOUND_ELSEWHERE: dict[str, Callable[[], str | None]] = {
+    DEBIAN_CHROMIUM: find_chromium,
 }
 
 
-def ensure_debian_packages() -> None:
-    """Debian's chromium (the UI tests never download a browser) and docker-compose (the
-    compose-file test runs its `config` validation; no Docker engine is needed)."""
-    missing = [
-        pkg for path, pkgs in DEBIAN_PACKAGES.items() if not Path(path).exists() for pkg in pkgs
-    ]
+def present(path: str) -> bool:
+    finder = FOUND_ELSEWHERE.get(path)
+    if finder is not None:
+        return finder() is not None
+    return Path(path).exists()
+
+
+def missing_programs() -> dict[str, list[str]]:
+    return {path: pkgs for path, pkgs in DEBIAN_PACKAGES.items() if not present(path)}
+
+
+def install_message(missing: dict[str, list[str]]) -> str:
+    """The exact command(s) that install what is missing, for this platform."""
+    lines = ["make test needs programs this machine does not have:"]
+    lines += [f"    {path}  (Debian: {' '.join(pkgs)})" for path, pkgs in missing.items()]
+    others = {path: pkgs for path, pkgs in missing.items() if path != DEBIAN_CHROMIUM}
+    if DEBIAN_CHROMIUM in missing:
+        lines += ["", browser_hint()]
+    if others:
+        packages = " ".join(pkg for pkgs in others.values() for pkg in pkgs)
+        if family() in ("debian", "ubuntu"):
+            lines += ["", "Install the others with:", f"    {sudo()}apt-get install -y {packages}"]
+        else:
+            lines += [
+                "",
+                "Install the packages of your distribution that provide the others"
+                f" (Debian's names: {packages}).",
+            ]
+    return "\n".join(lines)
+
+
+def ensure_programs() -> None:
+    missing = missing_programs()
     if not missing:
         return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise SystemExit(f"missing Debian packages: install {' '.join(missing)}.")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+    if os.geteuid() == 0 and shutil.which("apt-get") and os_release().get("ID") == "debian":
+        packages = [pkg for pkgs in missing.values() for pkg in pkgs]
+        print(f"[test] installing Debian packages: {' '.join(packages)}", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        update = subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
+        install = subprocess.run(
+            ["apt-get", "install", "-y", "-qq", *packages],
+            env=env,
+            check=False,
+        )
+        if update.returncode or install.returncode:
+            raise SystemExit(
+                f"\n[test] apt-get could not install {' '.join(packages)} (its message is above)."
+                "\n" + install_message(missing) + "\n"
+            )
+        missing = missing_programs()
+        if not missing:
+            return
+    raise SystemExit("\n[test] " + install_message(missing) + "\n")
 
 
 def main(argv: list[str]) -> int:
-    ensure_debian_packages()
+    ensure_programs()
+    # The UI tests' conftest finds the same browser; naming it saves their search.
+    os.environ["CHROMIUM"] = find_chromium()
+    print(f"[test] browser for the UI tests: {os.environ['CHROMIUM']}", flush=True)
     os.environ["DJANGO_SETTINGS_MODULE"] = "servicedesk.settings.test"
-    subprocess.run([sys.executable, "manage.py", "compilemessages_if_needed"], cwd=ROOT, check=True)
+    compiled = subprocess.run([sys.executable, "manage.py", "compilemessages_if_needed"], cwd=ROOT)
+    if compiled.returncode:
+        raise SystemExit("\n[test] compiling the translations failed (its message is above).\n")
     return subprocess.call([sys.executable, "-m", "pytest", *argv], cwd=ROOT)
 
 

@@ -1,8 +1,11 @@
-"""The deployment file: valid for docker-compose, the expected services, health checks, the
-one-shot migrate everything waits for, and no secret written into it.
+"""The deployment file: valid by the Compose specification, the expected services, health checks,
+the one-shot migrate everything waits for, and no secret written into it.
 
-No Docker engine runs here: `docker-compose config` (Debian's docker-compose package, which
-`make test` installs when missing) parses, validates and interpolates the file without one.
+No container engine is needed. The file is resolved the way Compose does (YAML anchors and
+merge keys, then `${VAR}` interpolation with its `:-` defaults and `:?` required variables) and
+validated against the Compose specification's JSON schema, which the `check-jsonschema`
+package ships (`vendor.compose-spec`). Where a Compose CLI is installed (`docker compose` or
+the older `docker-compose`), every assertion also runs on its own `config` output.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
+from check_jsonschema.builtin_schemas import get_builtin_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -26,29 +33,125 @@ REQUIRED_ENV = {
 }
 
 
-def compose_config(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.fail("docker-compose is missing: `make test` installs Debian's docker-compose")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {*REQUIRED_ENV, "POSTGRES_USER", "POSTGRES_DB", "SERVICEDESK_IMAGE"}
-    }
-    return subprocess.run(
-        [binary, "--file", str(COMPOSE_FILE), "--project-directory", str(ROOT), "config"],
-        env={**env, **extra_env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+class ComposeError(Exception):
+    """What Compose says of a file it refuses (a `${VAR:?message}` left unset)."""
+
+
+# $$ | ${NAME<op>word} | $NAME, as in the Compose specification's "Interpolation" section.
+VARIABLE = re.compile(
+    r"\$(?:(?P<escaped>\$)|\{(?P<name>[_A-Za-z][_A-Za-z0-9]*)(?P<op>:?[-?+])?(?P<word>[^}]*)\}"
+    r"|(?P<bare>[_A-Za-z][_A-Za-z0-9]*))"
+)
+
+
+def interpolate_text(text: str, env: dict[str, str]) -> str:
+    def substitute(match: re.Match) -> str:
+        if match["escaped"]:
+            return "$"
+        name = match["name"] or match["bare"]
+        op, word = match["op"] or "", match["word"]
+        value = env.get(name)
+        unset_or_empty = not value
+        missing = unset_or_empty if op.startswith(":") else value is None
+        if op.endswith("-"):
+            return word if missing else value
+        if op.endswith("?"):
+            if missing:
+                raise ComposeError(f"required variable {name} is missing a value: {word}")
+            return value
+        if op.endswith("+"):
+            return "" if missing else word
+        return value or ""
+
+    return VARIABLE.sub(substitute, text)
+
+
+def interpolate(node, env: dict[str, str]):
+    if isinstance(node, str):
+        return interpolate_text(node, env)
+    if isinstance(node, list):
+        return [interpolate(item, env) for item in node]
+    if isinstance(node, dict):
+        return {key: interpolate(value, env) for key, value in node.items()}
+    return node
+
+
+def validate(document: dict) -> None:
+    schema = get_builtin_schema("vendor.compose-spec")
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(document), key=lambda error: list(error.path))
+    if errors:
+        raise ComposeError(
+            "; ".join(f"{'.'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors)
+        )
+
+
+def resolve_by_the_specification(env: dict[str, str]) -> dict:
+    """Anchors and merge keys (PyYAML), interpolation, the schema; extension fields dropped."""
+    document = interpolate(yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8")), env)
+    validate(document)
+    return {key: value for key, value in document.items() if not key.startswith("x-")}
+
+
+def cli_resolver(command: list[str]) -> Callable[[dict[str, str]], dict]:
+    def resolve(env: dict[str, str]) -> dict:
+        # Only the variables given, and no .env file of the developer's, decide the result.
+        base = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in {*REQUIRED_ENV, "POSTGRES_USER", "POSTGRES_DB", "SERVICEDESK_IMAGE"}
+        }
+        with tempfile.NamedTemporaryFile(suffix=".env") as no_env_file:
+            result = subprocess.run(
+                [
+                    *command,
+                    "--file",
+                    str(COMPOSE_FILE),
+                    "--project-directory",
+                    str(ROOT),
+                    "--env-file",
+                    no_env_file.name,
+                    "config",
+                ],
+                env={**base, **env},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        if result.returncode != 0:
+            raise ComposeError(result.stderr)
+        return yaml.safe_load(result.stdout)
+
+    return resolve
+
+
+def installed_resolvers() -> dict[str, Callable[[dict[str, str]], dict]]:
+    resolvers = {"compose-spec": resolve_by_the_specification}
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run(
+            [docker, "compose", "version"], capture_output=True, timeout=30, check=False
+        ).returncode
+        == 0
+    ):
+        resolvers["docker compose"] = cli_resolver([docker, "compose"])
+    if shutil.which("docker-compose"):
+        resolvers["docker-compose"] = cli_resolver([shutil.which("docker-compose")])
+    return resolvers
+
+
+RESOLVERS = installed_resolvers()
+
+
+@pytest.fixture(scope="module", params=sorted(RESOLVERS))
+def resolver(request) -> Callable[[dict[str, str]], dict]:
+    return RESOLVERS[request.param]
 
 
 @pytest.fixture(scope="module")
-def resolved() -> dict:
-    result = compose_config(REQUIRED_ENV)
-    assert result.returncode == 0, result.stderr
-    return yaml.safe_load(result.stdout)
+def resolved(resolver) -> dict:
+    return resolver(REQUIRED_ENV)
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +180,12 @@ def test_migrate_runs_once_and_the_app_waits_for_it(resolved):
     services = resolved["services"]
     assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
     assert services["migrate"]["restart"] == "no"
-    assert services["migrate"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    # (`docker compose` adds `required: true`, its default, to each entry.)
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     for name in ("web", "worker", "beat"):
-        assert services[name]["depends_on"]["migrate"] == {
-            "condition": "service_completed_successfully"
-        }
+        assert (
+            services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        )
 
 
 def test_commands_run_gunicorn_and_celery(resolved):
@@ -110,11 +214,42 @@ def test_configuration_comes_from_the_environment(resolved):
 
 
 @pytest.mark.parametrize("missing", sorted(REQUIRED_ENV))
-def test_a_missing_secret_stops_compose(missing):
+def test_a_missing_secret_stops_compose(resolver, missing):
     env = {k: v for k, v in REQUIRED_ENV.items() if k != missing}
-    result = compose_config(env)
-    assert result.returncode != 0
-    assert missing in result.stderr
+    with pytest.raises(ComposeError, match=missing):
+        resolver(env)
+
+
+def test_defaults_apply_and_can_be_overridden(resolver):
+    defaults = resolver(REQUIRED_ENV)["services"]
+    assert defaults["web"]["environment"]["TIME_ZONE"] == "Asia/Shanghai"
+    assert "--workers=3" in defaults["web"]["command"]
+    chosen = resolver({**REQUIRED_ENV, "TIME_ZONE": "Europe/Berlin", "WEB_CONCURRENCY": "8"})
+    assert chosen["services"]["web"]["environment"]["TIME_ZONE"] == "Europe/Berlin"
+    assert "--workers=8" in chosen["services"]["web"]["command"]
+
+
+def test_the_schema_check_catches_a_misspelt_key():
+    """The validation is real: a key the specification does not know fails it."""
+    document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    document["services"]["web"]["helthcheck"] = document["services"]["web"].pop("healthcheck")
+    with pytest.raises(ComposeError, match="helthcheck"):
+        validate(interpolate(document, REQUIRED_ENV))
+    document["services"]["web"]["healthcheck"] = document["services"]["web"].pop("helthcheck")
+    document["services"]["web"]["healthcheck"]["test"] = {"CMD": "true"}
+    with pytest.raises(ComposeError, match=r"web\.healthcheck\.test"):
+        validate(interpolate(document, REQUIRED_ENV))
+
+
+def test_interpolation_follows_the_specification():
+    env = {"SET": "value", "EMPTY": ""}
+    assert interpolate_text("$$HOME and $${SET}", env) == "$HOME and ${SET}"
+    assert interpolate_text("${SET}/$SET/${UNSET}", env) == "value/value/"
+    assert interpolate_text("${EMPTY:-d}|${EMPTY-d}|${UNSET-d}", env) == "d||d"
+    assert interpolate_text("${SET:+r}|${EMPTY+r}|${EMPTY:+r}", env) == "r|r|"
+    assert interpolate_text("${EMPTY?fine}", env) == ""
+    with pytest.raises(ComposeError, match="EMPTY is missing a value: say so"):
+        interpolate_text("${EMPTY:?say so}", env)
 
 
 def test_no_secret_is_written_in_the_file(raw):

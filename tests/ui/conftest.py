@@ -1,6 +1,7 @@
-"""Fixtures of the browser tests: one headless Debian Chromium for the whole session.
+"""Fixtures of the browser tests: one headless Chromium for the whole session.
 
-Playwright drives /usr/bin/chromium (Debian's `chromium` package); it never downloads a browser.
+Playwright drives the browser scripts/setupcheck.py finds ($CHROMIUM, Debian's /usr/bin/chromium,
+or Playwright's own), the same one `make test` checks for; it never downloads a browser.
 Its sync API runs an event loop in the test thread, which Django's async-safety check would
 refuse for the ORM calls the tests make between browser steps.
 """
@@ -8,12 +9,16 @@ refuse for the ORM calls the tests make between browser steps.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from setupcheck import browser_hint, find_chromium
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -28,12 +33,13 @@ PASSWORD = "pw-Secret-123"  # tests/factories.UserFactory's
 
 @pytest.fixture(scope="session")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed (make test installs it)")
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.fail(browser_hint())
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
