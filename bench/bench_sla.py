@@ -207,6 +207,8 @@ def start_worker(quick: bool, log_path: Path) -> subprocess.Popen:
             "--pool=prefork",
             "--concurrency=2",
             "--loglevel=INFO",
+            "-Q",
+            "celery,delivery",
             "-n",
             "bench-sla@%h",
         ],

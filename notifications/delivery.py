@@ -52,8 +52,12 @@ class DeliveryError(Exception):
 
 
 def backoff(attempts: int) -> timedelta:
-    """The wait after the `attempts`-th failure."""
-    return min(FIRST_BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+    """The wait after the `attempts`-th failure (the first wait is configurable:
+    `NOTIFICATION_RETRY_SECONDS`)."""
+    first = timedelta(
+        seconds=settings.SERVICEDESK.get("NOTIFICATION_RETRY_SECONDS", FIRST_BACKOFF.seconds)
+    )
+    return min(first * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
 
 
 def mail_domain() -> str:

@@ -65,7 +65,22 @@ def main() -> int:
             "worker",
             "--loglevel=INFO",
             "--concurrency=2",
+            "--queues=celery",
             "--hostname=worker@%h",
+        ],
+        # Deliveries (SMTP, chat webhooks) on their own worker: a hung mail server never
+        # delays intake, routing or the SLA sweep.
+        "delivery": [
+            PY,
+            "-m",
+            "celery",
+            "-A",
+            "servicedesk",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=1",
+            "--queues=delivery",
+            "--hostname=delivery@%h",
         ],
         "beat": [
             PY,

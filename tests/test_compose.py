@@ -25,7 +25,7 @@ from check_jsonschema.builtin_schemas import get_builtin_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-APP_SERVICES = {"migrate", "web", "worker", "beat"}
+APP_SERVICES = {"migrate", "web", "worker", "delivery", "beat"}
 REQUIRED_ENV = {
     "SECRET_KEY": "test-secret-key-from-the-environment",
     "ALLOWED_HOSTS": "desk.example.com",

@@ -260,6 +260,8 @@ SERVICEDESK = {
     "REACTIONS_IN_WORKER": env_list("REACTIONS_IN_WORKER", ["ticket_created"]),
     # The domain of the desk's Message-IDs: replies to desk mail are recognised by it.
     "MAIL_DOMAIN": env_str("MAIL_DOMAIN", ""),
+    # The first wait before a failed e-mail or webhook is sent again (doubling, at most 1 h).
+    "NOTIFICATION_RETRY_SECONDS": env_int("NOTIFICATION_RETRY_SECONDS", 30),
     # Minutes a ticket may wait unassigned in a team's queue before the lead is told.
     "UNASSIGNED_ALERT_MINUTES": env_int("UNASSIGNED_ALERT_MINUTES", 30),
     # Attempts before a failing reaction is parked for an administrator (tickets/retries.py).

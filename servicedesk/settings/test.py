@@ -10,7 +10,8 @@ from .env import env_int, env_list, env_str
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In memory, except where a test runs a real worker against a real SMTP server (aiosmtpd).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 MEDIA_ROOT = BASE_DIR / ".data" / "test-media"
 SERVICEDESK = {
     **SERVICEDESK,

@@ -93,7 +93,16 @@ def test_p1_warned_breached_and_escalated_once_per_level(desk, open_ticket, tmp_
         "DB_CONN_MAX_AGE": "0",
     }
     worker = _start(
-        ["worker", "--pool=prefork", "--concurrency=2", "--loglevel=INFO", "-n", "sla-test@%h"],
+        [
+            "worker",
+            "--pool=prefork",
+            "--concurrency=2",
+            "--loglevel=INFO",
+            "-Q",
+            "celery,delivery",
+            "-n",
+            "sla-test@%h",
+        ],
         env,
         tmp_path / "worker.log",
     )
