@@ -78,18 +78,19 @@ def _one_line(value: str) -> str:
 # --- what a row says ---------------------------------------------------------------------------
 
 
-def content(row: Notification, language: str | None) -> tuple[str, str, str]:
-    """(subject, text, absolute link) of a row in `language`."""
+def content(
+    row: Notification, language: str | None, *, absolute_link: bool = True
+) -> tuple[str, str, str]:
+    """(subject, text, link) of a row in `language`; the link is absolute (PUBLIC_BASE_URL)
+    for mail and chat, a path for the desk's own pages."""
     if row.kind:
         subject, body = render(row.kind, row.params, language)
         spec = KINDS.get(row.kind)
         number = row.params.get("number", "")
-        link = (
-            absolute(ticket_link(number, for_requester=spec.for_requester))
-            if spec and number
-            else row.url
-        )
-        return subject, body, link
+        if spec and number:
+            path = ticket_link(number, for_requester=spec.for_requester)
+            return subject, body, absolute(path) if absolute_link else path
+        return subject, body, row.url
     return row.subject, row.body, row.url
 
 

@@ -37,5 +37,6 @@ class Readable:
 
 def readable(notifications: Iterable[Notification], *, language: str) -> list[Readable]:
     return [
-        Readable(notification, *content(notification, language)) for notification in notifications
+        Readable(notification, *content(notification, language, absolute_link=False))
+        for notification in notifications
     ]
