@@ -23,3 +23,14 @@ def on_ticket_created(*, ticket_id: int, **payload) -> None:
             reason=_("Automatic classification failed (%(error)s): sent to manual triage.")
             % {"error": f"{type(exc).__name__}: {exc}"[:300]},
         )
+
+
+def on_assignment_changed(
+    *, ticket_id: int, old_team_id=None, new_team_id=None, new_assignee_id=None, **_payload
+) -> None:
+    """A ticket handed from one team to another (dispatch, escalation) and left unassigned is
+    assigned by the new team's strategy, exactly as intake assigns. A first routing (no team
+    before) is intake's or triage's own business: they assign themselves."""
+    if old_team_id is None or new_team_id in (None, old_team_id) or new_assignee_id is not None:
+        return
+    services.routing_assign_after_handover(ticket_id=ticket_id, team_id=new_team_id)

@@ -23,7 +23,7 @@ from accounts.choices import Tier
 from accounts.models import Team, User
 from catalog.models import Category, InformationSystem, RequestType
 from tickets import services as ticket_services
-from tickets.choices import EventKind, Status
+from tickets.choices import Channel, EventKind, Status
 from tickets.events import event_record
 from tickets.exceptions import TicketError
 from tickets.models import Ticket, TicketEvent
@@ -101,8 +101,40 @@ def routing_auto_route(*, ticket_id: int) -> Ticket:
             reason=team_reason,
             data=data,
         )
-        _assign_in_team(ticket_id=ticket_id, team=team)
+        if not _owned_by_logging_agent(ticket, team):
+            _assign_in_team(ticket_id=ticket_id, team=team)
     return Ticket.objects.get(pk=ticket_id)
+
+
+def _owned_by_logging_agent(ticket: Ticket, team: Team) -> bool:
+    """A phone or IM request an agent logged while talking to the caller stays with that
+    agent (first-contact resolution) when it is routed to their own team; they route it on
+    if they cannot solve it."""
+    logger_id = ticket.created_by_id
+    if (
+        logger_id is None
+        or logger_id == ticket.requester_id
+        or ticket.channel not in (Channel.PHONE, Channel.IM)
+        or not team.memberships.filter(user_id=logger_id).exists()
+    ):
+        return False
+    ticket_services.ticket_assign(
+        ticket_id=ticket.pk,
+        actor=None,
+        assignee=User.objects.get(pk=logger_id),
+        reason=_("Logged by this agent on a call: they own it (first contact)."),
+    )
+    return True
+
+
+def routing_assign_after_handover(*, ticket_id: int, team_id: int) -> Ticket | None:
+    """A ticket dispatched or escalated to a team is assigned by that team's strategy, as at
+    intake (a team may choose "manual": it stays in the queue). Idempotent: a ticket that is
+    no longer queued, unassigned, for that team is left alone."""
+    team = Team.objects.filter(pk=team_id).first()
+    if team is None:
+        return None
+    return _assign_in_team(ticket_id=ticket_id, team=team)
 
 
 def routing_send_to_triage_safely(*, ticket_id: int, reason: str) -> None:

@@ -56,6 +56,10 @@ WIRING: tuple[tuple[str, str], ...] = (
     (PUBLIC_REPLY_ADDED, "sla.reactions.on_public_reply"),
     (PUBLIC_REPLY_ADDED, "notifications.reactions.on_public_reply"),
     (ASSIGNMENT_CHANGED, "sla.reactions.on_assignment_changed"),
+    # A hand-over to a team: assigned by the team's strategy (the assignment is a change of
+    # its own, whose reactions tell the new assignee) ...
+    (ASSIGNMENT_CHANGED, "routing.reactions.on_assignment_changed"),
+    # ... and whoever this change made the assignee hears it.
     (ASSIGNMENT_CHANGED, "notifications.reactions.on_assignment_changed"),
 )
 

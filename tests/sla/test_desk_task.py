@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifications.tasks import deliver
+from notifications.tasks import deliver_batch, deliver_due
 from servicedesk.tasks import desk_task
 from sla.tasks import process_timers, sweep
 
@@ -13,13 +13,17 @@ def test_sla_and_notification_tasks_are_declared_safely():
     for task, name in (
         (sweep, "sla.sweep"),
         (process_timers, "sla.process_timers"),
-        (deliver, "notifications.deliver"),
+        (deliver_batch, "notifications.deliver_batch"),
+        (deliver_due, "notifications.deliver_due"),
     ):
         assert task.name == name
         assert task.acks_late is True
         assert task.reject_on_worker_lost is True
         assert 0 < task.soft_time_limit < task.time_limit
-    assert deliver.max_retries == 5 and deliver.retry_backoff == 2
+    # Deliveries run on their own queue, so a hung mail server never delays the sweep.
+    from django.conf import settings
+
+    assert settings.CELERY_TASK_ROUTES == {"notifications.*": {"queue": "delivery"}}
 
 
 def test_desk_task_refuses_unstable_names_and_bad_limits():

@@ -102,7 +102,14 @@ def test_breach_escalates_functionally_and_hierarchically_once_per_level(
     assert first.escalation_level == 1
     assert first.next_escalation_at == breach_at + timedelta(minutes=30)
     ticket.refresh_from_db()
-    assert (ticket.team, ticket.tier, ticket.status) == (desk.middle, "middle", Status.QUEUED)
+    # Escalated to the middle office and, as at intake, assigned by its strategy (round
+    # robin: its only member, the expert).
+    assert (ticket.team, ticket.tier, ticket.status, ticket.assignee) == (
+        desk.middle,
+        "middle",
+        Status.IN_PROGRESS,
+        desk.expert,
+    )
     assert len(events(ticket, EventKind.SLA_WARNED)) == 0  # the breach superseded it
     assert len(events(ticket, EventKind.SLA_BREACHED)) == 1
     [escalated] = events(ticket, EventKind.ESCALATED)
