@@ -19,7 +19,7 @@ from tickets import selectors, services
 from tickets.choices import OPEN_STATUSES, Channel, PendingReason, Status
 from tickets.models import Ticket
 from tickets.permissions import is_requester
-from tickets.timeline import timeline_entries
+from tickets.timeline import requester_milestones, timeline_entries
 from tickets.views import attach_files
 
 from . import forms
@@ -125,7 +125,13 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
     attachments = selectors.ticket_attachments(viewer=request.user, ticket=ticket)
     context = {
         "ticket": ticket,
-        "entries": timeline_entries(events, viewer_is_staff=staff),
+        # The requester sees milestones in plain words; desk staff reading the portal page
+        # see the whole log.
+        "entries": (
+            timeline_entries(events, viewer_is_staff=True)
+            if staff
+            else requester_milestones(events)
+        ),
         "stages": [label for label, _statuses in STAGES],
         "stage_index": stage_index,
         "attachments": attachments,

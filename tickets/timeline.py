@@ -149,3 +149,107 @@ def _entry(event, names, viewer_is_staff: bool) -> TimelineEntry:
         is_public=event.is_public,
         tone=tone,
     )
+
+
+def public_text(event) -> bool:
+    """Whether the text logged with an event may be shown to the requester: their own words,
+    public replies, and what the desk addressed to them (a question, a resolution, why the
+    request was cancelled); never an agent's internal reason for a change."""
+    data = event.data or {}
+    return (
+        event.kind not in _CHANGE_KINDS  # replies, attachments, merges: public by their kind
+        or event.actor_kind == ActorKind.REQUESTER
+        or bool(data.get("message_public"))
+    )
+
+
+# The log entries of a change of the ticket's fields: their text is the reason typed with it.
+_CHANGE_KINDS = {
+    EventKind.STATUS_CHANGED,
+    EventKind.ASSIGNED,
+    EventKind.TEAM_CHANGED,
+    EventKind.TIER_CHANGED,
+    EventKind.PRIORITY_CHANGED,
+    EventKind.TYPE_CHANGED,
+    EventKind.CATEGORY_CHANGED,
+    EventKind.SYSTEM_CHANGED,
+}
+
+
+# --- the requester's milestones -----------------------------------------------------------------
+
+
+def requester_milestones(events) -> list[TimelineEntry]:
+    """The requester's view of the log: a few milestones in plain words (received, with a
+    team, waiting for you, fix being verified, please confirm, closed ...), never the desk's
+    routing plumbing or internal reasons. `events` are the public events, oldest first."""
+    events = list(events)
+    teams = {
+        event.new_value
+        for event in events
+        if event.kind == EventKind.TEAM_CHANGED and isinstance(event.new_value, int)
+    }
+    team_names = {t.pk: _label(t) for t in Team.objects.filter(pk__in=teams)} if teams else {}
+    entries: list[TimelineEntry] = []
+    last_team = None
+    for event in events:
+        milestone = _milestone(event, team_names)
+        if milestone is None:
+            continue
+        headline, tone, show_text = milestone
+        if event.kind == EventKind.TEAM_CHANGED:
+            if headline == last_team:
+                continue
+            last_team = headline
+        entries.append(
+            TimelineEntry(
+                kind=event.kind,
+                headline=headline,
+                message=event.message if show_text and public_text(event) else "",
+                actor=_("You") if event.actor_kind == ActorKind.REQUESTER else _("Service desk"),
+                actor_kind=event.actor_kind,
+                at=event.created_at,
+                is_public=True,
+                tone=tone,
+            )
+        )
+    return entries
+
+
+def _milestone(event, team_names) -> tuple[str, str, bool] | None:
+    """(headline, tone, show the event's text) of a milestone, or None for plumbing."""
+    kind, old, new = event.kind, event.old_value, event.new_value
+    if kind == EventKind.CREATED:
+        return _("Request received"), "status", False
+    if kind == EventKind.TEAM_CHANGED and isinstance(new, int):
+        return _("With %(team)s") % {"team": team_names.get(new, "")}, "assign", False
+    if kind == EventKind.SURVEY:
+        return _("You rated the service %(score)s / 5") % {"score": new}, "done", False
+    if kind == EventKind.COMMENTED:
+        if event.actor_kind == ActorKind.REQUESTER:
+            return _("Your reply"), "reply", True
+        return _("Reply from the service desk"), "reply", True
+    if kind == EventKind.ATTACHMENT_ADDED:
+        return _("File added"), "info", True
+    if kind != EventKind.STATUS_CHANGED:
+        return None
+    reason = (event.data or {}).get("pending_reason")
+    if new == Status.PENDING and reason == PendingReason.REQUESTER:
+        return _("Waiting for you"), "status", True
+    if new == Status.PENDING:
+        return _("Waiting for a third party"), "status", False
+    if new == Status.PENDING_VERIFICATION:
+        return _("Fix being verified"), "status", False
+    if new == Status.RESOLVED:
+        return _("Fixed — please confirm"), "done", True
+    if new == Status.CLOSED:
+        return _("Closed"), "done", True
+    if new == Status.CANCELLED:
+        return _("Cancelled"), "done", True
+    if new == Status.IN_PROGRESS and old in (Status.RESOLVED, Status.CLOSED):
+        return _("Reopened"), "status", True
+    if new == Status.IN_PROGRESS and old == Status.PENDING:
+        return _("Being worked on again"), "status", False
+    if new == Status.IN_PROGRESS and old == Status.QUEUED:
+        return _("Being worked on"), "status", False
+    return None

@@ -88,7 +88,13 @@ def test_two_moves_of_one_ticket_apply_in_order_and_reactions_run_once_each(
         )
     ]
     ticket.refresh_from_db()
-    assert (ticket.status, ticket.tier, ticket.team_id) == (Status.QUEUED, Tier.BACK, desk.back.pk)
+    # The reactions then assigned it by the back office's strategy (its only member).
+    assert (ticket.status, ticket.tier, ticket.team_id, ticket.assignee) == (
+        Status.IN_PROGRESS,
+        Tier.BACK,
+        desk.back.pk,
+        desk.engineer,
+    )
     assert list(
         TicketEvent.objects.filter(
             ticket=ticket, kind=EventKind.TEAM_CHANGED, message__startswith="level"
@@ -97,4 +103,9 @@ def test_two_moves_of_one_ticket_apply_in_order_and_reactions_run_once_each(
         (desk.front.pk, desk.middle.pk, "level 1"),
         (desk.middle.pk, desk.back.pk, "level 2"),
     ]
-    assert seen == [(ticket.pk, desk.front.pk, desk.back.pk)]
+    # One reaction for the two moves (front → back), then one for the assignment that
+    # followed within the back office.
+    assert seen == [
+        (ticket.pk, desk.front.pk, desk.back.pk),
+        (ticket.pk, desk.back.pk, desk.back.pk),
+    ]

@@ -638,6 +638,7 @@ def test_who_may_merge_a_duplicate(desk, who, may):
             "transition": "merge",
             "into": original.number,
             "pending_reason": "",
+            "message_public": True,  # why it was merged is for the requester too
         }
     else:
         assert_refused(call, duplicate, Status.QUEUED)

@@ -25,6 +25,7 @@ from catalog.models import Category, InformationSystem, RequestType, SystemModul
 from ..actions import available as ticket_actions
 from ..choices import Channel, EventKind, Impact, Priority, Status, Urgency
 from ..models import Attachment, Comment, Ticket, TicketEvent
+from ..timeline import public_text
 from .inputs import ActiveRelatedField, FreeTextField, IdField
 
 # Channels an agent records when logging a request on someone's behalf.
@@ -390,6 +391,12 @@ class TicketEventSerializer(serializers.ModelSerializer):
             return str(EventKind(event.kind).label)
         except ValueError:
             return event.kind
+
+    def to_representation(self, event: TicketEvent) -> dict:
+        data = super().to_representation(event)
+        if not self.context.get("viewer_is_staff", True) and not public_text(event):
+            data["message"] = ""  # an agent's internal reason for a change the requester sees
+        return data
 
 
 class AttachmentSerializer(serializers.ModelSerializer):

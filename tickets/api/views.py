@@ -255,7 +255,9 @@ class TicketViewSet(viewsets.GenericViewSet):
         """The operation log, oldest first; requesters see its public part."""
         ticket = self.get_ticket()
         events = selectors.ticket_timeline(viewer=request.user, ticket=ticket)
-        return Response(s.TicketEventSerializer(events, many=True).data)
+        staff = selectors.viewer_is_staff_on(ticket, request.user)
+        context = {"viewer_is_staff": staff}
+        return Response(s.TicketEventSerializer(events, many=True, context=context).data)
 
     @extend_schema(responses={200: s.ActionsSerializer, 404: ERRORS[404]})
     @action(detail=True, methods=["get"])

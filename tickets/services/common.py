@@ -16,7 +16,7 @@ from accounts.models import User
 
 from .. import permissions as perms
 from .. import reactions
-from ..choices import Impact, Priority, Urgency
+from ..choices import Impact, PendingReason, Priority, Urgency
 from ..events import (
     event_record_changes,
     snapshot,
@@ -83,16 +83,33 @@ def _apply(
     before = snapshot(ticket)
     method(**kwargs)
     _save(ticket, {"status", *fields})
+    extra = {"message_public": True} if message and message_is_public(name, ticket, actor) else {}
     event_record_changes(
         ticket=ticket,
         before=before,
         actor=actor,
         message=message,
-        data={"transition": name, **(data or {})},
+        data={"transition": name, **extra, **(data or {})},
     )
     _fire_changes(ticket, before, actor)
     follow_as_actor(ticket, actor)
     return ticket
+
+
+# Transitions whose typed text is addressed to the requester: the question of a ticket set
+# waiting on them, the resolution they are asked to confirm, why their request was cancelled
+# or merged. Everything else an agent types while moving a ticket (dispatch and escalation
+# reasons, a failed verification, a priority change) is internal: the requester's timeline
+# and API show the change without its text.
+_PUBLIC_MESSAGE_TRANSITIONS = {"resolve", "cancel", "merge", "resolve_with_incident"}
+
+
+def message_is_public(transition: str, ticket: Ticket, actor: User | None) -> bool:
+    if actor is not None and actor.pk == ticket.requester_id:
+        return True  # the requester's own words (confirm, reject, withdraw, reopen)
+    if transition == "suspend":
+        return ticket.pending_reason == PendingReason.REQUESTER
+    return transition in _PUBLIC_MESSAGE_TRANSITIONS
 
 
 def follow_as_actor(ticket: Ticket, actor: User | None) -> None:
