@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "demo",
     "portal",
     "workspace",
+    "mailin",
 ]
 
 MIDDLEWARE = [
@@ -243,7 +244,17 @@ SERVICEDESK = {
     "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
     # Ticket events whose reactions run in a Celery worker (tickets/reactions.py).
     "REACTIONS_IN_WORKER": env_list("REACTIONS_IN_WORKER", ["ticket_created"]),
+    # The domain of the desk's own Message-IDs (<SD-2026-000123@DOMAIN>), the key of mail threading.
+    "MAIL_DOMAIN": env_str("MAIL_DOMAIN", DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"),
 }
+# Inbound e-mail (mailin/, docs/mail.md): polling, source size kept, new tickets per sender.
+MAILIN = {
+    "POLL_SECONDS": env_int("MAIL_POLL_SECONDS", 60),
+    "RAW_MAX_BYTES": env_int("MAIL_RAW_MAX_BYTES", 2 * 1024 * 1024),
+    "MESSAGE_MAX_BYTES": env_int("MAIL_MESSAGE_MAX_BYTES", 40 * 1024 * 1024),
+    "MAX_BACKOFF_SECONDS": env_int("MAIL_MAX_BACKOFF_SECONDS", 3600),
+}
+CELERY_BEAT_SCHEDULE["mailin.poll_mailboxes"] = {"task": "mailin.poll_mailboxes", "schedule": 60}
 
 LOGGING = {
     "version": 1,
