@@ -143,10 +143,16 @@ def clean_line(text: str) -> str:
 
 
 def _header(message: Message, name: str) -> str:
+    """The first header of this name, decoded from what was on the wire (`raw_items` keeps
+    8-bit bytes as surrogate escapes; `get` would already have replaced them)."""
+    name = name.lower()
     try:
-        return decode_header(message.get(name))
-    except Exception:  # a header object the library itself cannot turn into text
+        for key, value in message.raw_items():
+            if key.lower() == name:
+                return decode_header(value)
+    except Exception:  # a header the library itself cannot turn into text
         return ""
+    return ""
 
 
 _MSGID = re.compile(r"<([^<>\s]{1,250})>")
@@ -215,7 +221,8 @@ def parse(raw: bytes) -> ParsedMail:
         message = email.message_from_bytes(raw)
     except Exception as exc:  # compat32 rarely raises; a recursion bomb can
         raise UnparsableMail(f"the MIME structure cannot be read: {type(exc).__name__}") from exc
-    headers = {name: _header(message, name) for name in WATCHED_HEADERS if name in message}
+    present = {key.lower() for key in message.keys()}
+    headers = {name: _header(message, name) for name in WATCHED_HEADERS if name in present}
     message_id_list = message_ids(_header(message, "message-id"))
     message_id = message_id_list[0] if message_id_list else ""
     from_name, from_address = email.utils.parseaddr(_header(message, "from"))
@@ -245,6 +252,24 @@ def parse(raw: bytes) -> ParsedMail:
 
 
 MAX_PARTS = 500
+MAX_DEPTH = 200
+
+
+def _leaves(message: Message, depth: int = 0):
+    """The leaf parts, depth first. An attached message (message/rfc822 below the top) is one
+    leaf — a forwarded mail is a file on the ticket, its text not mixed into the request."""
+    if depth > MAX_DEPTH:
+        raise UnparsableMail("the MIME parts are nested too deeply")
+    if depth > 0 and message.get_content_type() in ("message/rfc822", "message/delivery-status"):
+        yield message
+        return
+    if message.is_multipart():
+        payload = message.get_payload()
+        for sub in payload if isinstance(payload, list) else []:
+            if isinstance(sub, Message):
+                yield from _leaves(sub, depth + 1)
+        return
+    yield message
 
 
 def _walk(message: Message, parsed: ParsedMail) -> None:
@@ -253,13 +278,11 @@ def _walk(message: Message, parsed: ParsedMail) -> None:
     count = 0
     if message.get_content_type() == "multipart/report":
         parsed.is_delivery_report = True
-    for part in message.walk():
+    for part in _leaves(message):
         count += 1
         if count > MAX_PARTS:
             break
         ctype = part.get_content_type()
-        if part.is_multipart():
-            continue
         disposition = (part.get("content-disposition") or "").split(";", 1)[0].strip().lower()
         filename = _filename(part)
         payload = _payload(part)
