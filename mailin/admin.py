@@ -45,6 +45,14 @@ class DeskConfigAdmin(admin.ModelAdmin):
 
 @admin.register(Mailbox)
 class MailboxAdmin(DeskConfigAdmin):
+    def save_model(self, request, obj, form, change) -> None:
+        # Only the settings: counters and state belong to the poller, which may have moved
+        # them since this form was loaded.
+        if change:
+            obj.save(update_fields=[f.name for f in Mailbox._meta.concrete_fields if f.editable and not f.primary_key])
+        else:
+            obj.save()
+
     list_display = ("name", "address", "is_active", "state", *COUNTERS, "last_success_at")
     list_filter = ("is_active", "state")
     readonly_fields = (

@@ -46,3 +46,10 @@ def mailbox(db, imap, monkeypatch) -> Mailbox:
         address="help@desk.example",
         poll_seconds=60,
     )
+
+
+def configure(mailbox: Mailbox, **fields) -> Mailbox:
+    """Change a mailbox's settings without writing back its (poller-owned) counters."""
+    Mailbox.objects.filter(pk=mailbox.pk).update(**fields)
+    mailbox.refresh_from_db()
+    return mailbox

@@ -14,6 +14,7 @@ from mailin.selectors import address_is_flagged
 from mailin.services import message_ingest
 from notifications.models import Notification
 from tickets.models import Comment, Ticket, TicketEvent
+from tests.mailin.conftest import configure
 from tests.mailin.messages import plain, raw
 from tests.tickets.flow import in_progress
 
@@ -159,8 +160,7 @@ def test_a_daemon_without_a_report_is_still_a_bounce(desk, alice, mailbox):
 
 
 def test_a_flood_from_one_sender_is_rate_limited(alice, mailbox):
-    mailbox.new_tickets_per_hour = 3
-    mailbox.save()
+    configure(mailbox, new_tickets_per_hour=3)
     outcomes = [
         message_ingest(mailbox=mailbox, raw=plain(subject=f"flood {n}"))[0].outcome
         for n in range(5)

@@ -12,6 +12,7 @@ from mailin.models import InboundMessage, Mailbox
 from tickets import services
 from tickets.choices import Channel, EventKind, PendingReason, Status
 from tickets.models import Attachment, Comment, Ticket
+from tests.mailin.conftest import configure
 from tests.mailin.messages import PDF, PNG, plain
 from tests.tickets.flow import in_progress
 
@@ -52,8 +53,7 @@ def test_new_mail_becomes_a_ticket_with_channel_requester_and_attachments(desk, 
 
 
 def test_unknown_sender_becomes_a_requester_or_is_refused(desk, mailbox, imap):
-    mailbox.default_unit = desk.unit_b
-    mailbox.save()
+    configure(mailbox, default_unit=desk.unit_b)
     imap.append("desk", plain(sender="Zhang San <zhang@outside.example>"))
     poll_mailbox(mailbox)
     user = User.objects.get(email="zhang@outside.example")
@@ -65,8 +65,7 @@ def test_unknown_sender_becomes_a_requester_or_is_refused(desk, mailbox, imap):
     assert user.has_role("requester")
     assert Ticket.objects.get().requester == user
 
-    mailbox.unknown_sender = UnknownSender.REFUSE
-    mailbox.save()
+    configure(mailbox, unknown_sender=UnknownSender.REFUSE)
     imap.append("desk", plain(sender="stranger@outside.example"))
     poll_mailbox(mailbox)
     assert Ticket.objects.count() == 1
@@ -145,8 +144,7 @@ def test_spoofed_or_foreign_reply_opens_a_new_ticket_or_is_quarantined(desk, mai
     new = Ticket.objects.exclude(pk=ticket.pk).get()
     assert (new.requester, new.description) == (desk.other_requester, "Let me in.")
 
-    mailbox.foreign_reply = "quarantine"
-    mailbox.save()
+    configure(mailbox, foreign_reply="quarantine")
     imap.append(
         "desk",
         plain(sender=desk.outsider_agent.email, subject=f"[{ticket.number}] hi", body="x"),
@@ -189,8 +187,7 @@ def test_a_crash_between_ticket_and_seen_still_gives_one_ticket(desk, mailbox, i
 
 
 def test_processed_mail_is_moved_when_the_mailbox_says_so(desk, mailbox, imap):
-    mailbox.processed_folder = "Processed"
-    mailbox.save()
+    configure(mailbox, processed_folder="Processed")
     imap.append("desk", plain(sender=desk.requester.email))
     poll_mailbox(mailbox)
     assert imap.count("desk") == 0
@@ -217,8 +214,7 @@ def test_server_down_backs_off_shows_failing_and_recovers(desk, mailbox, imap, c
         assert mailbox.consecutive_failures == 2
     finally:
         imap.start()
-    mailbox.port = imap.port
-    mailbox.save()
+    configure(mailbox, port=imap.port)
     result = poll_mailbox(mailbox)
     assert (result.error, result.taken) == ("", 1)
     mailbox.refresh_from_db()
