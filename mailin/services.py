@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -70,18 +71,34 @@ def _stored_raw(raw: bytes) -> tuple[bytes, bool]:
     return (raw[:limit], True) if len(raw) > limit else (raw, False)
 
 
-def _count(mailbox: Mailbox | None, outcome: str, *, fetched: int = 1) -> None:
-    if mailbox is None:
-        return
-    updates = {"fetched_count": F("fetched_count") + fetched} if fetched else {}
-    counter = COUNTER.get(outcome)
-    if counter:
-        updates[counter] = F(counter) + 1
+def counts_for(outcome: str, *, fetched: int = 1) -> Counter:
+    """The mailbox counters one message adds to (`outcome` empty: a duplicate)."""
+    counts = Counter({"fetched_count": fetched} if fetched else {})
+    if COUNTER.get(outcome):
+        counts[COUNTER[outcome]] += 1
+    return counts
+
+
+def _count(mailbox: Mailbox | None, outcome: str, *, fetched: int = 1, count: bool = True) -> None:
+    """Add to the mailbox's counters, unless the caller counts (the poller writes a chunk's
+    counts at once, so messages taken side by side do not queue on the mailbox row's lock)."""
+    if mailbox is not None and count:
+        mailbox_add_counts(mailbox_id=mailbox.pk, counts=counts_for(outcome, fetched=fetched))
+
+
+def mailbox_add_counts(*, mailbox_id: int, counts: Counter) -> None:
+    updates = {name: F(name) + value for name, value in counts.items() if value}
     if updates:
-        Mailbox.objects.filter(pk=mailbox.pk).update(**updates)
+        Mailbox.objects.filter(pk=mailbox_id).update(**updates)
 
 
-def message_ingest(*, mailbox: Mailbox | None, raw: bytes) -> tuple[InboundMessage, bool]:
+def message_ingest(
+    *,
+    mailbox: Mailbox | None,
+    raw: bytes,
+    count: bool = True,
+    senders: dict | None = None,
+) -> tuple[InboundMessage, bool]:
     """Take one raw message; return (its row, whether this call took it).
 
     Guards: a message whose key (Message-ID hash, else raw hash) was taken before — by an
@@ -94,36 +111,63 @@ def message_ingest(*, mailbox: Mailbox | None, raw: bytes) -> tuple[InboundMessa
     try:
         mail = parse(raw)
     except UnparsableMail as exc:
-        return _quarantine_unparsable(mailbox, raw, str(exc))
+        return _quarantine_unparsable(mailbox, raw, str(exc), count)
     stored, truncated = _stored_raw(raw)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = InboundMessage.objects.create(
-                    mailbox=mailbox,
-                    message_key=mail.key,
-                    message_id=mail.message_id[:255],
-                    from_address=mail.from_address[:255],
-                    subject=mail.subject[:255],
-                    outcome=Outcome.QUARANTINED,
-                    raw=stored,
-                    raw_size=len(raw),
-                    raw_truncated=truncated,
-                    html_sanitised=mail.html_sanitised,
-                )
-        except IntegrityError:
-            _count(mailbox, "")
+        row = _claim(
+            InboundMessage(
+                mailbox=mailbox,
+                message_key=mail.key,
+                message_id=mail.message_id[:255],
+                from_address=mail.from_address[:255],
+                subject=mail.subject[:255],
+                outcome=Outcome.QUARANTINED,
+                raw=stored,
+                raw_size=len(raw),
+                raw_truncated=truncated,
+                html_sanitised=mail.html_sanitised,
+            )
+        )
+        if row is None:
+            _count(mailbox, "", count=count)
             return InboundMessage.objects.get(message_key=mail.key), False
-        _process(row, mailbox, mail)
-        _count(mailbox, row.outcome)
+        _process(row, mailbox, mail, senders)
+        _count(mailbox, row.outcome, count=count)
     return row, True
 
 
-def _process(row: InboundMessage, mailbox: Mailbox | None, mail: ParsedMail) -> None:
+def _claim(row: InboundMessage) -> InboundMessage | None:
+    """Insert the row unless its key is taken: one statement (INSERT … ON CONFLICT DO NOTHING),
+    which waits for a concurrent insert of the same key to commit or roll back. None if taken."""
+    fields = [
+        f
+        for f in InboundMessage._meta.concrete_fields
+        if not f.primary_key
+    ]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
+    table = connection.ops.quote_name(InboundMessage._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608 (names from the model)
+            "ON CONFLICT (message_key) DO NOTHING RETURNING id",
+            values,
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return None
+    row.pk = inserted[0]
+    row._state.adding = False
+    return row
+
+
+def _process(
+    row: InboundMessage, mailbox: Mailbox | None, mail: ParsedMail, senders: dict | None = None
+) -> None:
     """Decide and act inside a savepoint; any failure leaves only the quarantined row."""
     try:
         with transaction.atomic():
-            _decide(row, mailbox, mail)
+            _decide(row, mailbox, mail, senders if senders is not None else {})
     except Handled as decision:
         row.outcome, row.reason = decision.outcome, decision.reason
         row.ticket = row.comment = None
@@ -145,7 +189,9 @@ def _error_text(exc: Exception) -> str:
     return str(exc)
 
 
-def _decide(row: InboundMessage, mailbox: Mailbox | None, mail: ParsedMail) -> None:
+def _decide(
+    row: InboundMessage, mailbox: Mailbox | None, mail: ParsedMail, senders: dict
+) -> None:
     if is_echo(mail):
         row.outcome, row.reason = Outcome.IGNORED_ECHO, "the desk's own message"
         return
@@ -156,7 +202,11 @@ def _decide(row: InboundMessage, mailbox: Mailbox | None, mail: ParsedMail) -> N
     if reason:
         row.outcome, row.reason = Outcome.IGNORED_AUTO, reason
         return
-    sender = sender_user(mail.from_address)
+    # Only people found are remembered: an account made for an unknown sender below may still
+    # roll back with this message's savepoint.
+    sender = senders.get(mail.from_address) or sender_user(mail.from_address)
+    if sender is not None:
+        senders[mail.from_address] = sender
     number = referenced_ticket_number(mail)
     if number:
         ticket = Ticket.objects.filter(number=number).first()
@@ -251,12 +301,20 @@ def requester_for_address(*, address: str, name: str, unit=None) -> User:
     It has no usable password (the person sets one through the password reset, or signs in
     through the organisation's directory); its user name is the address when free.
     """
-    username = address[:150]
-    if User.objects.filter(username__iexact=username).exists():
-        username = f"{address.split('@', 1)[0][:100]}-{secrets.token_hex(4)}"
-    user = User(username=username, email=address, display_name=name[:150], unit=unit)
+    user = User(username=address[:150], email=address, display_name=name[:150], unit=unit)
     user.set_unusable_password()
-    user.save(force_insert=True)
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError:
+        # Another message from the same new address made the account at the same moment (the
+        # insert waited for it to commit): use that one. Else the name belongs to someone else.
+        existing = sender_user(address)
+        if existing is not None:
+            return existing
+        user.pk = None
+        user.username = f"{address.split('@', 1)[0][:100]}-{secrets.token_hex(4)}"
+        user.save(force_insert=True)
     user.groups.add(Group.objects.get(name=str(Role.REQUESTER)))
     return user
 
@@ -301,7 +359,7 @@ def _record_bounce(row: InboundMessage, mail: ParsedMail) -> None:
 
 
 def _quarantine_unparsable(
-    mailbox: Mailbox | None, raw: bytes, reason: str
+    mailbox: Mailbox | None, raw: bytes, reason: str, count: bool = True
 ) -> tuple[InboundMessage, bool]:
     stored, truncated = _stored_raw(raw)
     key = message_key("", raw)
@@ -318,14 +376,14 @@ def _quarantine_unparsable(
                     raw_truncated=truncated,
                 )
         except IntegrityError:
-            _count(mailbox, "")
+            _count(mailbox, "", count=count)
             return InboundMessage.objects.get(message_key=key), False
-        _count(mailbox, Outcome.QUARANTINED)
+        _count(mailbox, Outcome.QUARANTINED, count=count)
     return row, True
 
 
 def message_ingest_oversize(
-    *, mailbox: Mailbox | None, header: bytes, size: int
+    *, mailbox: Mailbox | None, header: bytes, size: int, count: bool = True
 ) -> tuple[InboundMessage, bool]:
     """A message over MAILIN["MESSAGE_MAX_BYTES"]: only its header was fetched; quarantined."""
     reason = f"message too large: {size} bytes (at most {settings.MAILIN['MESSAGE_MAX_BYTES']})"
@@ -349,9 +407,9 @@ def message_ingest_oversize(
                     raw_truncated=True,
                 )
         except IntegrityError:
-            _count(mailbox, "")
+            _count(mailbox, "", count=count)
             return InboundMessage.objects.get(message_key=key), False
-        _count(mailbox, Outcome.QUARANTINED)
+        _count(mailbox, Outcome.QUARANTINED, count=count)
     return row, True
 
 

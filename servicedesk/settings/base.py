@@ -253,6 +253,7 @@ MAILIN = {
     "RAW_MAX_BYTES": env_int("MAIL_RAW_MAX_BYTES", 2 * 1024 * 1024),
     "MESSAGE_MAX_BYTES": env_int("MAIL_MESSAGE_MAX_BYTES", 40 * 1024 * 1024),
     "MAX_BACKOFF_SECONDS": env_int("MAIL_MAX_BACKOFF_SECONDS", 3600),
+    "POLL_WORKERS": env_int("MAIL_POLL_WORKERS", 4),
 }
 CELERY_BEAT_SCHEDULE["mailin.poll_mailboxes"] = {"task": "mailin.poll_mailboxes", "schedule": 60}
 

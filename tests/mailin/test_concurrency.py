@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.models import User
 from mailin.choices import Outcome
 from mailin.imap import poll_mailbox
 from mailin.models import InboundMessage, Mailbox
@@ -42,3 +43,19 @@ def test_two_pollers_at_once_take_each_message_once(desk, mailbox, imap):
     assert imap.count("desk", "UNSEEN") == 0
     mailbox.refresh_from_db()
     assert mailbox.created_count == 30
+
+
+def test_a_poll_with_four_worker_threads_takes_everything_once(desk, mailbox, imap, settings):
+    settings.MAILIN = {**settings.MAILIN, "POLL_WORKERS": 4}
+    configure(mailbox, new_tickets_per_hour=100)
+    senders = [desk.requester.email, "new.person@outside.example"]
+    imap.append_many(
+        "desk", [plain(sender=senders[n % 2], subject=f"t{n}") for n in range(45)]
+    )
+    result = poll_mailbox(Mailbox.objects.get(pk=mailbox.pk))
+    assert (result.error, result.taken, result.duplicates) == ("", 45, 0)
+    assert Ticket.objects.count() == 45
+    # The unknown sender became one requester, not one per message or thread.
+    assert User.objects.filter(email="new.person@outside.example").count() == 1
+    mailbox.refresh_from_db()
+    assert (mailbox.fetched_count, mailbox.created_count) == (45, 45)
