@@ -49,7 +49,13 @@ class MailboxAdmin(DeskConfigAdmin):
         # Only the settings: counters and state belong to the poller, which may have moved
         # them since this form was loaded.
         if change:
-            obj.save(update_fields=[f.name for f in Mailbox._meta.concrete_fields if f.editable and not f.primary_key])
+            obj.save(
+                update_fields=[
+                    f.name
+                    for f in Mailbox._meta.concrete_fields
+                    if f.editable and not f.primary_key
+                ]
+            )
         else:
             obj.save()
 

@@ -16,7 +16,6 @@ import contextlib
 import imaplib
 import logging
 import re
-import socket
 import ssl
 import threading
 from collections import Counter
@@ -248,7 +247,7 @@ def poll_mailbox(
             _mark_done(conn, mailbox, done)
     except MailboxError as exc:
         result.error = str(exc)
-    except (OSError, imaplib.IMAP4.error, ssl.SSLError, EOFError, socket.timeout) as exc:
+    except (OSError, imaplib.IMAP4.error, ssl.SSLError, EOFError, TimeoutError) as exc:
         result.error = _scrub(f"{type(exc).__name__}: {exc}", mailbox.password())
     finally:
         if conn is not None:

@@ -224,3 +224,6 @@ class MailEvent(models.Model):
         verbose_name = _("mail event")
         verbose_name_plural = _("mail events")
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_id}"

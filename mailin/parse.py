@@ -155,6 +155,21 @@ def _header(message: Message, name: str) -> str:
     return ""
 
 
+def _address(message: Message, name: str) -> tuple[str, str]:
+    """(display name, address): split before decoding, so a decoded name ("Evil\r\nBcc: x")
+    can never be read as address syntax; the name is decoded afterwards."""
+    value = ""
+    for key, raw in message.raw_items():
+        if key.lower() == name:
+            value = raw if isinstance(raw, str) else str(raw)
+            break
+    value = " ".join(value.split())  # unfold
+    display, address = email.utils.parseaddr(value)
+    if not address and value:
+        display, address = email.utils.parseaddr(decode_header(value))
+    return decode_header(display), decode_header(address)
+
+
 _MSGID = re.compile(r"<([^<>\s]{1,250})>")
 
 
@@ -221,13 +236,13 @@ def parse(raw: bytes) -> ParsedMail:
         message = email.message_from_bytes(raw)
     except Exception as exc:  # compat32 rarely raises; a recursion bomb can
         raise UnparsableMail(f"the MIME structure cannot be read: {type(exc).__name__}") from exc
-    present = {key.lower() for key in message.keys()}
+    present = {key.lower() for key in message}
     headers = {name: _header(message, name) for name in WATCHED_HEADERS if name in present}
     message_id_list = message_ids(_header(message, "message-id"))
     message_id = message_id_list[0] if message_id_list else ""
-    from_name, from_address = email.utils.parseaddr(_header(message, "from"))
+    from_name, from_address = _address(message, "from")
     if not from_address:
-        from_name, from_address = email.utils.parseaddr(_header(message, "sender"))
+        from_name, from_address = _address(message, "sender")
     from_address = clean_line(from_address).lower()
     if "@" not in from_address or len(from_address) > 254 or " " in from_address:
         raise UnparsableMail("no usable sender address (From)")

@@ -139,11 +139,7 @@ def message_ingest(
 def _claim(row: InboundMessage) -> InboundMessage | None:
     """Insert the row unless its key is taken: one statement (INSERT … ON CONFLICT DO NOTHING),
     which waits for a concurrent insert of the same key to commit or roll back. None if taken."""
-    fields = [
-        f
-        for f in InboundMessage._meta.concrete_fields
-        if not f.primary_key
-    ]
+    fields = [f for f in InboundMessage._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields]
     table = connection.ops.quote_name(InboundMessage._meta.db_table)
@@ -189,9 +185,7 @@ def _error_text(exc: Exception) -> str:
     return str(exc)
 
 
-def _decide(
-    row: InboundMessage, mailbox: Mailbox | None, mail: ParsedMail, senders: dict
-) -> None:
+def _decide(row: InboundMessage, mailbox: Mailbox | None, mail: ParsedMail, senders: dict) -> None:
     if is_echo(mail):
         row.outcome, row.reason = Outcome.IGNORED_ECHO, "the desk's own message"
         return
@@ -446,7 +440,7 @@ def quarantine_retry(*, message_pk: int, actor: User) -> InboundMessage:
     _process(row, row.mailbox, mail)
     if row.outcome != Outcome.QUARANTINED and row.mailbox_id:
         Mailbox.objects.filter(pk=row.mailbox_id).update(
-            quarantined_count=F("quarantined_count") - 1
+            quarantined_count=Greatest(F("quarantined_count") - 1, 0)
         )
         _count(row.mailbox, row.outcome, fetched=0)
     events.mail_event_record(

@@ -60,9 +60,12 @@ def source(request: HttpRequest, message_pk: int) -> HttpResponse:
     """The raw message as it arrived, for audit: only agents who work on its ticket."""
     row = InboundMessage.objects.select_related("ticket").filter(pk=message_pk).first()
     ticket: Ticket | None = row.ticket if row else None
-    if ticket is None or not selectors.ticket_source(viewer=request.user, ticket=ticket).filter(
-        pk=message_pk
-    ).exists():
+    if (
+        ticket is None
+        or not selectors.ticket_source(viewer=request.user, ticket=ticket)
+        .filter(pk=message_pk)
+        .exists()
+    ):
         raise Http404
     response = HttpResponse(bytes(row.raw), content_type="message/rfc822")
     response["Content-Disposition"] = f'attachment; filename="{ticket.number}-{row.pk}.eml"'

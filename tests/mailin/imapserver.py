@@ -38,10 +38,8 @@ class DovecotServer:
         self.root = Path(root or tempfile.mkdtemp(prefix="sd-dovecot-"))
         self.port = free_port()
         self.process: subprocess.Popen | None = None
-        if os.geteuid() == 0:
-            account = pwd.getpwnam("mail")
-        else:
-            account = pwd.getpwuid(os.getuid())
+        # As root the mail processes run as Debian's `mail` user (Dovecot refuses uid 0).
+        account = pwd.getpwnam("mail") if os.geteuid() == 0 else pwd.getpwuid(os.getuid())
         self.uid, self.gid, self.user_name = account.pw_uid, account.pw_gid, account.pw_name
         self.config = self.root / "dovecot.conf"
 
@@ -107,7 +105,7 @@ service imap-login {{
         if root_mode:
             for sub in ("mail", "home"):
                 os.chown(self.root / sub, self.uid, self.gid)
-            os.chmod(self.root, 0o755)
+            os.chmod(self.root, 0o755)  # noqa: S103 (the mail user must reach its maildir)
 
     def start(self, timeout: float = 20.0) -> DovecotServer:
         self._write_config()

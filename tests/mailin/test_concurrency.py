@@ -10,10 +10,10 @@ from mailin.choices import Outcome
 from mailin.imap import poll_mailbox
 from mailin.models import InboundMessage, Mailbox
 from mailin.services import message_ingest
-from tickets.models import Ticket
 from tests.mailin.conftest import configure
 from tests.mailin.messages import plain
 from tests.tickets.test_concurrency import run_together
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,9 +49,7 @@ def test_a_poll_with_four_worker_threads_takes_everything_once(desk, mailbox, im
     settings.MAILIN = {**settings.MAILIN, "POLL_WORKERS": 4}
     configure(mailbox, new_tickets_per_hour=100)
     senders = [desk.requester.email, "new.person@outside.example"]
-    imap.append_many(
-        "desk", [plain(sender=senders[n % 2], subject=f"t{n}") for n in range(45)]
-    )
+    imap.append_many("desk", [plain(sender=senders[n % 2], subject=f"t{n}") for n in range(45)])
     result = poll_mailbox(Mailbox.objects.get(pk=mailbox.pk))
     assert (result.error, result.taken, result.duplicates) == ("", 45, 0)
     assert Ticket.objects.count() == 45

@@ -13,10 +13,10 @@ from mailin.models import FlaggedAddress, InboundMessage
 from mailin.selectors import address_is_flagged
 from mailin.services import message_ingest
 from notifications.models import Notification
-from tickets.models import Comment, Ticket, TicketEvent
 from tests.mailin.conftest import configure
 from tests.mailin.messages import plain, raw
 from tests.tickets.flow import in_progress
+from tickets.models import Comment, Ticket, TicketEvent
 
 AUTO_HEADERS = [
     {"Auto-Submitted": "auto-replied"},
@@ -38,7 +38,9 @@ def alice(desk):
     return desk.requester
 
 
-@pytest.mark.parametrize("headers", AUTO_HEADERS, ids=lambda h: "-".join(h.items().__iter__().__next__()))
+@pytest.mark.parametrize(
+    "headers", AUTO_HEADERS, ids=lambda h: "-".join(h.items().__iter__().__next__())
+)
 def test_automatic_mail_opens_no_ticket_and_gets_no_answer(
     headers, alice, mailbox, imap, django_capture_on_commit_callbacks
 ):

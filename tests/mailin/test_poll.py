@@ -9,12 +9,12 @@ from accounts.models import User
 from mailin.choices import MailboxState, Outcome, UnknownSender
 from mailin.imap import poll_mailbox
 from mailin.models import InboundMessage, Mailbox
-from tickets import services
-from tickets.choices import Channel, EventKind, PendingReason, Status
-from tickets.models import Attachment, Comment, Ticket
 from tests.mailin.conftest import configure
 from tests.mailin.messages import PDF, PNG, plain
 from tests.tickets.flow import in_progress
+from tickets import services
+from tickets.choices import Channel, PendingReason, Status
+from tickets.models import Attachment, Comment, Ticket
 
 
 def desk_msgid(ticket: Ticket, notification_id: int | None = None) -> str:

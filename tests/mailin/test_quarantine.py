@@ -9,9 +9,9 @@ from mailin.choices import Outcome, UnknownSender
 from mailin.events import DISCARDED, RETRIED
 from mailin.models import InboundMessage, MailEvent
 from mailin.services import message_ingest, quarantine_discard, quarantine_retry
-from tickets.models import Ticket
 from tests.mailin.conftest import configure
 from tests.mailin.messages import plain
+from tickets.models import Ticket
 
 
 @pytest.fixture

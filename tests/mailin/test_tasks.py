@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from mailin import tasks
 from mailin.models import Mailbox
-from tickets.models import Ticket
 from tests.mailin.messages import plain
+from tickets.models import Ticket
 
 
 def test_scan_claims_due_mailboxes_once(desk, mailbox):
@@ -24,7 +24,11 @@ def test_scan_claims_due_mailboxes_once(desk, mailbox):
         next_poll_at=timezone.now() + timedelta(minutes=8),
     )
     Mailbox.objects.create(
-        name="Off", host="h", username="x", password_env="NOPE", address="c@x.example",
+        name="Off",
+        host="h",
+        username="x",
+        password_env="NOPE",
+        address="c@x.example",
         is_active=False,
     )
     sent_first = tasks.poll_mailboxes.apply().get()
