@@ -20,7 +20,8 @@ CASES = {
         "Yes.",
     ),
     "outlook": (
-        "Done.\n\n________________________________\nFrom: Service Desk\nSent: Monday\nTo: Alice\nSubject: x",
+        "Done.\n\n________________________________\n"
+        "From: Service Desk\nSent: Monday\nTo: Alice\nSubject: x",
         "Done.",
     ),
     "outlook_original_message": ("OK\n-----Original Message-----\nFrom: x", "OK"),
