@@ -89,3 +89,10 @@ def test_api_mailboxes_and_quarantine(desk, mailbox, quarantined):
     api.force_authenticate(desk.tier1)
     assert api.get("/api/mail/mailboxes/").status_code == 403
     assert api.post(f"/api/mail/quarantine/{quarantined.pk}/retry/").status_code == 403
+
+
+def test_channel_page_in_chinese(desk, mailbox, client):
+    client.force_login(desk.admin)
+    page = client.get("/mail/", headers={"accept-language": "zh-hans"})
+    text = page.content.decode()
+    assert "邮件渠道" in text and "隔离区" in text and "尚未收取" in text
