@@ -58,6 +58,51 @@ def message(n: int, run: str) -> bytes:
     return msg.as_bytes()
 
 
+def calibrate_cpu(server, mailbox, run: str, count: int) -> dict:
+    """CPU time one message costs in the processes that work on it: this process (Python) and
+    its PostgreSQL backend (Dovecot's per-login process ends with the poll and is left out; it
+    only streams stored files). Measured on a one-thread poll (one backend to read) of
+    `count` more messages. On a machine shared with other work the wall-clock rate above
+    depends on what else runs; this does not, and `cpu_bound_msgs_per_s_2_cores` is the rate
+    two otherwise idle cores give when the poll's threads keep both busy."""
+    import psutil
+    from django.conf import settings
+    from django.db import connection
+
+    from mailin.imap import poll_mailbox
+
+    server.append_many("desk", [message(n, run + "-cal") for n in range(count)])
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = psutil.Process(cursor.fetchone()[0])
+
+    def cpu(proc) -> float:
+        times = proc.cpu_times()
+        return times.user + times.system
+
+    workers = settings.MAILIN["POLL_WORKERS"]
+    settings.MAILIN["POLL_WORKERS"] = 1
+    try:
+        before = (time.process_time(), cpu(backend))
+        result = poll_mailbox(mailbox)
+        after = (time.process_time(), cpu(backend))
+    finally:
+        settings.MAILIN["POLL_WORKERS"] = workers
+    assert result.taken == count, result
+    python_ms, postgres_ms = ((a - b) * 1000 / count for a, b in zip(after, before, strict=True))
+    total = python_ms + postgres_ms
+    return {
+        "cpu_ms_per_msg": {
+            "python": round(python_ms, 2),
+            "postgres": round(postgres_ms, 2),
+            "total": round(total, 2),
+            "measured_on": count,
+        },
+        "cpu_bound_msgs_per_s_2_cores": round(2000 / total, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true")
@@ -126,6 +171,7 @@ def main() -> None:
         assert new_tickets == count, (new_tickets, dict(result.outcomes))
         assert new_attachments == count, new_attachments
         assert server.count("desk", "UNSEEN") == 0
+        cpu_costs = calibrate_cpu(server, mailbox, run, max(100, count // 5))
         common.emit(
             {
                 "name": "mail",
@@ -138,6 +184,8 @@ def main() -> None:
                 "append_s": round(append_s, 2),
                 "reactions": "inline" if args.inline_reactions else "worker (deferred)",
                 "inbound_rows": InboundMessage.objects.count(),
+                "load_average": [round(x, 2) for x in os.getloadavg()],
+                **cpu_costs,
             }
         )
     finally:

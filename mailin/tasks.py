@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
@@ -45,7 +46,8 @@ def poll_mailbox(mailbox_id: int) -> dict:
         mailbox = Mailbox.objects.filter(pk=mailbox_id, is_active=True).first()
         if mailbox is None:
             return {"skipped": "inactive"}
-        result = poll(mailbox)
+        # A backlog is taken over several polls, each well inside the task's time limit.
+        result = poll(mailbox, limit=settings.MAILIN["MAX_PER_POLL"])
         return {"fetched": result.fetched, "taken": result.taken, "error": result.error}
     finally:
         if cache.get(lock) == token:

@@ -254,6 +254,7 @@ MAILIN = {
     "MESSAGE_MAX_BYTES": env_int("MAIL_MESSAGE_MAX_BYTES", 40 * 1024 * 1024),
     "MAX_BACKOFF_SECONDS": env_int("MAIL_MAX_BACKOFF_SECONDS", 3600),
     "POLL_WORKERS": env_int("MAIL_POLL_WORKERS", 4),
+    "MAX_PER_POLL": env_int("MAIL_MAX_PER_POLL", 5000),
 }
 CELERY_BEAT_SCHEDULE["mailin.poll_mailboxes"] = {"task": "mailin.poll_mailboxes", "schedule": 60}
 
