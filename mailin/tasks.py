@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import secrets
 
 from django.conf import settings
@@ -15,6 +17,8 @@ from .models import Mailbox
 from .services import mailbox_claim_due
 
 POLL_TIME_LIMIT = 600
+
+logger = logging.getLogger(__name__)
 
 
 @desk_task("mailin.poll_mailboxes", soft_time_limit=50, time_limit=60)
@@ -40,8 +44,11 @@ def poll_mailbox(mailbox_id: int) -> dict:
     from .imap import poll_mailbox as poll
 
     lock, token = f"mailin:poll:{mailbox_id}", secrets.token_hex(8)
-    if not cache.add(lock, token, timeout=POLL_TIME_LIMIT):
-        return {"skipped": "another poll is running"}
+    try:
+        if not cache.add(lock, token, timeout=POLL_TIME_LIMIT):
+            return {"skipped": "another poll is running"}
+    except Exception:  # Redis unreachable: poll anyway, the database keeps it exactly-once
+        logger.warning("no poll lock for mailbox %s: Redis unreachable", mailbox_id)
     try:
         mailbox = Mailbox.objects.filter(pk=mailbox_id, is_active=True).first()
         if mailbox is None:
@@ -50,5 +57,6 @@ def poll_mailbox(mailbox_id: int) -> dict:
         result = poll(mailbox, limit=settings.MAILIN["MAX_PER_POLL"])
         return {"fetched": result.fetched, "taken": result.taken, "error": result.error}
     finally:
-        if cache.get(lock) == token:
-            cache.delete(lock)
+        with contextlib.suppress(Exception):
+            if cache.get(lock) == token:
+                cache.delete(lock)
