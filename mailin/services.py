@@ -250,6 +250,9 @@ def _open_ticket(
     row: InboundMessage, mailbox: Mailbox | None, mail: ParsedMail, sender: User | None
 ) -> None:
     if sender is None:
+        if User.objects.filter(email__iexact=mail.from_address, is_active=False).exists():
+            # A disabled account never comes back as a new requester through mail.
+            raise Handled(Outcome.REFUSED, f"the account of {mail.from_address} is disabled")
         if mailbox is not None and mailbox.unknown_sender == UnknownSender.REFUSE:
             raise Handled(Outcome.REFUSED, f"{mail.from_address} is not known at the desk")
         sender = requester_for_address(

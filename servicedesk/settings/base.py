@@ -256,7 +256,10 @@ MAILIN = {
     "POLL_WORKERS": env_int("MAIL_POLL_WORKERS", 4),
     "MAX_PER_POLL": env_int("MAIL_MAX_PER_POLL", 5000),
 }
-CELERY_BEAT_SCHEDULE["mailin.poll_mailboxes"] = {"task": "mailin.poll_mailboxes", "schedule": 60}
+CELERY_BEAT_SCHEDULE["mailin.poll_mailboxes"] = {
+    "task": "mailin.poll_mailboxes",
+    "schedule": MAILIN["POLL_SECONDS"],
+}
 
 LOGGING = {
     "version": 1,

@@ -242,3 +242,23 @@ def test_mailbox_admin_never_shows_the_password(desk, mailbox, client):
     assert page.status_code == 200
     assert b"imap-Secret-Pw-7731" not in page.content
     assert Mailbox._meta.get_field("password_env")  # only the variable's name is stored
+
+
+def test_a_disabled_account_gets_no_new_account_by_mail(desk, mailbox):
+    from mailin.services import message_ingest
+
+    desk.other_requester.is_active = False
+    desk.other_requester.save(update_fields=["is_active"])
+    row, _ = message_ingest(mailbox=mailbox, raw=plain(sender=desk.other_requester.email))
+    assert (row.outcome, row.ticket) == (Outcome.REFUSED, None)
+    assert User.objects.filter(email=desk.other_requester.email).count() == 1
+
+
+def test_an_address_whose_user_name_is_taken_gets_its_own_account(desk, mailbox):
+    from mailin.services import message_ingest
+
+    User.objects.create(username="carol@outside.example", email="someone.else@example.com")
+    row, _ = message_ingest(mailbox=mailbox, raw=plain(sender="carol@outside.example"))
+    requester = row.ticket.requester
+    assert requester.email == "carol@outside.example"
+    assert requester.username.startswith("carol-")
