@@ -10,6 +10,7 @@ normal user everything runs as that user.
 from __future__ import annotations
 
 import contextlib
+import grp
 import imaplib
 import os
 import pwd
@@ -65,7 +66,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
 default_internal_user = {internal_user}
-default_internal_group = {"dovecot" if root_mode else pwd.getpwuid(os.getuid()).pw_name}
+default_internal_group = {"dovecot" if root_mode else grp.getgrgid(os.getgid()).gr_name}
 first_valid_uid = {min(self.uid, 8) if root_mode else self.uid}
 mail_location = maildir:{self.root}/mail/%u
 mail_uid = {self.uid}

@@ -262,3 +262,29 @@ def test_an_address_whose_user_name_is_taken_gets_its_own_account(desk, mailbox)
     requester = row.ticket.requester
     assert requester.email == "carol@outside.example"
     assert requester.username.startswith("carol-")
+
+
+def test_html_only_reply_with_a_refused_attachment_lists_it_on_the_reply(desk, mailbox, settings):
+    from mailin.services import message_ingest
+
+    settings.ATTACHMENT_MAX_BYTES = 1000
+    ticket = in_progress(desk)
+    raw = plain(
+        sender=desk.requester.email,
+        subject=f"Re: [{ticket.number}] VPN down",
+        body="placeholder",
+        attachments=[("big.pdf", "application/pdf", PDF + b"0" * 3000)],
+    )
+    raw = raw.replace(
+        b'Content-Type: text/plain; charset="utf-8"\n'
+        b"Content-Transfer-Encoding: 7bit\n\nplaceholder",
+        b"Content-Type: text/html\n\n<div>It works <b>again</b>.</div>"
+        b"<blockquote><div>On Mon, Desk wrote:</div></blockquote>",
+    )
+    row, _ = message_ingest(mailbox=mailbox, raw=raw)
+    assert row.outcome == Outcome.REPLY_ADDED
+    comment = Comment.objects.get(ticket=ticket)
+    assert comment.body.startswith("It works again.")
+    assert "big.pdf" in comment.body and "too large" in comment.body
+    assert [item["name"] for item in row.attachments_not_kept] == ["big.pdf"]
+    assert not Attachment.objects.filter(ticket=ticket).exists()
