@@ -11,6 +11,7 @@ mailbox's settings and the desk's own routing.
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import secrets
 from collections import Counter
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,9 +38,9 @@ from .attach import add_attachments, expand, not_kept_text
 from .choices import ForeignReply, MailboxState, Outcome, UnknownSender
 from .models import FlaggedAddress, InboundMessage, Mailbox
 from .noise import auto_reason, is_bounce, is_echo
-from .parse import ParsedMail, UnparsableMail, message_ids, message_key, parse
+from .parse import ParsedMail, UnparsableMail, decode_header, message_ids, message_key, parse
 from .strip import strip_reply
-from .thread import referenced_ticket_number, ticket_number_in_subject
+from .thread import referenced_ticket_number, ticket_number_in_msgid, ticket_number_in_subject
 
 logger = logging.getLogger(__name__)
 
@@ -322,17 +323,12 @@ def _record_bounce(row: InboundMessage, mail: ParsedMail) -> None:
     number = None
     addresses = list(mail.final_recipients)
     if original is not None:
-        from .parse import decode_header
-        from .thread import ticket_number_in_msgid
-
         ids = message_ids(decode_header(original.get("message-id")))
         ids += message_ids(decode_header(original.get("references")))
         for message_id in ids:
             number = number or ticket_number_in_msgid(message_id)
         number = number or ticket_number_in_subject(decode_header(original.get("subject")))
         if not addresses:
-            import email.utils
-
             addresses = [
                 a.lower()
                 for _n, a in email.utils.getaddresses([decode_header(original.get("to"))])
@@ -476,8 +472,6 @@ def mailbox_claim_due(*, mailbox_id: int, now=None) -> bool:
     mailbox = Mailbox.objects.filter(pk=mailbox_id).only("poll_seconds").first()
     if mailbox is None:
         return False
-    from django.db.models import Q
-
     return bool(
         Mailbox.objects.filter(pk=mailbox_id, is_active=True)
         .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
