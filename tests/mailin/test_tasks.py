@@ -48,3 +48,26 @@ def test_poll_task_run_twice_takes_each_message_once(desk, mailbox, imap):
         {"fetched": 0, "taken": 0, "error": ""},
     )
     assert Ticket.objects.count() == 1
+
+
+def test_mail_poll_command_checks_and_polls(desk, mailbox, imap, monkeypatch):
+    from io import StringIO
+
+    import pytest
+    from django.core.management import CommandError, call_command
+
+    imap.append("desk", plain(sender=desk.requester.email))
+    out = StringIO()
+    call_command("mail_poll", "--check", stdout=out)
+    assert out.getvalue() == "Service desk: OK, 1 unread\n"
+    out = StringIO()
+    call_command("mail_poll", "Service desk", stdout=out)
+    assert out.getvalue() == ("Service desk: fetched 1, taken 1, duplicates 0 (ticket_created 1)\n")
+    monkeypatch.setenv(mailbox.password_env, "wrong-Pw-Value-1")
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("mail_poll", "--check", stdout=out)
+    assert out.getvalue().startswith("Service desk: FAILED ")
+    assert "wrong-Pw-Value-1" not in out.getvalue()
+    with pytest.raises(CommandError, match="no such mailbox: nope"):
+        call_command("mail_poll", "nope")
