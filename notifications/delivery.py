@@ -45,6 +45,10 @@ FIRST_BACKOFF = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(hours=1)
 WEBHOOK_TIMEOUT = 5
 RECEIPT_KIND = "ticket.received"
+# Above the text of every mail about a ticket: the mail channel cuts a reply there (the same
+# words as `mailin.strip.REPLY_MARKER`; a test keeps them equal). Bilingual on purpose: it
+# must be recognised whatever language the mail was written in.
+REPLY_MARKER = "-- Reply above this line / 请在此行上方回复 --"
 
 
 class DeliveryError(Exception):
@@ -109,6 +113,7 @@ def email_message(row: Notification) -> EmailMultiAlternatives:
         "number": row.params.get("number", ""),
         "for_requester": bool(spec and spec.for_requester),
         "recipient": recipient,
+        "reply_marker": REPLY_MARKER,
     }
     with override(language):
         plain = render_to_string("notifications/email/message.txt", context)

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # binary the tests need -> the Debian packages that provide it (one row each)
 DEBIAN_PACKAGES = {
     DEBIAN_CHROMIUM: ["chromium"],
+    "/usr/sbin/dovecot": ["dovecot-imapd"],
 }
 # A binary that may also be found somewhere other than its Debian path.
 FOUND_ELSEWHERE: dict[str, Callable[[], str | None]] = {

@@ -36,6 +36,7 @@ urlpatterns = [
     path("workspace/", include("workspace.urls")),
     path("notifications/", include("notifications.urls")),
     path("tickets/", include("tickets.urls")),
+    path("mail/", include("mailin.urls")),
     path("api/", include("servicedesk.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

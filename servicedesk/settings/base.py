@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "demo",
     "portal",
     "workspace",
+    "mailin",
 ]
 
 MIDDLEWARE = [
@@ -241,7 +242,11 @@ CELERY_BEAT_SCHEDULE["notifications.deliver_due"] = {
 }
 # Deliveries (SMTP, chat webhooks) run on their own queue and worker: a slow or hung mail
 # server never delays intake, routing or the SLA sweep on the default queue.
-CELERY_TASK_ROUTES = {"notifications.*": {"queue": "delivery"}}
+# Mail polling is channel I/O too: a hung IMAP server waits there, not in front of intake.
+CELERY_TASK_ROUTES = {
+    "notifications.*": {"queue": "delivery"},
+    "mailin.*": {"queue": "delivery"},
+}
 # Unassigned tickets waiting too long in a team's queue: the team lead is told.
 CELERY_BEAT_SCHEDULE["notifications.unassigned_reminders"] = {
     "task": "notifications.unassigned_reminders",
@@ -258,14 +263,27 @@ SERVICEDESK = {
     "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
     # Ticket events whose reactions run in a Celery worker (tickets/reactions.py).
     "REACTIONS_IN_WORKER": env_list("REACTIONS_IN_WORKER", ["ticket_created"]),
-    # The domain of the desk's Message-IDs: replies to desk mail are recognised by it.
-    "MAIL_DOMAIN": env_str("MAIL_DOMAIN", ""),
+    # The domain of the desk's own Message-IDs (<SD-2026-000123@DOMAIN>), the key of mail threading.
+    "MAIL_DOMAIN": env_str("MAIL_DOMAIN", DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"),
     # The first wait before a failed e-mail or webhook is sent again (doubling, at most 1 h).
     "NOTIFICATION_RETRY_SECONDS": env_int("NOTIFICATION_RETRY_SECONDS", 30),
     # Minutes a ticket may wait unassigned in a team's queue before the lead is told.
     "UNASSIGNED_ALERT_MINUTES": env_int("UNASSIGNED_ALERT_MINUTES", 30),
     # Attempts before a failing reaction is parked for an administrator (tickets/retries.py).
     "REACTION_MAX_ATTEMPTS": env_int("REACTION_MAX_ATTEMPTS", 8),
+}
+# Inbound e-mail (mailin/, docs/mail.md): polling, source size kept, new tickets per sender.
+MAILIN = {
+    "POLL_SECONDS": env_int("MAIL_POLL_SECONDS", 60),
+    "RAW_MAX_BYTES": env_int("MAIL_RAW_MAX_BYTES", 2 * 1024 * 1024),
+    "MESSAGE_MAX_BYTES": env_int("MAIL_MESSAGE_MAX_BYTES", 40 * 1024 * 1024),
+    "MAX_BACKOFF_SECONDS": env_int("MAIL_MAX_BACKOFF_SECONDS", 3600),
+    "POLL_WORKERS": env_int("MAIL_POLL_WORKERS", 4),
+    "MAX_PER_POLL": env_int("MAIL_MAX_PER_POLL", 5000),
+}
+CELERY_BEAT_SCHEDULE["mailin.poll_mailboxes"] = {
+    "task": "mailin.poll_mailboxes",
+    "schedule": MAILIN["POLL_SECONDS"],
 }
 
 LOGGING = {

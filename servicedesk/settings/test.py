@@ -20,6 +20,9 @@ SERVICEDESK = {
     # worker path is tested with a real worker (tests/tickets/test_reactions_in_worker.py).
     "REACTIONS_IN_WORKER": env_list("REACTIONS_IN_WORKER", []),
 }
+# Mail is taken in the test's own transaction (one thread); the threaded path is tested with
+# real connections (tests/mailin/test_concurrency.py).
+MAILIN = {**MAILIN, "POLL_WORKERS": 1}  # noqa: F405
 # Tests use their own Redis database number so they never see `make run`'s queues.
 TEST_REDIS_DB = env_int("TEST_REDIS_DB", 15)
 REDIS_URL = urlunsplit(urlsplit(_BASE_REDIS_URL)._replace(path=f"/{TEST_REDIS_DB}"))

@@ -229,3 +229,10 @@ def test_stale_pending_rows_are_delivered_again(desk, django_capture_on_commit_c
     email.refresh_from_db()
     assert (email.status, email.attempts) == (DeliveryStatus.SENT, 1)
     assert [m.subject for m in mail.outbox] == ["Lost"]
+
+
+def test_outgoing_mail_carries_the_marker_the_mail_channel_cuts_replies_at():
+    from mailin.strip import REPLY_MARKER as INBOUND
+    from notifications.delivery import REPLY_MARKER as OUTBOUND
+
+    assert OUTBOUND == INBOUND

@@ -23,7 +23,10 @@ def test_sla_and_notification_tasks_are_declared_safely():
     # Deliveries run on their own queue, so a hung mail server never delays the sweep.
     from django.conf import settings
 
-    assert settings.CELERY_TASK_ROUTES == {"notifications.*": {"queue": "delivery"}}
+    assert settings.CELERY_TASK_ROUTES == {
+        "notifications.*": {"queue": "delivery"},
+        "mailin.*": {"queue": "delivery"},
+    }
 
 
 def test_desk_task_refuses_unstable_names_and_bad_limits():
