@@ -9,6 +9,10 @@ from sla import views as sla_views
 
 from . import views
 
+# JSON errors on /api/ (a refused body, a database outage), Django's pages elsewhere.
+handler400 = "servicedesk.errors.bad_request"
+handler500 = "servicedesk.errors.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
