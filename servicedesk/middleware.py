@@ -20,7 +20,6 @@ from django.views import defaults
 
 from .errors import api_error, database_unavailable, is_api, is_database_outage, request_error
 
-
 NUL = "\x00"
 
 
