@@ -8,6 +8,7 @@ them. Roles here are groups, so both sets come from one small statement over the
 
 from __future__ import annotations
 
+from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db import connection
@@ -44,3 +45,17 @@ class DeskModelBackend(ModelBackend):
                 cursor.execute(PERMISSIONS_SQL, {"user": user_obj.pk})
                 rows = cursor.fetchall()
         return {f"{app_label}.{codename}" for app_label, codename in rows}
+
+
+class DeskAxesBackend(AxesStandaloneBackend):
+    """django-axes' lockout check, first of the backends (settings.AUTHENTICATION_BACKENDS).
+
+    A sign-in without a request (the test client's `login()`, a management command) has no
+    client address to count failures against; axes would refuse it outright, so it is left
+    to the model backend. Every sign-in over HTTP passes its request.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)

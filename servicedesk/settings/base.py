@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that varies comes from the environment."""
 
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "treebeard",
+    "axes",
     "servicedesk",
     "accounts",
     "catalog",
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a sign-in that django-axes locked out into a 429 page (accounts/lockout.py).
+    "axes.middleware.AxesMiddleware",
     # Last, so it sees the views' exceptions first: JSON 503 on /api/ during a database outage.
     "servicedesk.middleware.ApiErrorMiddleware",
 ]
@@ -100,7 +104,26 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 # Django's model backend with a person's permissions read in one query (accounts/backends.py).
-AUTHENTICATION_BACKENDS = ["accounts.backends.DeskModelBackend"]
+# django-axes' lockout check comes first (accounts/backends.py, accounts/lockout.py).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.DeskAxesBackend",
+    "accounts.backends.DeskModelBackend",
+]
+# Brute-force protection of every sign-in (web, admin, API token): after LOGIN_FAILURE_LIMIT
+# failures for one username, or from one client address, that username or address is locked
+# for LOGIN_LOCKOUT_MINUTES (every failure while locked restarts the wait). docs/security.md.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+# Successful sign-ins are not logged by axes (one row per login, never pruned); failures are.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Reverse proxies in front of the desk that append to X-Forwarded-For (0: clients connect
+# directly). The lockout and the API throttles count per client address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 REDIS_URL = env_str("REDIS_URL", EMBEDDED_REDIS_URL)
 CACHES = {
@@ -176,7 +199,17 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_RATES": {},
+    # Per person and per anonymous address (accounts/throttles.py); the token endpoint has
+    # its own `login` rate per address on top of the sign-in lockout.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttles.DeskAnonRateThrottle",
+        "accounts.throttles.DeskUserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
+        "user": env_str("API_THROTTLE_USER", "3000/minute"),
+        "login": env_str("API_THROTTLE_LOGIN", "30/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Service Desk API",

@@ -31,3 +31,15 @@ WHITENOISE_USE_FINDERS = True
 
 # Separate test database names let several test runs share one server (e.g. parallel checkouts).
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME", "test_servicedesk")}  # noqa: F405
+
+# The suite signs in and calls the API far more often than a person: the lockout and the
+# throttles are tested with their own limits (tests/security/test_brute_force.py).
+AXES_FAILURE_LIMIT = 5
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "100000/minute",
+        "user": "100000/minute",
+        "login": "100000/minute",
+    },
+}
