@@ -28,7 +28,26 @@ PERMISSIONS_SQL = """
 """
 
 
-class DeskModelBackend(ModelBackend):
+class DeskModelBackend(AxesStandaloneBackend, ModelBackend):
+    """Django's model backend, guarded by django-axes' lockout check (accounts/lockout.py).
+
+    One backend rather than axes' own in front of this one: with two backends Django cannot
+    tell which one `User.objects.with_perm()` should ask. A sign-in without a request (the
+    test client's `login()`, a management command) has no client address to count failures
+    against; axes would refuse it outright, so it is only checked by password. Every sign-in
+    over HTTP passes its request.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is not None:
+            # Raises PermissionDenied (a failed sign-in) while the username or address is locked.
+            AxesStandaloneBackend.authenticate(
+                self, request, username=username, password=password, **kwargs
+            )
+        return ModelBackend.authenticate(
+            self, request, username=username, password=password, **kwargs
+        )
+
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
@@ -45,17 +64,3 @@ class DeskModelBackend(ModelBackend):
                 cursor.execute(PERMISSIONS_SQL, {"user": user_obj.pk})
                 rows = cursor.fetchall()
         return {f"{app_label}.{codename}" for app_label, codename in rows}
-
-
-class DeskAxesBackend(AxesStandaloneBackend):
-    """django-axes' lockout check, first of the backends (settings.AUTHENTICATION_BACKENDS).
-
-    A sign-in without a request (the test client's `login()`, a management command) has no
-    client address to count failures against; axes would refuse it outright, so it is left
-    to the model backend. Every sign-in over HTTP passes its request.
-    """
-
-    def authenticate(self, request, username=None, password=None, **kwargs):
-        if request is None:
-            return None
-        return super().authenticate(request, username=username, password=password, **kwargs)

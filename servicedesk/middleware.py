@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from django.conf import settings
 from django.core.exceptions import (
     RequestDataTooBig,
     SuspiciousOperation,
@@ -88,3 +89,21 @@ class ApiErrorMiddleware:
         if isinstance(exception, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
             return request_error(exception)
         return None
+
+
+class SecurityHeadersMiddleware:
+    """Permissions-Policy on every response (Django's SecurityMiddleware has no setting for it).
+
+    The desk needs no camera, microphone, location, payment or sensor: a script that got in
+    anyway cannot ask for them.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = getattr(settings, "PERMISSIONS_POLICY", "")
+        if policy:
+            response.headers.setdefault("Permissions-Policy", policy)
+        return response

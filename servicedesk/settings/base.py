@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "treebeard",
     "axes",
+    "csp",
     "servicedesk",
     "accounts",
     "catalog",
@@ -51,6 +52,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (docs/security.md).
+    "csp.middleware.CSPMiddleware",
+    "servicedesk.middleware.SecurityHeadersMiddleware",
     # NUL characters in the address: 400 before anything reads them (servicedesk/middleware.py).
     "servicedesk.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -67,6 +71,31 @@ MIDDLEWARE = [
     # Last, so it sees the views' exceptions first: JSON 503 on /api/ during a database outage.
     "servicedesk.middleware.ApiErrorMiddleware",
 ]
+
+# Browser-side hardening of every page (issue 17, item 2; docs/security.md). No inline script
+# anywhere: behaviours live in static/js/desk.js; no inline style either. Bootstrap's CSS draws
+# its form icons from data: URLs. Pages may not be framed (frame-ancestors, X-Frame-Options).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
 
 ROOT_URLCONF = "servicedesk.urls"
 WSGI_APPLICATION = "servicedesk.wsgi.application"
@@ -104,11 +133,8 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 # Django's model backend with a person's permissions read in one query (accounts/backends.py).
-# django-axes' lockout check comes first (accounts/backends.py, accounts/lockout.py).
-AUTHENTICATION_BACKENDS = [
-    "accounts.backends.DeskAxesBackend",
-    "accounts.backends.DeskModelBackend",
-]
+# It also runs django-axes' lockout check first (accounts/lockout.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.DeskModelBackend"]
 # Brute-force protection of every sign-in (web, admin, API token): after LOGIN_FAILURE_LIMIT
 # failures for one username, or from one client address, that username or address is locked
 # for LOGIN_LOCKOUT_MINUTES (every failure while locked restarts the wait). docs/security.md.
