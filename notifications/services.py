@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import User
+from servicedesk.outbound import open_url
 
 from .choices import Channel, DeliveryStatus, WebhookKind
 from .models import Notification, WebhookEndpoint
@@ -223,7 +224,8 @@ def _post_webhook(notification: Notification) -> None:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:  # noqa: S310
+        # http(s) only, no redirects, no link-local or metadata address (servicedesk/outbound).
+        with open_url(request, timeout=WEBHOOK_TIMEOUT) as response:
             raw = response.read(65536)
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"HTTP {exc.code}") from exc
