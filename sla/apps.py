@@ -9,6 +9,11 @@ class SlaConfig(AppConfig):
     def ready(self) -> None:
         from tickets import reactions
 
+        from . import holidays
+
+        # Imported official holiday schedules reach every web and worker process.
+        holidays.connect_refresh()
+
         from . import reactions as sla_reactions
 
         reactions.connect(reactions.TICKET_CREATED, sla_reactions.on_ticket_created)

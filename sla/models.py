@@ -459,3 +459,7 @@ class TierSpan(models.Model):
 def business_days(calendar: BusinessCalendar, days: int) -> timedelta:
     """`days` business days as business time: days × the calendar's working day."""
     return calendar.business_day_length * days
+
+
+# The administrator's imported official holiday schedules live in their own module.
+from .holidays import OfficialScheduleDate  # noqa: E402, F401

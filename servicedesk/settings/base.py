@@ -97,6 +97,9 @@ PERMISSIONS_POLICY = (
     "microphone=(), payment=(), usb=()"
 )
 
+# System checks an operator chose to silence (comma-separated ids, e.g. sla.W001).
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
+
 ROOT_URLCONF = "servicedesk.urls"
 WSGI_APPLICATION = "servicedesk.wsgi.application"
 ASGI_APPLICATION = "servicedesk.asgi.application"
