@@ -97,6 +97,10 @@ PERMISSIONS_POLICY = (
     "microphone=(), payment=(), usb=()"
 )
 
+# Networks outgoing webhooks may never reach, on top of link-local and cloud metadata
+# addresses, which are always refused (servicedesk/outbound.py), e.g. "10.0.0.0/8,192.168.0.0/16".
+OUTBOUND_DENY_NETWORKS = env_list("OUTBOUND_DENY_NETWORKS", [])
+
 # System checks an operator chose to silence (comma-separated ids, e.g. sla.W001).
 SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 
