@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, SERVICEDESK
+from .base import BASE_DIR, SERVICEDESK, SLA
 from .base import CACHES as _BASE_CACHES
 from .base import REDIS_URL as _BASE_REDIS_URL
 from .env import env_int, env_list, env_str
@@ -43,3 +43,6 @@ REST_FRAMEWORK = {
         "login": "100000/minute",
     },
 }
+# Imported holiday schedules are reloaded by the importing process only: a periodic reload in
+# the middle of a request would add a query to the query-count budgets (sla/holidays.py).
+SLA = {**SLA, "HOLIDAY_REFRESH_SECONDS": None}

@@ -324,3 +324,14 @@ def test_the_manager_dashboard_warns(desk, client, import_2027):
         holidays.refresh_official_schedules(force=True)
         page = client.get("/workspace/dashboard/").content.decode()
         assert 'data-testid="holiday-coverage"' not in page
+
+
+def test_every_process_reloads_the_schedules_on_its_next_request(
+    desk, client, settings, import_2027
+):
+    import_2027()
+    set_official_schedules({})  # a web process that has not seen the import
+    settings.SLA = {**settings.SLA, "HOLIDAY_REFRESH_SECONDS": 0}
+    client.force_login(desk.requester)
+    client.get("/portal/")
+    assert BusinessCalendar.standard_china().hours_on(date(2027, 1, 1)) == ()
