@@ -1,3 +1,0 @@
-"""The browser fixtures of tests/ui, for the CSP test that drives Chromium."""
-
-from tests.ui.conftest import browser, open_as  # noqa: F401
