@@ -8,6 +8,7 @@ them. Roles here are groups, so both sets come from one small statement over the
 
 from __future__ import annotations
 
+from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db import connection
@@ -27,7 +28,26 @@ PERMISSIONS_SQL = """
 """
 
 
-class DeskModelBackend(ModelBackend):
+class DeskModelBackend(AxesStandaloneBackend, ModelBackend):
+    """Django's model backend, guarded by django-axes' lockout check (accounts/lockout.py).
+
+    One backend rather than axes' own in front of this one: with two backends Django cannot
+    tell which one `User.objects.with_perm()` should ask. A sign-in without a request (the
+    test client's `login()`, a management command) has no client address to count failures
+    against; axes would refuse it outright, so it is only checked by password. Every sign-in
+    over HTTP passes its request.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is not None:
+            # Raises PermissionDenied (a failed sign-in) while the username or address is locked.
+            AxesStandaloneBackend.authenticate(
+                self, request, username=username, password=password, **kwargs
+            )
+        return ModelBackend.authenticate(
+            self, request, username=username, password=password, **kwargs
+        )
+
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()

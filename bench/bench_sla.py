@@ -293,7 +293,8 @@ def breach_end_to_end(quick: bool, count: int) -> dict:
     from tickets.models import TicketEvent
 
     redis.Redis.from_url(common.redis_url()).flushdb()
-    log_path = Path("/tmp") / f"bench-sla-worker-{os.getpid()}.log"
+    # A bench log only, named by the process id.
+    log_path = Path("/tmp") / f"bench-sla-worker-{os.getpid()}.log"  # nosec B108
     worker = start_worker(quick, log_path)
     try:
         wait_ready(log_path, worker)

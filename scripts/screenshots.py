@@ -51,7 +51,8 @@ def wait_for(url: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own local server
+            # Our own local server's http:// URL.
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310  # nosec B310
                 return
         except OSError:
             time.sleep(0.3)

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from .holidays_admin import HolidayCoverageWarningMixin  # also registers the schedule's admin
 from .models import (
     BusinessCalendarConfig,
     CalendarDate,
@@ -20,7 +21,7 @@ class CalendarDateInline(admin.TabularInline):
 
 
 @admin.register(BusinessCalendarConfig)
-class BusinessCalendarConfigAdmin(admin.ModelAdmin):
+class BusinessCalendarConfigAdmin(HolidayCoverageWarningMixin, admin.ModelAdmin):
     list_display = ("name", "timezone", "always_open", "use_china_statutory", "updated_at")
     inlines = [CalendarDateInline]
 

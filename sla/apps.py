@@ -8,3 +8,9 @@ class SlaConfig(AppConfig):
 
     name = "sla"
     verbose_name = _("Service levels")
+
+    def ready(self) -> None:
+        from . import holidays
+
+        # Imported official holiday schedules reach every web and worker process.
+        holidays.connect_refresh()

@@ -70,6 +70,9 @@ __all__ = [
     "china_statutory_years",
     "is_working_time",
     "next_working_instant",
+    "official_schedule_years",
+    "set_official_schedules",
+    "statutory_years_covered",
 ]
 
 #: One working period of a day: (start, end) local wall times. ``end == time(0)`` means 24:00.
@@ -110,6 +113,35 @@ def china_statutory_years() -> range:
     Outside this range a calendar with ``use_china_statutory`` uses plain weekday rules.
     """
     return _CN_YEARS
+
+
+# Official schedules an administrator imported (sla/holidays.py loads them from the database
+# into every process): year -> (holidays, make-up working days). A year here takes precedence
+# over chinese_calendar's data for that year. The version lets each calendar drop the days it
+# computed with older schedules.
+_official: Mapping[int, tuple[frozenset[date], frozenset[date]]] = MappingProxyType({})
+_official_version = 0
+
+
+def set_official_schedules(years: Mapping[int, tuple[Iterable[date], Iterable[date]]]) -> bool:
+    """Replace the imported official schedules; True when they changed."""
+    global _official, _official_version
+    new = {year: (frozenset(h), frozenset(w)) for year, (h, w) in years.items()}
+    if new == dict(_official):
+        return False
+    _official = MappingProxyType(new)
+    _official_version += 1
+    return True
+
+
+def official_schedule_years() -> frozenset[int]:
+    """Years with an imported official schedule."""
+    return frozenset(_official)
+
+
+def statutory_years_covered() -> frozenset[int]:
+    """Years whose statutory holidays and make-up days are known (package or import)."""
+    return frozenset(_CN_YEARS) | frozenset(_official)
 
 
 def _as_offset(value: time) -> timedelta:
@@ -190,6 +222,7 @@ class BusinessCalendar:
     _weekly: tuple[_Offsets, ...] = field(init=False, repr=False, compare=False)
     _makeup: _Offsets = field(init=False, repr=False, compare=False)
     _days: dict[date, tuple[_Interval, ...]] = field(init=False, repr=False, compare=False)
+    _days_version: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
         # object.__setattr__ because the dataclass is frozen; normalizing here makes equal
@@ -230,6 +263,7 @@ class BusinessCalendar:
         setattr_(self, "holidays", holidays)
         setattr_(self, "extra_workdays", extra)
         setattr_(self, "_days", {})
+        setattr_(self, "_days_version", _official_version)
 
     def __hash__(self) -> int:
         # Explicit because weekly_hours is a mapping (unhashable); the dataclass keeps this one.
@@ -293,7 +327,14 @@ class BusinessCalendar:
             return ()
         if day in self.extra_workdays:
             return self._makeup
-        if self.use_china_statutory and day.year in _CN_YEARS:
+        official = _official.get(day.year) if self.use_china_statutory else None
+        if official is not None:
+            holidays, workdays = official
+            if day in workdays:
+                return self._makeup
+            if day in holidays:
+                return ()
+        elif self.use_china_statutory and day.year in _CN_YEARS:
             if day in _CN_WORKDAYS:
                 return self._makeup
             if day in _CN_HOLIDAYS:
@@ -302,6 +343,10 @@ class BusinessCalendar:
 
     def _intervals(self, day: date) -> tuple[_Interval, ...]:
         """Absolute working intervals of a local date, sorted and non-empty; cached."""
+        if self._days_version != _official_version:
+            # Official schedules changed since these days were computed.
+            self._days.clear()
+            object.__setattr__(self, "_days_version", _official_version)
         cached = self._days.get(day)
         if cached is not None:
             return cached

@@ -450,3 +450,7 @@ class TierSpan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.tier} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+# The administrator's imported official holiday schedules live in their own module.
+from .holidays import OfficialScheduleDate  # noqa: E402, F401

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that varies comes from the environment."""
 
+from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -34,6 +35,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "treebeard",
+    "axes",
+    "csp",
     "servicedesk",
     "accounts",
     "catalog",
@@ -50,6 +53,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (docs/security.md).
+    "csp.middleware.CSPMiddleware",
+    "servicedesk.middleware.SecurityHeadersMiddleware",
+    # NUL characters in the address: 400 before anything reads them (servicedesk/middleware.py).
+    "servicedesk.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -60,7 +68,43 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a sign-in that django-axes locked out into a 429 page (accounts/lockout.py).
+    "axes.middleware.AxesMiddleware",
+    # Last, so it sees the views' exceptions first: JSON 503 on /api/ during a database outage.
+    "servicedesk.middleware.ApiErrorMiddleware",
 ]
+
+# Browser-side hardening of every page (issue 17, item 2; docs/security.md). No inline script
+# anywhere: behaviours live in static/js/desk.js; no inline style either. Bootstrap's CSS draws
+# its form icons from data: URLs. Pages may not be framed (frame-ancestors, X-Frame-Options).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+
+# Networks outgoing webhooks may never reach, on top of link-local and cloud metadata
+# addresses, which are always refused (servicedesk/outbound.py), e.g. "10.0.0.0/8,192.168.0.0/16".
+OUTBOUND_DENY_NETWORKS = env_list("OUTBOUND_DENY_NETWORKS", [])
+
+# System checks an operator chose to silence (comma-separated ids, e.g. sla.W001).
+SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS", [])
 
 ROOT_URLCONF = "servicedesk.urls"
 WSGI_APPLICATION = "servicedesk.wsgi.application"
@@ -98,7 +142,23 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 # Django's model backend with a person's permissions read in one query (accounts/backends.py).
+# It also runs django-axes' lockout check first (accounts/lockout.py).
 AUTHENTICATION_BACKENDS = ["accounts.backends.DeskModelBackend"]
+# Brute-force protection of every sign-in (web, admin, API token): after LOGIN_FAILURE_LIMIT
+# failures for one username, or from one client address, that username or address is locked
+# for LOGIN_LOCKOUT_MINUTES (every failure while locked restarts the wait). docs/security.md.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+# Successful sign-ins are not logged by axes (one row per login, never pruned); failures are.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Reverse proxies in front of the desk that append to X-Forwarded-For (0: clients connect
+# directly). The lockout and the API throttles count per client address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 REDIS_URL = env_str("REDIS_URL", EMBEDDED_REDIS_URL)
 CACHES = {
@@ -146,6 +206,9 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# API JSON bodies: deeper nesting is refused (servicedesk/parsers.py); keys are capped by
+# DATA_UPLOAD_MAX_NUMBER_FIELDS like form fields.
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -171,7 +234,17 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_THROTTLE_RATES": {},
+    # Per person and per anonymous address (accounts/throttles.py); the token endpoint has
+    # its own `login` rate per address on top of the sign-in lockout.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "accounts.throttles.DeskAnonRateThrottle",
+        "accounts.throttles.DeskUserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "120/minute"),
+        "user": env_str("API_THROTTLE_USER", "3000/minute"),
+        "login": env_str("API_THROTTLE_LOGIN", "30/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Service Desk API",

@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit, urlunsplit
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, SERVICEDESK
+from .base import BASE_DIR, SERVICEDESK, SLA
 from .base import CACHES as _BASE_CACHES
 from .base import REDIS_URL as _BASE_REDIS_URL
 from .env import env_int, env_list, env_str
@@ -35,3 +35,18 @@ WHITENOISE_USE_FINDERS = True
 
 # Separate test database names let several test runs share one server (e.g. parallel checkouts).
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME", "test_servicedesk")}  # noqa: F405
+
+# The suite signs in and calls the API far more often than a person: the lockout and the
+# throttles are tested with their own limits (tests/security/test_brute_force.py).
+AXES_FAILURE_LIMIT = 5
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "100000/minute",
+        "user": "100000/minute",
+        "login": "100000/minute",
+    },
+}
+# Imported holiday schedules are reloaded by the importing process only: a periodic reload in
+# the middle of a request would add a query to the query-count budgets (sla/holidays.py).
+SLA = {**SLA, "HOLIDAY_REFRESH_SECONDS": None}

@@ -331,6 +331,8 @@ def shape(component: dict) -> dict[str, str]:
         assert prop.get("readOnly") is True, name
         if "allOf" in prop:
             kind = "$" + prop["allOf"][0]["$ref"].rsplit("/", 1)[1]
+        elif "oneOf" in prop:  # an enum that may also be blank: `$TierEnum|$BlankEnum`
+            kind = "|".join("$" + one["$ref"].rsplit("/", 1)[1] for one in prop["oneOf"])
         elif prop["type"] == "array":
             kind = f"array[{prop['items']['type']}]"
         else:
@@ -345,10 +347,10 @@ LIST_SHAPE = {
     "title": "string",
     "status": "$StatusEnum",
     "status_label": "string",
-    "pending_reason": "$PendingReasonEnum",
+    "pending_reason": "$PendingReasonEnum|$BlankEnum",
     "priority": "$PriorityEnum",
     "channel": "$ChannelEnum",
-    "tier": "$TierEnum",
+    "tier": "$TierEnum|$BlankEnum",
     "needs_triage": "boolean",
     "requester": "$Person",
     "assignee": "$Person?",

@@ -19,11 +19,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.choices import Tier
 from accounts.models import User
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
 
 from ..actions import available as ticket_actions
-from ..choices import Channel, EventKind, Impact, Priority, Status, Urgency
+from ..choices import Channel, EventKind, Impact, PendingReason, Priority, Status, Urgency
 from ..models import Attachment, Comment, Ticket, TicketEvent
 from ..timeline import public_text
 from .inputs import ActiveRelatedField, FreeTextField, IdField
@@ -176,6 +177,12 @@ class TicketListSerializer(serializers.ModelSerializer):
     system = NamedSerializer(read_only=True, allow_null=True)
     unit = NamedSerializer(read_only=True, allow_null=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
+    # Blank while the ticket is not pending / not yet routed: the schema must allow "" (the
+    # model's blank=True is lost on read-only fields; found by tests/security/test_api_fuzz.py).
+    pending_reason = serializers.ChoiceField(
+        choices=PendingReason.choices, allow_blank=True, read_only=True
+    )
+    tier = serializers.ChoiceField(choices=Tier.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Ticket
