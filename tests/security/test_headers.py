@@ -21,6 +21,9 @@ TEMPLATE_FILES = sorted(
     for folder in [BASE / "templates", *BASE.glob("*/templates")]
     if ".venv" not in folder.parts
     for path in folder.rglob("*.html")
+    # E-mail bodies are read in mail clients, which only honour inline styles; no page of the
+    # desk serves them.
+    if "email" not in path.parts
 )
 
 

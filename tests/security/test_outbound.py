@@ -148,8 +148,8 @@ def test_a_timeout_is_required():
 
 
 def test_webhook_delivery_refuses_a_metadata_target(desk):
+    from notifications.delivery import DeliveryError, _post_webhook
     from notifications.models import Notification
-    from notifications.services import DeliveryError, _post_webhook
 
     notification = Notification(
         channel="webhook",
