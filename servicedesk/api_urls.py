@@ -9,4 +9,6 @@ urlpatterns = [
     path("", include("routing.api.urls")),
     path("", include("sla.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("feedback.api.urls")),
+    path("", include("servicecatalog.api.urls")),
 ]
