@@ -155,7 +155,9 @@ class ReturnVisit(models.Model):
     next_call_at = models.DateTimeField(_("call at"), default=timezone.now)
     satisfied = models.BooleanField(_("satisfied"), null=True)
     requester_words = models.TextField(_("requester's words"), blank=True)
-    follow_up = models.CharField(_("follow-up"), max_length=12, choices=FollowUp.choices, blank=True)
+    follow_up = models.CharField(
+        _("follow-up"), max_length=12, choices=FollowUp.choices, blank=True
+    )
     follow_up_ticket = models.ForeignKey(
         Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -185,6 +187,9 @@ class SamplingRun(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["job", "period"], name="feedback_run_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.period}"
 
 
 class Scorecard(models.Model):
@@ -274,6 +279,9 @@ class InspectionItemScore(models.Model):
             models.UniqueConstraint(fields=["inspection", "item"], name="feedback_mark_once"),
             models.CheckConstraint(condition=Q(percent__lte=100), name="feedback_mark_pct"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.percent} %"
 
 
 class Appeal(models.Model):

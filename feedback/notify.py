@@ -35,11 +35,13 @@ def notify_survey(ticket: Ticket, link: str) -> None:
         ticket,
         dedupe_key=f"feedback.survey:{ticket.pk}",
         subject=lambda: _("How did we do? %(number)s %(title)s") % facts,
-        body=lambda: _(
-            "Your request %(number)s “%(title)s” is closed. Tell us in one click how satisfied "
-            "you are (1–5 stars); the link works once and needs no login:\n\n%(link)s"
-        )
-        % facts,
+        body=lambda: (
+            _(
+                "Your request %(number)s “%(title)s” is closed. Tell us in one click how satisfied "
+                "you are (1–5 stars); the link works once and needs no login:\n\n%(link)s"
+            )
+            % facts
+        ),
         link=link,
     )
 
@@ -51,10 +53,12 @@ def notify_survey_reminder(ticket: Ticket, link: str) -> None:
         ticket,
         dedupe_key=f"feedback.survey_reminder:{ticket.pk}",
         subject=lambda: _("Reminder: how did we do? %(number)s") % facts,
-        body=lambda: _(
-            "We have not heard from you about %(number)s “%(title)s”. It takes one click:"
-            "\n\n%(link)s"
-        )
-        % facts,
+        body=lambda: (
+            _(
+                "We have not heard from you about %(number)s “%(title)s”. It takes one click:"
+                "\n\n%(link)s"
+            )
+            % facts
+        ),
         link=link,
     )

@@ -36,7 +36,9 @@ def inspection_queue(*, viewer: User) -> QuerySet[Inspection]:
 def inspection_get(*, viewer: User, inspection_id: int) -> Inspection:
     """One inspection: for inspectors, the inspected agent, and leads / administrators."""
     qs = Inspection.objects.select_related("ticket", "agent", "team", "scorecard", "inspector")
-    if not (viewer.has_perm("accounts.inspect_quality") or viewer.has_perm("accounts.configure_desk")):
+    if not (
+        viewer.has_perm("accounts.inspect_quality") or viewer.has_perm("accounts.configure_desk")
+    ):
         qs = qs.filter(
             Q(agent=viewer) | Q(team__lead=viewer) | Q(agent__teams__lead=viewer)
         ).distinct()

@@ -18,7 +18,6 @@ from tickets.models import Ticket
 from .choices import FieldKind
 
 
-
 def _zh() -> bool:
     return (get_language() or "").startswith("zh")
 
@@ -132,7 +131,9 @@ class ServiceField(LocalizedNameMixin):
     required = models.BooleanField(_("required"), default=False)
     help_text = models.CharField(_("help text (English)"), max_length=300, blank=True)
     help_text_zh = models.CharField(_("help text (Chinese)"), max_length=300, blank=True)
-    choices = models.TextField(_("choices"), blank=True, help_text=_("One per line: value|English|中文"))
+    choices = models.TextField(
+        _("choices"), blank=True, help_text=_("One per line: value|English|中文")
+    )
     show_if = models.SlugField(_("shown if field"), max_length=40, blank=True)
     show_if_value = models.CharField(_("has the value"), max_length=100, blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
@@ -141,9 +142,7 @@ class ServiceField(LocalizedNameMixin):
         verbose_name = _("form field")
         verbose_name_plural = _("form fields")
         ordering = ["position", "pk"]
-        constraints = [
-            models.UniqueConstraint(fields=["service", "key"], name="service_field_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["service", "key"], name="service_field_key")]
 
     @property
     def help(self) -> str:
@@ -186,3 +185,5 @@ class ServiceRequest(models.Model):
             models.Index(fields=["id"], condition=Q(routed=False), name="service_request_unrouted"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.service_id} → {self.ticket_id}"

@@ -171,9 +171,10 @@ def inspection_appeal(*, inspection_id: int, actor: User, reason: str) -> Appeal
     inspection = Inspection.objects.select_for_update().get(pk=inspection_id)
     if inspection.agent_id != actor.pk:
         raise PermissionDenied(_("Only the inspected agent may appeal."))
-    if inspection.status != InspectionStatus.SCORED or Appeal.objects.filter(
-        inspection=inspection
-    ).exists():
+    if (
+        inspection.status != InspectionStatus.SCORED
+        or Appeal.objects.filter(inspection=inspection).exists()
+    ):
         raise ValidationError({"reason": [_("This inspection cannot be appealed (only once).")]})
     reason = clean_body(reason, field="reason")
     if not reason.strip():
@@ -194,9 +195,10 @@ def may_decide(inspection: Inspection, user: User) -> bool:
     if user.has_perm("accounts.configure_desk"):
         return True
     teams = Team.objects.filter(lead=user)
-    return teams.filter(pk=inspection.team_id).exists() or teams.filter(
-        members__pk=inspection.agent_id
-    ).exists()
+    return (
+        teams.filter(pk=inspection.team_id).exists()
+        or teams.filter(members__pk=inspection.agent_id).exists()
+    )
 
 
 @transaction.atomic

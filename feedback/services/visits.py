@@ -18,7 +18,7 @@ from tickets.events import event_record
 from tickets.models import Ticket
 from tickets.validation import clean_body
 
-from ..choices import FollowUp, VisitReason, VisitStatus
+from ..choices import FollowUp, VisitStatus
 from ..conf import setting
 from ..models import ReturnVisit, SamplingRun
 
