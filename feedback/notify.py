@@ -16,7 +16,7 @@ from tickets.models import Ticket
 
 def _send_to_requester(ticket: Ticket, *, dedupe_key: str, subject, body, link: str) -> None:
     requester = ticket.requester
-    with translation.override(requester.preferred_language):
+    with translation.override(requester.preferred_language()):
         notify(
             recipients=[requester],
             subject=str(subject()),
