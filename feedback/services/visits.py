@@ -28,19 +28,17 @@ MAX_ATTEMPTS = 3
 
 def return_visit_open(*, ticket: Ticket, reason: str) -> ReturnVisit | None:
     """Put a closed ticket in the return-visit queue (once; a second call returns None)."""
-    rows = ReturnVisit.objects.bulk_create(
-        [
-            ReturnVisit(
+    try:
+        with transaction.atomic():
+            return ReturnVisit.objects.create(
                 ticket=ticket,
                 reason=reason,
                 team_id=ticket.team_id,
                 agent_id=ticket.assignee_id,
                 closed_at=ticket.closed_at or timezone.now(),
             )
-        ],
-        ignore_conflicts=True,
-    )
-    return rows[0] if rows and rows[0].pk else None
+    except IntegrityError:  # already in the queue
+        return None
 
 
 # One statement does the month: every closed ticket of the period that its team's rule (or the

@@ -141,10 +141,10 @@ def test_one_reminder_run_twice_and_both_links_work(desk, django_capture_on_comm
     ticket = _close(desk, django_capture_on_commit_callbacks)
     first_token = _link_token(mail.outbox[-1].body)
     assert services.surveys_remind_due() == 0  # too early
-    with time_machine.travel(timezone.now() + timedelta(days=3, minutes=1)):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert services.surveys_remind_due() == 1
-            assert services.surveys_remind_due() == 0
+    later = timezone.now() + timedelta(days=3, minutes=1)
+    with time_machine.travel(later), django_capture_on_commit_callbacks(execute=True):
+        assert services.surveys_remind_due() == 1
+        assert services.surveys_remind_due() == 0
     reminders = [m for m in mail.outbox if m.subject.startswith("Reminder")]
     assert len(reminders) == 1
     second_token = _link_token(reminders[0].body)
