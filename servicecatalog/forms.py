@@ -122,6 +122,8 @@ class ServiceRequestForm(StyledForm):
                     self.add_error(field.key, _("This field does not apply to your answers."))
                 cleaned.pop(field.key, None)
                 continue
+            if field.key in self.errors:  # its own type check already failed
+                continue
             if field.required and _empty(value):
                 self.add_error(field.key, _("This field is required."))
             elif field.kind == FieldKind.USER and value:
