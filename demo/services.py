@@ -628,8 +628,8 @@ def demo_seed(*, ticket_count: int = 300, train_classifier: bool = True) -> Seed
         Ticket.objects.filter(external_source=DEMO_SOURCE).values_list("status", flat=True)
     )
     # The service catalogue and the closed loop (ratings, return visits, inspections).
-    from feedback.demo import feedback_seed
-    from servicecatalog.demo import catalogue_seed
+    from feedback.seed import feedback_seed
+    from servicecatalog.seed import catalogue_seed
 
     catalogue_seed()
     feedback_seed(source=DEMO_SOURCE)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from accounts.choices import Role
-from feedback.demo import feedback_seed
 from feedback.models import Inspection, Rating, ReturnVisit
+from feedback.seed import feedback_seed
 from tests.factories import UserFactory
 from tests.ui.helpers import closed_ticket
 from tickets.models import Ticket

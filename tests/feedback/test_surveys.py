@@ -200,3 +200,18 @@ def test_two_concurrent_answers_store_one(desk, django_capture_on_commit_callbac
         t.join()
     assert sorted(outcomes)[-1] == "ok" and outcomes.count("ok") == 1
     assert Rating.objects.filter(ticket=ticket).count() == 1
+
+
+def test_survey_page_speaks_the_requesters_language(
+    client, desk, django_capture_on_commit_callbacks
+):
+    ticket = _close(desk, django_capture_on_commit_callbacks)
+    url = reverse("feedback:survey", args=[_link_token(mail.outbox[-1].body)])
+    # No preference: the browser's Accept-Language decides.
+    assert "您对本次服务满意吗" in client.get(url, HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
+    assert "How did we do?" in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The requester's own preference wins.
+    desk.requester.language = "zh-hans"
+    desk.requester.save(update_fields=["language"])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "您对本次服务满意吗" in page and ticket.number in page

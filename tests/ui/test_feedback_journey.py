@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from feedback.models import Rating
-from servicecatalog.demo import catalogue_seed
+from servicecatalog.seed import catalogue_seed
 from servicecatalog.models import Service
 from servicedesk.celery import app as celery_app
 from tickets import services
