@@ -66,10 +66,12 @@ def _drain_at(moment, capture) -> int:
 
 def test_the_wiring_table_is_the_only_connection_and_sla_starts_after_routing():
     assert reactions.registered()[reactions.TICKET_CREATED] == [
+        "servicecatalog.reactions.on_ticket_created",
         "routing.reactions.on_ticket_created",
         "sla.reactions.on_ticket_created",
     ]
     assert [path for event, path in wiring.WIRING if event == reactions.TICKET_CREATED] == [
+        "servicecatalog.reactions.on_ticket_created",
         "routing.reactions.on_ticket_created",
         "sla.reactions.on_ticket_created",
     ]
