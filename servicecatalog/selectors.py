@@ -15,9 +15,9 @@ from .models import Service, ServiceField, ServiceRequest
 
 def services_offered(*, query: str = "", data_only: bool = False) -> QuerySet[Service]:
     """Services on offer (not retired), matching `query` in either language, in catalogue order."""
-    qs = Service.objects.filter(is_active=True).select_related("group", "owner_team")
+    qs = Service.objects.filter(is_active=True).select_related("group")
     if data_only:
-        qs = qs.filter(is_data_service=True)
+        qs = qs.filter(is_data_service=True).select_related("owner_team")
     query = query.strip()
     if query:
         qs = qs.filter(
