@@ -107,6 +107,10 @@ def test_score_then_appeal_then_lead_decides(client, desk, qa):
     api = client.get(reverse("api-feedback-scores"), {"by": "team"}).json()
     assert api == [{"key": "Front office", "mean": "95.00", "count": 1}]
     assert client.get(reverse("api-feedback-scores"), {"by": "x"}).status_code == 400
+    stats = client.get(reverse("feedback:stats"), {"start": "2000-01-01"}).content.decode()
+    assert "95.00" in stats and 'data-testid="scores-team"' in stats
+    client.force_login(desk.requester)
+    assert client.get(reverse("feedback:stats")).status_code == 403
 
 
 def test_bad_marks_and_own_ticket(desk, qa):

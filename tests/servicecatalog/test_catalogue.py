@@ -211,3 +211,21 @@ def test_api_service_detail_lists_typed_fields(client, desk, catalogue):
         ("why", "long_text", True),
     ]
     assert detail["fields"][1]["show_if"] == "purpose"
+
+
+def test_admin_builds_a_form_without_code_and_retires_a_service(client, desk, catalogue):
+    from tests.factories import UserFactory
+
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    vpn = catalogue["vpn-access"]
+    page = client.get(reverse("admin:servicecatalog_service_change", args=[vpn.pk]))
+    assert page.status_code == 200 and 'name="fields-0-key"' in page.content.decode()
+    assert client.get(reverse("admin:servicecatalog_service_add")).status_code == 200
+    response = client.post(
+        reverse("admin:servicecatalog_service_changelist"),
+        {"action": "retire", "_selected_action": [vpn.pk]},
+    )
+    assert response.status_code == 302
+    vpn.refresh_from_db()
+    assert vpn.is_active is False and vpn.retired_at is not None
