@@ -105,8 +105,7 @@ def _fill(count: int) -> None:
             for i in range(10)
         ]
         agents = [
-            User.objects.get_or_create(username=f"bench-fb-agent-{i:03d}")[0].pk
-            for i in range(100)
+            User.objects.get_or_create(username=f"bench-fb-agent-{i:03d}")[0].pk for i in range(100)
         ]
         if Ticket.objects.filter(external_source="bench-feedback").count() < count:
             common.log(f"inserting {count:,} tickets …")

@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from servicecatalog.seed import catalogue_seed
 from servicecatalog.models import Service, ServiceRequest
+from servicecatalog.seed import catalogue_seed
 from servicecatalog.services import service_retire
 from tickets.choices import EventKind, Priority, Status
 from tickets.models import Ticket, TicketEvent

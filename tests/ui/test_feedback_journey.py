@@ -19,8 +19,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from feedback.models import Rating
-from servicecatalog.seed import catalogue_seed
 from servicecatalog.models import Service
+from servicecatalog.seed import catalogue_seed
 from servicedesk.celery import app as celery_app
 from tickets import services
 from tickets.choices import Status
