@@ -12,11 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Team, User
-from tickets.choices import EventKind, Status
+from tickets.choices import Status
 from tickets.events import event_record
 from tickets.models import Ticket
 from tickets.validation import clean_body
 
+from .. import events
 from ..choices import AppealDecision, InspectionSource, InspectionStatus
 from ..conf import setting
 from ..models import Appeal, Inspection, InspectionItemScore, SamplingRun, Scorecard
@@ -155,7 +156,7 @@ def inspection_score(
     inspection.save(update_fields=["score", "comment", "inspector", "scored_at", "status"])
     event_record(
         ticket=inspection.ticket,
-        kind=EventKind.SURVEY,
+        kind=events.INSPECTED,
         actor=actor,
         field="inspection",
         new=str(inspection.score),

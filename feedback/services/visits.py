@@ -13,11 +13,12 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from catalog.models import RequestType
 from tickets import services as ticket_services
-from tickets.choices import Channel, EventKind, Status
+from tickets.choices import Channel, Status
 from tickets.events import event_record
 from tickets.models import Ticket
 from tickets.validation import clean_body
 
+from .. import events
 from ..choices import FollowUp, VisitStatus
 from ..conf import setting
 from ..models import ReturnVisit, SamplingRun
@@ -140,7 +141,7 @@ def return_visit_record(
         visit.save(update_fields=["attempts", "visited_by", "visited_at", "status", "next_call_at"])
         event_record(
             ticket=ticket,
-            kind=EventKind.SURVEY,
+            kind=events.RETURN_VISIT,
             actor=actor,
             field="return_visit",
             new="not_reached",
@@ -175,7 +176,7 @@ def return_visit_record(
     visit.save()
     event_record(
         ticket=ticket,
-        kind=EventKind.SURVEY,
+        kind=events.RETURN_VISIT,
         actor=actor,
         field="return_visit",
         new="satisfied" if satisfied else "dissatisfied",
