@@ -42,7 +42,11 @@ def on_ticket_created(*, ticket_id: int, **payload) -> None:
     already routed, or a ticket no longer new, is left alone)."""
     request = (
         ServiceRequest.objects.select_related(
-            "service", "service__request_type", "service__category", "service__team"
+            "service",
+            "service__request_type",
+            "service__category",
+            "service__team",
+            "service__sla_policy",
         )
         .filter(ticket_id=ticket_id, routed=False)
         .first()
@@ -56,12 +60,21 @@ def on_ticket_created(*, ticket_id: int, **payload) -> None:
             return
         service = request.service
         stated = request.stated_impact is not None and not request.by_agent
-        priority = capped(priority_for(ticket.impact, ticket.urgency), stated_by_requester=stated)
+        computed = priority_for(ticket.impact, ticket.urgency)
+        priority = capped(computed, stated_by_requester=stated)
         why = _("From the service catalogue: %(service)s") % {"service": service.label}
-        if priority != priority_for(ticket.impact, ticket.urgency):
+        if priority != computed:
             why += "; " + _("priority capped at %(cap)s: stated by the requester alone") % {
                 "cap": priority
             }
+        policy = service.sla_policy
+        if policy is not None and (
+            not stated or PRIORITY_RANK[policy.priority] < PRIORITY_RANK[priority]
+        ):
+            # The service's SLA policy sets the level its clocks run at (SLA picks the policy by
+            # priority and request type); what the requester states can only make it faster.
+            priority = policy.priority
+            why += "; " + _("service level %(policy)s") % {"policy": policy.name}
         ticket_services.ticket_classify(
             ticket_id=ticket_id,
             actor=None,

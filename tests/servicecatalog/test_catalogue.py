@@ -229,3 +229,18 @@ def test_admin_builds_a_form_without_code_and_retires_a_service(client, desk, ca
     assert response.status_code == 302
     vpn.refresh_from_db()
     assert vpn.is_active is False and vpn.retired_at is not None
+
+
+def test_the_services_sla_policy_sets_the_level(
+    client, desk, catalogue, django_capture_on_commit_callbacks
+):
+    from sla.models import SlaPolicy
+
+    policy = SlaPolicy.objects.filter(priority=Priority.P2, request_type__isnull=True).first()
+    Service.objects.filter(code="general-question").update(sla_policy=policy)
+    client.force_login(desk.requester)
+    with django_capture_on_commit_callbacks(execute=True):
+        _submit(client, "general-question", {"question": "How do I export my mailbox?"})
+    ticket = Ticket.objects.get()
+    assert ticket.priority == Priority.P2  # the defaults (minor × medium) alone give P4
+    assert TicketEvent.objects.filter(ticket=ticket, data__service="general-question").exists()
