@@ -627,4 +627,10 @@ def demo_seed(*, ticket_count: int = 300, train_classifier: bool = True) -> Seed
     report.statuses = Counter(
         Ticket.objects.filter(external_source=DEMO_SOURCE).values_list("status", flat=True)
     )
+    # The service catalogue and the closed loop (ratings, return visits, inspections).
+    from feedback.seed import feedback_seed
+    from servicecatalog.seed import catalogue_seed
+
+    catalogue_seed()
+    feedback_seed(source=DEMO_SOURCE)
     return report

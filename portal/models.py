@@ -1,48 +1,14 @@
-"""Satisfaction ratings and the portal's fault / recovery announcements."""
+"""The portal's fault / recovery announcements. Satisfaction ratings moved to the `feedback`
+app (data migration `feedback.0002_move_ratings`); `Rating` is re-exported for old imports."""
 
-from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import InformationSystem
-from tickets.models import Ticket
+from feedback.models import Rating  # noqa: F401  (moved to feedback)
 
-from .choices import AnnouncementKind, Score
-
-
-class Rating(models.Model):
-    """The requester's satisfaction with a closed ticket (1–5 and a comment); one per ticket.
-
-    Written only by `portal.services.ticket_rate`; the one-to-one key makes a second rating of
-    the same ticket impossible even when two submissions race.
-    """
-
-    ticket = models.OneToOneField(
-        Ticket, verbose_name=_("ticket"), on_delete=models.PROTECT, related_name="rating"
-    )
-    rated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("rated by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    score = models.PositiveSmallIntegerField(_("score"), choices=Score.choices)
-    comment = models.TextField(_("comment"), blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("rating")
-        verbose_name_plural = _("ratings")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(score__gte=1) & Q(score__lte=5), name="rating_score_1_to_5"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.ticket_id}: {self.score}"
+from .choices import AnnouncementKind
 
 
 class Announcement(models.Model):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import Announcement, Rating
+from feedback.selectors import rating_for  # noqa: F401  (ratings live in feedback)
+
+from .models import Announcement
 
 
 def announcements_current(*, limit: int = 5) -> QuerySet[Announcement]:
@@ -17,7 +19,3 @@ def announcements_current(*, limit: int = 5) -> QuerySet[Announcement]:
         .select_related("system")
         .order_by("-published_at")[:limit]
     )
-
-
-def rating_for(*, ticket_id: int) -> Rating | None:
-    return Rating.objects.filter(ticket_id=ticket_id).first()

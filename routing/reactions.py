@@ -33,4 +33,4 @@ def on_assignment_changed(
     before) is intake's or triage's own business: they assign themselves."""
     if old_team_id is None or new_team_id in (None, old_team_id) or new_assignee_id is not None:
         return
-    services.routing_assign_after_handover(ticket_id=ticket_id, team_id=new_team_id)
+    services.routing_assign_in_team(ticket_id=ticket_id, team_id=new_team_id)

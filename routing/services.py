@@ -127,10 +127,11 @@ def _owned_by_logging_agent(ticket: Ticket, team: Team) -> bool:
     return True
 
 
-def routing_assign_after_handover(*, ticket_id: int, team_id: int) -> Ticket | None:
-    """A ticket dispatched or escalated to a team is assigned by that team's strategy, as at
-    intake (a team may choose "manual": it stays in the queue). Idempotent: a ticket that is
-    no longer queued, unassigned, for that team is left alone."""
+def routing_assign_in_team(*, ticket_id: int, team_id: int) -> Ticket | None:
+    """Assign a queued ticket within its team by the team's strategy, as intake does: after a
+    dispatch or an escalation, or after another app routed it (a catalogue request). A team
+    may choose "manual": it stays in the queue. Idempotent: a ticket that is no longer
+    queued, unassigned, for that team is left alone."""
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
         return None

@@ -11,4 +11,6 @@ urlpatterns = [
     path("", include("sla.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("mailin.api.urls")),
+    path("", include("feedback.api.urls")),
+    path("", include("servicecatalog.api.urls")),
 ]

@@ -10,9 +10,12 @@ from . import health
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Agents (and those who read the desk's reports) land in the workspace, everyone else on
-    the portal."""
+    """Agents (and those who read the desk's reports) land in the workspace, QA inspectors on
+    their quality desk, everyone else on the portal."""
     user = request.user
+    # QA inspectors land on their quality desk (inspections, return visits), not on empty queues.
+    if not user.is_agent and user.has_role("qa_inspector"):
+        return redirect("feedback:home")
     if user.is_agent or user.has_perm("accounts.view_reports"):
         return redirect("workspace:queue")
     return redirect("portal:home")

@@ -43,6 +43,9 @@ EVENTS = (TICKET_CREATED, STATUS_CHANGED, ASSIGNMENT_CHANGED, PRIORITY_CHANGED, 
 # The wiring: (event, reaction), run in this order for each event. Order matters where one
 # reaction reads what another wrote; the comments say why.
 WIRING: tuple[tuple[str, str], ...] = (
+    # A catalogue request is classified and routed from its service's mapping BEFORE routing,
+    # so it skips the classifier (routing then finds it no longer new and leaves it).
+    (TICKET_CREATED, "servicecatalog.reactions.on_ticket_created"),
     # Intake: classify, prioritise, route and assign first ...
     (TICKET_CREATED, "routing.reactions.on_ticket_created"),
     # ... then start the SLA clocks, once, with the priority and calendar routing settled on.
@@ -52,6 +55,8 @@ WIRING: tuple[tuple[str, str], ...] = (
     (TICKET_CREATED, "notifications.reactions.on_ticket_created"),
     (STATUS_CHANGED, "sla.reactions.on_status_changed"),
     (STATUS_CHANGED, "notifications.reactions.on_status_changed"),
+    # Closed: send the satisfaction survey — after SLA has stopped the clocks of the closure.
+    (STATUS_CHANGED, "feedback.reactions.on_status_changed"),
     (PRIORITY_CHANGED, "sla.reactions.on_priority_changed"),
     (PUBLIC_REPLY_ADDED, "sla.reactions.on_public_reply"),
     (PUBLIC_REPLY_ADDED, "notifications.reactions.on_public_reply"),

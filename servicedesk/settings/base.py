@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "portal",
     "workspace",
     "mailin",
+    "feedback",
+    "servicecatalog",
 ]
 
 MIDDLEWARE = [
@@ -324,6 +326,30 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE["notifications.unassigned_reminders"] = {
     "task": "notifications.unassigned_reminders",
     "schedule": crontab(minute="*/5"),
+}
+# Closing the loop (feedback.tasks): survey reminders, return-visit and inspection samples.
+CELERY_BEAT_SCHEDULE["feedback.survey_reminders"] = {
+    "task": "feedback.survey_reminders",
+    "schedule": crontab(minute=40),
+}
+CELERY_BEAT_SCHEDULE["feedback.sample_return_visits"] = {
+    "task": "feedback.sample_return_visits",
+    "schedule": crontab(hour=1, minute=10),
+}
+CELERY_BEAT_SCHEDULE["feedback.sample_inspections"] = {
+    "task": "feedback.sample_inspections",
+    "schedule": crontab(hour=1, minute=20, day_of_week=1),
+}
+FEEDBACK = {
+    "SURVEY_EXPIRY_DAYS": env_int("SURVEY_EXPIRY_DAYS", 14),
+    "SURVEY_REMINDER_AFTER_DAYS": env_int("SURVEY_REMINDER_AFTER_DAYS", 3),
+    "LOW_SCORE": 2,
+    "INSPECTIONS_PER_AGENT_PER_WEEK": env_int("INSPECTIONS_PER_AGENT_PER_WEEK", 3),
+}
+# The service catalogue (servicecatalog/): what a requester's own statement can reach.
+SERVICECATALOG = {
+    "REQUESTER_PRIORITY_CAP": env_str("REQUESTER_PRIORITY_CAP", "P2"),
+    "FILE_MAX_BYTES": env_int("CATALOGUE_FILE_MAX_BYTES", 10 * 1024 * 1024),
 }
 
 # Desk policy knobs (documented in the README).
