@@ -13,10 +13,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 DOCKER_COMPOSE = "/usr/bin/docker-compose"
+ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 # binary the tests need -> the Debian packages that provide it
 DEBIAN_PACKAGES = {
     CHROMIUM: ["chromium", "chromium-driver"],
     DOCKER_COMPOSE: ["docker-compose"],
+    ALERTMANAGER: ["prometheus-alertmanager"],
 }
 
 

@@ -31,6 +31,8 @@ urlpatterns = [
     path("workspace/", include("workspace.urls")),
     path("notifications/", include("notifications.urls")),
     path("tickets/", include("tickets.urls")),
+    path("workspace/alerts/", include("alerts.urls")),
+    path("", include("incidents.urls")),
     path("api/", include("servicedesk.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "demo",
     "portal",
     "workspace",
+    "alerts",
+    "incidents",
 ]
 
 MIDDLEWARE = [
@@ -244,6 +246,9 @@ SERVICEDESK = {
     # Ticket events whose reactions run in a Celery worker (tickets/reactions.py).
     "REACTIONS_IN_WORKER": env_list("REACTIONS_IN_WORKER", ["ticket_created"]),
 }
+
+# The status page (/status/) is readable without login when true (incidents app).
+STATUS_PAGE_PUBLIC = env_bool("STATUS_PAGE_PUBLIC", False)
 
 LOGGING = {
     "version": 1,
