@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -36,6 +38,8 @@ from .mapping import Mapping, map_alert, validate_matchers
 from .models import Alert, AlertGroup, Delivery, Integration, MappingRule
 from .payloads import Incoming, IncomingAlert
 from .ticket_ops import ticket_resolve_cleared
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "sdi_"
 OVERFLOW_GROUP = ""
@@ -210,8 +214,10 @@ def _requester(integration: Integration, hint: str) -> User:
     return integration.user
 
 
-def _group(integration: Integration, group_key: str) -> AlertGroup | None:
-    if not group_key:
+def _group(integration: Integration, group_key: str, *, overflow: bool = False) -> AlertGroup | None:
+    """The delivery's group, locked (None without a groupKey); `overflow=True`: the
+    integration's overflow group (the empty key)."""
+    if not group_key and not overflow:
         return None
     group, _created = AlertGroup.objects.get_or_create(integration=integration, group_key=group_key)
     # Deliveries of one group queue here, so the group's count and storm ticket stay exact.
@@ -239,24 +245,30 @@ def _ingest(
     if alert is not None:
         return _known(integration, alert, incoming_alert, now)
     if incoming_alert.status == AlertStatus.RESOLVED:
-        _new_alert(integration, group, incoming_alert, AlertOutcome.ORPHAN_RESOLVED, None, None)
+        _new_alert(
+            integration, group, incoming_alert, AlertOutcome.ORPHAN_RESOLVED, None, None, now
+        )
         return AlertOutcome.ORPHAN_RESOLVED, None
     mapping = map_alert(integration, incoming_alert.labels)
     reused = _previous_ticket(integration, incoming_alert)
     if reused is not None:
-        alert = _new_alert(integration, group, incoming_alert, AlertOutcome.REOPENED, reused, mapping)
+        alert = _new_alert(
+            integration, group, incoming_alert, AlertOutcome.REOPENED, reused, mapping, now
+        )
         _count_in_group(group)
         return AlertOutcome.REOPENED, reused
     in_storm = _count_in_group(group) > integration.storm_threshold
     if not in_storm and _budget_left(integration, now):
         ticket = _open_ticket(integration, incoming_alert, incoming, mapping, requester)
-        alert = _new_alert(integration, group, incoming_alert, AlertOutcome.OPENED, ticket, mapping)
+        alert = _new_alert(
+            integration, group, incoming_alert, AlertOutcome.OPENED, ticket, mapping, now
+        )
         alert.opened_ticket = True
         alert.save(update_fields=["opened_ticket"])
         return AlertOutcome.OPENED, ticket
-    storm_group = group if in_storm else _group(integration, OVERFLOW_GROUP)
+    storm_group = group if in_storm else _group(integration, OVERFLOW_GROUP, overflow=True)
     ticket = _storm_ticket(integration, storm_group, incoming_alert, mapping, requester)
-    _new_alert(integration, group, incoming_alert, AlertOutcome.STORM, ticket, mapping)
+    _new_alert(integration, group, incoming_alert, AlertOutcome.STORM, ticket, mapping, now)
     events.alert_joined_storm(ticket=ticket, alert=incoming_alert)
     return AlertOutcome.STORM, ticket
 
@@ -341,6 +353,7 @@ def _new_alert(
     outcome: str,
     ticket: Ticket | None,
     mapping: Mapping | None,
+    now,
 ) -> Alert:
     return Alert.objects.create(
         integration=integration,
@@ -357,7 +370,9 @@ def _new_alert(
         generator_url=incoming_alert.generator_url,
         ticket=ticket,
         rule=mapping.rule if mapping else None,
-        resolved_at=timezone.now() if incoming_alert.status == AlertStatus.RESOLVED else None,
+        resolved_at=now if incoming_alert.status == AlertStatus.RESOLVED else None,
+        first_seen_at=now,
+        last_seen_at=now,
     )
 
 
@@ -371,8 +386,19 @@ def _count_in_group(group: AlertGroup | None) -> int:
 
 
 def _budget_left(integration: Integration, now) -> bool:
-    """Fewer than `tickets_per_minute` tickets opened by this integration in the last minute.
-    (Deliveries running at the same moment may each take the last one: bounded by workers.)"""
+    """Take one of this minute's `tickets_per_minute` tickets; False when none is left.
+
+    A Redis counter per integration and minute, incremented atomically, so deliveries running
+    at the same moment cannot overshoot (a delivery that rolls back wastes its share: the
+    bound errs low). Without Redis, the tickets opened in the last minute are counted in the
+    database (concurrent deliveries may then overshoot by a few).
+    """
+    key = f"alerts:budget:{integration.pk}:{int(now.timestamp()) // 60}"
+    try:
+        cache.add(key, 0, timeout=120)
+        return cache.incr(key) <= integration.tickets_per_minute
+    except Exception:
+        logger.warning("Redis unreachable: counting the ticket budget in the database")
     opened = Alert.objects.filter(
         integration=integration, opened_ticket=True, first_seen_at__gte=now - timedelta(minutes=1)
     ).count()
