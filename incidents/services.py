@@ -337,7 +337,9 @@ def incident_report_affected(
         description=_text(description, field="description", limit=50_000),
         system=system,
     )
-    ticket_services.ticket_link_incident(ticket_id=ticket.pk, actor=None, incident=incident.ticket)
+    ticket = ticket_services.ticket_link_incident(
+        ticket_id=ticket.pk, actor=None, incident=incident.ticket
+    )
     event_record(
         ticket=ticket,
         kind=events.AFFECTED,
