@@ -26,6 +26,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from tickets import reactions
 from tickets import services as ticket_services
 from tickets.choices import OPEN_STATUSES, Channel, Status
 from tickets.events import event_record
@@ -188,11 +189,16 @@ def delivery_receive(
     group = _group(integration, incoming.group_key)
     result = DeliveryResult(delivery.pk)
     requester = _requester(integration, incoming.requester_hint)
-    for alert in incoming.alerts:
-        outcome, ticket = _ingest(integration, group, alert, incoming, requester)
-        result.outcomes.append(outcome)
-        if ticket is not None and ticket.number not in result.ticket_numbers:
-            result.ticket_numbers.append(ticket.number)
+    seen = _Seen.load(integration, incoming.alerts)
+    # Rules and the fault request type are read once for the delivery (tickets.reactions.memo).
+    with reactions.batch():
+        for alert in incoming.alerts:
+            outcome, ticket = _ingest(integration, group, alert, incoming, requester, seen)
+            result.outcomes.append(outcome)
+            if ticket is not None and ticket.number not in result.ticket_numbers:
+                result.ticket_numbers.append(ticket.number)
+    if group is not None:
+        group.save(update_fields=["alert_count", "last_seen_at"])
     if incoming.truncated_alerts:
         _record_truncated(integration, group, incoming, result)
     delivery.ticket_numbers = result.ticket_numbers
@@ -224,51 +230,80 @@ def _group(integration: Integration, group_key: str, *, overflow: bool = False) 
     return AlertGroup.objects.select_for_update().get(pk=group.pk)
 
 
+@dataclass
+class _Seen:
+    """What the desk already knows about a delivery's alerts, read in two queries: the
+    occurrences themselves (locked: a concurrent delivery of the same alert waits here) and,
+    by fingerprint, the latest occurrence that opened a ticket (for the REOPEN policy)."""
+
+    known: dict[tuple[str, object], Alert]
+    previous: dict[str, list[Alert]]
+
+    @classmethod
+    def load(cls, integration: Integration, alerts: list[IncomingAlert]) -> _Seen:
+        fingerprints = sorted({a.fingerprint for a in alerts})
+        known = {
+            (a.fingerprint, a.starts_at): a
+            for a in Alert.objects.select_for_update(of=("self",))
+            .select_related("ticket")
+            .filter(integration=integration, fingerprint__in=fingerprints)
+            .filter(starts_at__in={a.starts_at for a in alerts})
+            .order_by("id")
+        }
+        previous: dict[str, list[Alert]] = {}
+        if integration.new_occurrence == NewOccurrencePolicy.REOPEN:
+            for a in (
+                Alert.objects.filter(
+                    integration=integration, fingerprint__in=fingerprints, opened_ticket=True
+                )
+                .select_related("ticket")
+                .order_by("fingerprint", "-starts_at")
+            ):
+                previous.setdefault(a.fingerprint, []).append(a)
+        return cls(known, previous)
+
+
 def _ingest(
     integration: Integration,
     group: AlertGroup | None,
     incoming_alert: IncomingAlert,
     incoming: Incoming,
     requester: User,
+    seen: _Seen,
 ) -> tuple[str, Ticket | None]:
     now = timezone.now()
-    alert = (
-        Alert.objects.select_for_update(of=("self",))
-        .select_related("ticket")
-        .filter(
-            integration=integration,
-            fingerprint=incoming_alert.fingerprint,
-            starts_at=incoming_alert.starts_at,
-        )
-        .first()
-    )
+    key = (incoming_alert.fingerprint, incoming_alert.starts_at)
+    alert = seen.known.get(key)
     if alert is not None:
         return _known(integration, alert, incoming_alert, now)
     if incoming_alert.status == AlertStatus.RESOLVED:
-        _new_alert(
+        seen.known[key] = _new_alert(
             integration, group, incoming_alert, AlertOutcome.ORPHAN_RESOLVED, None, None, now
         )
         return AlertOutcome.ORPHAN_RESOLVED, None
     mapping = map_alert(integration, incoming_alert.labels)
-    reused = _previous_ticket(integration, incoming_alert)
+    reused = _previous_ticket(integration, incoming_alert, seen)
     if reused is not None:
-        alert = _new_alert(
+        seen.known[key] = _new_alert(
             integration, group, incoming_alert, AlertOutcome.REOPENED, reused, mapping, now
         )
-        _count_in_group(group)
+        _count_in_group(group, now)
         return AlertOutcome.REOPENED, reused
-    in_storm = _count_in_group(group) > integration.storm_threshold
+    in_storm = _count_in_group(group, now) > integration.storm_threshold
     if not in_storm and _budget_left(integration, now):
         ticket = _open_ticket(integration, incoming_alert, incoming, mapping, requester)
         alert = _new_alert(
-            integration, group, incoming_alert, AlertOutcome.OPENED, ticket, mapping, now
-        )
-        alert.opened_ticket = True
-        alert.save(update_fields=["opened_ticket"])
+            integration, group, incoming_alert, AlertOutcome.OPENED, ticket, mapping, now,
+            opened_ticket=True,
+        )  # fmt: skip
+        seen.known[key] = alert
+        seen.previous.setdefault(alert.fingerprint, []).insert(0, alert)
         return AlertOutcome.OPENED, ticket
     storm_group = group if in_storm else _group(integration, OVERFLOW_GROUP, overflow=True)
     ticket = _storm_ticket(integration, storm_group, incoming_alert, mapping, requester)
-    _new_alert(integration, group, incoming_alert, AlertOutcome.STORM, ticket, mapping, now)
+    seen.known[key] = _new_alert(
+        integration, group, incoming_alert, AlertOutcome.STORM, ticket, mapping, now
+    )
     events.alert_joined_storm(ticket=ticket, alert=incoming_alert)
     return AlertOutcome.STORM, ticket
 
@@ -306,22 +341,21 @@ def _known(
     return outcome, ticket
 
 
-def _previous_ticket(integration: Integration, incoming_alert: IncomingAlert) -> Ticket | None:
+def _previous_ticket(
+    integration: Integration, incoming_alert: IncomingAlert, seen: _Seen
+) -> Ticket | None:
     """With the REOPEN policy, the ticket of this fingerprint's previous occurrence when it is
     still open, or can be brought back (resolved: rejected; closed within the reopen window:
     reopened), by the integration's account as its requester."""
     if integration.new_occurrence != NewOccurrencePolicy.REOPEN:
         return None
-    previous = (
-        Alert.objects.filter(
-            integration=integration,
-            fingerprint=incoming_alert.fingerprint,
-            opened_ticket=True,
-        )
-        .exclude(starts_at=incoming_alert.starts_at)
-        .select_related("ticket")
-        .order_by("-starts_at")
-        .first()
+    previous = next(
+        (
+            a
+            for a in seen.previous.get(incoming_alert.fingerprint, [])
+            if a.starts_at != incoming_alert.starts_at
+        ),
+        None,
     )
     if previous is None or previous.ticket is None:
         return None
@@ -354,8 +388,11 @@ def _new_alert(
     ticket: Ticket | None,
     mapping: Mapping | None,
     now,
+    *,
+    opened_ticket: bool = False,
 ) -> Alert:
     return Alert.objects.create(
+        opened_ticket=opened_ticket,
         integration=integration,
         group=group,
         fingerprint=incoming_alert.fingerprint,
@@ -376,12 +413,12 @@ def _new_alert(
     )
 
 
-def _count_in_group(group: AlertGroup | None) -> int:
+def _count_in_group(group: AlertGroup | None, now) -> int:
+    """Count a new alert in its (locked) group; saved once at the end of the delivery."""
     if group is None:
         return 0
     group.alert_count += 1
-    group.last_seen_at = timezone.now()
-    group.save(update_fields=["alert_count", "last_seen_at"])
+    group.last_seen_at = now
     return group.alert_count
 
 
