@@ -24,7 +24,11 @@ from tickets.models import Ticket
 from . import events, notify
 from .choices import IncidentStatus, ServiceState, UpdateKind
 from .models import IncidentAnnouncement, IncidentUpdate, MajorIncident
-from .ticket_ops import ticket_resolve_incident
+from .ticket_ops import (
+    ticket_resolve_incident,
+    tickets_link_incident_many,
+    tickets_resolve_linked_many,
+)
 
 # How long the recovery announcement stays on the portal's banner.
 RECOVERY_SHOWN_FOR = timedelta(hours=24)
@@ -152,14 +156,10 @@ def incident_link_tickets(*, actor: User, incident_id: int, ticket_ids: Iterable
         raise ValidationError(
             {"tickets": [_("Linked to another incident: %(n)s") % {"n": ", ".join(elsewhere)}]}
         )
-    linked = []
-    for ticket in candidates:
-        # The desk links (actor None): the incident manager need not work on each ticket.
-        ticket_services.ticket_link_incident(
-            ticket_id=ticket.pk, actor=None, incident=incident.ticket
-        )
-        linked.append(ticket.pk)
-    return linked
+    # The desk links (actor None): the incident manager need not work on each ticket.
+    return tickets_link_incident_many(
+        ticket_ids=[t.pk for t in candidates], incident=incident.ticket
+    )
 
 
 @transaction.atomic
@@ -302,9 +302,7 @@ def incident_recover(
         body_zh=_banner_text(title_zh, body_zh),
         body_en=_banner_text(title_en, body_en),
     )
-    resolved = ticket_services.ticket_resolve_linked(
-        incident_id=incident.ticket_id, resolution=resolution
-    )
+    resolved = tickets_resolve_linked_many(incident_id=incident.ticket_id, resolution=resolution)
     ticket_resolve_incident(ticket_id=incident.ticket_id, resolution=resolution)
     events.recovered(incident=incident, actor=actor)
     update.notified = notify.notify_recovered(incident=incident, update=update)
