@@ -11,7 +11,10 @@ from .models import MappingRule
 class MappingRuleForm(forms.ModelForm):
     class Meta:
         model = MappingRule
-        fields = "__all__"
+        fields = [
+            "name", "integration", "order", "matchers", "system", "module", "request_type",
+            "team", "impact", "urgency", "is_active",
+        ]  # fmt: skip
 
     def clean_matchers(self):
         matchers = self.cleaned_data["matchers"]

@@ -11,9 +11,7 @@ from .models import Alert, Integration
 
 
 def can_view_alerts(viewer: User) -> bool:
-    return viewer.has_perm("accounts.handle_tickets") or viewer.has_perm(
-        "accounts.configure_desk"
-    )
+    return viewer.has_perm("accounts.handle_tickets") or viewer.has_perm("accounts.configure_desk")
 
 
 def alert_list(*, viewer: User, limit: int = 100) -> QuerySet[Alert]:

@@ -42,7 +42,7 @@ from .ticket_ops import ticket_resolve_cleared
 
 logger = logging.getLogger(__name__)
 
-TOKEN_PREFIX = "sdi_"
+TOKEN_PREFIX = "sdi_"  # noqa: S105 (a prefix, not a secret)
 OVERFLOW_GROUP = ""
 TICKET_CHANNEL = {IntegrationKind.CHATBOT: Channel.CHATBOT}
 
@@ -220,7 +220,9 @@ def _requester(integration: Integration, hint: str) -> User:
     return integration.user
 
 
-def _group(integration: Integration, group_key: str, *, overflow: bool = False) -> AlertGroup | None:
+def _group(
+    integration: Integration, group_key: str, *, overflow: bool = False
+) -> AlertGroup | None:
     """The delivery's group, locked (None without a groupKey); `overflow=True`: the
     integration's overflow group (the empty key)."""
     if not group_key and not overflow:
@@ -557,9 +559,7 @@ def _record_truncated(
             ticket=ticket,
             kind=events.TRUNCATED,
             is_public=False,
-            message=_(
-                "The monitor left %(n)d more alerts of this group out of its notification."
-            )
+            message=_("The monitor left %(n)d more alerts of this group out of its notification.")
             % {"n": incoming.truncated_alerts},
             data={"truncated_alerts": incoming.truncated_alerts, "group": incoming.group_key},
         )

@@ -21,8 +21,7 @@ def prune() -> dict[str, int]:
     second run finds nothing to do."""
     now = timezone.now()
     deleted, _ = Delivery.objects.filter(received_at__lt=now - DELIVERY_RETENTION).delete()
-    reset = (
-        AlertGroup.objects.filter(last_seen_at__lt=now - GROUP_QUIET, alert_count__gt=0)
-        .update(alert_count=0, storm_ticket=None)
+    reset = AlertGroup.objects.filter(last_seen_at__lt=now - GROUP_QUIET, alert_count__gt=0).update(
+        alert_count=0, storm_ticket=None
     )
     return {"deliveries": deleted, "groups": reset}

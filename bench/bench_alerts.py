@@ -62,13 +62,14 @@ def fresh_database(quick: bool) -> None:
 
 
 def small_desk():
+    from django.contrib.auth.models import Group
+
     from accounts.choices import Role, Tier
     from accounts.models import Team, User
     from alerts.choices import IntegrationKind
     from alerts.models import MappingRule
     from alerts.services import integration_create
     from catalog.models import InformationSystem
-    from django.contrib.auth.models import Group
 
     back = Team.objects.create(code="back-core", name="Core systems", tier=Tier.BACK)
     middle = Team.objects.create(
@@ -82,9 +83,7 @@ def small_desk():
         actor=None, name="Prometheus", kind=IntegrationKind.ALERTMANAGER, token=TOKEN,
         storm_threshold=1_000_000, tickets_per_minute=1_000_000,
     )  # fmt: skip
-    MappingRule.objects.create(
-        name="core", matchers=[["alertname", "=~", "Core.*"]], system=system
-    )
+    MappingRule.objects.create(name="core", matchers=[["alertname", "=~", "Core.*"]], system=system)
     expert = User.objects.create(username="bench-expert")
     expert.groups.add(Group.objects.get(name=Role.MIDDLE_EXPERT))
     return integration, system, expert
@@ -166,9 +165,7 @@ def bench_receiver(quick: bool, integration) -> dict:
     try:
         for shape, per_delivery in (("groups_of_10", 10), ("one_per_delivery", 1)):
             alerts = make_alerts(shape[:1], n)
-            bodies = [
-                payload(alerts[i : i + per_delivery]) for i in range(0, n, per_delivery)
-            ]
+            bodies = [payload(alerts[i : i + per_delivery]) for i in range(0, n, per_delivery)]
             first = post_all(port, bodies)
             again = post_all(port, bodies)
             fingerprints = [a["fingerprint"] for a in alerts]

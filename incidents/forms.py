@@ -21,7 +21,9 @@ class LabelChoice(forms.ModelMultipleChoiceField):
 class DeclareForm(StyledForm):
     title_zh = forms.CharField(label=_("Title (Chinese)"), max_length=200, required=False)
     title_en = forms.CharField(label=_("Title (English)"), max_length=200, required=False)
-    description = forms.CharField(label=_("What is known"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    description = forms.CharField(
+        label=_("What is known"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
     systems = LabelChoice(
         label=_("Affected systems"), queryset=InformationSystem.objects.filter(is_active=True)
     )
@@ -35,7 +37,10 @@ class DeclareForm(StyledForm):
     )
     service_state = forms.ChoiceField(
         label=_("Service state"),
-        choices=[(ServiceState.OUTAGE, ServiceState.OUTAGE.label), (ServiceState.DEGRADED, ServiceState.DEGRADED.label)],
+        choices=[
+            (ServiceState.OUTAGE, ServiceState.OUTAGE.label),
+            (ServiceState.DEGRADED, ServiceState.DEGRADED.label),
+        ],
     )
     lead = forms.ModelChoiceField(
         label=_("Lead"),
@@ -62,8 +67,12 @@ class LinkForm(forms.Form):
 
 
 class TwoLanguageTextForm(StyledForm):
-    body_zh = forms.CharField(label=_("Text (Chinese)"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    body_en = forms.CharField(label=_("Text (English)"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    body_zh = forms.CharField(
+        label=_("Text (Chinese)"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    body_en = forms.CharField(
+        label=_("Text (English)"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
 
 
 class AnnounceForm(TwoLanguageTextForm):

@@ -155,9 +155,7 @@ def status_page() -> tuple[list[SystemStatus], list[MajorIncident]]:
             "systems",
             Prefetch(
                 "updates",
-                queryset=IncidentUpdate.objects.exclude(
-                    kind=UpdateKind.DECLARED
-                ).order_by("-id"),
+                queryset=IncidentUpdate.objects.exclude(kind=UpdateKind.DECLARED).order_by("-id"),
             ),
         )
         .order_by("-declared_at")

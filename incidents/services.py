@@ -314,7 +314,7 @@ def incident_recover(
 def incident_report_affected(
     *, requester: User, incident_id: int, description: str = ""
 ) -> tuple[Ticket, bool]:
-    """"I am affected too" on the portal: the requester's ticket, linked to the incident instead
+    """ "I am affected too" on the portal: the requester's ticket, linked to the incident instead
     of a new investigation. A second report returns the requester's open linked ticket."""
     if not requester.has_perm("accounts.submit_request"):
         raise PermissionDenied(_("You may not submit requests."))
@@ -342,7 +342,8 @@ def incident_report_affected(
         ticket=ticket,
         kind=events.AFFECTED,
         actor=requester,
-        message=_("Reported as affected by the announced fault %(n)s.") % {"n": incident.ticket.number},
+        message=_("Reported as affected by the announced fault %(n)s.")
+        % {"n": incident.ticket.number},
     )
     return ticket, True
 

@@ -16,7 +16,14 @@ from servicedesk.ui import run_service
 from tickets.models import Ticket
 
 from . import selectors, services
-from .forms import AffectedForm, AnnounceForm, DeclareForm, LinkForm, RecoverForm, TwoLanguageTextForm
+from .forms import (
+    AffectedForm,
+    AnnounceForm,
+    DeclareForm,
+    LinkForm,
+    RecoverForm,
+    TwoLanguageTextForm,
+)
 
 
 def _detail(request: HttpRequest, incident, **forms) -> HttpResponse:
@@ -30,9 +37,13 @@ def _detail(request: HttpRequest, incident, **forms) -> HttpResponse:
         else [],
         "query": query,
         "update_form": forms.get("update_form") or TwoLanguageTextForm(),
-        "announce_form": forms.get("announce_form") or AnnounceForm(initial={
-            "title_zh": incident.title_zh, "title_en": incident.title_en,
-        }),  # fmt: skip
+        "announce_form": forms.get("announce_form")
+        or AnnounceForm(
+            initial={
+                "title_zh": incident.title_zh,
+                "title_en": incident.title_en,
+            }
+        ),
         "recover_form": forms.get("recover_form") or RecoverForm(),
         "nav": "incidents",
     }
@@ -52,7 +63,9 @@ def incident_declare(request: HttpRequest) -> HttpResponse:
     initial = {"ticket": request.GET.get("ticket", "")}
     source = Ticket.objects.filter(number=initial["ticket"]).first() if initial["ticket"] else None
     if source is not None:
-        initial.update(title_zh=source.title, systems=[source.system_id] if source.system_id else [])
+        initial.update(
+            title_zh=source.title, systems=[source.system_id] if source.system_id else []
+        )
     form = DeclareForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -183,9 +196,7 @@ def incident_recover(request: HttpRequest, incident_id: int) -> HttpResponse:
 def portal_outages(request: HttpRequest) -> HttpResponse:
     """The new-request form asks (HTMX, on choosing a system) whether it has an outage."""
     system = request.GET.get("system", "")
-    outages = (
-        selectors.active_outages_for_system(system_id=int(system)) if system.isdigit() else []
-    )
+    outages = selectors.active_outages_for_system(system_id=int(system)) if system.isdigit() else []
     return render(request, "incidents/_portal_outages.html", {"outages": outages})
 
 
@@ -214,7 +225,9 @@ def portal_affected(request: HttpRequest, incident_id: int) -> HttpResponse:
             )  # fmt: skip
             return redirect("portal:request", number=ticket.number)
     return render(
-        request, "incidents/portal_affected.html", {"incident": incident, "form": form, "nav": "new"}
+        request,
+        "incidents/portal_affected.html",
+        {"incident": incident, "form": form, "nav": "new"},
     )
 
 
@@ -225,6 +238,4 @@ def status_page(request: HttpRequest) -> HttpResponse:
     if not selectors.status_page_public() and not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     systems, incidents = selectors.status_page()
-    return render(
-        request, "incidents/status.html", {"systems": systems, "incidents": incidents}
-    )
+    return render(request, "incidents/status.html", {"systems": systems, "incidents": incidents})

@@ -33,7 +33,9 @@ SIGNATURE_HEADER = "X-Desk-Signature"
 
 
 def _error(status: int, errors: dict, **headers) -> JsonResponse:
-    response = JsonResponse({"errors": errors}, status=status, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(
+        {"errors": errors}, status=status, json_dumps_params={"ensure_ascii": False}
+    )
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
@@ -82,7 +84,9 @@ def _store(integration: Integration, parse, body: bytes, idempotency_key: str) -
     except PayloadError as exc:
         return _error(400, exc.errors)
     except ValidationError as exc:
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        errors = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
         return _error(400, errors)
     except DataError as exc:
         return _error(400, {"non_field_errors": [str(exc).splitlines()[0]]})

@@ -25,7 +25,8 @@ GRAFANA = {
     "alerts": [
         {
             "status": "firing",
-            "labels": {"alertname": "HighLatency", "grafana_folder": "Core", "instance": "db01:9100", "severity": "critical"},
+            "labels": {"alertname": "HighLatency", "grafana_folder": "Core",
+                       "instance": "db01:9100", "severity": "critical"},
             "annotations": {"summary": "p99 latency above 2 s"},
             "startsAt": "2026-12-06T10:00:00Z",
             "endsAt": "0001-01-01T00:00:00Z",
@@ -53,7 +54,7 @@ GRAFANA = {
 
 @pytest.fixture
 def grafana(integration):
-    grafana, token = integration_create(actor=None, name="Grafana", kind=IntegrationKind.GRAFANA)
+    _grafana, token = integration_create(actor=None, name="Grafana", kind=IntegrationKind.GRAFANA)
     return token
 
 
@@ -93,7 +94,9 @@ def test_rotated_token_replaces_the_old_one(integration, post):
 
 @pytest.fixture
 def monitor(desk):
-    integration, _token = integration_create(actor=None, name="Zabbix", kind=IntegrationKind.WEBHOOK)
+    integration, _token = integration_create(
+        actor=None, name="Zabbix", kind=IntegrationKind.WEBHOOK
+    )
     return integration
 
 
@@ -132,7 +135,9 @@ def test_signed_webhook_opens_once_per_idempotency_key(client, monitor):
     assert other.json()["outcomes"] == [AlertOutcome.OPENED]
 
 
-def test_signed_webhook_resolves_by_fingerprint(client, monitor, django_capture_on_commit_callbacks):
+def test_signed_webhook_resolves_by_fingerprint(
+    client, monitor, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         signed(client, monitor, {"title": "Ping loss", "fingerprint": "fs01-ping"}, key="a")
     with django_capture_on_commit_callbacks(execute=True):
@@ -163,7 +168,9 @@ def test_signature_with_another_secret_is_401(client, monitor):
 
 
 def test_unknown_slug_is_401(client):
-    answer = client.post("/api/integrations/webhook/nope/", data=b"{}", content_type="application/json")
+    answer = client.post(
+        "/api/integrations/webhook/nope/", data=b"{}", content_type="application/json"
+    )
     assert answer.status_code == 401
 
 
@@ -177,7 +184,11 @@ def test_chat_bot_posts_a_request_for_a_person(client, chatbot, desk):
     answer = signed(
         client,
         chatbot,
-        {"title": "VPN will not connect", "text": "since 9:00", "requester": desk.requester.username},
+        {
+            "title": "VPN will not connect",
+            "text": "since 9:00",
+            "requester": desk.requester.username,
+        },
     )
     assert answer.status_code == 200
     ticket = Ticket.objects.get(channel=Channel.CHATBOT)

@@ -27,7 +27,7 @@ def test_declare_link_announce_recover(open_as, live_server, desk):
     ]
     expert = open_as(desk.expert)
     expert.goto(f"{base}/workspace/")
-    _submit(expert, "nav a:text-is(\"Incidents\")")
+    _submit(expert, 'nav a:text-is("Incidents")')
     _submit(expert, "[data-testid=declare-incident]")
     expert.fill("#id_title_zh", "交易系统故障")
     expert.fill("#id_title_en", "Trading system outage")
@@ -76,6 +76,9 @@ def test_declare_link_announce_recover(open_as, live_server, desk):
     }  # fmt: skip
 
     requester.goto(f"{base}/status/")
-    assert requester.locator(f"[data-system={desk.system.code}] [data-state]").get_attribute(
-        "data-state"
-    ) == "operational"
+    assert (
+        requester.locator(f"[data-system={desk.system.code}] [data-state]").get_attribute(
+            "data-state"
+        )
+        == "operational"
+    )

@@ -34,7 +34,10 @@ def user_tickets(desk, n=3):
     requesters = [desk.requester, desk.other_requester] + [
         UserFactory(username=f"r{i}", roles=["requester"]) for i in range(n)
     ]
-    return [new_ticket(r, title=f"Cannot trade {i}", system=desk.system) for i, r in enumerate(requesters[:n])]
+    return [
+        new_ticket(r, title=f"Cannot trade {i}", system=desk.system)
+        for i, r in enumerate(requesters[:n])
+    ]
 
 
 def test_only_incident_managers_declare(desk):
@@ -74,14 +77,19 @@ def test_suggestions_link_and_updates_reach_every_requester(desk, incident):
     )
     assert sorted(linked) == sorted(t.pk for t in tickets)
     # Linking again changes nothing.
-    assert services.incident_link_tickets(
-        actor=desk.expert, incident_id=incident.pk, ticket_ids=[t.pk for t in tickets]
-    ) == []
+    assert (
+        services.incident_link_tickets(
+            actor=desk.expert, incident_id=incident.pk, ticket_ids=[t.pk for t in tickets]
+        )
+        == []
+    )
     update = services.incident_post_update(
         actor=desk.expert, incident_id=incident.pk, body_zh="正在切换备机", body_en="Failing over"
     )
     assert update.notified == 3
-    inbox = Notification.objects.filter(channel="inbox", dedupe_key__startswith=f"incident:{incident.pk}:update")
+    inbox = Notification.objects.filter(
+        channel="inbox", dedupe_key__startswith=f"incident:{incident.pk}:update"
+    )
     assert {n.recipient_id for n in inbox} == {t.requester_id for t in tickets}
     assert "Failing over" in inbox.first().body
     for ticket in tickets:
@@ -123,30 +131,45 @@ def test_outage_then_recovery_ends_the_banner_and_resolves_linked_tickets(desk, 
     for ticket in Ticket.objects.filter(pk__in=[t.pk for t in tickets]):
         assert ticket.status == Status.RESOLVED
         assert ticket.resolution == "Failed over to the standby database."
-        assert ticket.events.filter(kind="ticket.status_changed", new_value=Status.RESOLVED).count() == 1
+        assert (
+            ticket.events.filter(kind="ticket.status_changed", new_value=Status.RESOLVED).count()
+            == 1
+        )
     assert incident.ticket.__class__.objects.get(pk=incident.ticket_id).status == Status.RESOLVED
-    told = Notification.objects.filter(channel="inbox", dedupe_key__startswith=f"incident:{incident.pk}:recovered")
+    told = Notification.objects.filter(
+        channel="inbox", dedupe_key__startswith=f"incident:{incident.pk}:recovered"
+    )
     assert told.count() == 3
     rows, recent = status_page()
     assert [r.state for r in rows if r.system == desk.system] == ["operational"]
     assert [u.kind for u in recent[0].updates.all()] == [UpdateKind.RECOVERY, UpdateKind.OUTAGE]
     with pytest.raises(ValidationError):
-        services.incident_recover(actor=desk.expert, incident_id=incident.pk, resolution="again", title_en="x")
+        services.incident_recover(
+            actor=desk.expert, incident_id=incident.pk, resolution="again", title_en="x"
+        )
 
 
 def test_affected_too_links_once(desk, incident):
     services.incident_announce_outage(actor=desk.expert, incident_id=incident.pk, title_en="Down")
-    ticket, created = services.incident_report_affected(requester=desk.requester, incident_id=incident.pk)
+    ticket, created = services.incident_report_affected(
+        requester=desk.requester, incident_id=incident.pk
+    )
     assert created and ticket.incident_id == incident.ticket_id
-    again, created = services.incident_report_affected(requester=desk.requester, incident_id=incident.pk)
+    again, created = services.incident_report_affected(
+        requester=desk.requester, incident_id=incident.pk
+    )
     assert (again, created) == (ticket, False)
     with pytest.raises(PermissionDenied):
         services.incident_report_affected(requester=desk.tier1, incident_id=incident.pk)
 
 
 def test_end_stale_outage_banners_twice(desk, incident):
-    published = services.incident_announce_outage(actor=desk.expert, incident_id=incident.pk, title_en="Down")
-    services.incident_recover(actor=desk.expert, incident_id=incident.pk, resolution="ok", title_en="Up")
+    published = services.incident_announce_outage(
+        actor=desk.expert, incident_id=incident.pk, title_en="Down"
+    )
+    services.incident_recover(
+        actor=desk.expert, incident_id=incident.pk, resolution="ok", title_en="Up"
+    )
     # An outage banner re-opened by hand in the admin after the recovery.
     published.announcement.ended_at = None
     published.announcement.save()

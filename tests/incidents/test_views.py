@@ -35,7 +35,9 @@ def test_incident_pages_are_for_incident_managers(client, desk, incident):
 
 def test_declare_page_with_errors_and_from_a_ticket(client, desk):
     client.force_login(desk.expert)
-    answer = client.post("/workspace/incidents/declare/", {"impact": "1", "service_state": "outage"})
+    answer = client.post(
+        "/workspace/incidents/declare/", {"impact": "1", "service_state": "outage"}
+    )
     assert answer.status_code == 200
     assert set(answer.context["form"].errors) >= {"systems"}
     ticket = new_ticket(desk.requester, title="Trading down", system=desk.system)
@@ -47,7 +49,9 @@ def test_declare_page_with_errors_and_from_a_ticket(client, desk):
          "service_state": "outage", "ticket": ticket.number},
     )  # fmt: skip
     incident = MajorIncident.objects.get()
-    assert answer.status_code == 302 and answer["Location"] == f"/workspace/incidents/{incident.pk}/"
+    assert (
+        answer.status_code == 302 and answer["Location"] == f"/workspace/incidents/{incident.pk}/"
+    )
     assert incident.ticket == ticket
     answer = client.post(
         "/workspace/incidents/declare/",
@@ -58,7 +62,9 @@ def test_declare_page_with_errors_and_from_a_ticket(client, desk):
 
 
 def test_link_update_announce_recover_through_the_pages(client, desk, incident):
-    tickets = [new_ticket(desk.requester, title=f"Trading error {i}", system=desk.system) for i in range(3)]
+    tickets = [
+        new_ticket(desk.requester, title=f"Trading error {i}", system=desk.system) for i in range(3)
+    ]
     client.force_login(desk.expert)
     page = client.get(f"/workspace/incidents/{incident.pk}/")
     assert {t.pk for t in page.context["suggestions"]} == {t.pk for t in tickets}
@@ -82,7 +88,9 @@ def test_link_update_announce_recover_through_the_pages(client, desk, incident):
         f"/workspace/incidents/{incident.pk}/recover/",
         {"title_en": "Trading recovered", "resolution": "Standby database took over."},
     )
-    assert set(Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("status", flat=True)) == {Status.RESOLVED}
+    assert set(
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list("status", flat=True)
+    ) == {Status.RESOLVED}
     client.force_login(desk.requester)
     home = client.get("/portal/").content.decode()
     assert "Trading recovered" in home and "Trading outage" not in home
@@ -92,7 +100,9 @@ def test_link_update_announce_recover_through_the_pages(client, desk, incident):
 def test_portal_outage_notice_and_affected_too(client, desk, incident):
     client.force_login(desk.requester)
     assert client.get(f"/portal/outages/?system={desk.system.pk}").content.decode().strip() == ""
-    services.incident_announce_outage(actor=desk.expert, incident_id=incident.pk, title_en="Trading outage")
+    services.incident_announce_outage(
+        actor=desk.expert, incident_id=incident.pk, title_en="Trading outage"
+    )
     notice = client.get(f"/portal/outages/?system={desk.system.pk}").content.decode()
     assert "Trading outage" in notice and f"/portal/incidents/{incident.pk}/affected/" in notice
     assert client.get("/portal/outages/?system=abc").status_code == 200
@@ -104,7 +114,9 @@ def test_portal_outage_notice_and_affected_too(client, desk, incident):
 
 
 def test_status_page_needs_login_unless_public(client, desk, incident):
-    services.incident_announce_outage(actor=desk.expert, incident_id=incident.pk, title_en="Trading outage")
+    services.incident_announce_outage(
+        actor=desk.expert, incident_id=incident.pk, title_en="Trading outage"
+    )
     assert client.get("/status/").status_code == 302
     with override_settings(STATUS_PAGE_PUBLIC=True):
         page = client.get("/status/")
