@@ -1,4 +1,4 @@
-"""Alerts and major-incident benchmarks (issue #14): `python bench/bench_alerts.py [--quick]`.
+"""Alerts and major-incident benchmarks (issue #14): `python bench/bench_alerts.py [--small]`.
 
 On a database of its own (`servicedesk_bench_alerts`, `_quick` with --quick), migrated afresh
 each run, with a small desk (a core system, its teams) and one Alertmanager integration whose
@@ -125,8 +125,11 @@ def make_alerts(prefix: str, n: int) -> list[dict]:
     ]
 
 
-def post_all(port: int, bodies: list[bytes]) -> dict:
-    """POST every body from CLIENTS threads (keep-alive connections); seconds and statuses."""
+def post_all(
+    port: int, bodies: list[bytes], *, path: str = "/api/integrations/alertmanager/"
+) -> dict:
+    """POST every body from CLIENTS threads (keep-alive connections); seconds and statuses.
+    An empty body is a GET of `path` (the floor: what any request costs on this machine)."""
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     local = threading.local()
@@ -135,12 +138,15 @@ def post_all(port: int, bodies: list[bytes]) -> dict:
         conn = getattr(local, "conn", None)
         if conn is None:
             conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        conn.request(
-            "POST",
-            "/api/integrations/alertmanager/",
-            body=body,
-            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-        )
+        if body:
+            conn.request(
+                "POST",
+                path,
+                body=body,
+                headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+            )
+        else:
+            conn.request("GET", path)
         response = conn.getresponse()
         response.read()
         with lock:
@@ -163,6 +169,9 @@ def bench_receiver(quick: bool, integration) -> dict:
     server = start_gunicorn(quick, port, threads=4)
     results = {}
     try:
+        floor = post_all(port, [b""] * n, path="/healthz")
+        results["floor_healthz_per_s"] = round(n / floor["seconds"], 1)
+        common.log(f"floor: {results['floor_healthz_per_s']} GET /healthz per s")
         for shape, per_delivery in (("groups_of_10", 10), ("one_per_delivery", 1)):
             alerts = make_alerts(shape[:1], n)
             bodies = [payload(alerts[i : i + per_delivery]) for i in range(0, n, per_delivery)]
@@ -248,6 +257,7 @@ def bench_incident(quick: bool, system, expert) -> dict:
 
 def main() -> None:
     args = common.parse_args(__doc__)
+    args.quick = args.quick or "--small" in sys.argv  # --small: the same smoke sizes
     os.environ.setdefault(
         "BENCH_DB_NAME", "servicedesk_bench_alerts" + ("_quick" if args.quick else "")
     )
