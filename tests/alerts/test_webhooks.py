@@ -200,3 +200,15 @@ def test_chat_bot_unknown_person_falls_back_to_the_bot(client, chatbot):
     outsider = UserFactory(username="nobody-special", roles=[Role.MANAGER])
     signed(client, chatbot, {"title": "Help", "requester": outsider.username})
     assert Ticket.objects.get(channel=Channel.CHATBOT).requester == chatbot.user
+
+
+def test_only_configurers_create_integrations(desk):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        integration_create(actor=desk.expert, name="x", kind=IntegrationKind.GRAFANA)
+    integration, token = integration_create(
+        actor=desk.admin, name="Grafana prod", kind=IntegrationKind.GRAFANA
+    )
+    assert token.startswith("sdi_") and integration.token_hint == token[:8]
+    assert integration.token_hash != token

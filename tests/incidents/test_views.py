@@ -140,3 +140,17 @@ def test_alerts_page_for_staff(client, desk):
     client.force_login(desk.requester)
     assert client.get("/workspace/alerts/").status_code == 403
     assert not Alert.objects.exists()
+
+
+def test_status_page_and_portal_notice_in_chinese(client, desk, incident):
+    services.incident_announce_outage(
+        actor=desk.expert, incident_id=incident.pk, title_zh="交易系统故障", title_en="Outage"
+    )
+    client.force_login(desk.requester)
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get("/status/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "服务状态" in html and "故障" in html and "交易系统故障" in html
+    notice = client.get(
+        f"/portal/outages/?system={desk.system.pk}", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
+    assert "报告我也受影响" in notice
