@@ -118,9 +118,11 @@ def integration_authenticate(*, token: str, kinds: tuple[str, ...]) -> Integrati
     """The active integration of one of `kinds` whose token this is, else None."""
     if not token:
         return None
-    return Integration.objects.filter(
-        token_hash=hash_token(token), kind__in=kinds, is_active=True
-    ).first()
+    return (
+        Integration.objects.filter(token_hash=hash_token(token), kind__in=kinds, is_active=True)
+        .select_related("user")
+        .first()
+    )
 
 
 def signature_valid(*, integration: Integration, body: bytes, signature: str) -> bool:
@@ -190,6 +192,7 @@ def delivery_receive(
     result = DeliveryResult(delivery.pk)
     requester = _requester(integration, incoming.requester_hint)
     seen = _Seen.load(integration, incoming.alerts)
+    counted_before = group.alert_count if group is not None else 0
     # Rules and the fault request type are read once for the delivery (tickets.reactions.memo).
     with reactions.batch():
         for alert in incoming.alerts:
@@ -197,7 +200,13 @@ def delivery_receive(
             result.outcomes.append(outcome)
             if ticket is not None and ticket.number not in result.ticket_numbers:
                 result.ticket_numbers.append(ticket.number)
-    if group is not None:
+    # The group's last sign of life (storm control forgets groups quiet for hours): written
+    # when it grew, else at most once a minute.
+    if group is not None and (
+        group.alert_count != counted_before
+        or timezone.now() - group.last_seen_at > timedelta(minutes=1)
+    ):
+        group.last_seen_at = timezone.now()
         group.save(update_fields=["alert_count", "last_seen_at"])
     if incoming.truncated_alerts:
         _record_truncated(integration, group, incoming, result)
@@ -253,10 +262,14 @@ class _Seen:
             .order_by("id")
         }
         previous: dict[str, list[Alert]] = {}
-        if integration.new_occurrence == NewOccurrencePolicy.REOPEN:
+        # Only alerts not seen before can be a new occurrence of a known fingerprint.
+        unseen = sorted(
+            {a.fingerprint for a in alerts if (a.fingerprint, a.starts_at) not in known}
+        )
+        if unseen and integration.new_occurrence == NewOccurrencePolicy.REOPEN:
             for a in (
                 Alert.objects.filter(
-                    integration=integration, fingerprint__in=fingerprints, opened_ticket=True
+                    integration=integration, fingerprint__in=unseen, opened_ticket=True
                 )
                 .select_related("ticket")
                 .order_by("fingerprint", "-starts_at")
