@@ -10,13 +10,15 @@ from tickets import services as ticket_services
 from tickets.choices import Status
 
 from .models import Alert
+from .ticket_ops import taken_by_an_agent
 
 logger = logging.getLogger(__name__)
 
 
 def on_ticket_created(*, ticket_id: int, **payload) -> None:
     """After routing: an alert ticket whose mapping rule names a team goes to that team's
-    queue (routing chose from the text; the rule knows who owns what the monitor watches)."""
+    queue, unassigned (routing chose from the text; the rule knows who owns what the monitor
+    watches), unless a person has already acted on it."""
     alert = (
         Alert.objects.filter(ticket_id=ticket_id, opened_ticket=True, rule__team__isnull=False)
         .select_related("rule__team", "ticket")
@@ -25,8 +27,10 @@ def on_ticket_created(*, ticket_id: int, **payload) -> None:
     if alert is None:
         return
     ticket, team = alert.ticket, alert.rule.team
-    if ticket.status != Status.QUEUED or ticket.team_id == team.pk:
+    if ticket.team_id == team.pk or ticket.status not in (Status.QUEUED, Status.IN_PROGRESS):
         return
+    if taken_by_an_agent(ticket):
+        return  # a person already works on it: leave it where they put it
     try:
         ticket_services.ticket_dispatch(
             ticket_id=ticket.pk,

@@ -50,8 +50,7 @@ def tickets_link_incident_many(*, ticket_ids: list[int], incident: Ticket) -> li
     each; returns the ids linked. Guards are the caller's (the incident service)."""
     from django.utils import timezone
 
-    from tickets.choices import EventKind
-    from tickets.events import event_rows_for_changes  # noqa: F401 (same module the core uses)
+    from tickets.choices import ActorKind, EventKind
     from tickets.models import TicketEvent
 
     linked: list[int] = []
@@ -71,7 +70,7 @@ def tickets_link_incident_many(*, ticket_ids: list[int], incident: Ticket) -> li
                     ticket=ticket,
                     kind=EventKind.LINKED,
                     actor=None,
-                    actor_kind="system",
+                    actor_kind=ActorKind.SYSTEM,
                     new_value=incident.number,
                     message=incident.title,
                     created_at=now,

@@ -244,3 +244,13 @@ def test_a_transient_database_fault_is_503_and_the_retry_stores_once(integration
         cursor.execute("SET lock_timeout = 0")
     assert post(body).status_code == 200
     assert Ticket.objects.filter(channel=Channel.ALERT).count() == 1
+
+
+def test_a_mapping_rule_team_takes_the_ticket_after_routing(integration, post, desk):
+    from alerts.models import MappingRule
+
+    MappingRule.objects.filter(name="core hosts").update(team=desk.back)
+    post(sequence()[0])
+    ticket = Ticket.objects.get(channel=Channel.ALERT)
+    assert (ticket.team, ticket.status, ticket.assignee) == (desk.back, Status.QUEUED, None)
+    assert ticket.events.filter(kind="ticket.team_changed").count() == 2  # routing, then rule
