@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from tickets import services as ticket_services
-from tickets.choices import OPEN_STATUSES
+from tickets.choices import OPEN_STATUSES, Status
 from tickets.models import Ticket
 
 
@@ -61,9 +61,9 @@ def tickets_link_incident_many(*, ticket_ids: list[int], incident: Ticket) -> li
             .filter(pk__in=chunk, status__in=OPEN_STATUSES, incident__isnull=True)
             .order_by("pk")
         )
-        for ticket in tickets:
-            ticket.incident_id, ticket.updated_at = incident.pk, now
-        Ticket.objects.bulk_update(tickets, ["incident", "updated_at"])
+        Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
+            incident_id=incident.pk, updated_at=now
+        )
         TicketEvent.objects.bulk_create(
             [
                 TicketEvent(
@@ -113,7 +113,8 @@ def tickets_resolve_linked_many(*, incident_id: int, resolution: str) -> list[in
                 continue
             before = snapshot(ticket)
             ticket.resolve_with_incident(resolution=resolution)
-            ticket.updated_at = now
+            # One resolution time for the whole recovery, so one UPDATE sets every row.
+            ticket.resolved_at = ticket.updated_at = now
             rows += event_rows_for_changes(
                 ticket=ticket,
                 before=before,
@@ -126,7 +127,9 @@ def tickets_resolve_linked_many(*, incident_id: int, resolution: str) -> list[in
                 {"ticket_id": ticket.pk, "old": before["status"], "new": ticket.status,
                  "actor_id": None}
             )  # fmt: skip
-        Ticket.objects.bulk_update(moved, ["status", "resolution", "resolved_at", "updated_at"])
+        Ticket.objects.filter(pk__in=[t.pk for t in moved]).update(
+            status=Status.RESOLVED, resolution=resolution, resolved_at=now, updated_at=now
+        )
         TicketEvent.objects.bulk_create(rows)
 
     def react() -> None:
