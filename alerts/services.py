@@ -191,7 +191,7 @@ def delivery_receive(
     group = _group(integration, incoming.group_key)
     result = DeliveryResult(delivery.pk)
     requester = _requester(integration, incoming.requester_hint)
-    seen = _Seen.load(integration, incoming.alerts)
+    seen = _Seen.load(integration, incoming.alerts, group)
     counted_before = group.alert_count if group is not None else 0
     # Rules and the fault request type are read once for the delivery (tickets.reactions.memo).
     with reactions.batch():
@@ -249,9 +249,12 @@ class _Seen:
 
     known: dict[tuple[str, object], Alert]
     previous: dict[str, list[Alert]]
+    budget: _Budget
 
     @classmethod
-    def load(cls, integration: Integration, alerts: list[IncomingAlert]) -> _Seen:
+    def load(
+        cls, integration: Integration, alerts: list[IncomingAlert], group: AlertGroup | None
+    ) -> _Seen:
         fingerprints = sorted({a.fingerprint for a in alerts})
         known = {
             (a.fingerprint, a.starts_at): a
@@ -275,7 +278,15 @@ class _Seen:
                 .order_by("fingerprint", "-starts_at")
             ):
                 previous.setdefault(a.fingerprint, []).append(a)
-        return cls(known, previous)
+        wanted = sum(
+            1
+            for a in alerts
+            if a.status == AlertStatus.FIRING and (a.fingerprint, a.starts_at) not in known
+        )
+        if group is not None:
+            # Alerts beyond the group's storm threshold join its storm ticket: no budget.
+            wanted = min(wanted, max(0, integration.storm_threshold - group.alert_count))
+        return cls(known, previous, _Budget(integration, wanted))
 
 
 def _ingest(
@@ -305,7 +316,7 @@ def _ingest(
         _count_in_group(group, now)
         return AlertOutcome.REOPENED, reused
     in_storm = _count_in_group(group, now) > integration.storm_threshold
-    if not in_storm and _budget_left(integration, now):
+    if not in_storm and seen.budget.take(now):
         ticket = _open_ticket(integration, incoming_alert, incoming, mapping, requester)
         alert = _new_alert(
             integration, group, incoming_alert, AlertOutcome.OPENED, ticket, mapping, now,
@@ -437,24 +448,47 @@ def _count_in_group(group: AlertGroup | None, now) -> int:
     return group.alert_count
 
 
-def _budget_left(integration: Integration, now) -> bool:
-    """Take one of this minute's `tickets_per_minute` tickets; False when none is left.
+class _Budget:
+    """This minute's share of `tickets_per_minute` for one delivery.
 
-    A Redis counter per integration and minute, incremented atomically, so deliveries running
-    at the same moment cannot overshoot (a delivery that rolls back wastes its share: the
-    bound errs low). Without Redis, the tickets opened in the last minute are counted in the
-    database (concurrent deliveries may then overshoot by a few).
+    A Redis counter per integration and clock minute: the delivery reserves, in one atomic
+    INCRBY, as many tickets as it has new firing alerts, and keeps what fitted under the limit.
+    Deliveries running at the same moment cannot overshoot; a reservation the delivery does not
+    use (alerts that joined a storm or a previous ticket, a rollback) is lost, so the bound errs
+    low. Without Redis the tickets opened in the last minute are counted in the database
+    (concurrent deliveries may then overshoot by a few).
     """
-    key = f"alerts:budget:{integration.pk}:{int(now.timestamp()) // 60}"
-    try:
-        cache.add(key, 0, timeout=120)
-        return cache.incr(key) <= integration.tickets_per_minute
-    except Exception:
-        logger.warning("Redis unreachable: counting the ticket budget in the database")
-    opened = Alert.objects.filter(
-        integration=integration, opened_ticket=True, first_seen_at__gte=now - timedelta(minutes=1)
-    ).count()
-    return opened < integration.tickets_per_minute
+
+    def __init__(self, integration: Integration, wanted: int):
+        self.integration, self.wanted, self.granted = integration, wanted, None
+
+    def take(self, now) -> bool:
+        if self.granted is None:
+            self.granted = self._reserve(now)
+        if self.granted <= 0:
+            return False
+        self.granted -= 1
+        return True
+
+    def _reserve(self, now) -> int:
+        limit, wanted = self.integration.tickets_per_minute, max(self.wanted, 1)
+        key = f"alerts:budget:{self.integration.pk}:{int(now.timestamp()) // 60}"
+        try:
+            client = cache._cache.get_client(key, write=True)
+            redis_key = cache.make_and_validate_key(key)
+            pipe = client.pipeline()
+            pipe.incrby(redis_key, wanted)
+            pipe.expire(redis_key, 120)
+            total = pipe.execute()[0]
+            return max(0, min(wanted, limit - (total - wanted)))
+        except Exception:
+            logger.warning("Redis unreachable: counting the ticket budget in the database")
+        opened = Alert.objects.filter(
+            integration=self.integration,
+            opened_ticket=True,
+            first_seen_at__gte=now - timedelta(minutes=1),
+        ).count()
+        return max(0, limit - opened)
 
 
 def ticket_text(incoming_alert: IncomingAlert, incoming: Incoming) -> tuple[str, str]:
