@@ -17,7 +17,7 @@ from catalog.models import InformationSystem, SystemModule
 from portal.choices import AnnouncementKind
 from portal.models import Announcement
 from tickets import services as ticket_services
-from tickets.choices import OPEN_STATUSES, Channel, Impact, Status
+from tickets.choices import OPEN_STATUSES, Channel, Impact
 from tickets.events import event_record
 from tickets.models import Ticket
 
@@ -346,14 +346,3 @@ def incident_report_affected(
         % {"n": incident.ticket.number},
     )
     return ticket, True
-
-
-__all__ = [
-    "Status",
-    "incident_announce_outage",
-    "incident_declare",
-    "incident_link_tickets",
-    "incident_post_update",
-    "incident_recover",
-    "incident_report_affected",
-]
