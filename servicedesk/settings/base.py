@@ -234,6 +234,13 @@ CELERY_BEAT_SCHEDULE["notifications.redeliver_stale"] = {
     "task": "notifications.redeliver_stale",
     "schedule": crontab(minute="*/10"),
 }
+# Alerts (alerts.tasks): forget old deliveries, reset storm counts of groups quiet for hours.
+CELERY_BEAT_SCHEDULE["alerts.prune"] = {"task": "alerts.prune", "schedule": crontab(minute=40)}
+# Major incidents (incidents.tasks): no outage banner outlives its incident's recovery.
+CELERY_BEAT_SCHEDULE["incidents.end_stale_outage_banners"] = {
+    "task": "incidents.end_stale_outage_banners",
+    "schedule": crontab(minute="*/5"),
+}
 
 # Desk policy knobs (documented in the README).
 SERVICEDESK = {

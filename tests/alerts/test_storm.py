@@ -64,3 +64,13 @@ def test_prune_twice_changes_nothing_the_second_time(integration, post):
     assert prune() == {"deliveries": 1, "groups": 1}
     assert prune() == {"deliveries": 0, "groups": 0}
     assert AlertGroup.objects.get().alert_count == 0
+
+
+def test_periodic_jobs_are_scheduled():
+    from django.conf import settings
+
+    from incidents.tasks import end_stale_outage_banners
+
+    assert settings.CELERY_BEAT_SCHEDULE["alerts.prune"]["task"] == prune.name
+    entry = settings.CELERY_BEAT_SCHEDULE["incidents.end_stale_outage_banners"]
+    assert entry["task"] == end_stale_outage_banners.name
