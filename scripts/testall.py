@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEBIAN_PACKAGES = {
     DEBIAN_CHROMIUM: ["chromium"],
     "/usr/sbin/dovecot": ["dovecot-imapd"],
+    "/usr/bin/prometheus-alertmanager": ["prometheus-alertmanager"],
 }
 # A binary that may also be found somewhere other than its Debian path.
 FOUND_ELSEWHERE: dict[str, Callable[[], str | None]] = {

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("mailin.api.urls")),
     path("", include("feedback.api.urls")),
     path("", include("servicecatalog.api.urls")),
+    path("", include("alerts.api.urls")),
 ]

@@ -43,6 +43,8 @@ urlpatterns = [
     path("mail/", include("mailin.urls")),
     path("feedback/", include("feedback.urls")),
     path("catalogue/", include("servicecatalog.urls")),
+    path("workspace/alerts/", include("alerts.urls")),
+    path("", include("incidents.urls")),
     path("api/", include("servicedesk.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).

@@ -48,6 +48,8 @@ WIRING: tuple[tuple[str, str], ...] = (
     (TICKET_CREATED, "servicecatalog.reactions.on_ticket_created"),
     # Intake: classify, prioritise, route and assign first ...
     (TICKET_CREATED, "routing.reactions.on_ticket_created"),
+    # An alert's mapping rule may move it to its own team (overriding routing's choice) ...
+    (TICKET_CREATED, "alerts.reactions.on_ticket_created"),
     # ... then start the SLA clocks, once, with the priority and calendar routing settled on.
     (TICKET_CREATED, "sla.reactions.on_ticket_created"),
     # ... then tell the requester it was received (after routing: the receipt is sent once

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "mailin",
     "feedback",
     "servicecatalog",
+    "alerts",
+    "incidents",
 ]
 
 MIDDLEWARE = [
@@ -351,6 +353,13 @@ SERVICECATALOG = {
     "REQUESTER_PRIORITY_CAP": env_str("REQUESTER_PRIORITY_CAP", "P2"),
     "FILE_MAX_BYTES": env_int("CATALOGUE_FILE_MAX_BYTES", 10 * 1024 * 1024),
 }
+# Alerts (alerts.tasks): forget old deliveries, reset storm counts of groups quiet for hours.
+CELERY_BEAT_SCHEDULE["alerts.prune"] = {"task": "alerts.prune", "schedule": crontab(minute=40)}
+# Major incidents (incidents.tasks): no outage banner outlives its incident's recovery.
+CELERY_BEAT_SCHEDULE["incidents.end_stale_outage_banners"] = {
+    "task": "incidents.end_stale_outage_banners",
+    "schedule": crontab(minute="*/5"),
+}
 
 # Desk policy knobs (documented in the README).
 SERVICEDESK = {
@@ -384,6 +393,9 @@ CELERY_BEAT_SCHEDULE["mailin.poll_mailboxes"] = {
     "task": "mailin.poll_mailboxes",
     "schedule": MAILIN["POLL_SECONDS"],
 }
+
+# The status page (/status/) is readable without login when true (incidents app).
+STATUS_PAGE_PUBLIC = env_bool("STATUS_PAGE_PUBLIC", False)
 
 LOGGING = {
     "version": 1,

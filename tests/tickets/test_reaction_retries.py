@@ -68,6 +68,7 @@ def test_the_wiring_table_is_the_only_connection_and_sla_starts_after_routing():
     intake_chain = [
         "servicecatalog.reactions.on_ticket_created",
         "routing.reactions.on_ticket_created",
+        "alerts.reactions.on_ticket_created",
         "sla.reactions.on_ticket_created",
         "notifications.reactions.on_ticket_created",
     ]

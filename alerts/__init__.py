@@ -1,0 +1,1 @@
+"""Monitoring alerts → tickets (Alertmanager, Grafana, signed JSON webhooks)."""

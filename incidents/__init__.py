@@ -1,0 +1,1 @@
+"""Major incidents, their outage and recovery announcements, and the status page."""

@@ -1,0 +1,1 @@
+"""No API serializers yet (see api/urls.py)."""

@@ -1,0 +1,3 @@
+"""The incidents app has no API yet: its pages call the services directly."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""The incidents app has no API endpoints yet (see api/urls.py)."""
