@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 
 from tickets import services as ticket_services
 from tickets.choices import Status
+from tickets.services import taken_by_an_agent
 
 from .models import Alert
-from .ticket_ops import taken_by_an_agent
 
 logger = logging.getLogger(__name__)
 

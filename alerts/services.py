@@ -32,13 +32,13 @@ from tickets.choices import OPEN_STATUSES, Channel, Status
 from tickets.events import event_record
 from tickets.exceptions import IllegalTransition
 from tickets.models import Ticket
+from tickets.services import ticket_resolve_cleared
 
 from . import events
 from .choices import AlertOutcome, AlertStatus, IntegrationKind, NewOccurrencePolicy
 from .mapping import Mapping, map_alert, validate_matchers
 from .models import Alert, AlertGroup, Delivery, Integration, MappingRule
 from .payloads import Incoming, IncomingAlert
-from .ticket_ops import ticket_resolve_cleared
 
 logger = logging.getLogger(__name__)
 

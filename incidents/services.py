@@ -20,15 +20,15 @@ from tickets import services as ticket_services
 from tickets.choices import OPEN_STATUSES, Channel, Impact
 from tickets.events import event_record
 from tickets.models import Ticket
-
-from . import events, notify
-from .choices import IncidentStatus, ServiceState, UpdateKind
-from .models import IncidentAnnouncement, IncidentUpdate, MajorIncident
-from .ticket_ops import (
+from tickets.services import (
     ticket_resolve_incident,
     tickets_link_incident_many,
     tickets_resolve_linked_many,
 )
+
+from . import events, notify
+from .choices import IncidentStatus, ServiceState, UpdateKind
+from .models import IncidentAnnouncement, IncidentUpdate, MajorIncident
 
 # How long the recovery announcement stays on the portal's banner.
 RECOVERY_SHOWN_FOR = timedelta(hours=24)

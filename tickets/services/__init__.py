@@ -12,6 +12,7 @@ The package is split along its seams; callers import from `tickets.services`:
 - `conversation`: replies and internal notes;
 - `attachments`: files;
 - `following`: watchers of a ticket;
+- `system_moves`: the desk's own moves for alerts and major incidents (bulk);
 - `common`: what they share (lock, version check, one transition with its log).
 """
 
@@ -47,6 +48,13 @@ from .lifecycle import (
     ticket_take,
     ticket_verify,
 )
+from .system_moves import (
+    taken_by_an_agent,
+    ticket_resolve_cleared,
+    ticket_resolve_incident,
+    tickets_link_incident_many,
+    tickets_resolve_linked_many,
+)
 
 __all__ = [
     "ATTACHMENT_NAME_MAX_LENGTH",
@@ -59,6 +67,7 @@ __all__ = [
     "available_transitions",
     "comment_add",
     "external_ref_for_key",
+    "taken_by_an_agent",
     "ticket_assign",
     "ticket_auto_close",
     "ticket_cancel",
@@ -75,6 +84,8 @@ __all__ = [
     "ticket_reject",
     "ticket_reopen",
     "ticket_resolve",
+    "ticket_resolve_cleared",
+    "ticket_resolve_incident",
     "ticket_resolve_linked",
     "ticket_resume",
     "ticket_route",
@@ -84,4 +95,6 @@ __all__ = [
     "ticket_take",
     "ticket_unfollow",
     "ticket_verify",
+    "tickets_link_incident_many",
+    "tickets_resolve_linked_many",
 ]

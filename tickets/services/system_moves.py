@@ -1,24 +1,58 @@
-"""The incident's own ticket is resolved by its recovery. `tickets.services` has no public
-service for "the desk resolves this ticket, from whatever open status"; this runs the core's
-system-only `resolve_with_incident` transition through the core's guarded helpers (lock, state
-machine, log, reactions). The lead may move it into `tickets/services.py` as is."""
+"""Moves the desk makes by itself for its integrations: an alert that recovered resolves its
+ticket when nobody took it; a major incident's recovery resolves the incident's ticket and,
+a chunk at a time, every ticket linked to it (thousands, in one transaction).
+
+They run the core's system-only `resolve_with_incident` transition through the same guarded
+helpers as every other service (lock, state machine, log, reactions). The bulk moves lock,
+update and log a chunk per statement and run the after-commit reactions in one
+`reactions.batch()`.
+"""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed
 
-from tickets import services as ticket_services
-from tickets.choices import OPEN_STATUSES, Status
-from tickets.models import Ticket
+from .. import reactions
+from ..choices import OPEN_STATUSES, ActorKind, EventKind, Status
+from ..events import event_record_many, event_row, event_rows_for_changes, snapshot
+from ..models import Ticket, TicketEvent
+from .common import _apply, _lock
+
+
+def taken_by_an_agent(ticket: Ticket) -> bool:
+    """A person at the desk acted on the ticket (took it, wrote, moved it). Routing's own
+    automatic assignment is the desk's, not a person's: it does not count."""
+    return TicketEvent.objects.filter(ticket=ticket, actor_kind=ActorKind.AGENT).exists()
+
+
+@transaction.atomic
+def ticket_resolve_cleared(*, ticket_id: int, resolution: str) -> Ticket | None:
+    """Resolve a ticket whose alert recovered by itself, only while it is open and no agent has
+    taken it (see `taken_by_an_agent`). Returns the ticket when it moved, else None. Side
+    effects: the core's STATUS_CHANGED reactions (the requester is asked to confirm)."""
+    ticket = _lock(ticket_id)
+    if ticket.status not in OPEN_STATUSES or taken_by_an_agent(ticket):
+        return None
+    return _apply(
+        ticket,
+        None,
+        "resolve_with_incident",
+        fields={"resolution", "resolved_at"},
+        message=resolution,
+        data={"source": "alert"},
+        resolution=resolution,
+    )
 
 
 @transaction.atomic
 def ticket_resolve_incident(*, ticket_id: int, resolution: str) -> Ticket | None:
     """Resolve the incident's ticket if still open; None when it already was."""
-    ticket = ticket_services._lock(ticket_id)
+    ticket = _lock(ticket_id)
     if ticket.status not in OPEN_STATUSES:
         return None
-    return ticket_services._apply(
+    return _apply(
         ticket,
         None,
         "resolve_with_incident",
@@ -48,10 +82,6 @@ def _chunks(ids: list[int]):
 def tickets_link_incident_many(*, ticket_ids: list[int], incident: Ticket) -> list[int]:
     """Link open tickets (not already linked elsewhere) to `incident`; one LINKED log entry
     each; returns the ids linked. Guards are the caller's (the incident service)."""
-    from django.utils import timezone
-
-    from tickets.choices import ActorKind, EventKind
-    from tickets.models import TicketEvent
 
     linked: list[int] = []
     now = timezone.now()
@@ -64,20 +94,14 @@ def tickets_link_incident_many(*, ticket_ids: list[int], incident: Ticket) -> li
         Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
             incident_id=incident.pk, updated_at=now
         )
-        TicketEvent.objects.bulk_create(
-            [
-                TicketEvent(
-                    ticket=ticket,
-                    kind=EventKind.LINKED,
-                    actor=None,
-                    actor_kind=ActorKind.SYSTEM,
-                    new_value=incident.number,
-                    message=incident.title,
-                    created_at=now,
-                )
-                for ticket in tickets
-            ]
-        )
+        rows = []
+        for ticket in tickets:
+            row = event_row(
+                ticket=ticket, kind=EventKind.LINKED, message=incident.title, created_at=now
+            )
+            row.new_value = incident.number
+            rows.append(row)
+        event_record_many(rows)
         linked += [t.pk for t in tickets]
     return linked
 
@@ -87,12 +111,6 @@ def tickets_resolve_linked_many(*, incident_id: int, resolution: str) -> list[in
     """Resolve every open ticket linked to the incident ticket `incident_id` with the
     resolution (system transition `resolve_with_incident`, one status-change log entry each,
     STATUS_CHANGED reactions after commit); returns the ids resolved."""
-    from django.utils import timezone
-    from django_fsm import can_proceed
-
-    from tickets import reactions
-    from tickets.events import event_rows_for_changes, snapshot
-    from tickets.models import TicketEvent
 
     ids = list(
         Ticket.objects.filter(incident_id=incident_id, status__in=OPEN_STATUSES)
@@ -125,12 +143,12 @@ def tickets_resolve_linked_many(*, incident_id: int, resolution: str) -> list[in
             moved.append(ticket)
             payloads.append(
                 {"ticket_id": ticket.pk, "old": before["status"], "new": ticket.status,
-                 "actor_id": None}
+                 "actor_id": None, "at": now.isoformat()}
             )  # fmt: skip
         Ticket.objects.filter(pk__in=[t.pk for t in moved]).update(
             status=Status.RESOLVED, resolution=resolution, resolved_at=now, updated_at=now
         )
-        TicketEvent.objects.bulk_create(rows)
+        event_record_many(rows)
 
     def react() -> None:
         # Reference data the reactions read (SLA policies, calendars) is read once.
