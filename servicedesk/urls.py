@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from reports.urls import metrics_urlpatterns
 from sla import views as sla_views
 
 from . import views
@@ -28,6 +29,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("workspace/dashboard/", sla_views.dashboard, name="dashboard"),
+    path("workspace/reports/", include("reports.urls")),
+    *metrics_urlpatterns,
     path("workspace/", include("workspace.urls")),
     path("notifications/", include("notifications.urls")),
     path("tickets/", include("tickets.urls")),

@@ -1,0 +1,640 @@
+"""The report pages as data: each page is a list of tables, each table with its chart.
+
+A page builder takes the viewer and the filters and returns `Table`s; the view renders them
+(chart above, table below, export links) and the exports write the same rows, so what a manager
+downloads is exactly what the page shows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.db.models import Count, Max
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.choices import Tier
+from accounts.models import User
+from catalog.models import RequestType
+from tickets.choices import OPEN_STATUSES, Priority, Status
+
+from . import selectors as s
+from .choices import Grain
+from .selectors import ReportFilters
+
+HOUR = 3600.0
+
+
+@dataclass
+class Table:
+    """One table of a page: header, rows of plain values, a drill-down link per row, a chart."""
+
+    slug: str
+    title: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+    links: list[str | None] = field(default_factory=list)
+    chart: dict | None = None
+    note: str = ""
+
+    def add(self, values: list, link: str | None = None) -> None:
+        self.rows.append(values)
+        self.links.append(link)
+
+    @property
+    def body(self) -> list[tuple[list, str | None]]:
+        return list(zip(self.rows, self.links, strict=True))
+
+
+def pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def hours(seconds) -> float | None:
+    return None if seconds is None else round(float(seconds) / HOUR, 2)
+
+
+def chart(kind: str, labels: list, datasets: list[tuple[str, list]], **options) -> dict:
+    return {
+        "type": kind,
+        "labels": [str(label) for label in labels],
+        "datasets": [{"label": str(name), "data": data} for name, data in datasets],
+        **options,
+    }
+
+
+class Drill:
+    """Links from a number to the workspace ticket list behind it (the filters it accepts)."""
+
+    def __init__(self, filters: ReportFilters):
+        self.filters = filters
+        self._codes: dict[int, str] | None = None
+
+    def code(self, request_type_id: int | None) -> str | None:
+        if request_type_id is None:
+            return None
+        if self._codes is None:
+            self._codes = dict(RequestType.objects.values_list("pk", "code"))
+        return self._codes.get(request_type_id)
+
+    def __call__(self, queue: str = "all", **dims) -> str:
+        f = self.filters
+        params = {
+            "priority": dims.get("priority", f.priority),
+            "team": dims.get("team_id", f.team),
+            "tier": dims.get("tier", f.tier),
+            "unit": dims.get("unit_id", f.unit),
+            "system": dims.get("system_id", f.system),
+            "status": dims.get("status", ""),
+            "request_type": self.code(dims.get("request_type_id", f.request_type)),
+        }
+        query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+        url = reverse("workspace:queue_which", args=[queue])
+        return f"{url}?{query}" if query else url
+
+
+def _label(labels: dict, value) -> str:
+    if value in (None, ""):
+        return "—"
+    return str(labels.get(value, value))
+
+
+def _bucket_label(day, grain: str) -> str:
+    if grain == Grain.MONTH:
+        return day.strftime("%Y-%m")
+    return day.isoformat()
+
+
+# --- SLA compliance ----------------------------------------------------------------------------
+
+SLA_KEYS = (
+    ("fr", gettext_lazy("First response")),
+    ("res", gettext_lazy("Resolution")),
+    ("pu", gettext_lazy("Progress update")),
+)
+
+
+def _sla_columns(first: str) -> list[str]:
+    columns = [first]
+    for _key, name in SLA_KEYS:
+        columns += [f"{name}: {_('met')}", f"{name}: {_('breached')}", f"{name}: %"]
+    return columns
+
+
+def _sla_values(row: dict) -> list:
+    values = []
+    for key, _name in SLA_KEYS:
+        met, breached = row[f"{key}_met"], row[f"{key}_breached"]
+        values += [met, breached, pct(met, met + breached)]
+    return values
+
+
+def _sla_table(slug, title, rows, key, labels, drill, chart_kind="bar") -> Table:
+    table = Table(slug, title, _sla_columns(title))
+    for row in rows:
+        if not any(row[f"{k}_met"] + row[f"{k}_breached"] for k, _n in SLA_KEYS):
+            continue
+        label = _label(labels, row[key]) if key != "bucket" else _bucket_label(row[key], "")
+        link = drill(**{key: row[key]}) if key != "bucket" and row[key] not in (None, "") else None
+        table.add([label, *_sla_values(row)], link)
+    table.chart = chart(
+        chart_kind,
+        [r[0] for r in table.rows],
+        [(name, [r[3 + 3 * i] for r in table.rows]) for i, (_k, name) in enumerate(SLA_KEYS)],
+        percent=True,
+    )
+    return table
+
+
+def page_sla(viewer: User, filters: ReportFilters) -> list[Table]:
+    base = s.rollups(viewer=viewer, filters=filters)
+    drill = Drill(filters)
+    tables = []
+    for key, title in (
+        ("priority", _("Per priority")),
+        ("team_id", _("Per team")),
+        ("tier", _("Per tier")),
+        ("unit_id", _("Per unit")),
+    ):
+        rows = s.grouped(base, key)
+        labels = s.labels_for(key, [r[key] for r in rows])
+        tables.append(_sla_table(f"sla-{key}", title, rows, key, labels, drill))
+    trend = s.grouped(s.bucketed(base, filters.grain), "bucket")
+    table = _sla_table("sla-trend", _("Over time"), trend, "bucket", {}, drill, "line")
+    tables.append(table)
+    tables.append(_ola_table(base, drill))
+    return tables
+
+
+def _ola_table(base, drill: Drill) -> Table:
+    total = s.totals(base)
+    table = Table(
+        "ola-tier",
+        _("Where time was spent: OLA per tier"),
+        [
+            _("Tier"),
+            _("Tickets with a finished stint"),
+            _("Mean business hours"),
+            _("OLA breached"),
+            _("OLA met %"),
+        ],
+    )
+    for tier, label in Tier.choices:
+        n = total[f"in_{tier}"]
+        breached = total[f"ola_breached_{tier}"]
+        mean = hours(total[f"seconds_{tier}"] / n) if n else None
+        table.add([str(label), n, mean, breached, pct(n - breached, n)], drill(tier=tier))
+    table.chart = chart(
+        "bar", [r[0] for r in table.rows], [(_("Mean business hours"), [r[2] for r in table.rows])]
+    )
+    return table
+
+
+# --- first response and resolution times -------------------------------------------------------
+
+
+def _times_table(slug, title, created, resolved, key, drill) -> Table:
+    fr = {r.get(key): r for r in s.time_stats(created, "first_response_seconds", key)}
+    res = {r.get(key): r for r in s.time_stats(resolved, "resolution_seconds", key)}
+    keys = sorted({*fr, *res}, key=lambda k: (k is None, str(k)))
+    labels = s.labels_for(key, keys) if key else {}
+    columns = [title]
+    for name in (_("First response"), _("Resolution")):
+        columns += [f"{name}: n", f"{name}: {_('mean h')}", f"{name}: {_('median h')}"]
+        columns += [f"{name}: {_('p90 h')}"]
+    table = Table(slug, title, columns)
+    for k in keys:
+        values = [_label(labels, k) if key else _("All")]
+        for stats in (fr.get(k), res.get(k)):
+            if stats:
+                values += [stats["n"], *(hours(stats[m]) for m in ("mean", "median", "p90"))]
+            else:
+                values += [0, None, None, None]
+        table.add(values, drill(**{key: k}) if key and k not in (None, "") else drill())
+    table.chart = chart(
+        "bar",
+        [r[0] for r in table.rows],
+        [
+            (_("Resolution: median h"), [r[7] for r in table.rows]),
+            (_("Resolution: p90 h"), [r[8] for r in table.rows]),
+        ],
+    )
+    return table
+
+
+def page_times(viewer: User, filters: ReportFilters) -> list[Table]:
+    base = s.facts(viewer=viewer, filters=filters)
+    created = base.filter(created_day__gte=filters.date_from, created_day__lte=filters.date_to)
+    resolved = base.filter(resolved_day__gte=filters.date_from, resolved_day__lte=filters.date_to)
+    drill = Drill(filters)
+    tables = [
+        _times_table("times-all", _("All tickets"), created, resolved, None, drill),
+        _times_table("times-priority", _("Per priority"), created, resolved, "priority", drill),
+        _times_table("times-team", _("Per team"), created, resolved, "team_id", drill),
+        _times_table(
+            "times-type", _("Per request type"), created, resolved, "request_type_id", drill
+        ),
+    ]
+    trend = s.time_stats(
+        s.bucketed(resolved, filters.grain, "resolved_day"), "resolution_seconds", "bucket"
+    )
+    table = Table(
+        "times-trend",
+        _("Resolution time over time (MTTR)"),
+        [_("Period"), "n", _("mean h"), _("median h"), _("p90 h")],
+    )
+    for row in trend:
+        table.add(
+            [
+                _bucket_label(row["bucket"], filters.grain),
+                row["n"],
+                *(hours(row[m]) for m in ("mean", "median", "p90")),
+            ]
+        )
+    table.chart = chart(
+        "line",
+        [r[0] for r in table.rows],
+        [(c, [r[i] for r in table.rows]) for i, c in ((2, _("mean h")), (3, _("median h")))]
+        + [(_("p90 h"), [r[4] for r in table.rows])],
+    )
+    tables.append(table)
+    return tables
+
+
+# --- backlog -----------------------------------------------------------------------------------
+
+AGE_BUCKETS = ((1, "< 1 d"), (3, "1–3 d"), (7, "3–7 d"), (30, "7–30 d"), (None, "> 30 d"))
+
+
+def page_backlog(viewer: User, filters: ReportFilters) -> list[Table]:
+    from django.db.models import Case, IntegerField, Value, When
+
+    now = timezone.now()
+    open_facts = s.facts(viewer=viewer, filters=filters).filter(is_open=True)
+    whens = [
+        When(created_at__gt=now - timezone.timedelta(days=limit), then=Value(i))
+        for i, (limit, _l) in enumerate(AGE_BUCKETS)
+        if limit is not None
+    ]
+    counts = (
+        open_facts.annotate(
+            age=Case(*whens, default=Value(len(AGE_BUCKETS) - 1), output_field=IntegerField())
+        )
+        .values("status", "age")
+        .annotate(n=Count("ticket_id"))
+    )
+    grid: dict[str, list[int]] = defaultdict(lambda: [0] * len(AGE_BUCKETS))
+    for row in counts:
+        grid[row["status"]][row["age"]] += row["n"]
+    drill = Drill(filters)
+    by_age = Table(
+        "backlog-age",
+        _("Open tickets by status and age"),
+        [_("Status"), *(label for _l, label in AGE_BUCKETS), _("Total")],
+    )
+    for status in OPEN_STATUSES:
+        if status in grid:
+            row = grid[status]
+            by_age.add([str(Status(status).label), *row, sum(row)], drill(status=status))
+    by_age.chart = chart(
+        "bar",
+        [r[0] for r in by_age.rows],
+        [(label, [r[1 + i] for r in by_age.rows]) for i, (_l, label) in enumerate(AGE_BUCKETS)],
+        stacked=True,
+    )
+    flow = Table(
+        "backlog-flow",
+        _("Created and closed per day"),
+        [_("Day"), _("Created"), _("Resolved"), _("Closed")],
+    )
+    days = s.rollups(viewer=viewer, filters=filters).values("day").order_by("day")
+    for row in days.annotate(**{k: s.SUMS[k] for k in ("created", "resolved", "closed")}):
+        flow.add([row["day"].isoformat(), row["created"], row["resolved"], row["closed"]])
+    flow.chart = chart(
+        "line",
+        [r[0] for r in flow.rows],
+        [(flow.columns[i], [r[i] for r in flow.rows]) for i in (1, 2, 3)],
+    )
+    oldest = Table(
+        "backlog-oldest",
+        _("Oldest open tickets"),
+        [_("Ticket"), _("Title"), _("Status"), _("Priority"), _("Created"), _("Age (days)")],
+    )
+    rows = list(open_facts.order_by("created_at").values("ticket_id", "created_at")[:20])
+    from tickets.models import Ticket
+
+    tickets = Ticket.objects.in_bulk([r["ticket_id"] for r in rows])
+    for row in rows:
+        ticket = tickets.get(row["ticket_id"])
+        if ticket is None:
+            continue
+        oldest.add(
+            [
+                ticket.number,
+                ticket.title,
+                str(ticket.get_status_display()),
+                ticket.priority,
+                timezone.localtime(ticket.created_at).strftime("%Y-%m-%d %H:%M"),
+                (now - ticket.created_at).days,
+            ],
+            reverse("workspace:ticket", args=[ticket.number]),
+        )
+    return [by_age, flow, oldest]
+
+
+# --- resolution rates, escalation, reopen ------------------------------------------------------
+
+
+def _rates(row: dict) -> list:
+    resolved = row["resolved"]
+    return [
+        resolved,
+        pct(row["first_contact"], resolved),
+        pct(row["front_resolved"], resolved),
+        pct(row["reopened"], resolved),
+    ]
+
+
+def page_resolution(viewer: User, filters: ReportFilters) -> list[Table]:
+    base = s.rollups(viewer=viewer, filters=filters)
+    drill = Drill(filters)
+    columns = [
+        "",
+        _("Resolved"),
+        _("First-contact resolution %"),
+        _("Tier-1 resolution %"),
+        _("Reopen %"),
+    ]
+    overall = Table("rates-all", _("Resolution rates"), [_("All"), *columns[1:]])
+    overall.add([_("All"), *_rates(s.totals(base))], drill())
+    per_team = Table("rates-team", _("Per team"), [_("Team"), *columns[1:]])
+    rows = s.grouped(base, "team_id")
+    labels = s.labels_for("team_id", [r["team_id"] for r in rows])
+    for row in rows:
+        if row["resolved"]:
+            per_team.add([_label(labels, row["team_id"]), *_rates(row)], drill(team_id=row["team_id"]))
+    per_team.chart = chart(
+        "bar",
+        [r[0] for r in per_team.rows],
+        [(columns[i], [r[i] for r in per_team.rows]) for i in (2, 3, 4)],
+        percent=True,
+    )
+    total = s.totals(base)
+    escalation = Table(
+        "escalation-tier",
+        _("Escalation rate per tier"),
+        [_("Tier"), _("Tickets created"), _("Escalated out of the tier"), _("Escalation %")],
+    )
+    for tier in (Tier.FRONT, Tier.MIDDLE):
+        n = total[f"escalated_from_{tier}"]
+        escalation.add([str(tier.label), total["created"], n, pct(n, total["created"])])
+    escalation.chart = chart(
+        "bar", [r[0] for r in escalation.rows], [(_("Escalation %"), [r[3] for r in escalation.rows])]
+    )
+    return [overall, per_team, escalation, _ola_table(base, drill)]
+
+
+# --- satisfaction --------------------------------------------------------------------------------
+
+
+def page_satisfaction(viewer: User, filters: ReportFilters) -> list[Table]:
+    base = s.rollups(viewer=viewer, filters=filters)
+    drill = Drill(filters)
+    trend = Table(
+        "satisfaction-trend", _("Satisfaction over time"), [_("Period"), _("Ratings"), _("Mean")]
+    )
+    for row in s.grouped(s.bucketed(base, filters.grain), "bucket"):
+        if row["rating_count"]:
+            trend.add(
+                [
+                    _bucket_label(row["bucket"], filters.grain),
+                    row["rating_count"],
+                    round(row["rating_sum"] / row["rating_count"], 2),
+                ]
+            )
+    trend.chart = chart("line", [r[0] for r in trend.rows], [(_("Mean"), [r[2] for r in trend.rows])])
+    resolved = s.facts(viewer=viewer, filters=filters).filter(
+        resolved_day__gte=filters.date_from,
+        resolved_day__lte=filters.date_to,
+        rating__isnull=False,
+    )
+    counts = dict(resolved.values_list("rating").annotate(n=Count("ticket_id")))
+    distribution = Table("satisfaction-scores", _("Distribution"), [_("Score"), _("Ratings")])
+    for score in range(1, 6):
+        distribution.add([score, counts.get(score, 0)])
+    distribution.chart = chart(
+        "bar", [r[0] for r in distribution.rows], [(_("Ratings"), [r[1] for r in distribution.rows])]
+    )
+    tables = [trend, distribution]
+    for key, title in (("team_id", _("Per team")), ("assignee_id", _("Per agent"))):
+        rows = list(
+            resolved.values(key)
+            .annotate(n=Count("ticket_id"), mean=s.Avg("rating"))
+            .order_by(key)
+        )
+        labels = s.labels_for(key, [r[key] for r in rows])
+        table = Table(f"satisfaction-{key}", title, [title, _("Ratings"), _("Mean")])
+        for row in rows:
+            link = drill(team_id=row[key]) if key == "team_id" and row[key] else None
+            table.add([_label(labels, row[key]), row["n"], round(row["mean"], 2)], link)
+        tables.append(table)
+    return tables
+
+
+# --- systems and modules -------------------------------------------------------------------------
+
+
+def page_systems(viewer: User, filters: ReportFilters) -> list[Table]:
+    created = s.facts(viewer=viewer, filters=filters).filter(
+        created_day__gte=filters.date_from, created_day__lte=filters.date_to
+    )
+    drill = Drill(filters)
+    tables = []
+    for key, title in (("system_id", _("Per system")), ("module_id", _("Per module"))):
+        rows = list(
+            created.values(key)
+            .annotate(
+                n=Count("ticket_id"),
+                people=Count("requester_id", distinct=True),
+                open=Count("ticket_id", filter=s.Q(is_open=True)),
+                rated=Count("rating"),
+                mean=s.Avg("rating"),
+            )
+            .order_by("-n")[:50]
+        )
+        labels = s.labels_for(key, [r[key] for r in rows])
+        table = Table(
+            f"systems-{key}",
+            title,
+            [title, _("Tickets"), _("Distinct requesters"), _("Open now"), _("Ratings"), _("Mean")],
+        )
+        for row in rows:
+            mean = round(row["mean"], 2) if row["mean"] is not None else None
+            link = drill(system_id=row[key]) if key == "system_id" and row[key] else None
+            table.add(
+                [_label(labels, row[key]), row["n"], row["people"], row["open"], row["rated"], mean],
+                link,
+            )
+        table.chart = chart("bar", [r[0] for r in table.rows], [(_("Tickets"), [r[1] for r in table.rows])])
+        tables.append(table)
+    return tables
+
+
+# --- at risk and breached (live: these are about now, not the period) --------------------------
+
+
+def page_risk(viewer: User, filters: ReportFilters) -> list[Table]:
+    from sla.selectors import filter_queue
+    from tickets.selectors import apply_filters, visible_tickets, TicketFilters
+
+    tickets = apply_filters(
+        visible_tickets(viewer),
+        TicketFilters(
+            open_only=True,
+            priority=[filters.priority] if filters.priority else [],
+            team=[filters.team] if filters.team else [],
+            tier=[filters.tier] if filters.tier else [],
+            system=[filters.system] if filters.system else [],
+            unit=filters.unit,
+        ),
+    )
+    drill = Drill(filters)
+    tables = []
+    for which, title in (("breached", _("Breached")), ("at_risk", _("At risk"))):
+        queue = filter_queue(tickets, which)
+        count = queue.count()
+        table = Table(
+            f"risk-{which}",
+            f"{title} ({count})",
+            [_("Ticket"), _("Title"), _("Priority"), _("Team"), _("Assignee"), _("Created")],
+            note=drill(which),
+        )
+        for ticket in queue.select_related("team", "assignee").order_by("id")[:50]:
+            table.add(
+                [
+                    ticket.number,
+                    ticket.title,
+                    ticket.priority,
+                    ticket.team.label if ticket.team else "—",
+                    str(ticket.assignee) if ticket.assignee else "—",
+                    timezone.localtime(ticket.created_at).strftime("%Y-%m-%d %H:%M"),
+                ],
+                reverse("workspace:ticket", args=[ticket.number]),
+            )
+        tables.append(table)
+    return tables
+
+
+# --- repeated problems and spikes ----------------------------------------------------------------
+
+
+def page_problems(viewer: User, filters: ReportFilters) -> list[Table]:
+    period = 7 if filters.days <= 7 else 30
+    table = Table(
+        "problems-top",
+        _("Top 10 repeated problems of the last %(days)s days") % {"days": period},
+        [_("Rank"), _("Problem"), _("Category"), _("System"), _("Tickets"), _("Previous period"), _("Trend")],
+    )
+    if s.scope_q(viewer) is not None:
+        table.note = _("Repeated problems are computed over the whole desk.")
+        return [table]
+    for problem in s.repeated_problems(period_days=period):
+        trend = problem.count - problem.previous_count
+        table.add(
+            [
+                problem.rank,
+                problem.title,
+                problem.category.label if problem.category else "—",
+                problem.system.label if problem.system else "—",
+                problem.count,
+                problem.previous_count,
+                f"{trend:+d}",
+            ],
+            Drill(filters)(system_id=problem.system_id) if problem.system_id else None,
+        )
+    table.chart = chart("bar", [r[1][:30] for r in table.rows], [(_("Tickets"), [r[4] for r in table.rows])])
+    return [table]
+
+
+def page_spikes(viewer: User, filters: ReportFilters) -> list[Table]:
+    from .models import Release
+
+    drill = Drill(filters)
+    spikes = Table(
+        "spikes",
+        _("Spikes of a request type after a release"),
+        [_("Day"), _("Request type"), _("System"), _("Tickets"), _("Baseline"), _("Score"), _("Preceding release")],
+    )
+    for spike in s.spikes(filters=filters):
+        release = f"{spike.release.system.label} {spike.release.version} ({spike.release.released_on})" if spike.release else "—"
+        spikes.add(
+            [
+                spike.day.isoformat(),
+                spike.request_type.label,
+                spike.system.label if spike.system else "—",
+                spike.count,
+                round(spike.baseline, 1),
+                round(spike.score, 1),
+                release,
+            ],
+            drill(request_type_id=spike.request_type_id, system_id=spike.system_id),
+        )
+    spikes.chart = chart("bar", [f"{r[0]} {r[1]}" for r in spikes.rows], [(_("Tickets"), [r[3] for r in spikes.rows])])
+    releases = Table("releases", _("Release calendar"), [_("Released on"), _("System"), _("Version"), _("Notes")])
+    for release in Release.objects.select_related("system").filter(
+        released_on__gte=filters.date_from, released_on__lte=filters.date_to
+    )[:100]:
+        releases.add([release.released_on.isoformat(), release.system.label, release.version, release.notes])
+    return [spikes, releases]
+
+
+# --- the dashboard home --------------------------------------------------------------------------
+
+
+def headline(viewer: User, filters: ReportFilters) -> dict:
+    """The numbers of the home page and the weekly summary mail."""
+    total = s.totals(s.rollups(viewer=viewer, filters=filters))
+    open_now = s.facts(viewer=viewer, filters=filters).filter(is_open=True)
+    backlog = open_now.aggregate(n=Count("ticket_id"), oldest=Max("created_at"))
+    fr = total["fr_met"] + total["fr_breached"]
+    res = total["res_met"] + total["res_breached"]
+    return {
+        "created": total["created"],
+        "resolved": total["resolved"],
+        "open": backlog["n"],
+        "fr_percent": pct(total["fr_met"], fr),
+        "res_percent": pct(total["res_met"], res),
+        "mttr_hours": hours(total["res_seconds"] / total["res_count"]) if total["res_count"] else None,
+        "satisfaction": round(total["rating_sum"] / total["rating_count"], 2) if total["rating_count"] else None,
+        "first_contact_percent": pct(total["first_contact"], total["resolved"]),
+        "reopen_percent": pct(total["reopened"], total["resolved"]),
+    }
+
+
+def page_home(viewer: User, filters: ReportFilters) -> list[Table]:
+    base = s.rollups(viewer=viewer, filters=filters)
+    flow = Table("home-flow", _("Created and resolved"), [_("Period"), _("Created"), _("Resolved")])
+    for row in s.grouped(s.bucketed(base, filters.grain), "bucket"):
+        flow.add([_bucket_label(row["bucket"], filters.grain), row["created"], row["resolved"]])
+    flow.chart = chart("line", [r[0] for r in flow.rows], [(flow.columns[1], [r[1] for r in flow.rows]), (flow.columns[2], [r[2] for r in flow.rows])])
+    rows = s.grouped(base, "priority")
+    sla = _sla_table("home-sla", _("SLA compliance per priority"), rows, "priority", {p: p for p in Priority.values}, Drill(filters))
+    return [flow, sla]
+
+
+PAGES = {
+    "home": (page_home, gettext_lazy("Overview")),
+    "sla": (page_sla, gettext_lazy("SLA compliance")),
+    "times": (page_times, gettext_lazy("Response and resolution times")),
+    "backlog": (page_backlog, gettext_lazy("Backlog")),
+    "risk": (page_risk, gettext_lazy("At risk and breached")),
+    "resolution": (page_resolution, gettext_lazy("Resolution, reopen and escalation")),
+    "satisfaction": (page_satisfaction, gettext_lazy("Satisfaction")),
+    "systems": (page_systems, gettext_lazy("Systems and modules")),
+    "problems": (page_problems, gettext_lazy("Repeated problems")),
+    "spikes": (page_spikes, gettext_lazy("Spikes and releases")),
+}

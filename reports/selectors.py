@@ -1,0 +1,222 @@
+"""Reads of the reports, scoped by the viewer, from the rollups and facts (never a scan of the
+tickets). Every function costs a fixed number of queries whatever the size of the desk.
+
+Scope: a viewer who may see every ticket sees every unit; anyone else sees the units they
+manage and the units below them (the same rule as the ticket lists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Aggregate, Avg, Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
+
+from accounts.models import OrgUnit, Team, User
+from catalog.models import Category, InformationSystem, RequestType, SystemModule
+
+from .choices import Grain
+from .models import DailyRollup, RepeatedProblem, RollupState, Spike, TicketFact
+from .rollups import ROLLUP_COUNTERS, STATE_KEY
+from .routers import reports_db
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's percentile_cont: linear interpolation between the two nearest values."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+@dataclass
+class ReportFilters:
+    """The filters of every report page, all kept in the URL (see forms.ReportFilterForm)."""
+
+    date_from: date
+    date_to: date
+    grain: str = Grain.WEEK
+    unit: int | None = None
+    team: int | None = None
+    tier: str = ""
+    priority: str = ""
+    request_type: int | None = None
+    system: int | None = None
+    unit_path: str | None = field(default=None, repr=False)
+
+    @property
+    def days(self) -> int:
+        return (self.date_to - self.date_from).days + 1
+
+    def previous(self) -> ReportFilters:
+        """The period of the same length just before this one (for trends)."""
+        span = timedelta(days=self.days)
+        return ReportFilters(
+            **{**self.__dict__, "date_from": self.date_from - span, "date_to": self.date_to - span}
+        )
+
+
+def scope_q(viewer: User) -> Q | None:
+    """None when the viewer sees every unit; else a prefix match on their managed units."""
+    if viewer.has_perm("accounts.view_all_tickets"):
+        return None
+    scope = Q(pk__in=[])
+    for path in viewer.managed_units.values_list("path", flat=True):
+        scope |= Q(unit_path__startswith=path)
+    return scope
+
+
+def _dimension_q(filters: ReportFilters) -> Q:
+    q = Q()
+    if filters.unit is not None:
+        if filters.unit_path is None:
+            filters.unit_path = (
+                OrgUnit.objects.filter(pk=filters.unit).values_list("path", flat=True).first()
+                or "\x00"
+            )
+        q &= Q(unit_path__startswith=filters.unit_path)
+    if filters.team is not None:
+        q &= Q(team_id=filters.team)
+    if filters.tier:
+        q &= Q(tier=filters.tier)
+    if filters.priority:
+        q &= Q(priority=filters.priority)
+    if filters.request_type is not None:
+        q &= Q(request_type_id=filters.request_type)
+    if filters.system is not None:
+        q &= Q(system_id=filters.system)
+    return q
+
+
+def _scoped(queryset: QuerySet, viewer: User, filters: ReportFilters) -> QuerySet:
+    scope = scope_q(viewer)
+    if scope is not None:
+        queryset = queryset.filter(scope)
+    return queryset.filter(_dimension_q(filters))
+
+
+def rollups(*, viewer: User, filters: ReportFilters) -> QuerySet[DailyRollup]:
+    """The viewer's rollup rows of the period."""
+    queryset = DailyRollup.objects.using(reports_db()).filter(
+        day__gte=filters.date_from, day__lte=filters.date_to
+    )
+    return _scoped(queryset, viewer, filters)
+
+
+def facts(*, viewer: User, filters: ReportFilters) -> QuerySet[TicketFact]:
+    """The viewer's facts (no period: each report picks the day that matters to it)."""
+    return _scoped(TicketFact.objects.using(reports_db()), viewer, filters)
+
+
+SUMS = {name: Sum(name) for name in ROLLUP_COUNTERS}
+
+
+def totals(queryset: QuerySet[DailyRollup]) -> dict[str, int]:
+    row = queryset.aggregate(**SUMS)
+    return {key: value or 0 for key, value in row.items()}
+
+
+def grouped(queryset: QuerySet[DailyRollup], key: str) -> list[dict]:
+    """Every counter summed per value of `key` (a dimension or `bucket`)."""
+    rows = queryset.values(key).annotate(**SUMS).order_by(key)
+    return [{k: (v or 0) if k != key else v for k, v in row.items()} for row in rows]
+
+
+def bucketed(queryset: QuerySet, grain: str, day_field: str = "day") -> QuerySet:
+    """Annotate `bucket`: the first day of the week / month (or the day) of `day_field`."""
+    if grain == Grain.MONTH:
+        return queryset.annotate(bucket=TruncMonth(day_field))
+    if grain == Grain.WEEK:
+        return queryset.annotate(bucket=TruncWeek(day_field))
+    return queryset.annotate(bucket=F(day_field))
+
+
+def time_stats(queryset: QuerySet[TicketFact], seconds_field: str, key: str | None) -> list[dict]:
+    """n, mean, median and p90 of a time column (seconds), per `key` or overall."""
+    queryset = queryset.filter(**{f"{seconds_field}__isnull": False})
+    aggregates = {
+        "n": Count("ticket_id"),
+        "mean": Avg(seconds_field),
+        "median": Percentile(seconds_field, 0.5),
+        "p90": Percentile(seconds_field, 0.9),
+    }
+    if key is None:
+        row = queryset.aggregate(**aggregates)
+        return [row] if row["n"] else []
+    return list(queryset.values(key).annotate(**aggregates).order_by(key))
+
+
+# --- labels: one small query per dimension -----------------------------------------------------
+
+
+def labels_for(dimension: str, ids) -> dict:
+    """Display names of dimension values, read once per page."""
+    ids = [i for i in set(ids) if i is not None and i != ""]
+    if dimension == "tier":
+        from accounts.choices import Tier
+
+        return {value: label for value, label in Tier.choices}
+    if dimension == "priority":
+        return {p: p for p in ids}
+    model = {
+        "team_id": Team,
+        "unit_id": OrgUnit,
+        "request_type_id": RequestType,
+        "system_id": InformationSystem,
+        "module_id": SystemModule,
+        "category_id": Category,
+        "assignee_id": User,
+    }[dimension]
+    if not ids:
+        return {}
+    rows = model.objects.filter(pk__in=ids)
+    if model is User:
+        return {user.pk: str(user) for user in rows.only("username", "display_name", "first_name")}
+    return {row.pk: row.label for row in rows}
+
+
+# --- freshness ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Freshness:
+    refreshed_at: datetime | None
+
+    @property
+    def age(self) -> timedelta | None:
+        return timezone.now() - self.refreshed_at if self.refreshed_at else None
+
+
+def freshness() -> Freshness:
+    state = RollupState.objects.using(reports_db()).filter(key=STATE_KEY).first()
+    return Freshness(state.refreshed_at if state else None)
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def spikes(*, filters: ReportFilters, limit: int = 100) -> list[Spike]:
+    queryset = Spike.objects.using(reports_db()).filter(
+        day__gte=filters.date_from, day__lte=filters.date_to
+    )
+    if filters.request_type is not None:
+        queryset = queryset.filter(request_type_id=filters.request_type)
+    if filters.system is not None:
+        queryset = queryset.filter(system_id=filters.system)
+    return list(
+        queryset.select_related("request_type", "system", "release", "release__system")[:limit]
+    )
+
+
+def repeated_problems(*, period_days: int) -> list[RepeatedProblem]:
+    return list(
+        RepeatedProblem.objects.using(reports_db())
+        .filter(period_days=period_days)
+        .select_related("category", "system")
+        .order_by("rank")
+    )
