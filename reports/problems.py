@@ -75,6 +75,23 @@ def _components(matrix: sp.csr_matrix) -> list[list[int]]:
     return list(groups.values())
 
 
+def _typical(rows: list[tuple], members: list[int], closeness: np.ndarray) -> str:
+    """The group's name: its most frequent title; among equals the one closest to the
+    centroid, then the earliest ticket (so the name is stable between runs)."""
+    frequency: dict[str, int] = defaultdict(int)
+    for member in members:
+        frequency[rows[member][1]] += 1
+    best = min(
+        range(len(members)),
+        key=lambda i: (
+            -frequency[rows[members[i]][1]],
+            -round(float(closeness[i]), 6),
+            rows[members[i]][0],
+        ),
+    )
+    return rows[members[best]][1]
+
+
 def _normalised(matrix: sp.csr_matrix) -> sp.csr_matrix:
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
@@ -111,8 +128,9 @@ def top_problems(*, end: date, days: int) -> list[dict]:
             members = [rows[i] for i in component]
             centroid = np.asarray(matrix[members].mean(axis=0)).ravel()
             closeness = matrix[members] @ centroid
-            typical = members[int(np.argmax(closeness))]
-            groups.append(Group(category_id, system_id, members, centroid, current[typical][1]))
+            groups.append(
+                Group(category_id, system_id, members, centroid, _typical(current, members, closeness))
+            )
     groups.sort(key=lambda g: (-len(g.members), g.title))
     result = []
     for rank, group in enumerate(groups[:TOP], start=1):

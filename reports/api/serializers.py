@@ -14,3 +14,6 @@ class ReleaseSerializer(serializers.ModelSerializer):
         model = Release
         fields = ["id", "system", "version", "released_on", "notes", "created_at"]
         read_only_fields = ["id", "created_at"]
+        # One row per system and version is the service's guard (a field message on
+        # "version"), not the serializer's generic unique-together error.
+        validators: list = []
