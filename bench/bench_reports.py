@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     # Rollup maintenance per ticket action: log one entry on CHANGED tickets, refresh once.
     ids = list(Ticket.objects.order_by("-id").values_list("id", flat=True)[:CHANGED])
     TicketEvent.objects.bulk_create(
-        TicketEvent(ticket_id=i, kind="ticket.note_added", actor_kind=ActorKind.SYSTEM, is_public=False)
+        TicketEvent(
+            ticket_id=i, kind="ticket.note_added", actor_kind=ActorKind.SYSTEM, is_public=False
+        )
         for i in ids
     )
     start = time.perf_counter()

@@ -130,7 +130,9 @@ class _Walker:
         self.teams = teams
         self.types = {rt.code: rt for rt in RequestType.objects.all()}
         self.systems = {s.code: s for s in InformationSystem.objects.all()}
-        self.modules = {(m.system.code, m.code): m for m in SystemModule.objects.select_related("system")}
+        self.modules = {
+            (m.system.code, m.code): m for m in SystemModule.objects.select_related("system")
+        }
         self.members: dict[int, list[User]] = {}
         self.rng = random.Random(7)
         self.queue: list[_Step] = []
@@ -146,7 +148,9 @@ class _Walker:
         if team_id not in self.members:
             team = Team.objects.get(pk=team_id)
             self.members[team_id] = [
-                u for u in team.members.order_by("username") if u.has_perm("accounts.handle_tickets")
+                u
+                for u in team.members.order_by("username")
+                if u.has_perm("accounts.handle_tickets")
             ]
         return self.members[team_id]
 
@@ -198,7 +202,9 @@ class _Walker:
         )
         plan.ticket_id = ticket.pk
         urgent = scenario.impact <= 2 and scenario.urgency <= 2
-        respond = timedelta(minutes=self.rng.randint(5, 25) if urgent else self.rng.randint(20, 300))
+        respond = timedelta(
+            minutes=self.rng.randint(5, 25) if urgent else self.rng.randint(20, 300)
+        )
         if plan.late:
             respond *= 6 if urgent else 8
         self.push(now + respond, index, "take")
@@ -221,7 +227,9 @@ class _Walker:
             )
         if plan.stay_open:
             return
-        hours = self.rng.uniform(0.5, 3) if ticket.priority in ("P1", "P2") else self.rng.uniform(2, 40)
+        hours = (
+            self.rng.uniform(0.5, 3) if ticket.priority in ("P1", "P2") else self.rng.uniform(2, 40)
+        )
         if plan.late:
             hours *= 4
         if plan.pending:

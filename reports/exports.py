@@ -9,7 +9,7 @@ import re
 from django.http import HttpResponse
 from openpyxl import Workbook
 
-from .pages import Table
+from .tables import Table
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

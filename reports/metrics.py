@@ -55,7 +55,10 @@ def desk_samples() -> dict:
         .order_by()
     )
     breached_now = list(
-        active.filter(breached_at__isnull=False).values_list("metric").annotate(n=Count("id")).order_by()
+        active.filter(breached_at__isnull=False)
+        .values_list("metric")
+        .annotate(n=Count("id"))
+        .order_by()
     )
     ever = SlaTimer.objects.values_list("metric").annotate(
         breached=Count("id", filter=Q(breached_at__isnull=False)),
@@ -86,12 +89,16 @@ def desk_samples() -> dict:
         "breached_now": breached_now,
         "ever": list(ever.order_by()),
         "intake_depth": intake["n"],
-        "intake_lag": max((now - intake["oldest"]).total_seconds(), 0.0) if intake["oldest"] else 0.0,
+        "intake_lag": max((now - intake["oldest"]).total_seconds(), 0.0)
+        if intake["oldest"]
+        else 0.0,
         "notifications": notifications,
         "confidence": buckets,
         "confidence_sum": float(buckets["total"] or 0.0),
         "alerts": alerts,
-        "freshness": (now - state.refreshed_at).total_seconds() if state and state.refreshed_at else None,
+        "freshness": (now - state.refreshed_at).total_seconds()
+        if state and state.refreshed_at
+        else None,
     }
 
 
@@ -116,7 +123,11 @@ class DeskCollector:
         yield family
         for name, key, text in (
             ("servicedesk_sla_at_risk_timers", "at_risk", "Running SLA clocks past their warning."),
-            ("servicedesk_sla_breached_timers", "breached_now", "Running SLA clocks past their due time."),
+            (
+                "servicedesk_sla_breached_timers",
+                "breached_now",
+                "Running SLA clocks past their due time.",
+            ),
         ):
             family = GaugeMetricFamily(name, text, labels=["metric"])
             for metric, n in samples[key]:

@@ -75,8 +75,13 @@ class TicketFact(models.Model):
                 condition=Q(resolved_day__isnull=False),
                 name="reports_fact_resolved",
             ),
-            models.Index(fields=["created_at"], condition=Q(is_open=True), name="reports_fact_open"),
+            models.Index(
+                fields=["created_at"], condition=Q(is_open=True), name="reports_fact_open"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"fact of ticket {self.ticket_id}"
 
 
 class DailyRollup(models.Model):
@@ -131,6 +136,9 @@ class DailyRollup(models.Model):
         verbose_name_plural = _("daily rollups")
         indexes = [models.Index(fields=["day"], name="reports_rollup_day")]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.priority}"
+
 
 class RollupState(models.Model):
     """The watermark of the incremental refresh: the operation-log id read up to."""
@@ -143,6 +151,9 @@ class RollupState(models.Model):
     class Meta:
         verbose_name = _("rollup state")
         verbose_name_plural = _("rollup states")
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.last_event_id}"
 
 
 class Release(models.Model):
@@ -233,9 +244,7 @@ class RepeatedProblem(models.Model):
     period_end = models.DateField()
     rank = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=200)
-    category = models.ForeignKey(
-        Category, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    category = models.ForeignKey(Category, null=True, on_delete=models.SET_NULL, related_name="+")
     system = models.ForeignKey(
         InformationSystem, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -8,8 +8,6 @@ downloads is exactly what the page shows.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from django.db.models import Count, Max
 from django.urls import reverse
@@ -19,95 +17,12 @@ from django.utils.translation import gettext_lazy
 
 from accounts.choices import Tier
 from accounts.models import User
-from catalog.models import RequestType
 from tickets.choices import OPEN_STATUSES, Priority, Status
 
 from . import selectors as s
-from .choices import Grain
+from .pages_lists import page_problems, page_risk, page_spikes
 from .selectors import ReportFilters
-
-HOUR = 3600.0
-
-
-@dataclass
-class Table:
-    """One table of a page: header, rows of plain values, a drill-down link per row, a chart."""
-
-    slug: str
-    title: str
-    columns: list[str]
-    rows: list[list] = field(default_factory=list)
-    links: list[str | None] = field(default_factory=list)
-    chart: dict | None = None
-    note: str = ""
-
-    def add(self, values: list, link: str | None = None) -> None:
-        self.rows.append(values)
-        self.links.append(link)
-
-    @property
-    def body(self) -> list[tuple[list, str | None]]:
-        return list(zip(self.rows, self.links, strict=True))
-
-
-def pct(part: int, whole: int) -> float | None:
-    return round(100.0 * part / whole, 1) if whole else None
-
-
-def hours(seconds) -> float | None:
-    return None if seconds is None else round(float(seconds) / HOUR, 2)
-
-
-def chart(kind: str, labels: list, datasets: list[tuple[str, list]], **options) -> dict:
-    return {
-        "type": kind,
-        "labels": [str(label) for label in labels],
-        "datasets": [{"label": str(name), "data": data} for name, data in datasets],
-        **options,
-    }
-
-
-class Drill:
-    """Links from a number to the workspace ticket list behind it (the filters it accepts)."""
-
-    def __init__(self, filters: ReportFilters):
-        self.filters = filters
-        self._codes: dict[int, str] | None = None
-
-    def code(self, request_type_id: int | None) -> str | None:
-        if request_type_id is None:
-            return None
-        if self._codes is None:
-            self._codes = dict(RequestType.objects.values_list("pk", "code"))
-        return self._codes.get(request_type_id)
-
-    def __call__(self, queue: str = "all", **dims) -> str:
-        f = self.filters
-        params = {
-            "priority": dims.get("priority", f.priority),
-            "team": dims.get("team_id", f.team),
-            "tier": dims.get("tier", f.tier),
-            "unit": dims.get("unit_id", f.unit),
-            "system": dims.get("system_id", f.system),
-            "status": dims.get("status", ""),
-            "request_type": self.code(dims.get("request_type_id", f.request_type)),
-        }
-        query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-        url = reverse("workspace:queue_which", args=[queue])
-        return f"{url}?{query}" if query else url
-
-
-def _label(labels: dict, value) -> str:
-    if value in (None, ""):
-        return "—"
-    return str(labels.get(value, value))
-
-
-def _bucket_label(day, grain: str) -> str:
-    if grain == Grain.MONTH:
-        return day.strftime("%Y-%m")
-    return day.isoformat()
-
+from .tables import Drill, Table, _bucket_label, _label, chart, hours, pct
 
 # --- SLA compliance ----------------------------------------------------------------------------
 
@@ -376,7 +291,9 @@ def page_resolution(viewer: User, filters: ReportFilters) -> list[Table]:
     labels = s.labels_for("team_id", [r["team_id"] for r in rows])
     for row in rows:
         if row["resolved"]:
-            per_team.add([_label(labels, row["team_id"]), *_rates(row)], drill(team_id=row["team_id"]))
+            per_team.add(
+                [_label(labels, row["team_id"]), *_rates(row)], drill(team_id=row["team_id"])
+            )
     per_team.chart = chart(
         "bar",
         [r[0] for r in per_team.rows],
@@ -393,7 +310,9 @@ def page_resolution(viewer: User, filters: ReportFilters) -> list[Table]:
         n = total[f"escalated_from_{tier}"]
         escalation.add([str(tier.label), total["created"], n, pct(n, total["created"])])
     escalation.chart = chart(
-        "bar", [r[0] for r in escalation.rows], [(_("Escalation %"), [r[3] for r in escalation.rows])]
+        "bar",
+        [r[0] for r in escalation.rows],
+        [(_("Escalation %"), [r[3] for r in escalation.rows])],
     )
     return [overall, per_team, escalation, _ola_table(base, drill)]
 
@@ -416,7 +335,9 @@ def page_satisfaction(viewer: User, filters: ReportFilters) -> list[Table]:
                     round(row["rating_sum"] / row["rating_count"], 2),
                 ]
             )
-    trend.chart = chart("line", [r[0] for r in trend.rows], [(_("Mean"), [r[2] for r in trend.rows])])
+    trend.chart = chart(
+        "line", [r[0] for r in trend.rows], [(_("Mean"), [r[2] for r in trend.rows])]
+    )
     resolved = s.facts(viewer=viewer, filters=filters).filter(
         resolved_day__gte=filters.date_from,
         resolved_day__lte=filters.date_to,
@@ -427,14 +348,14 @@ def page_satisfaction(viewer: User, filters: ReportFilters) -> list[Table]:
     for score in range(1, 6):
         distribution.add([score, counts.get(score, 0)])
     distribution.chart = chart(
-        "bar", [r[0] for r in distribution.rows], [(_("Ratings"), [r[1] for r in distribution.rows])]
+        "bar",
+        [r[0] for r in distribution.rows],
+        [(_("Ratings"), [r[1] for r in distribution.rows])],
     )
     tables = [trend, distribution]
     for key, title in (("team_id", _("Per team")), ("assignee_id", _("Per agent"))):
         rows = list(
-            resolved.values(key)
-            .annotate(n=Count("ticket_id"), mean=s.Avg("rating"))
-            .order_by(key)
+            resolved.values(key).annotate(n=Count("ticket_id"), mean=s.Avg("rating")).order_by(key)
         )
         labels = s.labels_for(key, [r[key] for r in rows])
         table = Table(f"satisfaction-{key}", title, [title, _("Ratings"), _("Mean")])
@@ -476,120 +397,21 @@ def page_systems(viewer: User, filters: ReportFilters) -> list[Table]:
             mean = round(row["mean"], 2) if row["mean"] is not None else None
             link = drill(system_id=row[key]) if key == "system_id" and row[key] else None
             table.add(
-                [_label(labels, row[key]), row["n"], row["people"], row["open"], row["rated"], mean],
+                [
+                    _label(labels, row[key]),
+                    row["n"],
+                    row["people"],
+                    row["open"],
+                    row["rated"],
+                    mean,
+                ],
                 link,
             )
-        table.chart = chart("bar", [r[0] for r in table.rows], [(_("Tickets"), [r[1] for r in table.rows])])
+        table.chart = chart(
+            "bar", [r[0] for r in table.rows], [(_("Tickets"), [r[1] for r in table.rows])]
+        )
         tables.append(table)
     return tables
-
-
-# --- at risk and breached (live: these are about now, not the period) --------------------------
-
-
-def page_risk(viewer: User, filters: ReportFilters) -> list[Table]:
-    from sla.selectors import filter_queue
-    from tickets.selectors import apply_filters, visible_tickets, TicketFilters
-
-    tickets = apply_filters(
-        visible_tickets(viewer),
-        TicketFilters(
-            open_only=True,
-            priority=[filters.priority] if filters.priority else [],
-            team=[filters.team] if filters.team else [],
-            tier=[filters.tier] if filters.tier else [],
-            system=[filters.system] if filters.system else [],
-            unit=filters.unit,
-        ),
-    )
-    drill = Drill(filters)
-    tables = []
-    for which, title in (("breached", _("Breached")), ("at_risk", _("At risk"))):
-        queue = filter_queue(tickets, which)
-        count = queue.count()
-        table = Table(
-            f"risk-{which}",
-            f"{title} ({count})",
-            [_("Ticket"), _("Title"), _("Priority"), _("Team"), _("Assignee"), _("Created")],
-            note=drill(which),
-        )
-        for ticket in queue.select_related("team", "assignee").order_by("id")[:50]:
-            table.add(
-                [
-                    ticket.number,
-                    ticket.title,
-                    ticket.priority,
-                    ticket.team.label if ticket.team else "—",
-                    str(ticket.assignee) if ticket.assignee else "—",
-                    timezone.localtime(ticket.created_at).strftime("%Y-%m-%d %H:%M"),
-                ],
-                reverse("workspace:ticket", args=[ticket.number]),
-            )
-        tables.append(table)
-    return tables
-
-
-# --- repeated problems and spikes ----------------------------------------------------------------
-
-
-def page_problems(viewer: User, filters: ReportFilters) -> list[Table]:
-    period = 7 if filters.days <= 7 else 30
-    table = Table(
-        "problems-top",
-        _("Top 10 repeated problems of the last %(days)s days") % {"days": period},
-        [_("Rank"), _("Problem"), _("Category"), _("System"), _("Tickets"), _("Previous period"), _("Trend")],
-    )
-    if s.scope_q(viewer) is not None:
-        table.note = _("Repeated problems are computed over the whole desk.")
-        return [table]
-    for problem in s.repeated_problems(period_days=period):
-        trend = problem.count - problem.previous_count
-        table.add(
-            [
-                problem.rank,
-                problem.title,
-                problem.category.label if problem.category else "—",
-                problem.system.label if problem.system else "—",
-                problem.count,
-                problem.previous_count,
-                f"{trend:+d}",
-            ],
-            Drill(filters)(system_id=problem.system_id) if problem.system_id else None,
-        )
-    table.chart = chart("bar", [r[1][:30] for r in table.rows], [(_("Tickets"), [r[4] for r in table.rows])])
-    return [table]
-
-
-def page_spikes(viewer: User, filters: ReportFilters) -> list[Table]:
-    from .models import Release
-
-    drill = Drill(filters)
-    spikes = Table(
-        "spikes",
-        _("Spikes of a request type after a release"),
-        [_("Day"), _("Request type"), _("System"), _("Tickets"), _("Baseline"), _("Score"), _("Preceding release")],
-    )
-    for spike in s.spikes(filters=filters):
-        release = f"{spike.release.system.label} {spike.release.version} ({spike.release.released_on})" if spike.release else "—"
-        spikes.add(
-            [
-                spike.day.isoformat(),
-                spike.request_type.label,
-                spike.system.label if spike.system else "—",
-                spike.count,
-                round(spike.baseline, 1),
-                round(spike.score, 1),
-                release,
-            ],
-            drill(request_type_id=spike.request_type_id, system_id=spike.system_id),
-        )
-    spikes.chart = chart("bar", [f"{r[0]} {r[1]}" for r in spikes.rows], [(_("Tickets"), [r[3] for r in spikes.rows])])
-    releases = Table("releases", _("Release calendar"), [_("Released on"), _("System"), _("Version"), _("Notes")])
-    for release in Release.objects.select_related("system").filter(
-        released_on__gte=filters.date_from, released_on__lte=filters.date_to
-    )[:100]:
-        releases.add([release.released_on.isoformat(), release.system.label, release.version, release.notes])
-    return [spikes, releases]
 
 
 # --- the dashboard home --------------------------------------------------------------------------
@@ -608,8 +430,12 @@ def headline(viewer: User, filters: ReportFilters) -> dict:
         "open": backlog["n"],
         "fr_percent": pct(total["fr_met"], fr),
         "res_percent": pct(total["res_met"], res),
-        "mttr_hours": hours(total["res_seconds"] / total["res_count"]) if total["res_count"] else None,
-        "satisfaction": round(total["rating_sum"] / total["rating_count"], 2) if total["rating_count"] else None,
+        "mttr_hours": hours(total["res_seconds"] / total["res_count"])
+        if total["res_count"]
+        else None,
+        "satisfaction": round(total["rating_sum"] / total["rating_count"], 2)
+        if total["rating_count"]
+        else None,
         "first_contact_percent": pct(total["first_contact"], total["resolved"]),
         "reopen_percent": pct(total["reopened"], total["resolved"]),
     }
@@ -620,9 +446,23 @@ def page_home(viewer: User, filters: ReportFilters) -> list[Table]:
     flow = Table("home-flow", _("Created and resolved"), [_("Period"), _("Created"), _("Resolved")])
     for row in s.grouped(s.bucketed(base, filters.grain), "bucket"):
         flow.add([_bucket_label(row["bucket"], filters.grain), row["created"], row["resolved"]])
-    flow.chart = chart("line", [r[0] for r in flow.rows], [(flow.columns[1], [r[1] for r in flow.rows]), (flow.columns[2], [r[2] for r in flow.rows])])
+    flow.chart = chart(
+        "line",
+        [r[0] for r in flow.rows],
+        [
+            (flow.columns[1], [r[1] for r in flow.rows]),
+            (flow.columns[2], [r[2] for r in flow.rows]),
+        ],
+    )
     rows = s.grouped(base, "priority")
-    sla = _sla_table("home-sla", _("SLA compliance per priority"), rows, "priority", {p: p for p in Priority.values}, Drill(filters))
+    sla = _sla_table(
+        "home-sla",
+        _("SLA compliance per priority"),
+        rows,
+        "priority",
+        {p: p for p in Priority.values},
+        Drill(filters),
+    )
     return [flow, sla]
 
 

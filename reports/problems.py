@@ -44,7 +44,9 @@ class Group:
 def _tickets(start: date, end: date) -> list[tuple]:
     zone = timezone.get_current_timezone()
     since = timezone.datetime.combine(start, timezone.datetime.min.time(), tzinfo=zone)
-    until = timezone.datetime.combine(end + timedelta(days=1), timezone.datetime.min.time(), tzinfo=zone)
+    until = timezone.datetime.combine(
+        end + timedelta(days=1), timezone.datetime.min.time(), tzinfo=zone
+    )
     return list(
         Ticket.objects.filter(created_at__gte=since, created_at__lt=until, merged_into__isnull=True)
         .order_by("-id")
@@ -129,7 +131,9 @@ def top_problems(*, end: date, days: int) -> list[dict]:
             centroid = np.asarray(matrix[members].mean(axis=0)).ravel()
             closeness = matrix[members] @ centroid
             groups.append(
-                Group(category_id, system_id, members, centroid, _typical(current, members, closeness))
+                Group(
+                    category_id, system_id, members, centroid, _typical(current, members, closeness)
+                )
             )
     groups.sort(key=lambda g: (-len(g.members), g.title))
     result = []

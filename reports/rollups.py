@@ -132,7 +132,8 @@ LEFT JOIN LATERAL (
     FROM sla_slatimer WHERE ticket_id = t.id
 ) sl ON true
 LEFT JOIN LATERAL (
-    SELECT bool_or(old_value #>> '{{{{}}}}' = 'front' AND new_value #>> '{{{{}}}}' IN ('middle', 'back'))
+    SELECT bool_or(old_value #>> '{{{{}}}}' = 'front'
+                   AND new_value #>> '{{{{}}}}' IN ('middle', 'back'))
                FILTER (WHERE kind = 'ticket.tier_changed') AS esc_front,
            bool_or(old_value #>> '{{{{}}}}' = 'middle' AND new_value #>> '{{{{}}}}' = 'back')
                FILTER (WHERE kind = 'ticket.tier_changed') AS esc_middle,
@@ -149,13 +150,14 @@ LEFT JOIN LATERAL (
     WHERE s.ticket_id = t.id
 ) sp ON true
 LEFT JOIN portal_rating r ON r.ticket_id = t.id
-""".format(
+""".format(  # noqa: S608
     front_resolved=(
         "(t.resolved_at IS NOT NULL AND t.tier = 'front'"
         " AND NOT coalesce(sp.left_front, false) AND NOT coalesce(ev.esc_front, false))"
     )
 )
 
+# Built only from the module's own constant column names, never from input.
 _FACT_UPSERT = (
     f"INSERT INTO reports_ticketfact ({', '.join(FACT_COLUMNS)}) {_FACT_SELECT} {{where}} "
     "ON CONFLICT (ticket_id) DO UPDATE SET "
@@ -199,8 +201,9 @@ def _part(day_column: str, values: dict[str, str]) -> str:
         "ola_breached_back",
     ]
     selected = ", ".join(f"{values.get(c, _ZERO)} AS {c}" for c in columns)
+    # Built only from the module's own constant column names, never from input.
     return (
-        f"SELECT {day_column} AS day, {', '.join(DIMENSIONS)}, {selected} "
+        f"SELECT {day_column} AS day, {', '.join(DIMENSIONS)}, {selected} "  # noqa: S608
         f"FROM reports_ticketfact WHERE {day_column} {{day_filter}}"
     )
 
@@ -255,7 +258,10 @@ _CREATED_PART = _part(
             f"in_{tier}": f"(seconds_{tier} IS NOT NULL)::int"
             for tier in ("front", "middle", "back")
         },
-        **{f"seconds_{tier}": f"coalesce(seconds_{tier}, 0)" for tier in ("front", "middle", "back")},
+        **{
+            f"seconds_{tier}": f"coalesce(seconds_{tier}, 0)"
+            for tier in ("front", "middle", "back")
+        },
         **{
             f"ola_breached_{tier}": f"coalesce(ola_breached_{tier}, false)::int"
             for tier in ("front", "middle", "back")
@@ -278,7 +284,7 @@ _RESOLVED_PART = _part(
 _CLOSED_PART = _part("closed_day", {"closed": "1"})
 
 _ROLLUP_INSERT = (
-    f"INSERT INTO reports_dailyrollup (day, {', '.join(DIMENSIONS)}, {', '.join(ROLLUP_COUNTERS)}) "
+    f"INSERT INTO reports_dailyrollup (day, {', '.join(DIMENSIONS)}, {', '.join(ROLLUP_COUNTERS)}) "  # noqa: S608
     f"SELECT day, {', '.join(DIMENSIONS)}, "
     + ", ".join(f"sum({c})" for c in ROLLUP_COUNTERS)
     + f" FROM ({_CREATED_PART} UNION ALL {_RESOLVED_PART} UNION ALL {_CLOSED_PART}) x "

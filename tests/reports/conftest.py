@@ -48,8 +48,9 @@ class ReportDesk:
 @pytest.fixture
 def report_desk(desk, open_ticket, django_capture_on_commit_callbacks):  # noqa: F811
     def act(when, fn, **kwargs):
-        with time_machine.travel(when, tick=False), django_capture_on_commit_callbacks(
-            execute=True
+        with (
+            time_machine.travel(when, tick=False),
+            django_capture_on_commit_callbacks(execute=True),
         ):
             return fn(**kwargs)
 
@@ -59,7 +60,7 @@ def report_desk(desk, open_ticket, django_capture_on_commit_callbacks):  # noqa:
         open_ticket(at=at(9, 0), priority="P1", title=title)
         for title in ("VPN is down", "Trading is slow", "Printer jams", "Mail bounces")
     ]
-    t1, t2, t3, t4 = made
+    t1, t2, t3, _t4 = made
     tier1, expert, requester = desk.tier1, desk.expert, desk.requester
     # Taking a ticket is the first response (the desk acts for the requester).
     act(at(9, 10), tickets.ticket_assign, ticket_id=t1.pk, actor=tier1, assignee=tier1)

@@ -148,7 +148,9 @@ def test_exports_have_the_page_numbers(report_desk, client):
 
 def test_bad_filters_are_form_errors_not_500(report_desk, client):
     client.force_login(report_desk.desk.admin)
-    response = client.get("/workspace/reports/sla/?date_from=2026-03-05&date_to=2026-03-01&preset=custom")
+    response = client.get(
+        "/workspace/reports/sla/?date_from=2026-03-05&date_to=2026-03-01&preset=custom"
+    )
     assert response.status_code == 400
     assert b"before its start" in response.content
     assert client.get("/workspace/reports/nope/").status_code == 404

@@ -39,9 +39,7 @@ def test_metrics_need_a_token_elsewhere(report_desk, client, settings):
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 403
     wrong = client.get("/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer nope")
     assert wrong.status_code == 403
-    right = client.get(
-        "/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer s3cret-token"
-    )
+    right = client.get("/metrics", REMOTE_ADDR="10.1.2.3", HTTP_AUTHORIZATION="Bearer s3cret-token")
     assert right.status_code == 200
 
 

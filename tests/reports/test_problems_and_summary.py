@@ -46,13 +46,17 @@ def test_repeated_problems_group_near_duplicates_in_both_languages(desk, open_ti
 
 def test_weekly_summary_once_per_manager_and_week(report_desk, django_capture_on_commit_callbacks):
     # The week up to Sunday 8 March 2026 holds the fixture desk's Monday.
-    with time_machine.travel(at(9, 0) + timedelta(days=7), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            first = weekly_summary()
-            second = weekly_summary()
+    with (
+        time_machine.travel(at(9, 0) + timedelta(days=7), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        first = weekly_summary()
+        second = weekly_summary()
     assert first > 0 and second == 0
     inbox = Notification.objects.get(
-        dedupe_key__startswith="reports.weekly:", channel="inbox", recipient=report_desk.desk.manager
+        dedupe_key__startswith="reports.weekly:",
+        channel="inbox",
+        recipient=report_desk.desk.manager,
     )
     assert "2026-03-02" in inbox.subject and "2026-03-08" in inbox.subject
     assert "Created: 4" in inbox.body and "Resolved in time: 50.0 %" in inbox.body

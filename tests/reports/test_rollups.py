@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
 import time_machine
+from django.core.exceptions import PermissionDenied, ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,9 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 def snapshot():
-    facts = sorted(
-        tuple(v for k, v in row.items()) for row in TicketFact.objects.values()
-    )
+    facts = sorted(tuple(v for k, v in row.items()) for row in TicketFact.objects.values())
     rollups = sorted(
         tuple(v for k, v in row.items() if k != "id") for row in DailyRollup.objects.values()
     )
@@ -56,14 +54,14 @@ def test_incremental_refresh_equals_full_rebuild(
     for action, which, minutes in actions:
         now += timedelta(minutes=minutes)
         ticket_id = made[which % len(made)] if made else None
-        with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(
-            execute=True
-        ):
+        with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
             try:
                 if action == "create" or ticket_id is None:
                     made.append(open_ticket(at=now, priority="P2", title="Mail is slow").pk)
                 elif action == "take":
-                    tickets.ticket_assign(ticket_id=ticket_id, actor=desk.tier1, assignee=desk.tier1)
+                    tickets.ticket_assign(
+                        ticket_id=ticket_id, actor=desk.tier1, assignee=desk.tier1
+                    )
                 elif action == "resolve":
                     tickets.ticket_resolve(ticket_id=ticket_id, actor=desk.tier1, resolution="ok")
                 elif action == "confirm":

@@ -40,7 +40,9 @@ def test_spike_after_a_release_is_flagged_once_and_notifies_the_middle_office(
     counts = {DAY - timedelta(days=back): 2 for back in range(1, 29)}
     counts[DAY] = 15
     _daily(rt, desk.system, counts)
-    release = Release.objects.create(system=desk.system, version="5.2", released_on=DAY - timedelta(days=2))
+    release = Release.objects.create(
+        system=desk.system, version="5.2", released_on=DAY - timedelta(days=2)
+    )
     Release.objects.create(system=desk.system, version="5.1", released_on=DAY - timedelta(days=30))
     with django_capture_on_commit_callbacks(execute=True):
         new = detect_spikes(days=[DAY - timedelta(days=1), DAY])
@@ -83,10 +85,14 @@ def test_release_api(desk, client):
     )
     assert again.status_code == 400
     assert list(again.json()) == ["version"]
-    bad = client.post("/api/releases/", {"system": "nope", "released_on": "x"}, content_type="application/json")
+    bad = client.post(
+        "/api/releases/", {"system": "nope", "released_on": "x"}, content_type="application/json"
+    )
     assert bad.status_code == 400
     pk = response.json()["id"]
-    patched = client.patch(f"/api/releases/{pk}/", {"notes": "hotfix"}, content_type="application/json")
+    patched = client.patch(
+        f"/api/releases/{pk}/", {"notes": "hotfix"}, content_type="application/json"
+    )
     assert patched.status_code == 200 and patched.json()["notes"] == "hotfix"
     assert client.get("/api/releases/").status_code == 200
     client.force_login(desk.requester)

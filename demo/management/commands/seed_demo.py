@@ -31,9 +31,7 @@ class Command(BaseCommand):
             help="Do not train the routing app's first classifier before creating tickets.",
         )
 
-    def handle(
-        self, *args, tickets: int, skip_classifier: bool, history_days: int = 90, **options
-    ):
+    def handle(self, *args, tickets: int, skip_classifier: bool, history_days: int = 90, **options):
         # In-process reactions: the seeding moves each ticket step by step and must see the
         # routing of one step before it takes the next (no worker runs yet during `make run`).
         with reactions.inline():
