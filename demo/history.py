@@ -125,8 +125,9 @@ def _sweep(now: datetime) -> None:
 class _Walker:
     """Runs the steps of every plan in time order, acting as the people a desk would."""
 
-    def __init__(self, plans: list[_Plan], teams: dict[str, Team]):
+    def __init__(self, plans: list[_Plan], teams: dict[str, Team], dispatcher: User):
         self.plans = plans
+        self.dispatcher = dispatcher
         self.teams = teams
         self.types = {rt.code: rt for rt in RequestType.objects.all()}
         self.systems = {s.code: s for s in InformationSystem.objects.all()}
@@ -213,7 +214,15 @@ class _Walker:
         plan = self.plans[index]
         ticket = self.ticket(index)
         if ticket.status == Status.NEW:
-            return  # left in manual triage: a person has not classified it yet
+            # Manual triage (人工兜底): the dispatcher routes it by hand to its entry team.
+            entry = self.types.get(plan.scenario.request_type)
+            team = self.teams["front-desk"]
+            if entry is not None and entry.entry_tier != "front":
+                team = self.teams["middle-tech"]
+            ticket_services.ticket_route(
+                ticket_id=ticket.pk, actor=self.dispatcher, tier=team.tier, team=team
+            )
+            ticket = self.ticket(index)
         owner = self.owner(ticket)
         if owner is None:
             return
@@ -376,7 +385,7 @@ def demo_history_seed(*, people: dict[str, User], teams: dict[str, Team], days: 
         plan.ticket_id = existing.get(plan.ref)
     todo = [p for p in plans if p.ticket_id is None]
     if todo:
-        walker = _Walker(todo, teams)
+        walker = _Walker(todo, teams, people["tier1"])
         walker.run(until=timezone.now())
     _releases({s.code: s for s in InformationSystem.objects.all()})
     rollup_refresh(full=True)
