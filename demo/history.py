@@ -390,6 +390,6 @@ def demo_history_seed(*, people: dict[str, User], teams: dict[str, Team], days: 
     _releases({s.code: s for s in InformationSystem.objects.all()})
     rollup_refresh(full=True)
     today = timezone.localdate()
-    detect_spikes(days=[today - timedelta(days=back) for back in range(days, -1, -1)])
+    detect_spikes(days=[today - timedelta(days=back) for back in range(days, 0, -1)])
     repeated_problems_refresh()
     return len(todo)

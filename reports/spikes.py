@@ -34,7 +34,8 @@ def robust_z(count: int, baseline: list[int]) -> tuple[float, float]:
 
 
 def detect_spikes(*, days: list[date] | None = None) -> list[Spike]:
-    """Flag the spikes of `days` (default: yesterday and today); return the new ones.
+    """Flag the spikes of `days` (default: the last two complete days — a day's count is
+    compared once it is whole, so a busy morning is not a spike); return the new ones.
 
     Idempotent: one row per day × request type × system; a day already flagged is left as it
     is. Each new spike notifies the middle office once, after commit (reports.notify).
@@ -42,7 +43,7 @@ def detect_spikes(*, days: list[date] | None = None) -> list[Spike]:
     from .notify import notify_spike
 
     today = timezone.localdate()
-    days = sorted(days or [today - timedelta(days=1), today])
+    days = sorted(days or [today - timedelta(days=2), today - timedelta(days=1)])
     first = days[0] - timedelta(days=TRAILING_DAYS)
     counts: dict[tuple, dict[date, int]] = defaultdict(dict)
     rows = (
