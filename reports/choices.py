@@ -13,9 +13,9 @@ class Outcome(models.IntegerChoices):
 
 
 class Grain(models.TextChoices):
-    DAY = "day", _("Day")
     WEEK = "week", _("Week")
     MONTH = "month", _("Month")
+    DAY = "day", _("Day")
 
 
 class Preset(models.TextChoices):
