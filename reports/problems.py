@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from django.db import transaction
 from django.utils import timezone
+from scipy.sparse.csgraph import connected_components
 
 from routing.classifier import build_features, normalize_text
 from tickets.models import Ticket
@@ -56,24 +57,13 @@ def _tickets(start: date, end: date) -> list[tuple]:
 
 def _components(matrix: sp.csr_matrix) -> list[list[int]]:
     """Connected components of the rows whose cosine similarity reaches THRESHOLD."""
-    n = matrix.shape[0]
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    similarity = (matrix @ matrix.T).tocoo()
-    for i, j, value in zip(similarity.row, similarity.col, similarity.data, strict=True):
-        if i < j and value >= THRESHOLD:
-            a, b = find(i), find(j)
-            if a != b:
-                parent[b] = a
+    similarity = (matrix @ matrix.T).tocsr()
+    similarity.data = (similarity.data >= THRESHOLD).astype(np.int8)
+    similarity.eliminate_zeros()
+    _count, labels = connected_components(similarity, directed=False)
     groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(n):
-        groups[find(i)].append(i)
+    for row, label in enumerate(labels):
+        groups[int(label)].append(row)
     return list(groups.values())
 
 
