@@ -288,7 +288,10 @@ _ROLLUP_INSERT = (
     f"SELECT day, {', '.join(DIMENSIONS)}, "
     + ", ".join(f"sum({c})" for c in ROLLUP_COUNTERS)
     + f" FROM ({_CREATED_PART} UNION ALL {_RESOLVED_PART} UNION ALL {_CLOSED_PART}) x "
-    f"GROUP BY day, {', '.join(DIMENSIONS)}"
+    f"GROUP BY day, {', '.join(DIMENSIONS)} "
+    # Rows of one day are written together, so a period's rows sit in a few pages of the
+    # table instead of one page each (600 ms → a few ms for 30 days at 1,000,000 tickets).
+    "ORDER BY day"
 )
 
 
@@ -352,6 +355,9 @@ def _full_rebuild(cursor) -> RefreshResult:
         )
         start += FULL_CHUNK
     cursor.execute(_ROLLUP_INSERT.replace("{day_filter}", "IS NOT NULL"))
+    # Fresh statistics, so the planner knows how many rows a period holds.
+    cursor.execute("ANALYZE reports_ticketfact")
+    cursor.execute("ANALYZE reports_dailyrollup")
     cursor.execute("SELECT count(*), count(DISTINCT created_day) FROM reports_ticketfact")
     tickets, days = cursor.fetchone()
     return RefreshResult(tickets=tickets, days=days, last_event_id=high)
