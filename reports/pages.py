@@ -66,8 +66,8 @@ def _sla_table(slug, title, rows, key, labels, drill, chart_kind="bar") -> Table
 
 
 def page_sla(viewer: User, filters: ReportFilters) -> list[Table]:
-    base = s.rollups(viewer=viewer, filters=filters)
     drill = Drill(filters)
+    sets = s.rollup_sets(viewer=viewer, filters=filters)
     tables = []
     for key, title in (
         ("priority", _("Per priority")),
@@ -75,18 +75,17 @@ def page_sla(viewer: User, filters: ReportFilters) -> list[Table]:
         ("tier", _("Per tier")),
         ("unit_id", _("Per unit")),
     ):
-        rows = s.grouped(base, key)
+        rows = sets[key]
         labels = s.labels_for(key, [r[key] for r in rows])
         tables.append(_sla_table(f"sla-{key}", title, rows, key, labels, drill))
-    trend = s.grouped(s.bucketed(base, filters.grain), "bucket")
+    trend = sets["bucket"]
     table = _sla_table("sla-trend", _("Over time"), trend, "bucket", {}, drill, "line")
     tables.append(table)
-    tables.append(_ola_table(base, drill))
+    tables.append(_ola_table(sets[""][0], drill))
     return tables
 
 
-def _ola_table(base, drill: Drill) -> Table:
-    total = s.totals(base)
+def _ola_table(total: dict, drill: Drill) -> Table:
     table = Table(
         "ola-tier",
         _("Where time was spent: OLA per tier"),
@@ -226,8 +225,7 @@ def page_backlog(viewer: User, filters: ReportFilters) -> list[Table]:
         _("Created and closed per day"),
         [_("Day"), _("Created"), _("Resolved"), _("Closed")],
     )
-    days = s.rollups(viewer=viewer, filters=filters).values("day").order_by("day")
-    for row in days.annotate(**{k: s.SUMS[k] for k in ("created", "resolved", "closed")}):
+    for row in s.rollup_sets(viewer=viewer, filters=filters)["day"]:
         flow.add([row["day"].isoformat(), row["created"], row["resolved"], row["closed"]])
     flow.chart = chart(
         "line",
@@ -275,7 +273,6 @@ def _rates(row: dict) -> list:
 
 
 def page_resolution(viewer: User, filters: ReportFilters) -> list[Table]:
-    base = s.rollups(viewer=viewer, filters=filters)
     drill = Drill(filters)
     columns = [
         "",
@@ -285,9 +282,11 @@ def page_resolution(viewer: User, filters: ReportFilters) -> list[Table]:
         _("Reopen %"),
     ]
     overall = Table("rates-all", _("Resolution rates"), [_("All"), *columns[1:]])
-    overall.add([_("All"), *_rates(s.totals(base))], drill())
+    sets = s.rollup_sets(viewer=viewer, filters=filters)
+    total = sets[""][0]
+    overall.add([_("All"), *_rates(total)], drill())
     per_team = Table("rates-team", _("Per team"), [_("Team"), *columns[1:]])
-    rows = s.grouped(base, "team_id")
+    rows = sets["team_id"]
     labels = s.labels_for("team_id", [r["team_id"] for r in rows])
     for row in rows:
         if row["resolved"]:
@@ -300,7 +299,6 @@ def page_resolution(viewer: User, filters: ReportFilters) -> list[Table]:
         [(columns[i], [r[i] for r in per_team.rows]) for i in (2, 3, 4)],
         percent=True,
     )
-    total = s.totals(base)
     escalation = Table(
         "escalation-tier",
         _("Escalation rate per tier"),
@@ -314,19 +312,18 @@ def page_resolution(viewer: User, filters: ReportFilters) -> list[Table]:
         [r[0] for r in escalation.rows],
         [(_("Escalation %"), [r[3] for r in escalation.rows])],
     )
-    return [overall, per_team, escalation, _ola_table(base, drill)]
+    return [overall, per_team, escalation, _ola_table(total, drill)]
 
 
 # --- satisfaction --------------------------------------------------------------------------------
 
 
 def page_satisfaction(viewer: User, filters: ReportFilters) -> list[Table]:
-    base = s.rollups(viewer=viewer, filters=filters)
     drill = Drill(filters)
     trend = Table(
         "satisfaction-trend", _("Satisfaction over time"), [_("Period"), _("Ratings"), _("Mean")]
     )
-    for row in s.grouped(s.bucketed(base, filters.grain), "bucket"):
+    for row in s.rollup_sets(viewer=viewer, filters=filters)["bucket"]:
         if row["rating_count"]:
             trend.add(
                 [
@@ -419,7 +416,7 @@ def page_systems(viewer: User, filters: ReportFilters) -> list[Table]:
 
 def headline(viewer: User, filters: ReportFilters) -> dict:
     """The numbers of the home page and the weekly summary mail."""
-    total = s.totals(s.rollups(viewer=viewer, filters=filters))
+    total = s.rollup_sets(viewer=viewer, filters=filters)[""][0]
     open_now = s.facts(viewer=viewer, filters=filters).filter(is_open=True)
     backlog = open_now.aggregate(n=Count("ticket_id"), oldest=Max("created_at"))
     fr = total["fr_met"] + total["fr_breached"]
@@ -442,9 +439,9 @@ def headline(viewer: User, filters: ReportFilters) -> dict:
 
 
 def page_home(viewer: User, filters: ReportFilters) -> list[Table]:
-    base = s.rollups(viewer=viewer, filters=filters)
+    sets = s.rollup_sets(viewer=viewer, filters=filters)
     flow = Table("home-flow", _("Created and resolved"), [_("Period"), _("Created"), _("Resolved")])
-    for row in s.grouped(s.bucketed(base, filters.grain), "bucket"):
+    for row in sets["bucket"]:
         flow.add([_bucket_label(row["bucket"], filters.grain), row["created"], row["resolved"]])
     flow.chart = chart(
         "line",
@@ -454,7 +451,7 @@ def page_home(viewer: User, filters: ReportFilters) -> list[Table]:
             (flow.columns[2], [r[2] for r in flow.rows]),
         ],
     )
-    rows = s.grouped(base, "priority")
+    rows = sets["priority"]
     sla = _sla_table(
         "home-sla",
         _("SLA compliance per priority"),

@@ -48,6 +48,8 @@ class ReportFilters:
     request_type: int | None = None
     system: int | None = None
     unit_path: str | None = field(default=None, repr=False)
+    # Results already read for this request (see rollup_sets).
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def days(self) -> int:
@@ -57,7 +59,12 @@ class ReportFilters:
         """The period of the same length just before this one (for trends)."""
         span = timedelta(days=self.days)
         return ReportFilters(
-            **{**self.__dict__, "date_from": self.date_from - span, "date_to": self.date_to - span}
+            **{
+                **self.__dict__,
+                "date_from": self.date_from - span,
+                "date_to": self.date_to - span,
+                "cache": {},
+            }
         )
 
 
@@ -220,3 +227,52 @@ def repeated_problems(*, period_days: int) -> list[RepeatedProblem]:
         .select_related("category", "system")
         .order_by("rank")
     )
+
+
+# --- one scan of the rollups for every grouping a page shows ------------------------------------
+
+SET_KEYS = ("priority", "team_id", "tier", "unit_id", "bucket", "day")
+
+
+def rollup_sets(*, viewer: User, filters: ReportFilters) -> dict[str, list[dict]]:
+    """The period's rollup counters per priority, team, tier, unit, grain bucket and day, and
+    in total (key ""), from ONE scan of the rollup rows (GROUPING SETS). Cached on `filters`
+    for the request, so a page and its headline share the scan."""
+    cache_key = ("rollup_sets", viewer.pk)
+    if cache_key in filters.cache:
+        return filters.cache[cache_key]
+    from django.db import connections
+
+    inner, params = rollups(viewer=viewer, filters=filters).query.sql_with_params()
+    if filters.grain in (Grain.WEEK, Grain.MONTH):
+        bucket = f"date_trunc('{filters.grain}', r.day)::date"
+    else:
+        bucket = "r.day"
+    sums = ", ".join(f"sum({name})" for name in ROLLUP_COUNTERS)
+    keys = ", ".join(SET_KEYS)
+    sets = ", ".join(f"({key})" for key in SET_KEYS)
+    sql = (
+        f"SELECT {keys}, GROUPING({keys}), {sums} "  # noqa: S608 (constant names only)
+        f"FROM (SELECT r.*, {bucket} AS bucket FROM ({inner}) r) x "
+        f"GROUP BY GROUPING SETS ({sets}, ())"
+    )
+    full = (1 << len(SET_KEYS)) - 1
+    mask_of = {full - (1 << (len(SET_KEYS) - 1 - i)): key for i, key in enumerate(SET_KEYS)}
+    mask_of[full] = ""
+    result: dict[str, list[dict]] = {key: [] for key in (*SET_KEYS, "")}
+    with connections[reports_db()].cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            key = mask_of[row[len(SET_KEYS)]]
+            counters = dict(
+                zip(ROLLUP_COUNTERS, (v or 0 for v in row[len(SET_KEYS) + 1 :]), strict=True)
+            )
+            if key:
+                counters[key] = row[SET_KEYS.index(key)]
+            result[key].append(counters)
+    if not result[""]:
+        result[""] = [dict.fromkeys(ROLLUP_COUNTERS, 0)]
+    for key in SET_KEYS:
+        result[key].sort(key=lambda r, key=key: (r[key] is None, str(r[key])))
+    filters.cache[cache_key] = result
+    return result
