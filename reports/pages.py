@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db.models import Count, Max
+from django.db.models import Avg, Count, Max, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -111,9 +111,9 @@ def _ola_table(total: dict, drill: Drill) -> Table:
 # --- first response and resolution times -------------------------------------------------------
 
 
-def _times_table(slug, title, created, resolved, key, drill) -> Table:
-    fr = {r.get(key): r for r in s.time_stats(created, "first_response_seconds", key)}
-    res = {r.get(key): r for r in s.time_stats(resolved, "resolution_seconds", key)}
+def _times_table(slug, title, fr_sets, res_sets, key, drill) -> Table:
+    fr = {r.get(key): r for r in fr_sets[key or ""]}
+    res = {r.get(key): r for r in res_sets[key or ""]}
     keys = sorted({*fr, *res}, key=lambda k: (k is None, str(k)))
     labels = s.labels_for(key, keys) if key else {}
     columns = [title]
@@ -145,17 +145,18 @@ def page_times(viewer: User, filters: ReportFilters) -> list[Table]:
     created = base.filter(created_day__gte=filters.date_from, created_day__lte=filters.date_to)
     resolved = base.filter(resolved_day__gte=filters.date_from, resolved_day__lte=filters.date_to)
     drill = Drill(filters)
-    tables = [
-        _times_table("times-all", _("All tickets"), created, resolved, None, drill),
-        _times_table("times-priority", _("Per priority"), created, resolved, "priority", drill),
-        _times_table("times-team", _("Per team"), created, resolved, "team_id", drill),
-        _times_table(
-            "times-type", _("Per request type"), created, resolved, "request_type_id", drill
-        ),
-    ]
-    trend = s.time_stats(
-        s.bucketed(resolved, filters.grain, "resolved_day"), "resolution_seconds", "bucket"
+    keys = ("priority", "team_id", "request_type_id")
+    fr = s.time_sets(created, "first_response_seconds", keys)
+    res = s.time_sets(
+        resolved, "resolution_seconds", keys, bucket_of="resolved_day", grain=filters.grain
     )
+    tables = [
+        _times_table("times-all", _("All tickets"), fr, res, None, drill),
+        _times_table("times-priority", _("Per priority"), fr, res, "priority", drill),
+        _times_table("times-team", _("Per team"), fr, res, "team_id", drill),
+        _times_table("times-type", _("Per request type"), fr, res, "request_type_id", drill),
+    ]
+    trend = res["bucket"]
     table = Table(
         "times-trend",
         _("Resolution time over time (MTTR)"),
@@ -352,7 +353,7 @@ def page_satisfaction(viewer: User, filters: ReportFilters) -> list[Table]:
     tables = [trend, distribution]
     for key, title in (("team_id", _("Per team")), ("assignee_id", _("Per agent"))):
         rows = list(
-            resolved.values(key).annotate(n=Count("ticket_id"), mean=s.Avg("rating")).order_by(key)
+            resolved.values(key).annotate(n=Count("ticket_id"), mean=Avg("rating")).order_by(key)
         )
         labels = s.labels_for(key, [r[key] for r in rows])
         table = Table(f"satisfaction-{key}", title, [title, _("Ratings"), _("Mean")])
@@ -378,9 +379,9 @@ def page_systems(viewer: User, filters: ReportFilters) -> list[Table]:
             .annotate(
                 n=Count("ticket_id"),
                 people=Count("requester_id", distinct=True),
-                open=Count("ticket_id", filter=s.Q(is_open=True)),
+                open=Count("ticket_id", filter=Q(is_open=True)),
                 rated=Count("rating"),
-                mean=s.Avg("rating"),
+                mean=Avg("rating"),
             )
             .order_by("-n")[:50]
         )
