@@ -78,6 +78,12 @@ class TicketFact(models.Model):
             models.Index(
                 fields=["created_at"], condition=Q(is_open=True), name="reports_fact_open"
             ),
+            # The backlog grid (status × age) as an index-only scan of the open tickets.
+            models.Index(
+                fields=["status", "created_at"],
+                condition=Q(is_open=True),
+                name="reports_fact_open_status",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,38 @@ from .pages_lists import page_problems, page_risk, page_spikes
 from .selectors import ReportFilters
 from .tables import Drill, Table, _bucket_label, _label, chart, hours, pct
 
+# What each page reads from the rollups (reports.selectors.rollup_sets): only these groupings
+# and counters are computed, in one scan.
+SLA_COUNTERS = ("fr_met", "fr_breached", "res_met", "res_breached", "pu_met", "pu_breached")
+OLA_COUNTERS = tuple(
+    f"{prefix}_{tier}"
+    for tier in ("front", "middle", "back")
+    for prefix in ("in", "seconds", "ola_breached")
+)
+HOME_KEYS = ("bucket", "priority")
+HOME_COUNTERS = (
+    *SLA_COUNTERS,
+    "created",
+    "resolved",
+    "res_seconds",
+    "res_count",
+    "rating_sum",
+    "rating_count",
+    "first_contact",
+    "reopened",
+)
+RATE_COUNTERS = (
+    "created",
+    "resolved",
+    "first_contact",
+    "front_resolved",
+    "reopened",
+    "escalated_from_front",
+    "escalated_from_middle",
+    *OLA_COUNTERS,
+)
+
+
 # --- SLA compliance ----------------------------------------------------------------------------
 
 SLA_KEYS = (
@@ -67,7 +99,12 @@ def _sla_table(slug, title, rows, key, labels, drill, chart_kind="bar") -> Table
 
 def page_sla(viewer: User, filters: ReportFilters) -> list[Table]:
     drill = Drill(filters)
-    sets = s.rollup_sets(viewer=viewer, filters=filters)
+    sets = s.rollup_sets(
+        viewer=viewer,
+        filters=filters,
+        keys=("priority", "team_id", "tier", "unit_id", "bucket"),
+        counters=(*SLA_COUNTERS, *OLA_COUNTERS),
+    )
     tables = []
     for key, title in (
         ("priority", _("Per priority")),
@@ -226,7 +263,10 @@ def page_backlog(viewer: User, filters: ReportFilters) -> list[Table]:
         _("Created and closed per day"),
         [_("Day"), _("Created"), _("Resolved"), _("Closed")],
     )
-    for row in s.rollup_sets(viewer=viewer, filters=filters)["day"]:
+    days = s.rollup_sets(
+        viewer=viewer, filters=filters, keys=("day",), counters=("created", "resolved", "closed")
+    )
+    for row in days["day"]:
         flow.add([row["day"].isoformat(), row["created"], row["resolved"], row["closed"]])
     flow.chart = chart(
         "line",
@@ -283,7 +323,7 @@ def page_resolution(viewer: User, filters: ReportFilters) -> list[Table]:
         _("Reopen %"),
     ]
     overall = Table("rates-all", _("Resolution rates"), [_("All"), *columns[1:]])
-    sets = s.rollup_sets(viewer=viewer, filters=filters)
+    sets = s.rollup_sets(viewer=viewer, filters=filters, keys=("team_id",), counters=RATE_COUNTERS)
     total = sets[""][0]
     overall.add([_("All"), *_rates(total)], drill())
     per_team = Table("rates-team", _("Per team"), [_("Team"), *columns[1:]])
@@ -324,7 +364,10 @@ def page_satisfaction(viewer: User, filters: ReportFilters) -> list[Table]:
     trend = Table(
         "satisfaction-trend", _("Satisfaction over time"), [_("Period"), _("Ratings"), _("Mean")]
     )
-    for row in s.rollup_sets(viewer=viewer, filters=filters)["bucket"]:
+    sets = s.rollup_sets(
+        viewer=viewer, filters=filters, keys=("bucket",), counters=("rating_sum", "rating_count")
+    )
+    for row in sets["bucket"]:
         if row["rating_count"]:
             trend.add(
                 [
@@ -417,7 +460,8 @@ def page_systems(viewer: User, filters: ReportFilters) -> list[Table]:
 
 def headline(viewer: User, filters: ReportFilters) -> dict:
     """The numbers of the home page and the weekly summary mail."""
-    total = s.rollup_sets(viewer=viewer, filters=filters)[""][0]
+    sets = s.rollup_sets(viewer=viewer, filters=filters, keys=HOME_KEYS, counters=HOME_COUNTERS)
+    total = sets[""][0]
     open_now = s.facts(viewer=viewer, filters=filters).filter(is_open=True)
     backlog = open_now.aggregate(n=Count("ticket_id"), oldest=Max("created_at"))
     fr = total["fr_met"] + total["fr_breached"]
@@ -440,7 +484,7 @@ def headline(viewer: User, filters: ReportFilters) -> dict:
 
 
 def page_home(viewer: User, filters: ReportFilters) -> list[Table]:
-    sets = s.rollup_sets(viewer=viewer, filters=filters)
+    sets = s.rollup_sets(viewer=viewer, filters=filters, keys=HOME_KEYS, counters=HOME_COUNTERS)
     flow = Table("home-flow", _("Created and resolved"), [_("Period"), _("Created"), _("Resolved")])
     for row in sets["bucket"]:
         flow.add([_bucket_label(row["bucket"], filters.grain), row["created"], row["resolved"]])

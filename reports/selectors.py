@@ -245,11 +245,18 @@ def repeated_problems(*, period_days: int) -> list[RepeatedProblem]:
 SET_KEYS = ("priority", "team_id", "tier", "unit_id", "bucket", "day")
 
 
-def rollup_sets(*, viewer: User, filters: ReportFilters) -> dict[str, list[dict]]:
-    """The period's rollup counters per priority, team, tier, unit, grain bucket and day, and
-    in total (key ""), from ONE scan of the rollup rows (GROUPING SETS). Cached on `filters`
-    for the request, so a page and its headline share the scan."""
-    cache_key = ("rollup_sets", viewer.pk)
+def rollup_sets(
+    *,
+    viewer: User,
+    filters: ReportFilters,
+    keys: tuple[str, ...] = SET_KEYS,
+    counters: tuple[str, ...] = tuple(ROLLUP_COUNTERS),
+) -> dict[str, list[dict]]:
+    """The period's rollup `counters` per each of `keys` (priority, team, tier, unit, grain
+    bucket, day) and in total (key ""), from ONE scan of the rollup rows (GROUPING SETS). A page
+    asks only for the groupings and counters it shows: the cost is per row × grouping ×
+    counter. Cached on `filters` for the request, so a page and its headline share the scan."""
+    cache_key = ("rollup_sets", viewer.pk, keys, counters)
     if cache_key in filters.cache:
         return filters.cache[cache_key]
     from django.db import connections
@@ -259,31 +266,32 @@ def rollup_sets(*, viewer: User, filters: ReportFilters) -> dict[str, list[dict]
         bucket = f"date_trunc('{filters.grain}', r.day)::date"
     else:
         bucket = "r.day"
-    sums = ", ".join(f"sum({name})" for name in ROLLUP_COUNTERS)
-    keys = ", ".join(SET_KEYS)
-    sets = ", ".join(f"({key})" for key in SET_KEYS)
+    unknown = set(keys) - set(SET_KEYS) | set(counters) - set(ROLLUP_COUNTERS)
+    if unknown:
+        raise ValueError(f"unknown rollup keys or counters: {sorted(unknown)}")
+    sums = ", ".join(f"sum({name})" for name in counters)
+    names = ", ".join(keys)
+    sets = ", ".join([*(f"({key})" for key in keys), "()"])
     sql = (
-        f"SELECT {keys}, GROUPING({keys}), {sums} "  # noqa: S608 (constant names only)
-        f"FROM (SELECT r.*, {bucket} AS bucket FROM ({inner}) r) x "
-        f"GROUP BY GROUPING SETS ({sets}, ())"
+        f"SELECT {names + ',' if keys else ''} {'GROUPING(' + names + ')' if keys else '0'}, "  # noqa: S608 (constant names only)
+        f"{sums} FROM (SELECT r.*, {bucket} AS bucket FROM ({inner}) r) x "
+        f"GROUP BY GROUPING SETS ({sets})"
     )
-    full = (1 << len(SET_KEYS)) - 1
-    mask_of = {full - (1 << (len(SET_KEYS) - 1 - i)): key for i, key in enumerate(SET_KEYS)}
+    full = (1 << len(keys)) - 1
+    mask_of = {full - (1 << (len(keys) - 1 - i)): key for i, key in enumerate(keys)}
     mask_of[full] = ""
-    result: dict[str, list[dict]] = {key: [] for key in (*SET_KEYS, "")}
+    result: dict[str, list[dict]] = {key: [] for key in (*keys, "")}
     with connections[reports_db()].cursor() as cursor:
         cursor.execute(sql, params)
         for row in cursor.fetchall():
-            key = mask_of[row[len(SET_KEYS)]]
-            counters = dict(
-                zip(ROLLUP_COUNTERS, (v or 0 for v in row[len(SET_KEYS) + 1 :]), strict=True)
-            )
+            key = mask_of[row[len(keys)]]
+            values = dict(zip(counters, (v or 0 for v in row[len(keys) + 1 :]), strict=True))
             if key:
-                counters[key] = row[SET_KEYS.index(key)]
-            result[key].append(counters)
+                values[key] = row[keys.index(key)]
+            result[key].append(values)
     if not result[""]:
-        result[""] = [dict.fromkeys(ROLLUP_COUNTERS, 0)]
-    for key in SET_KEYS:
+        result[""] = [dict.fromkeys(counters, 0)]
+    for key in keys:
         result[key].sort(key=lambda r, key=key: (r[key] is None, str(r[key])))
     filters.cache[cache_key] = result
     return result
