@@ -160,3 +160,12 @@ def test_bad_filters_are_form_errors_not_500(report_desk, client):
 def test_requester_may_not_read_reports(report_desk, client):
     client.force_login(report_desk.desk.requester)
     assert client.get("/workspace/reports/").status_code == 403
+
+
+def test_numbers_drill_down_to_the_ticket_list(report_desk):
+    admin = report_desk.desk.admin
+    table = next(t for t in pages.page_sla(admin, filters()) if t.slug == "sla-priority")
+    assert table.links == ["/workspace/queue/all/?priority=P1"]
+    team = next(t for t in pages.page_sla(admin, filters()) if t.slug == "sla-team_id")
+    front = report_desk.desk.front.pk
+    assert f"/workspace/queue/all/?team={front}" in team.links
