@@ -13,8 +13,8 @@ def test_without_a_replica_everything_reads_the_primary(settings):
     assert ReportsReplicaRouter().db_for_read(TicketFact) == "default"
 
 
-def test_with_a_replica_only_the_read_model_reads_it(settings):
-    settings.DATABASES = {**settings.DATABASES, "reports": dict(settings.DATABASES["default"])}
+def test_with_a_replica_only_the_read_model_reads_it(settings, monkeypatch):
+    monkeypatch.setitem(settings.DATABASES, "reports", dict(settings.DATABASES["default"]))
     router = ReportsReplicaRouter()
     assert reports_db() == "reports"
     assert router.db_for_read(TicketFact) == "reports"
