@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reports.conftest import DAY
-from tests.ui.conftest import browser, open_as  # noqa: F401
+# The report desk of tests/reports (its fixtures, imported here; the browser fixtures come from
+# tests/ui/conftest.py, so the session has one browser).
+from tests.reports.conftest import DAY, eager_celery, open_ticket, report_desk  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
