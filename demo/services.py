@@ -57,6 +57,7 @@ class SeedReport:
     statuses: Counter = field(default_factory=Counter)
     stopped_early: list[str] = field(default_factory=list)
     classifier: str = ""
+    history_created: int = 0
 
 
 # --- organisation, people, catalogue --------------------------------------------------------
@@ -586,7 +587,9 @@ def _advance(desk: _Desk, plan: TicketPlan, ticket: Ticket) -> bool:
     return _reached(plan, Ticket.objects.get(pk=ticket.pk))
 
 
-def demo_seed(*, ticket_count: int = 300, train_classifier: bool = True) -> SeedReport:
+def demo_seed(
+    *, ticket_count: int = 300, train_classifier: bool = True, history_days: int = 0
+) -> SeedReport:
     """Create or update the whole demo desk; safe to run again (nothing is duplicated).
 
     Side effects: new tickets fire the ticket reactions of every installed app (routing, SLA,
@@ -633,4 +636,9 @@ def demo_seed(*, ticket_count: int = 300, train_classifier: bool = True) -> Seed
 
     catalogue_seed()
     feedback_seed(source=DEMO_SOURCE)
+
+    if history_days:
+        from .history import demo_history_seed
+
+        report.history_created = demo_history_seed(people=people, teams=teams, days=history_days)
     return report

@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("feedback.api.urls")),
     path("", include("servicecatalog.api.urls")),
     path("", include("alerts.api.urls")),
+    path("", include("reports.api.urls")),
 ]

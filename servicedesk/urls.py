@@ -37,6 +37,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("portal/", include("portal.urls")),
     path("workspace/dashboard/", include("sla.urls")),
+    path("workspace/reports/", include("reports.urls")),
+    path("", include("reports.metrics_urls")),
     path("workspace/", include("workspace.urls")),
     path("notifications/", include("notifications.urls")),
     path("tickets/", include("tickets.urls")),

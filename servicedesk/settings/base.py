@@ -53,9 +53,12 @@ INSTALLED_APPS = [
     "servicecatalog",
     "alerts",
     "incidents",
+    "reports",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy on every response (docs/security.md).
     "csp.middleware.CSPMiddleware",
@@ -72,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Turns a sign-in that django-axes locked out into a 429 page (accounts/lockout.py).
     "axes.middleware.AxesMiddleware",
     # Last, so it sees the views' exceptions first: JSON 503 on /api/ during a database outage.
@@ -143,6 +147,13 @@ DATABASES = {
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
     "options", f"-c random_page_cost={env_str('DB_RANDOM_PAGE_COST', '1.1')}"
 )
+# Reports may read from a PostgreSQL replica (reports/routers.py); unset, they read the primary.
+if env_str("REPORTS_DATABASE_URL", ""):
+    DATABASES["reports"] = dj_database_url.parse(
+        env_str("REPORTS_DATABASE_URL", ""), conn_max_age=env_int("DB_CONN_MAX_AGE", 60)
+    )
+    DATABASES["reports"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["reports.routers.ReportsReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 # Django's model backend with a person's permissions read in one query (accounts/backends.py).
@@ -360,6 +371,27 @@ CELERY_BEAT_SCHEDULE["incidents.end_stale_outage_banners"] = {
     "task": "incidents.end_stale_outage_banners",
     "schedule": crontab(minute="*/5"),
 }
+# Reports (reports.tasks, docs/reports.md): the read model follows the operation log every
+# minute; spikes and repeated problems hourly; the managers' summary on Monday morning.
+CELERY_BEAT_SCHEDULE["reports.refresh_rollups"] = {
+    "task": "reports.refresh_rollups",
+    "schedule": 60,
+}
+CELERY_BEAT_SCHEDULE["reports.detect_spikes"] = {
+    "task": "reports.detect_spikes",
+    "schedule": crontab(minute=5),
+}
+CELERY_BEAT_SCHEDULE["reports.repeated_problems"] = {
+    "task": "reports.repeated_problems",
+    "schedule": crontab(minute=35),
+}
+CELERY_BEAT_SCHEDULE["reports.weekly_summary"] = {
+    "task": "reports.weekly_summary",
+    "schedule": crontab(day_of_week=1, hour=8, minute=0),
+}
+# /metrics (reports/metrics.py): a bearer token, or scrapers from these addresses.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
 
 # Desk policy knobs (documented in the README).
 SERVICEDESK = {

@@ -105,7 +105,12 @@ def seeded_once(django_db_setup, django_db_blocker):
         out = io.StringIO()
         # Reactions (routing, SLA) never run inside this transaction, so no classifier either.
         call_command(
-            "seed_demo", tickets=TEST_TICKETS, skip_classifier=True, stdout=out, stderr=out
+            "seed_demo",
+            tickets=TEST_TICKETS,
+            skip_classifier=True,
+            history_days=0,
+            stdout=out,
+            stderr=out,
         )
         yield out.getvalue()
         transaction.set_rollback(True)
@@ -122,7 +127,9 @@ def test_seed_demo_twice_gives_the_same_data(seeded):
     counts, digest = model_counts(), key_fields_digest()
     events = TicketEvent.objects.count()
     out = io.StringIO()
-    call_command("seed_demo", tickets=TEST_TICKETS, skip_classifier=True, stdout=out)
+    call_command(
+        "seed_demo", tickets=TEST_TICKETS, skip_classifier=True, history_days=0, stdout=out
+    )
     assert f"0 created, {total} already there" in out.getvalue()
     assert model_counts() == counts
     assert key_fields_digest() == digest

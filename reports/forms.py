@@ -1,0 +1,114 @@
+"""The report filters: a period (a preset or two dates), a grain, and the dimensions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from accounts.choices import Tier
+from accounts.models import OrgUnit, Team
+from catalog.models import InformationSystem, RequestType
+from tickets.choices import Priority
+
+from .choices import Grain, Preset
+from .models import Release
+from .selectors import ReportFilters
+
+MAX_DAYS = 3 * 366
+
+
+def _blank(choices):
+    return [("", "—"), *choices]
+
+
+def preset_period(preset: str, today: date) -> tuple[date, date]:
+    if preset == Preset.LAST_7:
+        return today - timedelta(days=6), today
+    if preset == Preset.LAST_90:
+        return today - timedelta(days=89), today
+    if preset == Preset.THIS_MONTH:
+        return today.replace(day=1), today
+    if preset == Preset.LAST_MONTH:
+        end = today.replace(day=1) - timedelta(days=1)
+        return end.replace(day=1), end
+    return today - timedelta(days=29), today
+
+
+class ReportFilterForm(forms.Form):
+    """Every report's filters, read from the query string so a view can be bookmarked."""
+
+    preset = forms.ChoiceField(label=_("Period"), required=False, choices=Preset.choices)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    grain = forms.ChoiceField(label=_("Per"), required=False, choices=Grain.choices)
+    unit = forms.TypedChoiceField(label=_("Unit"), required=False, coerce=int, empty_value=None)
+    team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
+    tier = forms.ChoiceField(label=_("Tier"), required=False)
+    priority = forms.ChoiceField(label=_("Priority"), required=False)
+    request_type = forms.TypedChoiceField(
+        label=_("Request type"), required=False, coerce=int, empty_value=None
+    )
+    system = forms.TypedChoiceField(label=_("System"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chinese = (get_language() or "").startswith("zh")
+
+        def label(name: str, name_zh: str) -> str:
+            return name_zh if chinese and name_zh else name
+
+        self.fields["tier"].choices = _blank(Tier.choices)
+        self.fields["priority"].choices = _blank([(p, p) for p in Priority.values])
+        units = OrgUnit.objects.order_by("path").values_list("pk", "name", "name_zh", "depth")
+        self.fields["unit"].choices = _blank(
+            [(pk, "\u2003" * (depth - 1) + label(n, z)) for pk, n, z, depth in units]
+        )
+        teams = Team.objects.order_by("tier", "code").values_list("pk", "name", "name_zh")
+        self.fields["team"].choices = _blank([(pk, label(n, z)) for pk, n, z in teams])
+        types = RequestType.objects.order_by("code").values_list("pk", "name", "name_zh")
+        self.fields["request_type"].choices = _blank([(pk, label(n, z)) for pk, n, z in types])
+        systems = InformationSystem.objects.order_by("code").values_list("pk", "name", "name_zh")
+        self.fields["system"].choices = _blank([(pk, label(n, z)) for pk, n, z in systems])
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if data.get("preset") not in ("", None, Preset.CUSTOM) or not (start and end):
+            if data.get("preset") == Preset.CUSTOM and not (start and end):
+                raise forms.ValidationError(_("A custom period needs both dates."))
+            start, end = preset_period(data.get("preset") or "", timezone.localdate())
+        if start > end:
+            self.add_error("date_to", _("The end of the period is before its start."))
+        elif (end - start).days > MAX_DAYS:
+            self.add_error("date_from", _("A period is at most three years."))
+        data["date_from"], data["date_to"] = start, end
+        return data
+
+    def filters(self) -> ReportFilters:
+        data = self.cleaned_data
+        return ReportFilters(
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            grain=data.get("grain") or Grain.WEEK,
+            unit=data.get("unit"),
+            team=data.get("team"),
+            tier=data.get("tier") or "",
+            priority=data.get("priority") or "",
+            request_type=data.get("request_type"),
+            system=data.get("system"),
+        )
+
+
+class ReleaseForm(forms.ModelForm):
+    class Meta:
+        model = Release
+        fields = ["system", "version", "released_on", "notes"]
+        widgets = {"released_on": forms.DateInput(attrs={"type": "date"})}

@@ -1,0 +1,297 @@
+"""Reads of the reports, scoped by the viewer, from the rollups and facts (never a scan of the
+tickets). Every function costs a fixed number of queries whatever the size of the desk.
+
+Scope: a viewer who may see every ticket sees every unit; anyone else sees the units they
+manage and the units below them (the same rule as the ticket lists).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Aggregate, FloatField, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import OrgUnit, Team, User
+from catalog.models import Category, InformationSystem, RequestType, SystemModule
+
+from .choices import Grain
+from .models import DailyRollup, RepeatedProblem, RollupState, Spike, TicketFact
+from .rollups import ROLLUP_COUNTERS, STATE_KEY
+from .routers import reports_db
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's percentile_cont: linear interpolation between the two nearest values."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+@dataclass
+class ReportFilters:
+    """The filters of every report page, all kept in the URL (see forms.ReportFilterForm)."""
+
+    date_from: date
+    date_to: date
+    grain: str = Grain.WEEK
+    unit: int | None = None
+    team: int | None = None
+    tier: str = ""
+    priority: str = ""
+    request_type: int | None = None
+    system: int | None = None
+    unit_path: str | None = field(default=None, repr=False)
+    # Results already read for this request (see rollup_sets).
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def days(self) -> int:
+        return (self.date_to - self.date_from).days + 1
+
+    def previous(self) -> ReportFilters:
+        """The period of the same length just before this one (for trends)."""
+        span = timedelta(days=self.days)
+        return ReportFilters(
+            **{
+                **self.__dict__,
+                "date_from": self.date_from - span,
+                "date_to": self.date_to - span,
+                "cache": {},
+            }
+        )
+
+
+def scope_q(viewer: User) -> Q | None:
+    """None when the viewer sees every unit; else a prefix match on their managed units."""
+    if viewer.has_perm("accounts.view_all_tickets"):
+        return None
+    scope = Q(pk__in=[])
+    for path in viewer.managed_units.values_list("path", flat=True):
+        scope |= Q(unit_path__startswith=path)
+    return scope
+
+
+def _dimension_q(filters: ReportFilters) -> Q:
+    q = Q()
+    if filters.unit is not None:
+        if filters.unit_path is None:
+            filters.unit_path = (
+                OrgUnit.objects.filter(pk=filters.unit).values_list("path", flat=True).first()
+                or "\x00"
+            )
+        q &= Q(unit_path__startswith=filters.unit_path)
+    if filters.team is not None:
+        q &= Q(team_id=filters.team)
+    if filters.tier:
+        q &= Q(tier=filters.tier)
+    if filters.priority:
+        q &= Q(priority=filters.priority)
+    if filters.request_type is not None:
+        q &= Q(request_type_id=filters.request_type)
+    if filters.system is not None:
+        q &= Q(system_id=filters.system)
+    return q
+
+
+def _scoped(queryset: QuerySet, viewer: User, filters: ReportFilters) -> QuerySet:
+    scope = scope_q(viewer)
+    if scope is not None:
+        queryset = queryset.filter(scope)
+    return queryset.filter(_dimension_q(filters))
+
+
+def rollups(*, viewer: User, filters: ReportFilters) -> QuerySet[DailyRollup]:
+    """The viewer's rollup rows of the period."""
+    queryset = DailyRollup.objects.using(reports_db()).filter(
+        day__gte=filters.date_from, day__lte=filters.date_to
+    )
+    return _scoped(queryset, viewer, filters)
+
+
+def facts(*, viewer: User, filters: ReportFilters) -> QuerySet[TicketFact]:
+    """The viewer's facts (no period: each report picks the day that matters to it)."""
+    return _scoped(TicketFact.objects.using(reports_db()), viewer, filters)
+
+
+def time_sets(
+    queryset: QuerySet[TicketFact],
+    seconds_field: str,
+    keys: tuple[str, ...],
+    *,
+    bucket_of: str | None = None,
+    grain: str = Grain.WEEK,
+) -> dict[str, list[dict]]:
+    """n, mean, median and p90 of a time column (seconds) per each of `keys` (and per grain
+    bucket of the `bucket_of` day when given) and overall (key ""), in ONE scan (GROUPING SETS;
+    percentile_cont interpolates linearly between the two nearest values)."""
+    from django.db import connections
+
+    inner, params = queryset.filter(**{f"{seconds_field}__isnull": False}).query.sql_with_params()
+    columns = list(keys)
+    select_bucket = ""
+    if bucket_of:
+        if grain in (Grain.WEEK, Grain.MONTH):
+            select_bucket = f", date_trunc('{grain}', r.{bucket_of})::date AS bucket"
+        else:
+            select_bucket = f", r.{bucket_of} AS bucket"
+        columns.append("bucket")
+    names = ", ".join(columns)
+    grouping = f", GROUPING({names})" if columns else ", 0"
+    sets = ", ".join([*(f"({c})" for c in columns), "()"])
+    sql = (
+        f"SELECT {names + ',' if columns else ''} count(*), avg({seconds_field}), "  # noqa: S608
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds_field}), "
+        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {seconds_field}) {grouping} "
+        f"FROM (SELECT r.*{select_bucket} FROM ({inner}) r) x "
+        f"GROUP BY GROUPING SETS ({sets})"
+    )
+    full = (1 << len(columns)) - 1
+    mask_of = {full - (1 << (len(columns) - 1 - i)): c for i, c in enumerate(columns)}
+    mask_of[full] = ""
+    result: dict[str, list[dict]] = {c: [] for c in (*columns, "")}
+    with connections[reports_db()].cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            values = row[len(columns) :]
+            key = mask_of[values[4]]
+            stats = {"n": values[0], "mean": values[1], "median": values[2], "p90": values[3]}
+            if key:
+                stats[key] = row[columns.index(key)]
+            result[key].append(stats)
+    for column in columns:
+        result[column].sort(key=lambda r, c=column: (r[c] is None, str(r[c])))
+    return result
+
+
+# --- labels: one small query per dimension -----------------------------------------------------
+
+
+def labels_for(dimension: str, ids) -> dict:
+    """Display names of dimension values, read once per page."""
+    ids = [i for i in set(ids) if i is not None and i != ""]
+    if dimension == "tier":
+        from accounts.choices import Tier
+
+        return {value: label for value, label in Tier.choices}
+    if dimension == "priority":
+        return {p: p for p in ids}
+    model = {
+        "team_id": Team,
+        "unit_id": OrgUnit,
+        "request_type_id": RequestType,
+        "system_id": InformationSystem,
+        "module_id": SystemModule,
+        "category_id": Category,
+        "assignee_id": User,
+    }[dimension]
+    if not ids:
+        return {}
+    rows = model.objects.filter(pk__in=ids)
+    if model is User:
+        return {user.pk: str(user) for user in rows.only("username", "display_name", "first_name")}
+    return {row.pk: row.label for row in rows}
+
+
+# --- freshness ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Freshness:
+    refreshed_at: datetime | None
+
+    @property
+    def age(self) -> timedelta | None:
+        return timezone.now() - self.refreshed_at if self.refreshed_at else None
+
+
+def freshness() -> Freshness:
+    state = RollupState.objects.using(reports_db()).filter(key=STATE_KEY).first()
+    return Freshness(state.refreshed_at if state else None)
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+
+def spikes(*, filters: ReportFilters, limit: int = 100) -> list[Spike]:
+    queryset = Spike.objects.using(reports_db()).filter(
+        day__gte=filters.date_from, day__lte=filters.date_to
+    )
+    if filters.request_type is not None:
+        queryset = queryset.filter(request_type_id=filters.request_type)
+    if filters.system is not None:
+        queryset = queryset.filter(system_id=filters.system)
+    return list(
+        queryset.select_related("request_type", "system", "release", "release__system")[:limit]
+    )
+
+
+def repeated_problems(*, period_days: int) -> list[RepeatedProblem]:
+    return list(
+        RepeatedProblem.objects.using(reports_db())
+        .filter(period_days=period_days)
+        .select_related("category", "system")
+        .order_by("rank")
+    )
+
+
+# --- one scan of the rollups for every grouping a page shows ------------------------------------
+
+SET_KEYS = ("priority", "team_id", "tier", "unit_id", "bucket", "day")
+
+
+def rollup_sets(
+    *,
+    viewer: User,
+    filters: ReportFilters,
+    keys: tuple[str, ...] = SET_KEYS,
+    counters: tuple[str, ...] = tuple(ROLLUP_COUNTERS),
+) -> dict[str, list[dict]]:
+    """The period's rollup `counters` per each of `keys` (priority, team, tier, unit, grain
+    bucket, day) and in total (key ""), from ONE scan of the rollup rows (GROUPING SETS). A page
+    asks only for the groupings and counters it shows: the cost is per row × grouping ×
+    counter. Cached on `filters` for the request, so a page and its headline share the scan."""
+    cache_key = ("rollup_sets", viewer.pk, keys, counters)
+    if cache_key in filters.cache:
+        return filters.cache[cache_key]
+    from django.db import connections
+
+    inner, params = rollups(viewer=viewer, filters=filters).query.sql_with_params()
+    if filters.grain in (Grain.WEEK, Grain.MONTH):
+        bucket = f"date_trunc('{filters.grain}', r.day)::date"
+    else:
+        bucket = "r.day"
+    unknown = set(keys) - set(SET_KEYS) | set(counters) - set(ROLLUP_COUNTERS)
+    if unknown:
+        raise ValueError(f"unknown rollup keys or counters: {sorted(unknown)}")
+    sums = ", ".join(f"sum({name})" for name in counters)
+    names = ", ".join(keys)
+    sets = ", ".join([*(f"({key})" for key in keys), "()"])
+    sql = (
+        f"SELECT {names + ',' if keys else ''} {'GROUPING(' + names + ')' if keys else '0'}, "  # noqa: S608 (constant names only)
+        f"{sums} FROM (SELECT r.*, {bucket} AS bucket FROM ({inner}) r) x "
+        f"GROUP BY GROUPING SETS ({sets})"
+    )
+    full = (1 << len(keys)) - 1
+    mask_of = {full - (1 << (len(keys) - 1 - i)): key for i, key in enumerate(keys)}
+    mask_of[full] = ""
+    result: dict[str, list[dict]] = {key: [] for key in (*keys, "")}
+    with connections[reports_db()].cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            key = mask_of[row[len(keys)]]
+            values = dict(zip(counters, (v or 0 for v in row[len(keys) + 1 :]), strict=True))
+            if key:
+                values[key] = row[keys.index(key)]
+            result[key].append(values)
+    if not result[""]:
+        result[""] = [dict.fromkeys(counters, 0)]
+    for key in keys:
+        result[key].sort(key=lambda r, key=key: (r[key] is None, str(r[key])))
+    filters.cache[cache_key] = result
+    return result
