@@ -36,6 +36,7 @@ def desk_samples() -> dict:
     from sla.choices import ACTIVE_TIMER_STATES
     from sla.models import SlaTimer
     from tickets.choices import OPEN_STATUSES
+    from tickets import retries
     from tickets.models import Ticket
 
     from .models import RollupState, TicketFact
@@ -82,6 +83,7 @@ def desk_samples() -> dict:
         total=Sum("confidence"),
     )
     alerts = TicketFact.objects.filter(channel="alert").count()
+    parked = retries.parked_count()
     state = RollupState.objects.filter(key="rollup").first()
     return {
         "open": open_rows,
@@ -96,6 +98,7 @@ def desk_samples() -> dict:
         "confidence": buckets,
         "confidence_sum": float(buckets["total"] or 0.0),
         "alerts": alerts,
+        "reactions_parked": parked,
         "freshness": (now - state.refreshed_at).total_seconds()
         if state and state.refreshed_at
         else None,
@@ -167,6 +170,11 @@ class DeskCollector:
             buckets=[(str(b), confidence[f"le_{b}"]) for b in CONFIDENCE_BUCKETS]
             + [("+Inf", confidence["n"])],
             sum_value=samples["confidence_sum"],
+        )
+        yield GaugeMetricFamily(
+            "servicedesk_reactions_parked",
+            "Reactions to ticket events that failed their last attempt (admin: Failed reactions).",
+            value=samples["reactions_parked"],
         )
         yield CounterMetricFamily(
             "servicedesk_alert_tickets",
