@@ -35,8 +35,8 @@ def desk_samples() -> dict:
     from notifications.models import Notification
     from sla.choices import ACTIVE_TIMER_STATES
     from sla.models import SlaTimer
-    from tickets.choices import OPEN_STATUSES
     from tickets import retries
+    from tickets.choices import OPEN_STATUSES
     from tickets.models import Ticket
 
     from .models import RollupState, TicketFact
