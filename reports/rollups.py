@@ -149,7 +149,7 @@ LEFT JOIN LATERAL (
     LEFT JOIN sla_olatarget o ON o.tier = s.tier AND o.priority = s.priority
     WHERE s.ticket_id = t.id
 ) sp ON true
-LEFT JOIN portal_rating r ON r.ticket_id = t.id
+LEFT JOIN feedback_rating r ON r.ticket_id = t.id
 """.format(  # noqa: S608
     front_resolved=(
         "(t.resolved_at IS NOT NULL AND t.tier = 'front'"

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+# Its sibling module, also when this file is imported as `scripts.testall` (the bandit test).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from setupcheck import DEBIAN_CHROMIUM, browser_hint, family, find_chromium, os_release, sudo
 
 ROOT = Path(__file__).resolve().parents[1]
