@@ -233,6 +233,16 @@ CELERY_BEAT_SCHEDULE["notifications.redeliver_stale"] = {
     "schedule": crontab(minute="*/10"),
 }
 
+# The knowledge base (knowledge/, docs/knowledge.md): review interval, automatic retirement.
+KNOWLEDGE = {
+    "REVIEW_INTERVAL_DAYS": env_int("KNOWLEDGE_REVIEW_INTERVAL_DAYS", 180),
+    "RETIRE_UNUSED_AFTER_DAYS": env_int("KNOWLEDGE_RETIRE_UNUSED_AFTER_DAYS", 365),
+}
+CELERY_BEAT_SCHEDULE["knowledge.review_sweep"] = {
+    "task": "knowledge.review_sweep",
+    "schedule": crontab(hour=3, minute=10),
+}
+
 # Desk policy knobs (documented in the README).
 SERVICEDESK = {
     "TICKET_NUMBER_PREFIX": env_str("TICKET_NUMBER_PREFIX", "SD"),
