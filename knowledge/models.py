@@ -205,7 +205,10 @@ class Article(ConcurrentTransitionMixin, models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)
+    # NULL (not ""): only imported articles carry one, and only those must be unique.
+    external_id = models.CharField(  # noqa: DJ001
+        _("external id"), max_length=100, null=True, blank=True
+    )
     search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -373,9 +376,7 @@ class ArticleVote(models.Model):
     One per person and article; voting again changes the vote."""
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="votes")
-    voter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     helpful = models.BooleanField(_("helpful"))
     comment = models.TextField(_("comment"), blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)

@@ -52,9 +52,9 @@ def notify_auto_retired(article: Article) -> list[int]:
 def notify_vote_comment(vote: ArticleVote) -> list[int]:
     """A vote with a comment reaches the article's owner (the comment is for the desk only)."""
     article = vote.article
-    subject = (
-        _("Helpful: %(title)s") if vote.helpful else _("Not helpful: %(title)s")
-    ) % {"title": article.title[:120]}
+    subject = (_("Helpful: %(title)s") if vote.helpful else _("Not helpful: %(title)s")) % {
+        "title": article.title[:120]
+    }
     return notify(
         recipients=[article.owner or article.created_by],
         subject=subject,

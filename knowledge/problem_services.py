@@ -43,7 +43,8 @@ OPEN_TICKET_STATUSES = [Status.NEW, Status.QUEUED, Status.IN_PROGRESS, Status.PE
 def can_manage_problems(user: User | None) -> bool:
     """The middle office owns problems: experts (verify_fixes) and knowledge reviewers."""
     return bool(
-        user and (user.has_perm("accounts.verify_fixes") or user.has_perm("accounts.manage_knowledge"))
+        user
+        and (user.has_perm("accounts.verify_fixes") or user.has_perm("accounts.manage_knowledge"))
     )
 
 
@@ -92,9 +93,7 @@ def _clean(data: ProblemInput, *, creating: bool) -> dict:
 
 
 @transaction.atomic
-def problem_create(
-    *, actor: User, data: ProblemInput, ticket: Ticket | None = None
-) -> Problem:
+def problem_create(*, actor: User, data: ProblemInput, ticket: Ticket | None = None) -> Problem:
     """Record a problem (optionally from the ticket that revealed it, which is linked).
     Guards: desk staff; a title. Owner defaults to the actor."""
     _check(actor)
@@ -152,7 +151,9 @@ def problem_transition(
     before = problem.status
     kwargs, fields = {}, {"status"}
     if transition == "mark_fixed":
-        kwargs["fix_note"] = clean_text(fix_note, field="fix_note", max_length=20_000, required=True)
+        kwargs["fix_note"] = clean_text(
+            fix_note, field="fix_note", max_length=20_000, required=True
+        )
         fields |= {"fix_note", "fixed_at"}
     elif transition == "reopen":
         fields.add("fixed_at")

@@ -261,4 +261,3 @@ def similar_problems(*, viewer: User, ticket: Ticket, limit: int = 3) -> list[Pr
         .filter(matches=True)
         .order_by("-ticket_count", "-id")[:limit]
     )
-

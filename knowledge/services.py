@@ -119,9 +119,10 @@ def _clean_input(data: ArticleInput, *, creating: bool) -> dict[str, Any]:
         if value is not None or name in data.given:
             values[name] = value
     if data.external_id is not None:
-        values["external_id"] = clean_text(
-            data.external_id, field="external_id", max_length=100, required=False
-        ) or None
+        values["external_id"] = (
+            clean_text(data.external_id, field="external_id", max_length=100, required=False)
+            or None
+        )
     module, system = values.get("module"), values.get("system")
     if module is not None and system is not None and module.system_id != system.pk:
         raise ValidationError({"module": [_("The module belongs to another system.")]})
@@ -406,9 +407,7 @@ def article_confirm_review(
 ) -> Article:
     """A periodic review re-confirms a published article: a new review date."""
     article = _lock(article_id)
-    if article.status != ArticleStatus.PUBLISHED or not actor.has_perm(
-        "accounts.manage_knowledge"
-    ):
+    if article.status != ArticleStatus.PUBLISHED or not actor.has_perm("accounts.manage_knowledge"):
         raise IllegalArticleTransition(
             transition=_("confirm the review"), status=article.get_status_display()
         )
@@ -431,7 +430,7 @@ def article_confirm_review(
 
 
 def _link(article: Article, ticket: Ticket, actor: User | None, kind: str) -> bool:
-    link, created = ArticleTicketLink.objects.get_or_create(
+    _row, created = ArticleTicketLink.objects.get_or_create(
         article=article, ticket=ticket, kind=kind, defaults={"linked_by": actor}
     )
     if created:
@@ -439,7 +438,10 @@ def _link(article: Article, ticket: Ticket, actor: User | None, kind: str) -> bo
             use_count=F("use_count") + 1, last_used_at=timezone.now()
         )
         article_event_record(
-            article=article, kind=K.LINKED, actor=actor, data={"ticket": ticket.number, "kind": kind}
+            article=article,
+            kind=K.LINKED,
+            actor=actor,
+            data={"ticket": ticket.number, "kind": kind},
         )
     return created
 
@@ -467,7 +469,7 @@ def article_record_view(*, article_id: int) -> None:
 
 @transaction.atomic
 def article_record_deflection(*, article_id: int, requester: User, query: str = "") -> Deflection:
-    """"This solved my problem": no ticket is created; the article counts a deflection.
+    """ "This solved my problem": no ticket is created; the article counts a deflection.
     Guards: a published public article (what a requester could see)."""
     article = Article.objects.filter(
         pk=article_id, status=ArticleStatus.PUBLISHED, audience=Audience.PUBLIC
@@ -548,9 +550,7 @@ def article_draft_from_ticket(*, ticket: Ticket, actor: User) -> Article:
     if ticket.status not in (Status.RESOLVED, Status.CLOSED, Status.PENDING_VERIFICATION) and (
         not ticket.resolution
     ):
-        raise ValidationError(
-            {"ticket": [_("Archive a ticket once it has a resolution.")]}
-        )
+        raise ValidationError({"ticket": [_("Archive a ticket once it has a resolution.")]})
     return article_create(actor=actor, data=draft_input_from_ticket(ticket), source_ticket=ticket)
 
 

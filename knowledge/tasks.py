@@ -39,4 +39,3 @@ def review_sweep() -> dict[str, int]:
     )
     retired = sum(article_auto_retire(article_id=pk) for pk in list(stale))
     return {"review_due": queued, "retired": retired}
-
