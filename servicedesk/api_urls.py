@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("routing.api.urls")),
     path("", include("sla.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("knowledge.api.urls")),
 ]

@@ -30,6 +30,7 @@ urlpatterns = [
     path("workspace/dashboard/", sla_views.dashboard, name="dashboard"),
     path("workspace/", include("workspace.urls")),
     path("notifications/", include("notifications.urls")),
+    path("knowledge/", include("knowledge.urls")),
     path("tickets/", include("tickets.urls")),
     path("api/", include("servicedesk.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
