@@ -104,37 +104,37 @@ class SuggestionSerializer(serializers.Serializer):
         return hit.article.symptom[:300]
 
 
-class ApproveSerializer(serializers.Serializer):
+class ArticleApproveSerializer(serializers.Serializer):
     review_due_on = serializers.DateField(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
-class CommentSerializer(serializers.Serializer):
+class ArticleReturnSerializer(serializers.Serializer):
     comment = serializers.CharField(max_length=5000)
 
 
-class ReasonSerializer(serializers.Serializer):
+class ArticleRetireSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)
 
 
-class ReviewDateSerializer(serializers.Serializer):
+class ArticleReviewDateSerializer(serializers.Serializer):
     review_due_on = serializers.DateField(required=False, allow_null=True)
 
 
-class VoteSerializer(serializers.Serializer):
+class ArticleVoteSerializer(serializers.Serializer):
     helpful = serializers.BooleanField()
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class TicketRefSerializer(serializers.Serializer):
+class KnowledgeTicketRefSerializer(serializers.Serializer):
     ticket = serializers.CharField(max_length=32, help_text="The ticket's number")
 
 
-class LinkResultSerializer(serializers.Serializer):
+class KnowledgeLinkResultSerializer(serializers.Serializer):
     created = serializers.BooleanField()
 
 
-class VersionSerializer(serializers.Serializer):
+class ArticleVersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     content = serializers.JSONField()
     published_by = serializers.CharField(source="published_by.username", allow_null=True)

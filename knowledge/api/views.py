@@ -167,20 +167,20 @@ ArticleSubmitView = _action(
 )
 ArticleApproveView = _action(
     "Approve",
-    s.ApproveSerializer,
+    s.ArticleApproveSerializer,
     lambda r, a, d: services.article_approve(article_id=a.pk, actor=r.user, **d),
     "POST: publish an article in review (manage_knowledge; not your own). 409 if it is "
     "no longer in review.",
 )
 ArticleReturnView = _action(
     "Return",
-    s.CommentSerializer,
+    s.ArticleReturnSerializer,
     lambda r, a, d: services.article_return(article_id=a.pk, actor=r.user, **d),
     "POST: return an article in review to its author with a comment.",
 )
 ArticleRetireView = _action(
     "Retire",
-    s.ReasonSerializer,
+    s.ArticleRetireSerializer,
     lambda r, a, d: services.article_retire(article_id=a.pk, actor=r.user, **d),
     "POST: retire an article.",
 )
@@ -192,13 +192,13 @@ ArticleReviseView = _action(
 )
 ArticleConfirmReviewView = _action(
     "ConfirmReview",
-    s.ReviewDateSerializer,
+    s.ArticleReviewDateSerializer,
     lambda r, a, d: services.article_confirm_review(article_id=a.pk, actor=r.user, **d),
     "POST: the periodic review re-confirms the article; sets the next review date.",
 )
 ArticleVoteView = _action(
     "Vote",
-    s.VoteSerializer,
+    s.ArticleVoteSerializer,
     lambda r, a, d: services.article_vote(article=a, voter=r.user, **d),
     "POST: vote the article helpful or not (one vote per person), optional comment.",
 )
@@ -212,23 +212,23 @@ def _link(request: Request, article: Article, data: dict) -> dict:
 
 ArticleLinkTicketView = _action(
     "LinkTicket",
-    s.TicketRefSerializer,
+    s.KnowledgeTicketRefSerializer,
     _link,
     "POST: the article was used on a ticket: link and count it (agents).",
-    response=s.LinkResultSerializer,
+    response=s.KnowledgeLinkResultSerializer,
 )
 
 
 class ArticleVersionsView(APIView):
     """GET every published version of an article."""
 
-    @extend_schema(responses={200: s.VersionSerializer(many=True)})
+    @extend_schema(responses={200: s.ArticleVersionSerializer(many=True)})
     def get(self, request: Request, article_id: int) -> Response:
         article = _article(request, article_id)
         if not selectors.is_desk_staff(request.user):
             raise PermissionDenied()
         versions = selectors.article_versions(article=article)
-        return Response(s.VersionSerializer(versions, many=True).data)
+        return Response(s.ArticleVersionSerializer(versions, many=True).data)
 
 
 class SuggestView(APIView):
@@ -320,10 +320,10 @@ class ProblemTransitionView(APIView):
 class ProblemLinkTicketView(APIView):
     """POST: link a ticket to the problem (counted once)."""
 
-    @extend_schema(request=s.TicketRefSerializer, responses={200: s.LinkResultSerializer})
+    @extend_schema(request=s.KnowledgeTicketRefSerializer, responses={200: s.KnowledgeLinkResultSerializer})
     def post(self, request: Request, problem_id: int) -> Response:
         problem = _problem(request, problem_id)
-        serializer = s.TicketRefSerializer(data=request.data)
+        serializer = s.KnowledgeTicketRefSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         ticket = _ticket(request, serializer.validated_data["ticket"])
         created = _run(

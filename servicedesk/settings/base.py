@@ -186,6 +186,10 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "tickets.choices.Channel",
         "OnBehalfChannelEnum": "tickets.api.serializers.ON_BEHALF_CHANNEL_CHOICES",
         "PendingReasonEnum": "tickets.choices.PendingReason",
+        "StatusEnum": "tickets.choices.Status",
+        "ArticleStatusEnum": "knowledge.choices.ArticleStatus",
+        "ProblemStatusEnum": "knowledge.choices.ProblemStatus",
+        "ArticleLanguageEnum": "knowledge.choices.Language",
     },
 }
 
