@@ -320,7 +320,9 @@ class ProblemTransitionView(APIView):
 class ProblemLinkTicketView(APIView):
     """POST: link a ticket to the problem (counted once)."""
 
-    @extend_schema(request=s.KnowledgeTicketRefSerializer, responses={200: s.KnowledgeLinkResultSerializer})
+    @extend_schema(
+        request=s.KnowledgeTicketRefSerializer, responses={200: s.KnowledgeLinkResultSerializer}
+    )
     def post(self, request: Request, problem_id: int) -> Response:
         problem = _problem(request, problem_id)
         serializer = s.KnowledgeTicketRefSerializer(data=request.data)
