@@ -295,8 +295,12 @@ def article_submit(*, article_id: int, actor: User) -> Article:
     article = _lock(article_id)
     _transition(article, actor, "submit", {"submitted_by", "review_comment"}, by=actor)
     article_event_record(article=article, kind=K.SUBMITTED, actor=actor)
+    # Every agent may review (roles.py), but the request goes to those who own the knowledge:
+    # middle-office experts and knowledge managers (manage_knowledge plus verify_fixes or
+    # view_reports).
     reviewers = (
         User.objects.filter(is_active=True, groups__permissions__codename="manage_knowledge")
+        .filter(groups__permissions__codename__in=["verify_fixes", "view_reports"])
         .exclude(pk=actor.pk)
         .distinct()[:20]
     )
