@@ -223,6 +223,10 @@ def article_create(
     _check_writer(actor)
     values = _clean_input(data, creating=True)
     values.setdefault("owner", actor)
+    if "language" not in values:
+        values["language"] = (
+            Language.ZH_HANS if search._HANZI.search(values["title"]) else Language.EN
+        )
     article = Article(created_by=actor, source_ticket=source_ticket, **values)
     try:
         with transaction.atomic():

@@ -7,9 +7,7 @@ from knowledge.choices import Audience
 
 
 def draft(author, title="VPN 连接后频繁断开", **fields):
-    return services.article_create(
-        actor=author, data=services.ArticleInput(title=title, **fields)
-    )
+    return services.article_create(actor=author, data=services.ArticleInput(title=title, **fields))
 
 
 def published(author, reviewer, title="VPN 连接后频繁断开", **fields):

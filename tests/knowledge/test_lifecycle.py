@@ -143,9 +143,7 @@ def test_only_drafts_are_edited_and_sections_are_bounded(desk):
         )
     with pytest.raises(ValidationError) as error:
         draft(desk.tier1, steps="x" * 1_000_001)
-    assert error.value.message_dict["steps"] == [
-        "At most 100000 characters (this has 1000001)."
-    ]
+    assert error.value.message_dict["steps"] == ["At most 100000 characters (this has 1000001)."]
 
 
 def test_script_tags_are_stored_as_written(desk):
