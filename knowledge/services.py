@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -151,14 +151,14 @@ def clean_tags(names: list[str]) -> list[Tag]:
     return tags
 
 
-def _index(article: Article) -> None:
-    """Rebuild the stored search vector from the article's text (title A, symptom B,
-    tags / scenario / system C, the rest D)."""
-    labels = [t.name for t in article.tags.all()] + [t.name_zh for t in article.tags.all()]
+def search_literal(article: Article, tags: list[Tag]) -> str:
+    """The article's tsvector literal: title A, symptom B, tags / scenario / system /
+    category C, the rest D."""
+    labels = [t.name for t in tags] + [t.name_zh for t in tags]
     for related in (article.scenario, article.system, article.category):
         if related is not None:
             labels += [related.name, related.name_zh]
-    literal = search.tsvector_literal(
+    return search.tsvector_literal(
         [
             (article.title, "A"),
             (article.symptom, "B"),
@@ -166,8 +166,11 @@ def _index(article: Article) -> None:
             ("\n".join([article.cause, article.steps, article.prevention]), "D"),
         ]
     )
-    from django.db import connection
 
+
+def _index(article: Article) -> None:
+    """Rebuild the stored search vector from the article's text."""
+    literal = search_literal(article, list(article.tags.all()))
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE knowledge_article SET search_vector = %s::tsvector WHERE id = %s",
