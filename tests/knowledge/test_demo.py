@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from knowledge import selectors
-from knowledge.demo import knowledge_demo_seed
+from knowledge.demo_seed import knowledge_demo_seed
 from knowledge.models import Article, Problem
 
 

@@ -3,7 +3,7 @@ each pair linked as translations), a few scenarios, and one known problem. Safe 
 articles are keyed by external id, so a second run adds nothing.
 
 Called by `demo.services.demo_seed` (see docs/knowledge.md) as
-`knowledge.demo.knowledge_demo_seed(owner=people["expert"])`.
+`knowledge.demo_seed.knowledge_demo_seed(owner=people["expert"])`.
 """
 
 from __future__ import annotations
