@@ -260,3 +260,13 @@ def test_problem_list_ranks_by_linked_tickets(client, desk):
     client.force_login(desk.expert)
     response = client.get(reverse("knowledge:problems"))
     assert [p.pk for p in response.context["problems"]] == [big.pk, small.pk]
+
+
+def test_pages_speak_chinese(client, desk):
+    article = published(desk.tier1, desk.expert, symptom="断开")
+    client.force_login(desk.tier1)
+    client.post(reverse("set_language"), {"language": "zh-hans"})
+    html = client.get(reverse("knowledge:article", args=[article.pk])).content.decode()
+    assert "故障现象" in html
+    assert "已发布" in html
+    assert "知识库" in client.get(reverse("knowledge:articles")).content.decode()
