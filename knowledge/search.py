@@ -40,12 +40,14 @@ def _wordset(words: str) -> frozenset[str]:
 ENGLISH_STOP = _wordset(
     """a an and are as at be but by can cannot could did do does for from had has have how i if
     in into is it its me my no not of on or our please so that the their then there these they
-    this to was we were what when where which while who why will with would you your"""
+    this to was we were what when where which while who why will with would you your
+    hi hello dear thanks thank regards best kindly pm am"""
 )
 CHINESE_STOP = _wordset(
     "的 了 和 是 在 我 有 也 就 都 而 及 与 着 或 一个 没有 我们 你们 他们 "
     "请 吗 呢 啊 把 被 让 给 后 时 中 上 下 不 无法 一直 怎么 什么 如何 "
-    "为什么 可以 需要 已经 还是 但是 这个 那个"
+    "为什么 可以 需要 已经 还是 但是 这个 那个 尽快 处理 麻烦 谢谢 您好 你好 出现 "
+    "情况 问题 帮忙 一下"
 )
 
 

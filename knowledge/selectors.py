@@ -9,6 +9,7 @@ Elasticsearch and keeps this signature (docs/knowledge.md).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.db import connection
@@ -116,8 +117,24 @@ class Hit:
     score: float
 
 
+# A term in more than this share of the published articles says little about any of them:
+# it still counts in the rank, but does not select candidates (an OR over it would make
+# PostgreSQL rank a large part of the corpus). At most CANDIDATES matches are ranked.
+COMMON_SHARE = 0.04
+CANDIDATES = 2_000
+TERM_STATS_KEY = "knowledge:term-stats:v1"
+TERM_STATS_SECONDS = 6 * 3600
+_term_stats_memo: dict = {"at": 0.0, "value": None}
+
 _SEARCH_SQL = """
-WITH q AS (SELECT %(tsquery)s::tsquery AS query)
+WITH q AS (SELECT %(tsquery)s::tsquery AS query, %(filter)s::tsquery AS filter),
+candidates AS (
+  SELECT a.id FROM knowledge_article a, q
+  WHERE a.status = 'published' AND a.audience = ANY(%(audiences)s)
+    AND (%(language)s = '' OR a.language = %(language)s)
+    AND (a.search_vector @@ q.filter OR (%(trigram)s AND a.title %% %(raw)s))
+  ORDER BY a.id DESC LIMIT %(candidates)s
+)
 SELECT a.id,
   (ts_rank('{0.1, 0.3, 0.5, 1.0}', a.search_vector, q.query, 1)
      + CASE WHEN %(trigram)s THEN 0.5 * similarity(a.title, %(raw)s) ELSE 0 END)
@@ -127,13 +144,46 @@ SELECT a.id,
           THEN 1.3 ELSE 1 END)
   * (CASE WHEN %(category)s::bigint IS NOT NULL AND a.category_id = %(category)s::bigint
           THEN 1.15 ELSE 1 END) AS score
-FROM knowledge_article a, q
-WHERE a.status = 'published' AND a.audience = ANY(%(audiences)s)
-  AND (%(language)s = '' OR a.language = %(language)s)
-  AND (a.search_vector @@ q.query OR (%(trigram)s AND a.title %% %(raw)s))
+FROM knowledge_article a JOIN candidates c ON c.id = a.id, q
 ORDER BY score DESC, a.id DESC
 LIMIT %(limit)s
 """
+_TERM_STATS_SQL = (
+    "SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM knowledge_article "
+    "WHERE status = ''published''') WHERE ndoc > %s"
+)
+
+
+def term_stats_refresh() -> dict:
+    """Document frequencies of the common lexemes of published articles (share of articles),
+    stored in the cache for `article_search`. Run by the beat job `knowledge.term_stats`."""
+    from django.core.cache import cache
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM knowledge_article WHERE status = 'published'")
+        total = cursor.fetchone()[0]
+        shares: dict[str, float] = {}
+        if total:
+            cursor.execute(_TERM_STATS_SQL, [max(5, int(total * COMMON_SHARE / 4))])
+            shares = {word: ndoc / total for word, ndoc in cursor.fetchall()}
+    value = {"total": total, "shares": shares}
+    cache.set(TERM_STATS_KEY, value, TERM_STATS_SECONDS * 2)
+    _term_stats_memo.update(at=time.monotonic(), value=value)
+    return value
+
+
+def term_shares() -> dict[str, float]:
+    """The cached document frequencies (read at most once a minute per process); empty until
+    the job ran (then every term selects candidates)."""
+    if _term_stats_memo["value"] is None or time.monotonic() - _term_stats_memo["at"] > 60:
+        from django.core.cache import cache
+
+        try:
+            value = cache.get(TERM_STATS_KEY)
+        except Exception:  # Redis down: search still works, only less selective
+            value = None
+        _term_stats_memo.update(at=time.monotonic(), value=value or {"shares": {}})
+    return _term_stats_memo["value"]["shares"]
 
 
 def article_search(
@@ -149,10 +199,12 @@ def article_search(
     """Published articles matching `query`, best first, within the viewer's audience.
 
     Score: the weighted full-text rank (title > symptom > tags/scenario/system > rest) plus
-    the title's trigram similarity for short queries, times a small boost for use
+    the title's trigram similarity for short Latin queries, times a small boost for use
     (links + deflections, logarithmic) and for helpfulness (votes, smoothed), and for the
-    ticket's system and category when given. An empty or punctuation-only query finds
-    nothing; a long one is cut and reduced to its keywords (knowledge.search).
+    ticket's system and category when given. Candidates are the articles with an uncommon
+    query term (when every term is common: with its two rarest together), newest 2,000 at
+    most. An empty or punctuation-only query finds nothing; a long one is cut and reduced to
+    its keywords (knowledge.search).
     """
     raw = (query or "").strip()[: search.QUERY_MAX_CHARS]
     terms = search.query_terms(raw)
@@ -161,14 +213,26 @@ def article_search(
     allowed = audiences_for(viewer)
     if audiences is not None:
         allowed = [a for a in audiences if a in allowed]
+    short = len(raw) <= TRIGRAM_MAX_QUERY_CHARS
+    shares = term_shares()
+    rare = [t for t in terms if shares.get(t, 0.0) <= COMMON_SHARE]
+    if rare:
+        prefix = short and rare[-1] == terms[-1]
+        filter_query = search.tsquery_literal(rare, prefix_last=prefix)
+    else:
+        rarest = sorted(terms, key=lambda t: shares.get(t, 0.0))[:2]
+        filter_query = " & ".join(search.tsquery_literal([t]) for t in rarest)
     params = {
-        "tsquery": search.tsquery_literal(terms, prefix_last=len(raw) <= TRIGRAM_MAX_QUERY_CHARS),
+        "tsquery": search.tsquery_literal(terms, prefix_last=short),
+        "filter": filter_query,
         "raw": raw,
-        "trigram": len(raw) <= TRIGRAM_MAX_QUERY_CHARS,
+        # Trigrams catch Latin typos; on Chinese text they only cost time.
+        "trigram": short and not search._HANZI.search(raw),
         "audiences": allowed,
         "language": language or "",
         "system": system_id,
         "category": category_id,
+        "candidates": CANDIDATES,
         "limit": max(1, min(int(limit), MAX_LIMIT)),
     }
     with connection.cursor() as cursor:

@@ -39,3 +39,12 @@ def review_sweep() -> dict[str, int]:
     )
     retired = sum(article_auto_retire(article_id=pk) for pk in list(stale))
     return {"review_due": queued, "retired": retired}
+
+
+@desk_task("knowledge.term_stats", soft_time_limit=300, time_limit=360)
+def term_stats() -> int:
+    """Refresh the document frequencies search uses to skip common terms (idempotent: it
+    recomputes the same numbers from the same articles)."""
+    from .selectors import term_stats_refresh
+
+    return len(term_stats_refresh()["shares"])

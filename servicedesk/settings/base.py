@@ -246,6 +246,7 @@ CELERY_BEAT_SCHEDULE["knowledge.review_sweep"] = {
     "task": "knowledge.review_sweep",
     "schedule": crontab(hour=3, minute=10),
 }
+CELERY_BEAT_SCHEDULE["knowledge.term_stats"] = {"task": "knowledge.term_stats", "schedule": 3600}
 
 # Desk policy knobs (documented in the README).
 SERVICEDESK = {

@@ -110,3 +110,32 @@ def test_a_long_description_becomes_a_few_keywords():
     terms = search.query_terms(text)
     assert 0 < len(terms) <= search.QUERY_MAX_TERMS
     assert "vpn" in terms
+
+
+def test_common_terms_do_not_select_but_still_rank(desk):
+    from django.core.cache import cache
+
+    from knowledge.selectors import TERM_STATS_KEY, _term_stats_memo, term_stats_refresh
+
+    for n in range(30):
+        public(desk.tier1, desk.expert, f"系统 日常 {n}")
+    target = public(desk.tier1, desk.expert, "系统 证书过期")
+    try:
+        stats = term_stats_refresh()
+        assert stats["shares"]["系统"] == 1.0
+        assert stats["shares"]["日常"] == 30 / 31
+        assert tasks_term_stats() == len(stats["shares"])
+        hits = selectors.article_search(viewer=desk.requester, query="系统证书")
+        assert [h.article.pk for h in hits] == [target.pk]
+        # Only common terms: their two rarest must both match.
+        hits = selectors.article_search(viewer=desk.requester, query="系统 日常", limit=50)
+        assert len(hits) == 30
+    finally:
+        cache.delete(TERM_STATS_KEY)
+        _term_stats_memo.update(at=0.0, value=None)
+
+
+def tasks_term_stats() -> int:
+    from knowledge.tasks import term_stats
+
+    return term_stats()
