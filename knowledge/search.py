@@ -133,9 +133,11 @@ def query_terms(text: str) -> list[str]:
     return chosen[:QUERY_MAX_TERMS]
 
 
-def tsquery_literal(terms: list[str], *, prefix_last: bool = False) -> str:
-    """An OR tsquery literal; the last term may match as a prefix (a word still being typed)."""
+def tsquery_literal(terms: list[str], *, prefix_last: bool = False, weights: str = "") -> str:
+    """An OR tsquery literal; the last term may match as a prefix (a word still being typed);
+    `weights` ("AB") restricts every term to those sections (title, symptom)."""
     quoted = [_quote(term) for term in terms]
+    marks = [weights] * len(quoted)
     if prefix_last and quoted and terms[-1].isascii() and len(terms[-1]) >= 3:
-        quoted[-1] += ":*"
-    return " | ".join(quoted)
+        marks[-1] = "*" + weights
+    return " | ".join(f"{q}:{m}" if m else q for q, m in zip(quoted, marks, strict=True))

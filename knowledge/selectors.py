@@ -119,21 +119,29 @@ class Hit:
 
 # A term in more than this share of the published articles says little about any of them:
 # it still counts in the rank, but does not select candidates (an OR over it would make
-# PostgreSQL rank a large part of the corpus). At most CANDIDATES matches are ranked.
+# PostgreSQL rank a large part of the corpus). Ranked: the newest CANDIDATES articles with a
+# selecting term in their title or symptom, and the newest CANDIDATES with one anywhere.
 COMMON_SHARE = 0.04
-CANDIDATES = 2_000
+CANDIDATES = 400
 TERM_STATS_KEY = "knowledge:term-stats:v1"
 TERM_STATS_SECONDS = 6 * 3600
 _term_stats_memo: dict = {"at": 0.0, "value": None}
 
 _SEARCH_SQL = """
-WITH q AS (SELECT %(tsquery)s::tsquery AS query, %(filter)s::tsquery AS filter),
-candidates AS (
-  SELECT a.id FROM knowledge_article a, q
+WITH q AS (SELECT %(tsquery)s::tsquery AS query, %(filter)s::tsquery AS filter,
+                  %(filter_ab)s::tsquery AS filter_ab),
+scope AS NOT MATERIALIZED (
+  SELECT a.id, a.search_vector, a.title FROM knowledge_article a
   WHERE a.status = 'published' AND a.audience = ANY(%(audiences)s)
     AND (%(language)s = '' OR a.language = %(language)s)
-    AND (a.search_vector @@ q.filter OR (%(trigram)s AND a.title %% %(raw)s))
-  ORDER BY a.id DESC LIMIT %(candidates)s
+),
+candidates AS (
+  (SELECT s.id FROM scope s, q WHERE s.search_vector @@ q.filter_ab
+   ORDER BY s.id DESC LIMIT %(candidates)s)
+  UNION
+  (SELECT s.id FROM scope s, q
+   WHERE s.search_vector @@ q.filter OR (%(trigram)s AND s.title %% %(raw)s)
+   ORDER BY s.id DESC LIMIT %(candidates)s)
 )
 SELECT a.id,
   (ts_rank('{0.1, 0.3, 0.5, 1.0}', a.search_vector, q.query, 1)
@@ -202,9 +210,10 @@ def article_search(
     the title's trigram similarity for short Latin queries, times a small boost for use
     (links + deflections, logarithmic) and for helpfulness (votes, smoothed), and for the
     ticket's system and category when given. Candidates are the articles with an uncommon
-    query term (when every term is common: with its two rarest together), newest 2,000 at
-    most. An empty or punctuation-only query finds nothing; a long one is cut and reduced to
-    its keywords (knowledge.search).
+    query term (when every term is common: with its two rarest together): the newest 400
+    with it in the title or symptom and the newest 400 with it anywhere. An empty or
+    punctuation-only query finds nothing; a long one is cut and reduced to its keywords
+    (knowledge.search).
     """
     raw = (query or "").strip()[: search.QUERY_MAX_CHARS]
     terms = search.query_terms(raw)
@@ -219,12 +228,15 @@ def article_search(
     if rare:
         prefix = short and rare[-1] == terms[-1]
         filter_query = search.tsquery_literal(rare, prefix_last=prefix)
+        filter_ab = search.tsquery_literal(rare, prefix_last=prefix, weights="AB")
     else:
         rarest = sorted(terms, key=lambda t: shares.get(t, 0.0))[:2]
         filter_query = " & ".join(search.tsquery_literal([t]) for t in rarest)
+        filter_ab = " & ".join(search.tsquery_literal([t], weights="AB") for t in rarest)
     params = {
         "tsquery": search.tsquery_literal(terms, prefix_last=short),
         "filter": filter_query,
+        "filter_ab": filter_ab,
         "raw": raw,
         # Trigrams catch Latin typos; on Chinese text they only cost time.
         "trigram": short and not search._HANZI.search(raw),
