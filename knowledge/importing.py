@@ -37,7 +37,13 @@ from .models import (
     Scenario,
     Tag,
 )
-from .services import CONTENT_FIELDS, clean_tags, default_review_date, search_literal
+from .services import (
+    CONTENT_FIELDS,
+    clean_tags,
+    default_review_date,
+    head_literal,
+    search_literal,
+)
 
 COLUMNS = [
     "external_id", "title", "symptom", "cause", "steps", "fix_script", "fix_language",
@@ -288,6 +294,7 @@ def _write(batch: list[tuple[Article, list[str]]], actor: User, publish: bool) -
             article.review_due_on = default_review_date()
         tags = [tag_objects[t] for t in _codes(names) if t in tag_objects]
         article.search_vector = search_literal(article, tags)
+        article.head_vector = head_literal(article)
         article._import_tags = tags
     articles = Article.objects.bulk_create([a for a, _names in batch])
     through = Article.tags.through

@@ -210,6 +210,9 @@ class Article(ConcurrentTransitionMixin, models.Model):
         _("external id"), max_length=100, null=True, blank=True
     )
     search_vector = SearchVectorField(null=True, editable=False)
+    # The title and symptom alone: small enough to stay inline in the row, so the search can
+    # prefer articles whose head matches without reading every long vector.
+    head_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -226,6 +229,7 @@ class Article(ConcurrentTransitionMixin, models.Model):
         ]
         indexes = [
             GinIndex(fields=["search_vector"], name="article_search"),
+            GinIndex(fields=["head_vector"], name="article_head_search"),
             GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="article_title_trgm"),
             models.Index(fields=["status", "-id"], name="article_status"),
             models.Index(

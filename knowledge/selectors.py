@@ -128,15 +128,14 @@ TERM_STATS_SECONDS = 6 * 3600
 _term_stats_memo: dict = {"at": 0.0, "value": None}
 
 _SEARCH_SQL = """
-WITH q AS (SELECT %(tsquery)s::tsquery AS query, %(filter)s::tsquery AS filter,
-                  %(filter_ab)s::tsquery AS filter_ab),
+WITH q AS (SELECT %(tsquery)s::tsquery AS query, %(filter)s::tsquery AS filter),
 scope AS NOT MATERIALIZED (
-  SELECT a.id, a.search_vector, a.title FROM knowledge_article a
+  SELECT a.id, a.search_vector, a.head_vector, a.title FROM knowledge_article a
   WHERE a.status = 'published' AND a.audience = ANY(%(audiences)s)
     AND (%(language)s = '' OR a.language = %(language)s)
 ),
 candidates AS (
-  (SELECT s.id FROM scope s, q WHERE s.search_vector @@ q.filter_ab
+  (SELECT s.id FROM scope s, q WHERE s.head_vector @@ q.filter
    ORDER BY s.id DESC LIMIT %(candidates)s)
   UNION
   (SELECT s.id FROM scope s, q
@@ -228,15 +227,12 @@ def article_search(
     if rare:
         prefix = short and rare[-1] == terms[-1]
         filter_query = search.tsquery_literal(rare, prefix_last=prefix)
-        filter_ab = search.tsquery_literal(rare, prefix_last=prefix, weights="AB")
     else:
         rarest = sorted(terms, key=lambda t: shares.get(t, 0.0))[:2]
         filter_query = " & ".join(search.tsquery_literal([t]) for t in rarest)
-        filter_ab = " & ".join(search.tsquery_literal([t], weights="AB") for t in rarest)
     params = {
         "tsquery": search.tsquery_literal(terms, prefix_last=short),
         "filter": filter_query,
-        "filter_ab": filter_ab,
         "raw": raw,
         # Trigrams catch Latin typos; on Chinese text they only cost time.
         "trigram": short and not search._HANZI.search(raw),

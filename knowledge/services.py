@@ -168,13 +168,19 @@ def search_literal(article: Article, tags: list[Tag]) -> str:
     )
 
 
+def head_literal(article: Article) -> str:
+    """The tsvector literal of the title (A) and symptom (B) alone."""
+    return search.tsvector_literal([(article.title, "A"), (article.symptom, "B")])
+
+
 def _index(article: Article) -> None:
-    """Rebuild the stored search vector from the article's text."""
+    """Rebuild the stored search vectors from the article's text."""
     literal = search_literal(article, list(article.tags.all()))
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE knowledge_article SET search_vector = %s::tsvector WHERE id = %s",
-            [literal, article.pk],
+            "UPDATE knowledge_article SET search_vector = %s::tsvector, head_vector = %s::tsvector"
+            " WHERE id = %s",
+            [literal, head_literal(article), article.pk],
         )
 
 
