@@ -11,10 +11,9 @@ import pytest
 
 from knowledge.choices import ArticleStatus
 from knowledge.models import Article
+from tests.knowledge.helpers import public
 from tests.tickets.flow import resolved
 from tickets.models import Ticket
-
-from .helpers import public
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
