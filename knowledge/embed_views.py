@@ -225,3 +225,37 @@ def ticket_update_article(request: HttpRequest, number: str, article_id: int) ->
         messages.success(request, _("A new revision was started from this ticket."))
         return redirect("knowledge:article_edit", article_id=article.pk)
     return redirect("workspace:ticket", number=ticket.number)
+
+
+@login_required
+def attachment_download(request: HttpRequest, attachment_id: int):
+    """An article's screenshot, for whoever may open the article (never a hint otherwise)."""
+    from tickets.views import attachment_response
+
+    from .models import ArticleAttachment
+
+    attachment = ArticleAttachment.objects.filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404
+    _public_article(request, attachment.article_id)
+    return attachment_response(attachment)
+
+
+@staff_required
+@require_POST
+def attachment_upload(request: HttpRequest, article_id: int) -> HttpResponse:
+    from .attachments import article_attachment_add
+
+    try:
+        article = selectors.article_get(viewer=request.user, article_id=article_id)
+    except Article.DoesNotExist as exc:
+        raise Http404 from exc
+    ok, _attachment = run(
+        request,
+        lambda: article_attachment_add(
+            article=article, actor=request.user, upload=request.FILES.get("file")
+        ),
+    )
+    if ok:
+        messages.success(request, _("The screenshot was attached."))
+    return redirect("knowledge:article", article_id=article.pk)

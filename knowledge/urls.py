@@ -14,7 +14,13 @@ urlpatterns = [
     path("articles/<int:article_id>/", views.article_detail, name="article"),
     path("articles/<int:article_id>/edit/", views.article_edit, name="article_edit"),
     path("articles/<int:article_id>/diff/", views.article_diff, name="article_diff"),
+    path(
+        "articles/<int:article_id>/attach/",
+        embed_views.attachment_upload,
+        name="attachment_upload",
+    ),
     path("articles/<int:article_id>/<slug:action>/", views.article_act, name="article_act"),
+    path("attachments/<int:attachment_id>/", embed_views.attachment_download, name="attachment"),
     path("review/", views.review_queue, name="review"),
     path("problems/", views.problem_list, name="problems"),
     path("problems/new/", views.problem_new, name="problem_new"),
