@@ -605,6 +605,10 @@ def demo_seed(
         teams = demo_teams_sync()
         people = demo_people_sync(units=units, teams=teams)
         systems = demo_catalogue_sync(teams=teams)
+        # ~40 knowledge articles in both languages for the demo systems (idempotent).
+        from knowledge.demo_seed import knowledge_demo_seed
+
+        knowledge_demo_seed(owner=people["expert"])
     report.units, report.teams, report.users = len(units), len(teams), len(people)
     report.systems = len(systems)
     existing = set(

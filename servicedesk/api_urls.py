@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("servicecatalog.api.urls")),
     path("", include("alerts.api.urls")),
     path("", include("reports.api.urls")),
+    path("", include("knowledge.api.urls")),
 ]

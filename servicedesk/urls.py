@@ -41,6 +41,7 @@ urlpatterns = [
     path("", include("reports.metrics_urls")),
     path("workspace/", include("workspace.urls")),
     path("notifications/", include("notifications.urls")),
+    path("knowledge/", include("knowledge.urls")),
     path("tickets/", include("tickets.urls")),
     path("mail/", include("mailin.urls")),
     path("feedback/", include("feedback.urls")),

@@ -276,6 +276,10 @@ SPECTACULAR_SETTINGS = {
         "ChannelEnum": "tickets.choices.Channel",
         "OnBehalfChannelEnum": "tickets.api.serializers.ON_BEHALF_CHANNEL_CHOICES",
         "PendingReasonEnum": "tickets.choices.PendingReason",
+        "StatusEnum": "tickets.choices.Status",
+        "ArticleStatusEnum": "knowledge.choices.ArticleStatus",
+        "ProblemStatusEnum": "knowledge.choices.ProblemStatus",
+        "ArticleLanguageEnum": "knowledge.choices.Language",
     },
 }
 
@@ -392,6 +396,17 @@ CELERY_BEAT_SCHEDULE["reports.weekly_summary"] = {
 # /metrics (reports/metrics.py): a bearer token, or scrapers from these addresses.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+
+# The knowledge base (knowledge/, docs/knowledge.md): review interval, automatic retirement.
+KNOWLEDGE = {
+    "REVIEW_INTERVAL_DAYS": env_int("KNOWLEDGE_REVIEW_INTERVAL_DAYS", 180),
+    "RETIRE_UNUSED_AFTER_DAYS": env_int("KNOWLEDGE_RETIRE_UNUSED_AFTER_DAYS", 365),
+}
+CELERY_BEAT_SCHEDULE["knowledge.review_sweep"] = {
+    "task": "knowledge.review_sweep",
+    "schedule": crontab(hour=3, minute=10),
+}
+CELERY_BEAT_SCHEDULE["knowledge.term_stats"] = {"task": "knowledge.term_stats", "schedule": 3600}
 
 # Desk policy knobs (documented in the README).
 SERVICEDESK = {

@@ -117,6 +117,22 @@
     window.location = row.dataset.href;
   });
 
+  // Knowledge: "Insert steps" puts an article's steps into the reply box; "Copy" copies a
+  // fix script (never run by the desk).
+  document.addEventListener("click", function (event) {
+    var insert = event.target.closest("[data-kb-insert]");
+    var box = document.querySelector(".comment-form textarea");
+    if (insert && box) {
+      box.value = (box.value ? box.value.replace(/\s+$/, "") + "\n\n" : "") + insert.dataset.kbInsert;
+      box.scrollIntoView({ block: "center" }); box.focus();
+    }
+    var copy = event.target.closest("[data-kb-copy]");
+    if (copy && navigator.clipboard) {
+      var code = copy.parentElement.querySelector("pre");
+      if (code) navigator.clipboard.writeText(code.innerText);
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function () { current = -1; updateBulk(); });
   ready(updateBulk);
 })();
