@@ -115,7 +115,7 @@ def run_eval(
     """Evaluate on CSV files: either `train_path` + `test_path`, or `data_path` split
     stratified by `test_size` and `seed`. Bad arguments raise ValueError with a clear message.
     """
-    from .csvdata import read_labelled_csv, stratified_split
+    from ..csvdata import read_labelled_csv, stratified_split
 
     columns = [column.strip() for column in text_columns if column.strip()]
     if not columns:

@@ -215,19 +215,25 @@ class TextClassifier:
         A text with no feature the model knows (empty, emoji only, unseen script) still gets
         the best-scoring label, but with confidence 0.0.
         """
+        return self.predict_detailed(texts)[0]
+
+    def predict_detailed(self, texts: Iterable[object]) -> tuple[list[Prediction], np.ndarray]:
+        """`predict` and `predict_proba` from one pass over the texts."""
         texts = list(texts)
         self._require_fitted()
         if not texts:
-            return []
+            return [], np.zeros((0, len(self.classes_)))
         logits, known = self._logits(texts)
         probabilities = softmax(logits, axis=1)
         best = logits.argmax(axis=1)
         confidence = probabilities[np.arange(len(texts)), best]
         confidence[~known] = 0.0
-        return [
+        probabilities[~known] = 0.0
+        predictions = [
             Prediction(label=self.classes_[index], confidence=float(value))
             for index, value in zip(best, confidence, strict=True)
         ]
+        return predictions, probabilities
 
     def predict_one(self, text: object) -> Prediction:
         return self.predict([text])[0]
