@@ -90,10 +90,9 @@ class TextClassifier:
         """The chosen configuration as JSON."""
         return {
             "members": [
-                {**m.candidate.as_json(), "temperature": round(m.temperature, 6)}
-                for m in self._members
+                {**m.candidate.as_json(), "temperature": m.temperature} for m in self._members
             ],
-            "ensemble_temperature": round(self.ensemble_temperature_, 6),
+            "ensemble_temperature": self.ensemble_temperature_,
         }
 
     # -- training ---------------------------------------------------------------------------
