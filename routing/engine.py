@@ -221,11 +221,8 @@ def prepare_batch(ticket_ids: list[int]) -> int:
         models = modelstore.active_models()
         if not models:
             return 0
-        tickets = list(
-            Ticket.objects.filter(pk__in=ticket_ids).only(
-                "id", "title", "description", "channel", "system_id", "module_id", "unit_id"
-            )
-        )
+        # Whole rows: deferring fields makes the ticket model load them one query each.
+        tickets = list(Ticket.objects.filter(pk__in=ticket_ids))
         store = _batch_predictions()
         done = 0
         texts = [model_text(ticket) for ticket in tickets]
@@ -248,9 +245,15 @@ def prepare_batch(ticket_ids: list[int]) -> int:
 def _tier_shares(row, probabilities) -> list[dict[str, float]]:
     """Per text: the probability of each entry tier (request types pooled by their tier)."""
     labels = modelstore.load(row).classes_
-    tiers = [
-        getattr(resolve_label(Target.REQUEST_TYPE, label), "entry_tier", None) for label in labels
-    ]
+    entry_tiers = reactions.memo(
+        ("routing.entry_tiers", row.pk),
+        lambda: dict(
+            RequestType.objects.filter(code__in=labels, is_active=True).values_list(
+                "code", "entry_tier"
+            )
+        ),
+    )
+    tiers = [entry_tiers.get(label) for label in labels]
     shares = []
     for row_probabilities in probabilities:
         pooled: dict[str, float] = {}

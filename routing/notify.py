@@ -16,7 +16,7 @@ def notify_retrain_kept_active(model: ClassifierModel) -> list[int]:
     one on cross-validation and was not activated (they may still activate it by hand)."""
     admins = get_user_model().objects.with_perm("accounts.configure_desk").filter(is_active=True)
     subject = _("Classifier %(target)s v%(version)d was not activated") % {
-        "target": model.get_target_display(),
+        "target": str(model.get_target_display()).lower(),
         "version": model.version,
     }
     return notify(

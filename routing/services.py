@@ -535,5 +535,6 @@ def routing_model_activate(*, model_id: int, actor: User | None) -> ClassifierMo
     )
     if not model.is_active:
         model.is_active = True
-        model.save(update_fields=["is_active"])
+        model.note = ""  # e.g. "not activated: ..." from the retraining guard
+        model.save(update_fields=["is_active", "note"])
     return model
