@@ -136,18 +136,19 @@ FEATURE_SETS: tuple[tuple[str, ...], ...] = (
     ("char24",),
     ("char25",),
     ("jieba12", "char13"),
-    ("words", "char25"),
 )
 
 
-def stage_two(blocks: tuple[str, ...]) -> list[Candidate]:
-    """Stage 2: other models and weightings on one of the best feature sets."""
-    return [
+def stage_two(blocks: tuple[str, ...], rank: int) -> list[Candidate]:
+    """Stage 2: other models and weightings on the best feature set (`rank` 0), the two
+    likeliest of them on the runner-up (training time is bounded)."""
+    candidates = [
+        Candidate(blocks, "lr", C=10.0),
         Candidate(blocks, "svm", C=0.5, class_weight=None),
         Candidate(blocks, "svm", C=0.2),
-        Candidate(blocks, "lr", C=10.0),
         Candidate(blocks, "cnb", class_weight=None, alpha=0.3),
     ]
+    return candidates if rank == 0 else candidates[:2]
 
 
 def fit_linear(

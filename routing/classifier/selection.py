@@ -250,8 +250,8 @@ def select(
     for candidate in [first[0], BASELINE, *first[1:]]:
         run(candidate)
     ranked_sets = sorted(first, key=lambda c: -scored[c].macro_f1)
-    for best in ranked_sets[:STAGE_TWO_FEATURE_SETS]:
-        for candidate in stage_two(best.blocks):
+    for rank, best in enumerate(ranked_sets[:STAGE_TWO_FEATURE_SETS]):
+        for candidate in stage_two(best.blocks, rank):
             run(candidate)
 
     # Stable order: the earlier candidate wins a tie (the default configuration comes first).
