@@ -23,3 +23,12 @@ def on_ticket_created(*, ticket_id: int, **payload) -> None:
             reason=_("Automatic classification failed (%(error)s): sent to manual triage.")
             % {"error": f"{type(exc).__name__}: {exc}"[:300]},
         )
+
+
+def before_intake_batch(*, ticket_ids: list[int]) -> None:
+    """Classify a batch of new tickets with one prediction call per target, before their
+    TICKET_CREATED reactions run (call inside `tickets.reactions.batch()`). Never raises: on
+    failure each ticket is classified on its own."""
+    from . import engine
+
+    engine.prepare_batch(ticket_ids)

@@ -253,3 +253,15 @@ def test_the_admin_shows_the_choice_and_sets_a_target_precision(admin_client, mo
     assert "Give a precision between 0 and 1" in bad.content.decode()
     model.refresh_from_db()
     assert model.target_precision == 0.9
+
+
+def test_the_batch_prelude_reaction_fills_the_batch(desk, create, seed_models, threshold):
+    from routing.reactions import before_intake_batch
+
+    threshold(0.0)
+    ticket = create("忘记密码了", "请重置")
+    with reactions.batch():
+        before_intake_batch(ticket_ids=[ticket.pk])
+        stored = reactions.memo("routing.batch_predictions", dict)
+        assert {key[0] for key in stored} == {Target.REQUEST_TYPE, Target.CATEGORY}
+        assert all(key[2] == ticket.pk for key in stored)
