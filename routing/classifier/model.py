@@ -51,9 +51,16 @@ class Prediction:
 @dataclass
 class _Member:
     candidate: Candidate
-    coef: np.ndarray  # (classes, features), float32
+    # (features, classes), float32, C-contiguous: `sparse float32 rows @ weights` then runs
+    # without converting or copying the weights (a copy per call cost milliseconds).
+    weights: np.ndarray
     intercept: np.ndarray
     temperature: float
+
+
+def _weights(coef: np.ndarray) -> np.ndarray:
+    """(classes, features) coefficients → the (features, classes) float32 layout of `_Member`."""
+    return np.ascontiguousarray(np.asarray(coef, dtype=np.float32).T)
 
 
 class TextClassifier:
@@ -144,7 +151,7 @@ class TextClassifier:
             if matrix.nnz == 0:
                 raise ValueError("the training texts contain no usable words")
             coef, intercept = fit_linear(member, matrix, y, len(classes))
-            fitted.append(_Member(member, coef.astype(np.float32), intercept, temperature))
+            fitted.append(_Member(member, _weights(coef), intercept, temperature))
         if chosen is None and len(texts) >= calibration.MIN_CALIBRATION_EXAMPLES:
             fitted[0].temperature = self._small_set_temperature(docs, label_array, classes)
         self._blocks, self._members = blocks, fitted
@@ -192,7 +199,8 @@ class TextClassifier:
         for member in self._members:
             parts = [matrices[name] for name in member.candidate.blocks]
             matrix = parts[0] if len(parts) == 1 else sp.hstack(parts, format="csr")
-            scores = np.asarray(matrix @ member.coef.T, dtype=np.float64) + member.intercept
+            product = matrix.astype(np.float32) @ member.weights
+            scores = np.asarray(product, dtype=np.float64) + member.intercept
             logits.append(scores / member.temperature)
         if len(logits) == 1:
             return logits[0], known
@@ -250,7 +258,7 @@ class TextClassifier:
             for key, value in block_arrays.items():
                 arrays[f"block/{name}/{key}"] = value
         for index, member in enumerate(self._members):
-            arrays[f"member/{index}/coef"] = member.coef
+            arrays[f"member/{index}/coef"] = member.weights.T  # (classes, features)
             arrays[f"member/{index}/intercept"] = member.intercept
         header = {
             "format": _FORMAT_NAME,
@@ -300,7 +308,9 @@ class TextClassifier:
             width = sum(model._blocks[name].n_features_ for name in candidate.blocks)
             if coef.shape != (len(model.classes_), width) or intercept.shape != (coef.shape[0],):
                 raise ValueError("the weights do not fit the features and classes")
-            model._members.append(_Member(candidate, coef, intercept, float(member["temperature"])))
+            model._members.append(
+                _Member(candidate, _weights(coef), intercept, float(member["temperature"]))
+            )
         if not model._members:
             raise ValueError("the file holds no trained model")
         return model
