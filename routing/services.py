@@ -437,7 +437,9 @@ def _train_target(target: str, *, force: bool) -> TrainingResult:
         )
     digest = fingerprint(texts, labels)
     active = ClassifierModel.objects.filter(target=target, is_active=True).first()
-    if active is not None and active.data_fingerprint == digest and not force:
+    # A version without a recorded configuration predates model selection (and its pickled
+    # file no longer loads): it is retrained even when the data did not change.
+    if active is not None and active.data_fingerprint == digest and active.config and not force:
         return TrainingResult(
             target,
             False,

@@ -265,3 +265,11 @@ def test_the_batch_prelude_reaction_fills_the_batch(desk, create, seed_models, t
         stored = reactions.memo("routing.batch_predictions", dict)
         assert {key[0] for key in stored} == {Target.REQUEST_TYPE, Target.CATEGORY}
         assert all(key[2] == ticket.pk for key in stored)
+
+
+def test_a_version_from_before_model_selection_is_retrained(db, model_dir):
+    services.routing_seed_examples()
+    [first] = services.routing_train_models(targets=[Target.REQUEST_TYPE])
+    ClassifierModel.objects.filter(pk=first.model.pk).update(config={}, cv_macro_f1=None)
+    [again] = services.routing_train_models(targets=[Target.REQUEST_TYPE])
+    assert (again.reason, again.model.is_active) == ("trained v2", True)
