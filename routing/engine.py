@@ -7,6 +7,16 @@ PRODUCT.md §5 to it; `choose_assignee()` applies the team's assignment strategy
 
 Precedence, per field: what intake already set (the requester, an integration) > the first
 matching admin rule > the statistical model above the confidence threshold.
+
+The model reads the title and description plus the ticket's structured signals as tokens
+(`model_text`: the chosen system and module, the channel, the requester's unit), so a request
+naming a known system is classified even when its words say little. When the request type's
+best guess is below the threshold but the ticket names a system, the types that start at the
+same tier are pooled: if together they pass the threshold the ticket is routed to that tier
+with the best type (an agent there corrects it if needed) instead of waiting in triage.
+
+In the intake drain, `prepare_batch(ticket_ids)` runs one prediction call per target for the
+whole batch; `classify()` then reads the batch's predictions.
 """
 
 from __future__ import annotations
@@ -47,6 +57,29 @@ def classification_text(ticket: Ticket) -> str:
     return f"{ticket.title}\n{ticket.description}".strip()
 
 
+def signal_tokens(ticket: Ticket) -> list[str]:
+    """The ticket's structured signals as model tokens (ids, so no query is needed)."""
+    from .classifier.text import signal_token
+
+    tokens = [signal_token("chan", ticket.channel)] if ticket.channel else []
+    for kind, value in (
+        ("sys", ticket.system_id),
+        ("mod", ticket.module_id),
+        ("unit", ticket.unit_id),
+    ):
+        if value:
+            tokens.append(signal_token(kind, value))
+    return tokens
+
+
+def model_text(ticket: Ticket) -> str:
+    """What the model reads (and what training examples store): the start of the title and
+    description, then a line of signal tokens."""
+    text = classification_text(ticket)[:MODEL_TEXT_LIMIT]
+    tokens = signal_tokens(ticket)
+    return f"{text}\n{' '.join(tokens)}" if tokens else text
+
+
 def has_words(text: str) -> bool:
     """Letters, digits or CJK characters; emoji, punctuation and white space are not words."""
     return any(ch.isalnum() for ch in text)
@@ -54,6 +87,11 @@ def has_words(text: str) -> bool:
 
 def confidence_threshold() -> float:
     return float(settings.SERVICEDESK["CLASSIFIER_CONFIDENCE_THRESHOLD"])
+
+
+def model_threshold(row) -> float:
+    """A version's own threshold (from the desk's target precision) or the desk-wide one."""
+    return float(row.threshold) if row.threshold is not None else confidence_threshold()
 
 
 @dataclass
@@ -169,7 +207,76 @@ def _target_name(target: str) -> str:
     return str(names[target])
 
 
-def _predict(decision: Decision, target: str, text: str, models: dict) -> Any:
+def _batch_predictions() -> dict:
+    """(target, model id, ticket id) → (Prediction, tier shares) for the current intake batch
+    (filled by `prepare_batch`; outside a batch a fresh, empty dict)."""
+    return reactions.memo("routing.batch_predictions", dict)
+
+
+def prepare_batch(ticket_ids: list[int]) -> int:
+    """Classify a batch of new tickets with one prediction call per target; call it inside
+    `reactions.batch()` before the batch's TICKET_CREATED reactions. Returns how many texts
+    were predicted. Never raises: on any failure the tickets are predicted one by one."""
+    try:
+        models = modelstore.active_models()
+        if not models:
+            return 0
+        # Whole rows: deferring fields makes the ticket model load them one query each.
+        tickets = list(Ticket.objects.filter(pk__in=ticket_ids))
+        store = _batch_predictions()
+        done = 0
+        texts = [model_text(ticket) for ticket in tickets]
+        for target, row in models.items():
+            if target == Target.REQUEST_TYPE:
+                predictions, probabilities = modelstore.predict_detailed(row, texts)
+                shares = _tier_shares(row, probabilities)
+            else:
+                predictions, shares = modelstore.predict_many(row, texts), None
+            for index, (ticket, prediction) in enumerate(zip(tickets, predictions, strict=True)):
+                tiers = shares[index] if shares is not None else None
+                store[(target, row.pk, ticket.pk)] = (prediction, tiers)
+            done += len(texts)
+        return done
+    except Exception:
+        logger.exception("batch classification failed; tickets are classified one by one")
+        return 0
+
+
+def _tier_shares(row, probabilities) -> list[dict[str, float]]:
+    """Per text: the probability of each entry tier (request types pooled by their tier)."""
+    labels = modelstore.load(row).classes_
+    entry_tiers = reactions.memo(
+        ("routing.entry_tiers", row.pk),
+        lambda: dict(
+            RequestType.objects.filter(code__in=labels, is_active=True).values_list(
+                "code", "entry_tier"
+            )
+        ),
+    )
+    tiers = [entry_tiers.get(label) for label in labels]
+    shares = []
+    for row_probabilities in probabilities:
+        pooled: dict[str, float] = {}
+        for tier, probability in zip(tiers, row_probabilities, strict=True):
+            if tier is not None:
+                pooled[tier] = pooled.get(tier, 0.0) + float(probability)
+        shares.append(pooled)
+    return shares
+
+
+def _prediction(row, target: str, ticket: Ticket, text: str):
+    cached = _batch_predictions().get((target, row.pk, ticket.pk))
+    if cached is not None:
+        return cached
+    if target == Target.REQUEST_TYPE and ticket.system_id:
+        predictions, probabilities = modelstore.predict_detailed(row, [text])
+        return predictions[0], _tier_shares(row, probabilities)[0]
+    return modelstore.predict(row, text), None
+
+
+def _predict(
+    decision: Decision, target: str, text: str, models: dict, ticket: Ticket | None = None
+) -> Any:
     """Ask the active model for `target`; return the accepted object or None (noting why)."""
     row = models.get(target)
     name = _target_name(target)
@@ -177,7 +284,10 @@ def _predict(decision: Decision, target: str, text: str, models: dict) -> Any:
         decision.notes.append(_("no active model for the %(target)s") % {"target": name})
         return None
     try:
-        prediction = modelstore.predict(row, text[:MODEL_TEXT_LIMIT])
+        if ticket is None:
+            prediction, tiers = modelstore.predict(row, text), None
+        else:
+            prediction, tiers = _prediction(row, target, ticket, text)
     except Exception as exc:  # a corrupt or missing file must not stop the ticket
         logger.warning("classifier %s v%s failed: %s", row.target, row.version, exc)
         decision.models[target] = {"version": row.version, "error": str(exc)[:300]}
@@ -187,10 +297,12 @@ def _predict(decision: Decision, target: str, text: str, models: dict) -> Any:
         )
         return None
     label, confidence = str(prediction.label), float(prediction.confidence)
+    threshold = model_threshold(row)
     decision.models[target] = {
         "version": row.version,
         "label": label,
         "confidence": round(confidence, 4),
+        "threshold": round(threshold, 4),
     }
     if target == Target.REQUEST_TYPE:
         decision.confidence = round(confidence, 4)
@@ -205,14 +317,38 @@ def _predict(decision: Decision, target: str, text: str, models: dict) -> Any:
             _("%(said)s, which is not a known %(target)s") % {"said": said, "target": name}
         )
         return None
-    if confidence < decision.threshold:
+    if confidence < threshold:
+        pooled = _pooled_tier(value, tiers, threshold, ticket)
+        if pooled is not None:
+            decision.models[target]["tier_share"] = round(pooled, 4)
+            decision.reasons.append(
+                _(
+                    "%(said)s; the system is known and the types starting at the %(tier)s "
+                    "together reach %(share).2f: routed there"
+                )
+                % {"said": said, "tier": _tier_label(value.entry_tier), "share": pooled}
+            )
+            return value
         decision.notes.append(
             _("%(said)s is below the threshold %(threshold).2f")
-            % {"said": said, "threshold": decision.threshold}
+            % {"said": said, "threshold": threshold}
         )
         return None
     decision.reasons.append(said)
     return value
+
+
+def _tier_label(tier: str) -> str:
+    return str(Tier(tier).label).lower() if tier in Tier.values else tier
+
+
+def _pooled_tier(value, tiers: dict | None, threshold: float, ticket: Ticket | None):
+    """With a known system: the pooled probability of the best type's entry tier, if it
+    passes the threshold (else None)."""
+    if ticket is None or not ticket.system_id or not tiers:
+        return None
+    share = tiers.get(getattr(value, "entry_tier", None), 0.0)
+    return share if share >= threshold else None
 
 
 # --- classification -------------------------------------------------------------------------
@@ -268,12 +404,12 @@ def classify(ticket: Ticket) -> Decision:
         if value is None
     ]
     if missing:
-        if not has_words(text):
+        if not has_words(text) and not ticket.system_id:
             decision.notes.append(_("the text has no words to classify"))
         else:
             models = modelstore.active_models()
             for target in missing:
-                value = _predict(decision, target, text, models)
+                value = _predict(decision, target, model_text(ticket), models, ticket)
                 if value is None:
                     continue
                 if target == Target.REQUEST_TYPE:
@@ -302,7 +438,27 @@ def classify(ticket: Ticket) -> Decision:
         _("priority %(priority)s from impact %(impact)d × urgency %(urgency)d")
         % {"priority": decision.priority, "impact": decision.impact, "urgency": decision.urgency}
     )
+    _cap_requester_priority(ticket, decision)
     return decision
+
+
+def _cap_requester_priority(ticket: Ticket, decision: Decision) -> None:
+    """What a requester states alone (the impact and urgency on their own request, unchanged by
+    any rule) raises a ticket to `REQUESTER_PRIORITY_CAP` (P2) at most: P1 and its 30-minute
+    clock need the front office or a rule (alerts, core-system faults)."""
+    by_requester = ticket.created_by_id in (None, ticket.requester_id) and ticket.channel in (
+        Channel.PORTAL,
+        Channel.API,
+        Channel.EMAIL,
+    )
+    raised_by_a_rule = (decision.impact, decision.urgency) != (ticket.impact, ticket.urgency)
+    cap = settings.SERVICECATALOG.get("REQUESTER_PRIORITY_CAP", Priority.P2)
+    order = list(Priority.values)
+    if by_requester and not raised_by_a_rule and order.index(decision.priority) < order.index(cap):
+        decision.reasons.append(
+            _("priority capped at %(cap)s: stated by the requester alone") % {"cap": cap}
+        )
+        decision.priority = cap
 
 
 # --- routing (PRODUCT.md §5) ----------------------------------------------------------------

@@ -193,6 +193,26 @@ class ClassifierModel(models.Model):
     # A hash of the training set: a nightly run with the same data trains nothing new.
     data_fingerprint = models.CharField(_("training data fingerprint"), max_length=64, blank=True)
     is_active = models.BooleanField(_("active"), default=False)
+    # What model selection chose and measured on the training data's held-out folds.
+    config = models.JSONField(_("chosen configuration"), default=dict, blank=True)
+    cv_macro_f1 = models.FloatField(_("cross-validated macro-F1"), null=True, blank=True)
+    baseline_cv_macro_f1 = models.FloatField(
+        _("baseline cross-validated macro-F1"), null=True, blank=True
+    )
+    ece = models.FloatField(_("expected calibration error"), null=True, blank=True)
+    target_precision = models.FloatField(
+        _("target precision"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Send a ticket to manual triage unless the model is at least this sure, e.g. 0.9. "
+            "Empty: the desk-wide confidence threshold applies."
+        ),
+    )
+    threshold = models.FloatField(_("confidence threshold"), null=True, blank=True)
+    triage_share = models.FloatField(_("share sent to triage"), null=True, blank=True)
+    # Why this version is not active, e.g. a retraining that scored worse than the active one.
+    note = models.TextField(_("note"), blank=True)
 
     class Meta:
         verbose_name = _("classifier model")
@@ -213,6 +233,36 @@ class ClassifierModel(models.Model):
         from pathlib import Path
 
         return str(Path(settings.SERVICEDESK["CLASSIFIER_MODEL_DIR"]) / self.file_path)
+
+    @property
+    def curve(self) -> dict | None:
+        """The held-out precision / automation curve (see routing.classifier.calibration)."""
+        curve = (self.metrics or {}).get("curve")
+        return curve if isinstance(curve, dict) and curve.get("thresholds") else None
+
+    def apply_target_precision(self, target: float | None) -> None:
+        """Set the target precision and derive the threshold and the share that would go to
+        triage from the held-out curve (no curve: the desk-wide threshold applies)."""
+        from .classifier import share_to_triage, threshold_for_precision
+
+        self.target_precision = target
+        curve = self.curve
+        if curve is None:
+            self.threshold = None
+            self.triage_share = None
+            return
+        if target is None:
+            default = float(settings.SERVICEDESK["CLASSIFIER_CONFIDENCE_THRESHOLD"])
+            self.threshold = None
+            self.triage_share = share_to_triage(curve, default)
+            return
+        self.threshold, self.triage_share, _reachable = threshold_for_precision(curve, target)
+
+    def clean(self) -> None:
+        if self.target_precision is not None and not 0.0 < self.target_precision <= 1.0:
+            raise ValidationError(
+                {"target_precision": [_("Give a precision between 0 and 1, e.g. 0.9.")]}
+            )
 
 
 class TrainingExample(models.Model):

@@ -34,3 +34,12 @@ def on_assignment_changed(
     if old_team_id is None or new_team_id in (None, old_team_id) or new_assignee_id is not None:
         return
     services.routing_assign_in_team(ticket_id=ticket_id, team_id=new_team_id)
+
+
+def before_intake_batch(*, ticket_ids: list[int]) -> None:
+    """Classify a batch of new tickets with one prediction call per target, before their
+    TICKET_CREATED reactions run (call inside `tickets.reactions.batch()`). Never raises: on
+    failure each ticket is classified on its own."""
+    from . import engine
+
+    engine.prepare_batch(ticket_ids)

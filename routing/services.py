@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +28,7 @@ from tickets.events import event_record
 from tickets.exceptions import TicketError
 from tickets.models import Ticket, TicketEvent
 
-from . import engine, modelstore
+from . import engine, modelstore, training
 from .choices import ExampleSource, Target
 from .models import ClassifierModel, RoundRobinCursor, TrainingExample
 
@@ -189,7 +189,7 @@ def _assign_in_team(*, ticket_id: int, team: Team) -> Ticket | None:
 
 
 def _example_text(ticket: Ticket) -> str:
-    return engine.classification_text(ticket)[: engine.MODEL_TEXT_LIMIT]
+    return engine.model_text(ticket)
 
 
 @transaction.atomic
@@ -446,58 +446,6 @@ class TrainingResult:
     __repr__ = __str__
 
 
-def _holdout_split(labels: list[str], fraction: float = 0.2, seed: int = 20240501):
-    """Stratified (train, test) indices: about `fraction` of each label is held out; a label
-    with a single example stays in training (it can still be learned, just not measured)."""
-    import random
-
-    rng = random.Random(seed)
-    by_label: dict[str, list[int]] = {}
-    for index, label in enumerate(labels):
-        by_label.setdefault(label, []).append(index)
-    train, test = [], []
-    for label in sorted(by_label):
-        members = by_label[label]
-        rng.shuffle(members)
-        n_test = (
-            0 if len(members) < 2 else min(len(members) - 1, max(1, round(fraction * len(members))))
-        )
-        test.extend(members[:n_test])
-        train.extend(members[n_test:])
-    return sorted(train), sorted(test)
-
-
-def _holdout_metrics(texts: list[str], labels: list[str]) -> dict[str, Any]:
-    """Train on about 80 % and measure on the held-out rest (stratified, fixed seed)."""
-    from sklearn.metrics import accuracy_score, f1_score
-
-    from .classifier import TextClassifier
-
-    train, test = _holdout_split(labels)
-    if not test or len({labels[i] for i in train}) < 2:
-        return {"holdout": None, "note": "too few examples for a holdout"}
-    classifier = TextClassifier().fit([texts[i] for i in train], [labels[i] for i in train])
-    test_y = [labels[i] for i in test]
-    predictions = classifier.predict([texts[i] for i in test])
-    predicted = [str(p.label) for p in predictions]
-    threshold = engine.confidence_threshold()
-    confident = [
-        (str(p.label), truth)
-        for p, truth in zip(predictions, test_y, strict=True)
-        if float(p.confidence) >= threshold
-    ]
-    return {
-        "holdout": len(test),
-        "accuracy": round(float(accuracy_score(test_y, predicted)), 4),
-        "macro_f1": round(float(f1_score(test_y, predicted, average="macro", zero_division=0)), 4),
-        "threshold": threshold,
-        "coverage_at_threshold": round(len(confident) / len(test), 4),
-        "accuracy_at_threshold": (
-            round(sum(p == t for p, t in confident) / len(confident), 4) if confident else None
-        ),
-    }
-
-
 def _train_target(target: str, *, force: bool) -> TrainingResult:
     from .classifier import TextClassifier
 
@@ -512,38 +460,27 @@ def _train_target(target: str, *, force: bool) -> TrainingResult:
         )
     digest = fingerprint(texts, labels)
     active = ClassifierModel.objects.filter(target=target, is_active=True).first()
-    if active is not None and active.data_fingerprint == digest and not force:
+    # A version without a recorded configuration predates model selection (and its pickled
+    # file no longer loads): it is retrained even when the data did not change.
+    if active is not None and active.data_fingerprint == digest and active.config and not force:
         return TrainingResult(
             target,
             False,
             _("training data unchanged since v%(version)d") % {"version": active.version},
             model=active,
         )
-    metrics = _holdout_metrics(texts, labels)
     classifier = TextClassifier().fit(texts, labels)
-    metrics["label_counts"] = {label: labels.count(label) for label in classes}
-    with transaction.atomic():
-        # Lock the target's versions so two runs cannot both take the same number.
-        list(ClassifierModel.objects.select_for_update().filter(target=target))
-        version = (
-            ClassifierModel.objects.filter(target=target).aggregate(v=Max("version"))["v"] or 0
-        ) + 1
-        file_name = modelstore.save(classifier, f"{target}-v{version:04d}.model")
-        ClassifierModel.objects.filter(target=target, is_active=True).update(is_active=False)
-        model = ClassifierModel.objects.create(
-            target=target,
-            version=version,
-            file_path=file_name,
-            n_samples=len(texts),
-            labels=classes,
-            metrics=metrics,
-            data_fingerprint=digest,
-            is_active=True,
-        )
-    _prune_files(target)
-    return TrainingResult(
-        target, True, _("trained v%(version)d") % {"version": version}, model, metrics
+    model, activated = training.store_version(
+        target=target, classifier=classifier, texts=texts, labels=labels, digest=digest
     )
+    _prune_files(target)
+    reason = (
+        _("trained v%(version)d") % {"version": model.version}
+        if activated
+        else _("trained v%(version)d, not activated: %(note)s")
+        % {"version": model.version, "note": model.note}
+    )
+    return TrainingResult(target, True, reason, model, model.metrics)
 
 
 def _prune_files(target: str) -> None:
@@ -623,5 +560,6 @@ def routing_model_activate(*, model_id: int, actor: User | None) -> ClassifierMo
     )
     if not model.is_active:
         model.is_active = True
-        model.save(update_fields=["is_active"])
+        model.note = ""  # e.g. "not activated: ..." from the retraining guard
+        model.save(update_fields=["is_active", "note"])
     return model

@@ -128,6 +128,7 @@ def drain(*, batch: int = BATCH, seconds: float = DRAIN_SECONDS) -> int:
     while ticket_ids := claim(batch):
         try:
             with wiring.batch():
+                wiring.prepare_intake_batch(ticket_ids)
                 run(ticket_ids)
         except Exception:
             _hand_back(ticket_ids)

@@ -70,6 +70,11 @@ WIRING: tuple[tuple[str, str], ...] = (
     (ASSIGNMENT_CHANGED, "notifications.reactions.on_assignment_changed"),
 )
 
+# Before the TICKET_CREATED chains of an intake batch run: work done once for the batch (one
+# prediction call of the classifier for all of it) that the chains then find ready. A
+# preparation that fails only costs speed: each ticket is then handled on its own.
+BEFORE_INTAKE_BATCH: tuple[str, ...] = ("routing.reactions.before_intake_batch",)
+
 Reaction = Callable[..., None]
 _chains: dict[str, list[tuple[str, Reaction]]] | None = None
 _local = threading.local()
@@ -86,6 +91,15 @@ def load() -> dict[str, list[tuple[str, Reaction]]]:
         chains[event].append((path, import_string(path)))
     _chains = chains
     return chains
+
+
+def prepare_intake_batch(ticket_ids: list[int]) -> None:
+    """Run the BEFORE_INTAKE_BATCH preparations (inside `batch()`); never raises."""
+    for path in BEFORE_INTAKE_BATCH:
+        try:
+            import_string(path)(ticket_ids=ticket_ids)
+        except Exception:
+            logger.exception("intake batch preparation %s failed", path)
 
 
 def chain(event: str) -> list[tuple[str, Reaction]]:

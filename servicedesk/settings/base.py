@@ -415,6 +415,11 @@ SERVICEDESK = {
     "AUTO_CLOSE_RESOLVED_AFTER_DAYS": env_int("AUTO_CLOSE_RESOLVED_AFTER_DAYS", 3),
     "CLASSIFIER_CONFIDENCE_THRESHOLD": float(env_str("CLASSIFIER_CONFIDENCE_THRESHOLD", "0.5")),
     "CLASSIFIER_MODEL_DIR": env_str("CLASSIFIER_MODEL_DIR", str(BASE_DIR / ".data" / "models")),
+    # A new classifier version's triage threshold from this precision on held-out folds
+    # (empty: the confidence threshold above); editable per version in the admin.
+    "CLASSIFIER_TARGET_PRECISION": env_str("CLASSIFIER_TARGET_PRECISION", "") or None,
+    # A retrained version is activated only if its CV macro-F1 is at most this much worse.
+    "CLASSIFIER_RETRAIN_TOLERANCE": float(env_str("CLASSIFIER_RETRAIN_TOLERANCE", "0")),
     "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
     # Ticket events whose reactions run in a Celery worker (tickets/reactions.py).
     "REACTIONS_IN_WORKER": env_list("REACTIONS_IN_WORKER", ["ticket_created"]),

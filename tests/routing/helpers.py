@@ -17,7 +17,7 @@ def train_file(directory: Path, name: str, texts: list[str], labels: list[str]) 
     from routing.classifier import TextClassifier
 
     directory.mkdir(parents=True, exist_ok=True)
-    TextClassifier().fit(texts, labels).save(str(directory / name))
+    modelstore.write(TextClassifier().fit(texts, labels), directory / name)
     return name
 
 

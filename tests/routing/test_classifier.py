@@ -7,26 +7,26 @@ differently from any training sentence.
 
 from __future__ import annotations
 
-import pickle
 import re
 import time
 
 import numpy as np
 import pytest
-import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from routing import classifier as clf
 from routing.classifier import (
     MAX_INPUT_CHARS,
+    Candidate,
     CharNgramVectorizer,
-    ClassifierLoadError,
     Prediction,
     TextClassifier,
     WordNgramVectorizer,
     normalize_text,
+    plain_text,
     word_tokens,
 )
+from routing.classifier.candidates import fit_linear, linear_scores, new_block
 
 FAULT, PASSWORD, DATA, COMPLAINT = "fault", "password_reset", "data_fix", "complaint"
 
@@ -332,16 +332,42 @@ def test_char_vectorizer_matches_a_plain_count_of_the_same_ngrams() -> None:
     assert rows_equal(ours.transform(OTHER), reference.transform(OTHER))
 
 
-def test_fast_prediction_path_matches_scikit_learn(bilingual_model: TextClassifier) -> None:
-    """Prediction skips FeatureUnion.transform and decision_function for speed: same numbers."""
-    texts = [text for text, _label in ZH_HELDOUT + EN_HELDOUT + MIXED_HELDOUT]
-    features, svm = bilingual_model._features, bilingual_model._svm
-    matrix = features.transform([normalize_text(text) for text in texts])
-    expected = svm.decision_function(matrix)
-    scores, known = bilingual_model._scores(texts)
-    assert np.allclose(scores, expected)
-    assert known.all()
-    assert [p.label for p in bilingual_model.predict(texts)] == list(svm.predict(matrix))
+def test_plain_word_block_is_exactly_scikit_learns_default_tfidf() -> None:
+    """The baseline candidate's features are TfidfVectorizer() with its defaults."""
+    texts = [plain_text(text) for text in [*flatten(EN_TRAIN)[0], *flatten(ZH_TRAIN)[0][:10], ""]]
+    reference = TfidfVectorizer()
+    ours = WordNgramVectorizer(tokenizer="plain", ngram_max=1, sublinear_tf=False)
+    expected, got = reference.fit_transform(texts), ours.fit_transform(texts)
+    assert got.shape == expected.shape
+    assert rows_equal(got, expected)
+    others = [plain_text(text) for text, _label in EN_HELDOUT + MIXED_HELDOUT]
+    assert rows_equal(ours.transform(others), reference.transform(others))
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        Candidate(("jieba12", "char24"), "svm"),
+        Candidate(("words",), "svm", C=1.0, class_weight=None, tol=1e-4),
+        Candidate(("char13",), "lr", C=10.0),
+        Candidate(("jieba12",), "cnb", class_weight=None),
+    ],
+    ids=lambda candidate: candidate.name,
+)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_linear_form_gives_scikit_learns_decisions(candidate: Candidate) -> None:
+    """Every model is stored as coef/intercept: the same scores and labels as the estimator."""
+    texts, labels = flatten(EN_TRAIN)
+    docs = [normalize_text(text) for text in texts]
+    matrix = new_block(candidate.blocks[0], len(docs)).fit_transform(docs)
+    classes = sorted(set(labels))
+    y = np.asarray([classes.index(label) for label in labels])
+    coef, intercept = fit_linear(candidate, matrix, y, len(classes))
+    estimator = candidate.estimator().fit(matrix, y)
+    scores = linear_scores(matrix, coef, intercept)
+    assert list(scores.argmax(axis=1)) == list(estimator.predict(matrix))
+    if candidate.model != "cnb":
+        assert np.allclose(scores, estimator.decision_function(matrix))
 
 
 def test_max_features_keeps_the_most_frequent() -> None:
@@ -494,105 +520,3 @@ def test_labels_are_strings() -> None:
 def test_unfitted_model_refuses_to_predict() -> None:
     with pytest.raises(RuntimeError, match="not trained"):
         TextClassifier().predict_one("电脑坏了")
-
-
-# --- persistence -----------------------------------------------------------------------------
-
-
-def test_save_and_load_give_identical_predictions(
-    bilingual_model: TextClassifier, tmp_path
-) -> None:
-    path = tmp_path / "model.bin"
-    bilingual_model.save(path)
-    loaded = TextClassifier.load(path)
-    texts = [text for text, _label in ZH_HELDOUT + EN_HELDOUT + MIXED_HELDOUT] + ["", "🔥"]
-    assert loaded.predict(texts) == bilingual_model.predict(texts)
-    assert loaded.classes_ == bilingual_model.classes_
-    assert loaded.temperature_ == bilingual_model.temperature_
-    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
-    with open(path, "rb") as handle:
-        header = pickle.load(handle)  # noqa: S301 - a file this test wrote
-    assert header["format_version"] == clf.FORMAT_VERSION
-    assert header["sklearn_version"] == sklearn.__version__
-    assert header["classes"] == bilingual_model.classes_
-
-
-def test_saving_an_untrained_model_fails(tmp_path) -> None:
-    with pytest.raises(RuntimeError, match="not trained"):
-        TextClassifier().save(tmp_path / "model.bin")
-
-
-def _write_with_header(path, header: object, payload: object = None) -> None:
-    with open(path, "wb") as handle:
-        pickle.dump(header, handle)
-        pickle.dump(payload, handle)
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b"", "corrupt"),
-        (b"not a pickle at all", "corrupt"),
-        (b"\x80\x05\x95\xff\xff", "corrupt"),
-        (pickle.dumps([1, 2, 3]), "not a ticket classifier"),
-    ],
-)
-def test_a_corrupt_file_raises_load_error(tmp_path, content: bytes, message: str) -> None:
-    path = tmp_path / "model.bin"
-    path.write_bytes(content)
-    with pytest.raises(ClassifierLoadError, match=message):
-        TextClassifier.load(path)
-
-
-def test_a_truncated_file_raises_load_error(zh_model: TextClassifier, tmp_path) -> None:
-    path = tmp_path / "model.bin"
-    zh_model.save(path)
-    path.write_bytes(path.read_bytes()[:-500])
-    with pytest.raises(ClassifierLoadError, match="corrupt"):
-        TextClassifier.load(path)
-
-
-def test_a_missing_file_raises_load_error(tmp_path) -> None:
-    with pytest.raises(ClassifierLoadError, match="does not exist"):
-        TextClassifier.load(tmp_path / "nope.bin")
-
-
-def test_a_directory_raises_load_error(tmp_path) -> None:
-    with pytest.raises(ClassifierLoadError):
-        TextClassifier.load(tmp_path)
-
-
-def test_other_format_version_raises_load_error(tmp_path) -> None:
-    path = tmp_path / "model.bin"
-    header = {
-        "format": clf._FORMAT_NAME,
-        "format_version": clf.FORMAT_VERSION + 1,
-        "sklearn_version": sklearn.__version__,
-    }
-    _write_with_header(path, header)
-    with pytest.raises(ClassifierLoadError, match="format version"):
-        TextClassifier.load(path)
-
-
-def test_other_sklearn_version_raises_load_error(tmp_path) -> None:
-    path = tmp_path / "model.bin"
-    header = {
-        "format": clf._FORMAT_NAME,
-        "format_version": clf.FORMAT_VERSION,
-        "sklearn_version": "0.0.1",
-    }
-    _write_with_header(path, header)
-    with pytest.raises(ClassifierLoadError, match=r"scikit-learn 0\.0\.1"):
-        TextClassifier.load(path)
-
-
-def test_a_header_without_a_model_raises_load_error(tmp_path) -> None:
-    path = tmp_path / "model.bin"
-    header = {
-        "format": clf._FORMAT_NAME,
-        "format_version": clf.FORMAT_VERSION,
-        "sklearn_version": sklearn.__version__,
-    }
-    _write_with_header(path, header, payload={"not": "a model"})
-    with pytest.raises(ClassifierLoadError, match="does not hold a trained"):
-        TextClassifier.load(path)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from routing.evaluation import run_eval
+from routing.classifier import run_eval
 from routing.management.commands.classifier_eval import Command
 
 from .test_classifier import EN_HELDOUT, EN_TRAIN, ZH_HELDOUT, ZH_TRAIN
@@ -146,6 +146,15 @@ def test_command_prints_json_on_the_last_line(files: dict[str, Path], capsys) ->
     assert set(result) >= KEYS | {"baseline_accuracy", "baseline_macro_f1"}
     assert (result["n_train"], result["n_test"], result["dropped_rows"]) == (128, 28, 3)
     assert result["accuracy"] == 1.0
+    # The choice made by cross-validation on the training file, and what it measured there.
+    chosen = result["selection"]["chosen"]
+    assert chosen == " | ".join(member["name"] for member in result["config"]["members"])
+    assert result["selection"]["n_held_out"] == 128  # the test file plays no part in it
+    names = {candidate["name"] for candidate in result["selection"]["candidates"]}
+    assert result["selection"]["baseline"] in names
+    assert result["cv_macro_f1"] >= result["baseline_cv_macro_f1"]
+    assert 0.0 <= result["cv_ece"] <= 1.0
+    assert f"chosen by cross-validation: {chosen}" in lines[-2]
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,11 @@ def test_correcting_a_triaged_ticket_routes_it_and_stores_examples(desk, create)
         Target.CATEGORY: ("application-function", ExampleSource.AGENT_CORRECTION),
     }
     example = TrainingExample.objects.get(ticket=ticket, target=Target.REQUEST_TYPE)
-    assert example.text == "网页打不开了\n提交订单时报错"
+    # The text the model reads: title, description, then the ticket's signals as tokens.
+    assert example.text == (
+        f"网页打不开了\n提交订单时报错\n__chan_portal__ __sys_{desk.system.pk}__"
+        f" __unit_{ticket.unit_id}__"
+    )
     assert example.created_by == desk.tier1
     changed = log(ticket, EventKind.TYPE_CHANGED)[0]
     assert (changed.actor, changed.old_value, changed.new_value) == (

@@ -73,3 +73,19 @@ def test_a_call_routed_to_another_team_follows_that_teams_strategy(desk, create)
         "[defect] report totals are wrong", created_by=desk.tier1, channel=Channel.PHONE
     )
     assert (ticket.team, ticket.assignee) == (desk.middle, desk.expert)
+
+
+@pytest.mark.parametrize("channel", [Channel.PORTAL, Channel.API])
+def test_a_requester_cannot_make_their_own_ticket_p1(desk, create, channel):
+    type_rule("consultation")
+    ticket = create("[consultation] everything is urgent", impact=1, urgency=1, channel=channel)
+    assert ticket.priority == "P2"
+    # The front office logging the same call may give it P1.
+    logged = create(
+        "[consultation] everything is urgent",
+        impact=1,
+        urgency=1,
+        channel=Channel.PHONE,
+        created_by=desk.tier1,
+    )
+    assert logged.priority == "P1"

@@ -4,7 +4,7 @@ low confidence, unknown labels and broken model files send the ticket to manual 
 import pytest
 
 from accounts.choices import Tier
-from routing import modelstore
+from routing import engine, modelstore
 from routing.choices import Target
 from routing.models import ClassifierModel
 from tickets.choices import EventKind, Status
@@ -20,9 +20,10 @@ def threshold(settings):
     return _set
 
 
-def expected(target: str, text: str):
+def expected(target: str, ticket):
+    """What the active model says about the ticket's model text (words, then signals)."""
     row = ClassifierModel.objects.get(target=target, is_active=True)
-    return modelstore.predict(row, text)
+    return modelstore.predict(row, engine.model_text(ticket))
 
 
 def test_confident_model_classifies_routes_and_logs_its_version(
@@ -30,7 +31,7 @@ def test_confident_model_classifies_routes_and_logs_its_version(
 ):
     threshold(0.0)
     ticket = create("忘记密码了", "请帮我重置OA系统的登录密码")
-    said = expected(Target.REQUEST_TYPE, "忘记密码了\n请帮我重置OA系统的登录密码")
+    said = expected(Target.REQUEST_TYPE, ticket)
     assert said.label == "account_permission"
     assert ticket.request_type.code == "account_permission"
     assert (ticket.status, ticket.tier, ticket.team) == (Status.IN_PROGRESS, Tier.FRONT, desk.front)
@@ -41,6 +42,7 @@ def test_confident_model_classifies_routes_and_logs_its_version(
         "version": 1,
         "label": "account_permission",
         "confidence": round(said.confidence, 4),
+        "threshold": 0.0,
     }
     assert entry.data["models"]["category"]["version"] == 1
     assert ticket.category.code == entry.data["models"]["category"]["label"]
@@ -60,7 +62,9 @@ def test_english_and_mixed_text(desk, create, seed_models, threshold):
 
 
 def test_below_the_threshold_goes_to_triage(desk, create, seed_models, threshold):
-    said = expected(Target.REQUEST_TYPE, "系统有点问题\n麻烦看一下")
+    threshold(1.0)
+    first = create("系统有点问题", "麻烦看一下")  # the same text, signals and model as below
+    said = expected(Target.REQUEST_TYPE, first)
     threshold(round(said.confidence + 0.01, 4))  # just above what the model says
     ticket = create("系统有点问题", "麻烦看一下")
     assert (ticket.status, ticket.needs_triage, ticket.request_type) == (Status.NEW, True, None)

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from accounts.choices import Tier
-from routing import services, tasks
+from routing import engine, services, tasks
 from routing.choices import ExampleSource, Target
 from routing.models import ClassifierModel, TrainingExample
 from routing.seed_examples import EXAMPLES
@@ -60,16 +60,18 @@ def test_bootstrap_trains_request_type_and_category_from_the_seed(db, model_dir)
     assert (model.version, model.is_active, model.n_samples) == (1, True, len(SMALL_SEED))
     assert model.labels == sorted({t for _x, t, _c in EXAMPLES})
     assert (model_dir / "request_type-v0001.model").is_file()
-    assert set(model.metrics) >= {
-        "holdout",
-        "accuracy",
-        "macro_f1",
-        "coverage_at_threshold",
-        "accuracy_at_threshold",
-        "label_counts",
-    }
-    assert model.metrics["holdout"] == 7  # 20 % of 35, stratified
+    # Model selection on the 35 examples: 5-fold cross-validation, every fold held out once.
+    assert set(model.metrics) >= {"chosen", "candidates", "cv_macro_f1", "ece", "curve"}
+    assert model.metrics["n_held_out"] == 35
+    assert model.metrics["folds"] == 5
     assert model.metrics["label_counts"]["fault"] == 5
+    assert model.cv_macro_f1 == model.metrics["cv_macro_f1"]
+    assert model.cv_macro_f1 >= model.baseline_cv_macro_f1
+    assert model.ece == model.metrics["ece"]
+    assert model.config["members"][0]["name"] in model.metrics["chosen"]
+    # No target precision set: the desk-wide threshold, and the share it sends to triage.
+    assert (model.target_precision, model.threshold) == (None, None)
+    assert 0.0 <= model.triage_share <= 1.0
     assert TrainingExample.objects.filter(source=ExampleSource.SEED).count() == len(
         SMALL_SEED
     ) + sum(1 for _x, _t, c in SMALL_SEED if c)
@@ -166,10 +168,12 @@ def test_closed_tickets_become_training_data(desk, create):
     rows = {
         e.target: (e.label, e.source, e.text) for e in TrainingExample.objects.filter(ticket=ticket)
     }
+    text = engine.model_text(ticket)  # the words, then the ticket's signals
+    assert text.startswith("order page broken\n__chan_portal__ __sys_")
     assert rows == {
         # The team is the one it had at its type's entry tier (middle), not the back office.
-        Target.REQUEST_TYPE: ("defect", ExampleSource.CLOSED_TICKET, "order page broken"),
-        Target.TEAM: ("middle-app", ExampleSource.CLOSED_TICKET, "order page broken"),
+        Target.REQUEST_TYPE: ("defect", ExampleSource.CLOSED_TICKET, text),
+        Target.TEAM: ("middle-app", ExampleSource.CLOSED_TICKET, text),
     }
     assert services.routing_collect_closed_examples() == 0  # safe to repeat
     assert desk.middle.tier == Tier.MIDDLE

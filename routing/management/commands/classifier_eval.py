@@ -5,7 +5,10 @@
 
 Add --baseline to also measure plain TF-IDF + LinearSVC. The last line of stdout is one JSON
 object (accuracy, macro_f1, per_class, train_seconds, predict_ms_per_ticket, n_train, n_test,
-dropped_rows, ...). The command works on files only and never touches the database.
+dropped_rows, the chosen configuration `config`, the model selection's `selection` with every
+candidate's cross-validated macro-F1, `cv_macro_f1`, `baseline_cv_macro_f1`, `cv_ece`, ...).
+Selection runs on the training file only; the test file is used once, to measure. The command
+works on files only and never touches the database.
 """
 
 from __future__ import annotations
@@ -54,8 +57,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Imported here so that `manage.py help` does not load scikit-learn and jieba.
-        from routing.classifier import ClassifierLoadError
-        from routing.evaluation import run_eval
+        from routing.classifier import ClassifierLoadError, run_eval
 
         try:
             result = run_eval(
@@ -77,6 +79,12 @@ class Command(BaseCommand):
             f"{result['dropped_rows']} rows without a label dropped: "
             f"accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}"
         )
+        if result.get("cv_macro_f1") is not None:
+            summary += (
+                f"; chosen by cross-validation: {result['selection']['chosen']} "
+                f"(CV macro-F1 {result['cv_macro_f1']:.4f}, baseline "
+                f"{result['baseline_cv_macro_f1']:.4f}, ECE {result['cv_ece']:.4f})"
+            )
         if "baseline_macro_f1" in result:
             summary += (
                 f" (baseline accuracy {result['baseline_accuracy']:.4f}, "

@@ -9,7 +9,8 @@ from routing.services import routing_train_models
 class Command(BaseCommand):
     help = (
         "Train a new classifier version per target (request type, category, team) from agents' "
-        "corrections, closed tickets and seed examples; activate it and record holdout metrics. "
+        "corrections, closed tickets and seed examples, choosing the configuration by "
+        "cross-validation; activate it unless its CV macro-F1 is below the active version's. "
         "Targets whose data did not change are skipped unless --force."
     )
 
@@ -27,10 +28,15 @@ class Command(BaseCommand):
     def handle(self, *args, target=None, force=False, **options):
         for result in routing_train_models(targets=target, force=force):
             line = f"{result.target}: {result.reason}"
-            if result.trained and result.metrics.get("accuracy") is not None:
+            model = result.model
+            if result.trained and model is not None and model.cv_macro_f1 is not None:
                 line += (
-                    f" ({result.model.n_samples} examples, holdout accuracy "
-                    f"{result.metrics['accuracy']:.2f}, macro-F1 {result.metrics['macro_f1']:.2f})"
+                    f" ({model.n_samples} examples; chosen {model.metrics.get('chosen')}; "
+                    f"CV macro-F1 {model.cv_macro_f1:.4f}, baseline "
+                    f"{model.baseline_cv_macro_f1:.4f}; ECE {model.ece:.4f})"
                 )
-            style = self.style.SUCCESS if result.trained else self.style.WARNING
+            elif result.trained and model is not None:
+                line += f" ({model.n_samples} examples; too few to cross-validate)"
+            activated = result.trained and model is not None and model.is_active
+            style = self.style.SUCCESS if activated else self.style.WARNING
             self.stdout.write(style(line))
