@@ -13,7 +13,7 @@ trained, measured and benchmarked without a database or settings. See docs/class
 """
 
 from .calibration import share_to_triage, threshold_for_precision
-from .candidates import BASELINE, DEFAULT, SMALL_TRAINING_SET, Candidate
+from .candidates import BASELINE, DEFAULT, SMALL_TRAINING_SET, Candidate, build_features
 from .evaluation import baseline_model, evaluate, run_eval
 from .model import FORMAT_VERSION, ClassifierLoadError, Prediction, TextClassifier
 from .text import (
@@ -41,6 +41,7 @@ __all__ = [
     "TextClassifier",
     "WordNgramVectorizer",
     "baseline_model",
+    "build_features",
     "evaluate",
     "has_features",
     "normalize_text",

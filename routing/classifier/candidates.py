@@ -178,3 +178,22 @@ def fit_linear(
 def linear_scores(matrix: sp.csr_matrix, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
     """scores (n, n_classes) = matrix · coefᵀ + intercept."""
     return np.asarray(matrix @ coef.T, dtype=np.float64) + intercept
+
+
+class FeatureSet:
+    """A candidate's feature blocks side by side, fitted together: the classifier's own
+    featuriser, also for other apps that compare ticket texts (reports' repeated problems)."""
+
+    def __init__(self, blocks: tuple[str, ...], n_docs: int) -> None:
+        self.blocks = [new_block(name, n_docs) for name in blocks]
+
+    def fit_transform(self, texts) -> sp.csr_matrix:
+        return sp.hstack([block.fit_transform(texts) for block in self.blocks]).tocsr()
+
+    def transform(self, texts) -> sp.csr_matrix:
+        return sp.hstack([block.transform(texts) for block in self.blocks]).tocsr()
+
+
+def build_features(n_docs: int) -> FeatureSet:
+    """The default candidate's features (jieba words + character n-grams) for `n_docs` texts."""
+    return FeatureSet(DEFAULT.blocks, n_docs)

@@ -252,5 +252,10 @@ def test_a_mapping_rule_team_takes_the_ticket_after_routing(integration, post, d
     MappingRule.objects.filter(name="core hosts").update(team=desk.back)
     post(sequence()[0])
     ticket = Ticket.objects.get(channel=Channel.ALERT)
-    assert (ticket.team, ticket.status, ticket.assignee) == (desk.back, Status.QUEUED, None)
+    # ... and, as after every hand-over, assigned by that team's strategy.
+    assert (ticket.team, ticket.status, ticket.assignee) == (
+        desk.back,
+        Status.IN_PROGRESS,
+        desk.engineer,
+    )
     assert ticket.events.filter(kind="ticket.team_changed").count() == 2  # routing, then rule
