@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("queue_q", "/workspace/queue/all/"),
             ):
 
-                def get(url=url, word=word):
+                def get(url=url, word=word, client=client):
                     response = client.get(url, {"q": word})
                     assert response.status_code == 200, (url, word, response.status_code)
                     return response
