@@ -35,7 +35,10 @@ def parse_args(description: str, argv: list[str] | None = None) -> argparse.Name
     """The arguments every bench script accepts (run_all passes its own through)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run on a small database (20,000 tickets)"
+        "--quick",
+        "--small",
+        action="store_true",
+        help="smoke run on a small database (20,000 tickets)",
     )
     parser.add_argument("--runs", type=int, default=None, help="timed runs per measurement")
     args, _unknown = parser.parse_known_args(argv)

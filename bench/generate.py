@@ -615,7 +615,7 @@ def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", "--small", action="store_true")
     parser.add_argument("--tickets", type=int, default=None)
     parser.add_argument("--events-per-ticket", type=int, default=common.EVENTS_PER_TICKET)
     parser.add_argument("--force", action="store_true")
