@@ -38,7 +38,7 @@ _WORD_RE = re.compile(rf"[{_CJK}]+|[^\W{_CJK}]+")
 MAX_INDEXED_CHARS = 20_000
 # The ranked search ranks the newest matches the viewer may see, at most this many: ranking
 # every match of a word in 5 % of a million tickets would read 50,000 documents.
-RANK_CANDIDATES = 200
+RANK_CANDIDATES = 100
 PAGE_SIZE = 50
 MAX_QUERY_WORDS = 12
 # Matches up to this many are read as a list of ids first (see _matching_ids).
