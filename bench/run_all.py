@@ -97,6 +97,16 @@ def _copy_database(source: str, target: str) -> float:
     return round(time.monotonic() - started, 1)
 
 
+def _exists(name: str) -> bool:
+    conn = _server()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            return cur.fetchone() is not None
+    finally:
+        conn.close()
+
+
 def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -200,7 +210,7 @@ def main() -> None:
         if only and script.stem.removeprefix("bench_") not in only | {"generate"}:
             continue
         copy_s = None
-        if fresh and script.stem != "generate":
+        if fresh and script.stem != "generate" and _exists(template):
             # Every bench from the same data: a fresh copy of the template.
             copy_s = _copy_database(template, database)
         load_before = _load()
