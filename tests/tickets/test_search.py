@@ -186,3 +186,20 @@ def test_words_q_without_words_matches_nothing(desk):
     from tickets.models import Ticket
 
     assert not Ticket.objects.filter(words_q(desk.admin, "%")).exists()
+
+
+def test_the_migration_fills_documents_of_existing_tickets(desk):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    ticket = worked(desk, "Monitor 闪烁", description="since the update")
+    services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="cable", is_internal=True)
+    before = TicketSearchDocument.objects.values_list("public", "staff").get(ticket=ticket)
+    TicketSearchDocument.objects.all().delete()
+    migration = importlib.import_module("tickets.migrations.0005_search_document")
+    migration.fill_documents(apps, SimpleNamespace(connection=connection))
+    after = TicketSearchDocument.objects.values_list("public", "staff").get(ticket=ticket)
+    assert before == after
+    assert found(desk.tier1, "闪烁") == ["Monitor 闪烁"]

@@ -6,6 +6,37 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def fill_documents(apps, schema_editor):
+    """The tickets that exist already get their search documents (new ones get them from the
+    services). Same statement and segmentation as `tickets.search`, over the historical models."""
+    from tickets.search import UPSERT_SQL, split_text
+
+    Ticket = apps.get_model("tickets", "Ticket")
+    Comment = apps.get_model("tickets", "Comment")
+    last = 0
+    with schema_editor.connection.cursor() as cursor:
+        while True:
+            batch = list(
+                Ticket.objects.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", "number", "title", "description")[:1000]
+            )
+            if not batch:
+                return
+            comments: dict[int, tuple[list, list]] = {}
+            for ticket_id, body, internal in Comment.objects.filter(
+                ticket_id__in=[row[0] for row in batch]
+            ).values_list("ticket_id", "body", "is_internal"):
+                comments.setdefault(ticket_id, ([], []))[1 if internal else 0].append(body)
+            for ticket_id, number, title, description in batch:
+                replies, notes = comments.get(ticket_id, ([], []))
+                params = [ticket_id, *split_text("\n".join(notes))]
+                for text in (f"{number} {title}", description, "\n".join(replies)):
+                    params.extend(split_text(text))
+                cursor.execute(UPSERT_SQL, params)
+            last = batch[-1][0]
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("tickets", "0004_followers"),
@@ -41,4 +72,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunPython(fill_documents, migrations.RunPython.noop, elidable=True),
     ]
