@@ -203,3 +203,16 @@ def test_the_migration_fills_documents_of_existing_tickets(desk):
     after = TicketSearchDocument.objects.values_list("public", "staff").get(ticket=ticket)
     assert before == after
     assert found(desk.tier1, "闪烁") == ["Monitor 闪烁"]
+
+
+def test_search_rebuild_command(desk):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    queued_ticket(desk.requester, desk.front, title="Toner empty")
+    TicketSearchDocument.objects.all().delete()
+    out = StringIO()
+    call_command("search_rebuild", stdout=out)
+    assert out.getvalue() == "1 ticket(s) indexed.\n"
+    assert found(desk.admin, "toner") == ["Toner empty"]
