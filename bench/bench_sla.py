@@ -210,6 +210,10 @@ def start_worker(quick: bool, log_path: Path) -> subprocess.Popen:
             "--pool=prefork",
             "--concurrency=2",
             "--loglevel=INFO",
+            # Deliveries run on their own queue (CELERY_TASK_ROUTES): without it the bench
+            # waited its whole deadline for notifications nobody sent.
+            "-Q",
+            "celery,delivery",
             "-n",
             "bench-sla@%h",
         ],
