@@ -118,7 +118,8 @@ def _numbers(prefix: str, value, out: dict) -> dict:
             _numbers(f"{prefix}.{key}" if prefix else key, inner, out)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         last = prefix.rsplit(".", 1)[-1]
-        if last.endswith(("_ms", "_s", "per_s", "requests_s")) and "load" not in last:
+        skip = last.startswith(("load", "budget", "target"))
+        if last.endswith(("_ms", "_s", "per_s")) and not skip:
             out[prefix] = value
     return out
 
