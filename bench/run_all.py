@@ -5,9 +5,10 @@
 Arguments are passed to the generator and to every bench (each takes what it knows; `--quick`
 or `--small` works on a 20,000-ticket database for a smoke run).
 
-Trustworthy runs (issue #19): after the generator, the bench database is copied once into a
-template database (`<bench db>_template`), and every bench starts from a fresh copy of it, so
-no part measures rows an earlier part created or changed (`--no-fresh` skips the copies). Each
+Trustworthy runs (issue #19): the generated database is never measured on directly; every
+bench runs on a fresh copy of it (`<bench db>_run`, CREATE DATABASE ... TEMPLATE), so no part
+measures rows an earlier part (or an earlier run) created or changed (`--no-fresh` skips the
+copies and measures on the generated database itself). Each
 result records the machine's load average before and after it. The previous summary is kept
 (`.data/bench/previous.json`) and a comparison with it is printed at the end.
 
@@ -97,16 +98,6 @@ def _copy_database(source: str, target: str) -> float:
     return round(time.monotonic() - started, 1)
 
 
-def _exists(name: str) -> bool:
-    conn = _server()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            return cur.fetchone() is not None
-    finally:
-        conn.close()
-
-
 def _load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -151,7 +142,7 @@ def last_json(stdout: str) -> dict | None:
     return None
 
 
-def run(script: Path, args: list[str]) -> tuple[str, dict]:
+def run(script: Path, args: list[str], env: dict | None = None) -> tuple[str, dict]:
     """Run one script; return (name, its JSON or an error record)."""
     name = script.stem.removeprefix("bench_")
     common.log(f"run_all: {script.name} {' '.join(args)}".rstrip())
@@ -161,6 +152,7 @@ def run(script: Path, args: list[str]) -> tuple[str, dict]:
         completed = subprocess.run(
             [sys.executable, str(script), *args],
             cwd=common.ROOT,
+            env=env,
             stdout=subprocess.PIPE,
             text=True,
             timeout=TIMEOUT_S,
@@ -206,25 +198,24 @@ def main() -> None:
     }
     scripts = [HERE / "generate.py", *sorted(HERE.glob("bench_*.py"))]
     database = common.bench_db_name("--quick" in args)
-    template = f"{database}_template"
+    copy = f"{database}_run"
     for script in scripts:
         if only and script.stem.removeprefix("bench_") not in only | {"generate"}:
             continue
-        copy_s = None
-        if fresh and script.stem != "generate" and _exists(template):
-            # Every bench from the same data: a fresh copy of the template.
-            copy_s = _copy_database(template, database)
+        copy_s, env = None, None
+        if fresh and script.stem != "generate":
+            # Every bench from the same data: a fresh copy of the generated database (the
+            # classifier's model files stay those of the generated one).
+            copy_s = _copy_database(database, copy)
+            env = {**os.environ, "BENCH_DB_NAME": copy, "BENCH_MODELS_DB": database}
         load_before = _load()
-        name, result = run(script, args)
+        name, result = run(script, args, env)
         result["load_before"], result["load_after"] = load_before, _load()
         if copy_s is not None:
             result["fresh_copy_s"] = copy_s
         summary["results"][name] = result
         if "error" in result:
             common.log(f"run_all: {script.name} failed: {result['error']}")
-        elif fresh and script.stem == "generate":
-            common.log(f"run_all: copying {database} to {template}")
-            result["template_copy_s"] = _copy_database(database, template)
     summary["machine"]["load_average_after"] = _load()
     out = common.ROOT / ".data" / "bench"
     out.mkdir(parents=True, exist_ok=True)
