@@ -35,7 +35,10 @@ def parse_args(description: str, argv: list[str] | None = None) -> argparse.Name
     """The arguments every bench script accepts (run_all passes its own through)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run on a small database (20,000 tickets)"
+        "--quick",
+        "--small",
+        action="store_true",
+        help="smoke run on a small database (20,000 tickets)",
     )
     parser.add_argument("--runs", type=int, default=None, help="timed runs per measurement")
     args, _unknown = parser.parse_known_args(argv)
@@ -79,7 +82,9 @@ def bench_env(quick: bool) -> dict[str, str]:
     # Its own Redis database: queued tasks of bench tickets never reach a dev worker.
     env["REDIS_URL"] = redis_url()
     # The bench desk's classifier models live apart from the development desk's.
-    env["CLASSIFIER_MODEL_DIR"] = str(ROOT / ".data" / "bench" / f"models-{bench_db_name(quick)}")
+    # (A fresh copy made by run_all uses the files of the database it was copied from.)
+    models_db = os.environ.get("BENCH_MODELS_DB") or bench_db_name(quick)
+    env["CLASSIFIER_MODEL_DIR"] = str(ROOT / ".data" / "bench" / f"models-{models_db}")
     env.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings.local")
     # Debug mode keeps every query in memory and renders debug pages: never measure that.
     env["DEBUG"] = "false"

@@ -266,10 +266,10 @@ def load_bulk(ref: dict, tickets: int, events_per_ticket: int) -> dict:
             """
             INSERT INTO accounts_user (id, password, is_superuser, username, first_name,
                 last_name, email, is_staff, is_active, date_joined, display_name, phone,
-                is_away, unit_id)
+                is_away, unit_id, language, time_zone)
             SELECT %(off)s + g, '!', false, 'bench-user-' || g, '', '',
                 'bench-user-' || g || '@bench.example', false, true, now(),
-                'Requester ' || g, '', false, d.unit_id
+                'Requester ' || g, '', false, d.unit_id, '', ''
             FROM generate_series(1, %(n)s) g
             JOIN bench_dept d ON d.idx = g %% %(depts)s
             """,
@@ -574,11 +574,49 @@ def ensure_classifier_models() -> None:
         log(f"classifier models trained in {time.monotonic() - started:.1f}s: {names}")
 
 
+def ensure_search_documents() -> None:
+    """Give every generated ticket its search document (issue #19) in one set-based statement:
+    the titles come from TITLES, segmented here once each, the numbers and descriptions are
+    ASCII (no Chinese to segment); the same vectors `tickets.search` builds one by one."""
+    from django.db import connection
+
+    from tickets.search import split_text
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT to_regclass('tickets_ticketsearchdocument') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return
+        cur.execute("SELECT EXISTS (SELECT 1 FROM tickets_ticketsearchdocument)")
+        if cur.fetchone()[0]:
+            return
+        started = time.monotonic()
+        cur.execute("CREATE TEMP TABLE bench_title_words (title text, chinese text, other text)")
+        cur.executemany(
+            "INSERT INTO bench_title_words VALUES (%s, %s, %s)",
+            [(title, *split_text(title)) for title in TITLES],
+        )
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        cur.execute(
+            """
+            INSERT INTO tickets_ticketsearchdocument (ticket_id, public, staff)
+            SELECT id, p, p FROM (
+                SELECT t.id, setweight(to_tsvector('simple', w.chinese)
+                        || to_tsvector('english', t.number || ' ' || w.other), 'A')
+                    || setweight(to_tsvector('english', t.description), 'B') AS p
+                FROM tickets_ticket t JOIN bench_title_words w ON w.title = t.title
+            ) docs
+            """
+        )
+        cur.execute("DROP TABLE bench_title_words")
+        cur.execute("ANALYZE tickets_ticketsearchdocument")
+        log(f"search documents in {time.monotonic() - started:.1f}s")
+
+
 def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", "--small", action="store_true")
     parser.add_argument("--tickets", type=int, default=None)
     parser.add_argument("--events-per-ticket", type=int, default=common.EVENTS_PER_TICKET)
     parser.add_argument("--force", action="store_true")
@@ -598,6 +636,7 @@ def main() -> None:
         missing = schema_gaps()
         if not missing:
             log(f"{name} already holds {tickets:,} tickets; nothing to generate")
+            ensure_search_documents()
             ensure_classifier_models()
             common.emit({"name": "generate", "skipped": True, "database": name, **marker})
             return
@@ -636,6 +675,7 @@ def main() -> None:
         **timings,
     }
     write_marker(value)
+    ensure_search_documents()
     ensure_classifier_models()
     log(f"done in {value['seconds']}s ({size})")
     common.emit({"name": "generate", "skipped": False, "database": name, **value})

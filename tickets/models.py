@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -567,3 +568,31 @@ class TicketFollower(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} follows {self.ticket_id}"
+
+
+class TicketSearchDocument(models.Model):
+    """A ticket's words for full-text search (issue #19), kept by `tickets.search`.
+
+    `public` holds the number, title, description and public replies (what a requester may
+    read); `staff` adds the internal notes, for the desk's side. Chinese runs are segmented
+    with jieba into the `simple` configuration, other text goes through `english` (stemmed).
+    A table of its own, not columns on Ticket: the ticket rows stay narrow for the queues, and
+    the documents can be rebuilt without touching tickets.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    public = SearchVectorField()
+    staff = SearchVectorField()
+
+    class Meta:
+        verbose_name = _("search document")
+        verbose_name_plural = _("search documents")
+        indexes = [
+            GinIndex(fields=["public"], name="ticket_search_public"),
+            GinIndex(fields=["staff"], name="ticket_search_staff"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.ticket_id)

@@ -165,7 +165,11 @@ class TicketFilters:
     following: int | None = None  # a user id: the tickets that user follows
 
 
-def apply_filters(queryset: QuerySet[Ticket], filters: TicketFilters) -> QuerySet[Ticket]:
+def apply_filters(
+    queryset: QuerySet[Ticket], filters: TicketFilters, *, viewer: User | None = None
+) -> QuerySet[Ticket]:
+    """`filters` on `queryset`; `viewer` decides whether words also match internal notes
+    (without one, only the public side of tickets is searched)."""
     if filters.status:
         queryset = queryset.filter(status__in=filters.status)
     elif filters.open_only:
@@ -200,20 +204,18 @@ def apply_filters(queryset: QuerySet[Ticket], filters: TicketFilters) -> QuerySe
     text = filters.q.strip()
     if text:
         # A ticket number finds that ticket; a requester's user name, e-mail or phone finds
-        # their tickets (tier 1 answering a caller); other text matches the title through the
-        # trigram index (substring match, any language).
-        people = User.objects.filter(
-            Q(username__iexact=text) | Q(email__iexact=text) | Q(phone=text)
-        ).values("pk")
-        queryset = queryset.filter(
-            Q(number__iexact=text) | Q(title__icontains=text) | Q(requester_id__in=people)
-        )
+        # their tickets (tier 1 answering a caller); other text matches the words of the
+        # ticket's search document (title, description, replies; the desk's side also its
+        # internal notes), Chinese and English, through its GIN index (`tickets.search`).
+        from .search import search_q
+
+        queryset = queryset.filter(search_q(viewer, text))
     return queryset
 
 
 def ticket_list(*, viewer: User, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
     """Tickets the viewer may see, filtered, newest first, with the list's relations loaded."""
-    queryset = apply_filters(visible_tickets(viewer), filters or TicketFilters())
+    queryset = apply_filters(visible_tickets(viewer), filters or TicketFilters(), viewer=viewer)
     return with_list_relations(queryset).order_by("-id")
 
 

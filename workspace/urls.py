@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import search_views, views
 
 app_name = "workspace"
 
@@ -12,5 +12,6 @@ urlpatterns = [
     path("tickets/<str:number>/follow/", views.ticket_follow, name="follow"),
     path("tickets/<str:number>/<slug:action>/", views.ticket_act, name="act"),
     path("log/", views.log_request, name="log"),
+    path("search/", search_views.search, name="search"),
     path("bulk/", views.bulk, name="bulk"),
 ]

@@ -15,6 +15,7 @@ from ..events import (
     event_record,
 )
 from ..models import Comment
+from ..search import search_document_update
 from ..validation import clean_body
 from .common import _apply, _lock, _mark_first_response, _save, follow_as_actor
 
@@ -48,6 +49,7 @@ def comment_add(*, ticket_id: int, actor: User, body: str, is_internal: bool = F
         is_public=not is_internal,
         data={"comment_id": comment.pk},
     )
+    search_document_update(ticket_id=ticket.pk)  # the reply's words are findable
     follow_as_actor(ticket, actor)
     if not is_internal:
         fields: set[str] = set()

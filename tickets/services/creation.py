@@ -21,6 +21,7 @@ from ..events import (
     event_record,
 )
 from ..models import Ticket
+from ..search import search_document_update
 from ..validation import clean_body, clean_title
 from .common import _check_scales, follow_as_actor
 
@@ -127,6 +128,7 @@ def _insert_ticket(*, requester: User, created_by: User | None, **values: Any) -
         new=ticket.number,
         data={"channel": ticket.channel},
     )
+    search_document_update(ticket_id=ticket.pk)  # findable from its commit on
     follow_as_actor(ticket, created_by)  # an agent who logs a call follows it
     reactions.fire(reactions.TICKET_CREATED, ticket_id=ticket.pk)
     return ticket
