@@ -17,15 +17,20 @@ class UserPreferencesMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
+        language = None
         if user is not None and user.is_authenticated:
             try:
                 timezone.activate(zoneinfo.ZoneInfo(user.preferred_time_zone()))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.activate(zoneinfo.ZoneInfo(settings.TIME_ZONE))
             if user.language and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
-                translation.activate(user.language)
-                request.LANGUAGE_CODE = user.language
+                language = user.language
+                request.LANGUAGE_CODE = language
         try:
-            return self.get_response(request)
+            if language is None:
+                return self.get_response(request)
+            # For this request only: the thread's language is restored afterwards.
+            with translation.override(language):
+                return self.get_response(request)
         finally:
             timezone.deactivate()

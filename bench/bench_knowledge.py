@@ -341,7 +341,7 @@ def bench_quality(tickets, actor) -> dict:
                     cursor.execute(
                         f"""SELECT id FROM eval_fts, (SELECT {tsquery} AS q) AS w
                         WHERE v @@ w.q ORDER BY ts_rank(v, w.q) DESC, id DESC
-                        LIMIT 10""",  # noqa: S608 (two fixed SQL fragments)
+                        LIMIT 10""",  # noqa: S608  # nosec B608 (two fixed SQL fragments)
                         [text],
                     )
                     return [row[0] for row in cursor.fetchall()]

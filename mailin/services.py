@@ -146,7 +146,7 @@ def _claim(row: InboundMessage) -> InboundMessage | None:
     table = connection.ops.quote_name(InboundMessage._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608 (names from the model)
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608 (names from the model)  # nosec B608
             "ON CONFLICT (message_key) DO NOTHING RETURNING id",
             values,
         )

@@ -150,7 +150,7 @@ LEFT JOIN LATERAL (
     WHERE s.ticket_id = t.id
 ) sp ON true
 LEFT JOIN feedback_rating r ON r.ticket_id = t.id
-""".format(  # noqa: S608
+""".format(  # noqa: S608  # nosec B608
     front_resolved=(
         "(t.resolved_at IS NOT NULL AND t.tier = 'front'"
         " AND NOT coalesce(sp.left_front, false) AND NOT coalesce(ev.esc_front, false))"
@@ -159,7 +159,7 @@ LEFT JOIN feedback_rating r ON r.ticket_id = t.id
 
 # Built only from the module's own constant column names, never from input.
 _FACT_UPSERT = (
-    f"INSERT INTO reports_ticketfact ({', '.join(FACT_COLUMNS)}) {_FACT_SELECT} {{where}} "
+    f"INSERT INTO reports_ticketfact ({', '.join(FACT_COLUMNS)}) {_FACT_SELECT} {{where}} "  # nosec B608
     "ON CONFLICT (ticket_id) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in FACT_COLUMNS[1:])
 )
@@ -203,7 +203,7 @@ def _part(day_column: str, values: dict[str, str]) -> str:
     selected = ", ".join(f"{values.get(c, _ZERO)} AS {c}" for c in columns)
     # Built only from the module's own constant column names, never from input.
     return (
-        f"SELECT {day_column} AS day, {', '.join(DIMENSIONS)}, {selected} "  # noqa: S608
+        f"SELECT {day_column} AS day, {', '.join(DIMENSIONS)}, {selected} "  # noqa: S608  # nosec B608
         f"FROM reports_ticketfact WHERE {day_column} {{day_filter}}"
     )
 

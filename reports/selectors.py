@@ -145,7 +145,7 @@ def time_sets(
     grouping = f", GROUPING({names})" if columns else ", 0"
     sets = ", ".join([*(f"({c})" for c in columns), "()"])
     sql = (
-        f"SELECT {names + ',' if columns else ''} count(*), avg({seconds_field}), "  # noqa: S608
+        f"SELECT {names + ',' if columns else ''} count(*), avg({seconds_field}), "  # noqa: S608  # nosec B608
         f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds_field}), "
         f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {seconds_field}) {grouping} "
         f"FROM (SELECT r.*{select_bucket} FROM ({inner}) r) x "
@@ -273,7 +273,7 @@ def rollup_sets(
     names = ", ".join(keys)
     sets = ", ".join([*(f"({key})" for key in keys), "()"])
     sql = (
-        f"SELECT {names + ',' if keys else ''} {'GROUPING(' + names + ')' if keys else '0'}, "  # noqa: S608 (constant names only)
+        f"SELECT {names + ',' if keys else ''} {'GROUPING(' + names + ')' if keys else '0'}, "  # noqa: S608 (constant names only)  # nosec B608
         f"{sums} FROM (SELECT r.*, {bucket} AS bucket FROM ({inner}) r) x "
         f"GROUP BY GROUPING SETS ({sets})"
     )
