@@ -83,7 +83,9 @@ class ArticleForm(StyledForm):
         required=False,
     )
     review_due_on = forms.DateField(
-        label=_("Next review"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Next review"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     translation_of = forms.ModelChoiceField(
         label=_("Translation of"),
@@ -118,7 +120,9 @@ class ArticleForm(StyledForm):
 
 class ApproveForm(StyledForm):
     review_due_on = forms.DateField(
-        label=_("Next review"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Next review"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=5000)
 

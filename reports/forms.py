@@ -43,10 +43,14 @@ class ReportFilterForm(forms.Form):
 
     preset = forms.ChoiceField(label=_("Period"), required=False, choices=Preset.choices)
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     grain = forms.ChoiceField(label=_("Per"), required=False, choices=Grain.choices)
     unit = forms.TypedChoiceField(label=_("Unit"), required=False, coerce=int, empty_value=None)
@@ -111,4 +115,4 @@ class ReleaseForm(forms.ModelForm):
     class Meta:
         model = Release
         fields = ["system", "version", "released_on", "notes"]
-        widgets = {"released_on": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"released_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}

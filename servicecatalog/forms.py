@@ -40,7 +40,9 @@ def _form_field(field: ServiceField) -> forms.Field:
             choices=field.choice_list(), widget=forms.CheckboxSelectMultiple, **common
         )
     if kind == FieldKind.DATE:
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        return forms.DateField(
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common
+        )
     if kind == FieldKind.USER:
         return forms.CharField(
             max_length=150, widget=forms.TextInput(attrs={"placeholder": _("user name")}), **common

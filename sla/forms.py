@@ -14,8 +14,14 @@ MAX_PERIOD_DAYS = 366
 class PeriodForm(forms.Form):
     """The dashboard's period: from and to dates (inclusive), at most a year."""
 
-    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    # <input type=date> takes yyyy-mm-dd whatever the language; a localised value (2026/11/07
+    # in Chinese) leaves it blank.
+    date_from = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    date_to = forms.DateField(
+        label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     @staticmethod
     def default_initial() -> dict:
