@@ -97,6 +97,10 @@ class RouteForm(StyledForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].label_from_instance = lambda t: f"{t.label} · {t.get_tier_display()}"
+        # The category tree as a tree: each level indented under its parent (ordered by path).
+        self.fields["category"].label_from_instance = (
+            lambda c: "\u3000" * (max(getattr(c, "depth", 1), 1) - 1) + c.label
+        )
 
 
 class CommentForm(StyledForm):
