@@ -98,8 +98,8 @@ class RouteForm(StyledForm):
         super().__init__(*args, **kwargs)
         self.fields["team"].label_from_instance = lambda t: f"{t.label} · {t.get_tier_display()}"
         # The category tree as a tree: each level indented under its parent (ordered by path).
-        self.fields["category"].label_from_instance = (
-            lambda c: "\u3000" * (max(getattr(c, "depth", 1), 1) - 1) + c.label
+        self.fields["category"].label_from_instance = lambda c: (
+            "\u3000" * (max(getattr(c, "depth", 1), 1) - 1) + c.label
         )
 
 
