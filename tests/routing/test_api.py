@@ -8,6 +8,7 @@ from routing.choices import Target
 from routing.models import ClassificationRule, TrainingExample
 from tests.factories import request_type
 from tickets.choices import Status
+from tickets.models import Ticket
 
 
 @pytest.fixture
@@ -128,3 +129,17 @@ def test_dispatch_to_owner_by_someone_who_may_not_dispatch_is_refused(desk, crea
     assert response.status_code == 409
     ticket.refresh_from_db()
     assert ticket.tier == Tier.MIDDLE
+
+
+def test_a_closed_ticket_cannot_be_retyped_nor_teach_the_classifier(desk, create, api):
+    ticket = create("打不开")
+    Ticket.objects.filter(pk=ticket.pk).update(status="closed")
+    response = api(desk.tier1).post(
+        f"/api/tickets/{ticket.pk}/classify/",
+        {"request_type": "fault", "category": "network"},
+        format="json",
+    )
+    assert response.status_code == 409, response.content
+    ticket.refresh_from_db()
+    assert ticket.request_type is None
+    assert not TrainingExample.objects.filter(ticket=ticket).exists()

@@ -17,7 +17,7 @@ from accounts.models import Team, User
 from catalog.models import Category, InformationSystem, RequestType
 
 from .. import permissions as perms
-from ..choices import EventKind, PendingReason, Priority, Status
+from ..choices import OPEN_STATUSES, EventKind, PendingReason, Priority, Status
 from ..events import (
     event_record,
     event_record_changes,
@@ -60,8 +60,17 @@ def ticket_classify(
 
     Used by the classifier (actor None, with a confidence) and by agents correcting it (the
     correction is logged and later teaches the classifier). Logs one entry per changed field.
+    Guard: only an open ticket is classified — a resolved, closed or cancelled one keeps what
+    it was (a forged request would otherwise re-type it and teach the classifier a wrong
+    example); IllegalTransition names what is allowed.
     """
     ticket = _lock(ticket_id)
+    if ticket.status not in OPEN_STATUSES:
+        raise IllegalTransition(
+            transition="classify",
+            status=ticket.status,
+            allowed=available_transitions(ticket, actor),
+        )
     if actor is not None and not (
         perms.works_on(ticket, actor) or perms.can_dispatch(ticket, actor)
     ):
