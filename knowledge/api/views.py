@@ -11,8 +11,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
@@ -59,6 +59,26 @@ def _input(data: dict) -> services.ArticleInput:
     return services.ArticleInput(given=given, **values)
 
 
+class ArticlePages(LimitOffsetPagination):
+    """Pages of articles: 50 by default, at most 200 (without a default the paginator would
+    not paginate at all and its response would fail)."""
+
+    default_limit = 50
+    max_limit = 200
+
+
+ArticlePage = inline_serializer(
+    "ArticlePage",
+    {
+        "count": serializers.IntegerField(),
+        "next": serializers.CharField(allow_null=True),
+        "previous": serializers.CharField(allow_null=True),
+        "results": s.ArticleSerializer(many=True),
+    },
+)
+Suggestions = inline_serializer("Suggestions", {"results": s.SuggestionSerializer(many=True)})
+
+
 class ArticleListView(APIView):
     """GET articles in the viewer's scope (search with `q`), POST a new draft."""
 
@@ -70,7 +90,7 @@ class ArticleListView(APIView):
             OpenApiParameter("limit", int),
             OpenApiParameter("offset", int),
         ],
-        responses={200: s.ArticleSerializer(many=True)},
+        responses={200: ArticlePage},
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -78,14 +98,18 @@ class ArticleListView(APIView):
             hits = selectors.article_search(
                 viewer=request.user, query=params["q"], language=params.get("lang", ""), limit=50
             )
-            return Response(s.ArticleSerializer([h.article for h in hits], many=True).data)
+            # The same shape as the pages below: one page of the best matches.
+            results = s.ArticleSerializer([h.article for h in hits], many=True).data
+            return Response(
+                {"count": len(results), "next": None, "previous": None, "results": results}
+            )
         queryset = selectors.article_list(
             viewer=request.user,
             filters=selectors.ArticleFilters(
                 status=params.get("status", ""), language=params.get("lang", "")
             ),
         ).prefetch_related("tags")
-        paginator = LimitOffsetPagination()
+        paginator = ArticlePages()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(s.ArticleSerializer(page, many=True).data)
 
@@ -234,7 +258,7 @@ class ArticleVersionsView(APIView):
 class SuggestView(APIView):
     """GET ranked published articles for a text, scoped by the viewer's audience."""
 
-    @extend_schema(parameters=[s.SuggestQuerySerializer], responses={200: s.SuggestionSerializer})
+    @extend_schema(parameters=[s.SuggestQuerySerializer], responses={200: Suggestions})
     def get(self, request: Request) -> Response:
         query = s.SuggestQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
