@@ -91,6 +91,7 @@ class ArticleListView(APIView):
             OpenApiParameter("offset", int),
         ],
         responses={200: ArticlePage},
+        operation_id="knowledge_articles_list",
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
