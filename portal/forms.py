@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +21,11 @@ class SystemChoiceField(forms.ModelChoiceField):
 
 
 class RequestForm(StyledForm):
+    # One token per rendered form: a second POST of the same form (a double click, a resend
+    # after a slow answer) finds the ticket the first created instead of opening another.
+    form_token = forms.CharField(
+        widget=forms.HiddenInput, required=False, max_length=64, initial=lambda: uuid.uuid4().hex
+    )
     title = forms.CharField(
         label=_("Subject"),
         max_length=TITLE_MAX_LENGTH,

@@ -93,12 +93,19 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 title=data["title"],
                 description=data["description"],
                 system=data["system"],
+                # The form's own token makes a double submit idempotent (as the API's
+                # Idempotency-Key), per requester.
+                external_source="portal-form" if data["form_token"] else "",
+                external_ref=f"{request.user.pk}:{data['form_token']}"
+                if data["form_token"]
+                else "",
             ),
             form=form,
         )
         if ok:
-            ticket, _created = result
-            attach_files(request, ticket, data["attachments"])
+            ticket, created = result
+            if created:
+                attach_files(request, ticket, data["attachments"])
             messages.success(
                 request,
                 _("Your request %(number)s was received. You can follow it here.")

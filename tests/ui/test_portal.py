@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
@@ -34,6 +36,24 @@ def test_submit_a_request(client, desk):
         desk.requester,
     )
     assert ticket.system == desk.system
+
+
+def test_a_double_submit_of_one_form_opens_one_ticket(client, desk):
+    client.force_login(desk.requester)
+    page = client.get(reverse("portal:new")).content.decode()
+    token = re.search(r'name="form_token" value="([0-9a-f]{32})"', page).group(1)
+    form = {"title": "VPN drops", "description": "Every hour", "form_token": token}
+    first = client.post(reverse("portal:new"), form)
+    second = client.post(reverse("portal:new"), form)
+    ticket = Ticket.objects.get()
+    assert (
+        first["Location"] == second["Location"] == reverse("portal:request", args=[ticket.number])
+    )
+    # A new form (a new token) is a new request.
+    again = client.get(reverse("portal:new")).content.decode()
+    assert token not in again
+    client.post(reverse("portal:new"), {"title": "Printer jams", "form_token": "f" * 32})
+    assert Ticket.objects.count() == 2
 
 
 def test_submit_without_title_shows_the_error(client, desk):
