@@ -232,33 +232,22 @@ def channels_by_kind() -> dict[str, tuple[str, ...]]:
     if _rules_cache is not None and now - _rules_cache[0] < _RULES_TTL:
         return _rules_cache[1]
     result = {
-        code: tuple(
-            channel
-            for channel, on in (
-                (Channel.INBOX, True),
-                (Channel.EMAIL, kind.email),
-                (Channel.WEBHOOK, kind.webhook),
-            )
-            if on
-        )
+        code: _channels(inbox=True, email=kind.email, webhook=kind.webhook)
         for code, kind in KINDS.items()
     }
     for rule in NotificationRule.objects.all():
         result[rule.kind] = (
-            ()
-            if not rule.enabled
-            else tuple(
-                channel
-                for channel, on in (
-                    (Channel.INBOX, rule.inbox),
-                    (Channel.EMAIL, rule.email),
-                    (Channel.WEBHOOK, rule.webhook),
-                )
-                if on
-            )
+            _channels(inbox=rule.inbox, email=rule.email, webhook=rule.webhook)
+            if rule.enabled
+            else ()
         )
     _rules_cache = (now, result)
     return result
+
+
+def _channels(*, inbox: bool, email: bool, webhook: bool) -> tuple[str, ...]:
+    on = ((Channel.INBOX, inbox), (Channel.EMAIL, email), (Channel.WEBHOOK, webhook))
+    return tuple(channel for channel, enabled in on if enabled)
 
 
 def rules_changed() -> None:

@@ -315,13 +315,15 @@ def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
     ok = False
     if form.is_valid():
         data = form.cleaned_data
+        # Agents who see the ticket without working on it write internal notes only.
+        internal = data["is_internal"] or not works_on(ticket, request.user)
         ok, comment = run_service(
             request,
             lambda: services.comment_add(
                 ticket_id=ticket.pk,
                 actor=request.user,
                 body=data["body"],
-                is_internal=data["is_internal"] or not works_on(ticket, request.user),
+                is_internal=internal,
             ),
             form=form,
         )
@@ -331,7 +333,7 @@ def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
                 ticket,
                 data["attachments"],
                 comment=comment,
-                is_internal=data["is_internal"] or not works_on(ticket, request.user),
+                is_internal=internal,
             )
     if request.htmx:
         context = {
