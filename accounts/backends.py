@@ -3,7 +3,8 @@
 Every request that checks a capability (`user.has_perm`) loads the person's permissions once.
 Django's `ModelBackend` does that in two queries (direct and through groups), each joining
 permissions, content types, groups and users; PostgreSQL spent over a millisecond planning
-them. Roles here are groups, so both sets come from one small statement over the link tables.
+them. Roles here are groups, so both sets come from one small statement over the link tables,
+which also names the person's roles (groups).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ PERMISSIONS_SQL = """
         JOIN accounts_user_groups ug ON ug.group_id = gp.group_id
         WHERE ug.user_id = %(user)s
     )
+    UNION ALL
+    SELECT NULL, g.name FROM auth_group g JOIN accounts_user_groups ug ON ug.group_id = g.id
+    WHERE ug.user_id = %(user)s
 """
 
 
@@ -63,4 +67,7 @@ class DeskModelBackend(AxesStandaloneBackend, ModelBackend):
             with connection.cursor() as cursor:
                 cursor.execute(PERMISSIONS_SQL, {"user": user_obj.pk})
                 rows = cursor.fetchall()
-        return {f"{app_label}.{codename}" for app_label, codename in rows}
+            # The same statement names the person's roles (`User.role_names`, which every
+            # page's menu asks): rows without an app label are group names.
+            user_obj._role_names = {name for app_label, name in rows if app_label is None}
+        return {f"{app_label}.{codename}" for app_label, codename in rows if app_label}

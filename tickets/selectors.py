@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from accounts.choices import Tier
-from accounts.models import Team, User
+from accounts.models import OrgUnit, Team, TeamMembership, User
 
 from .choices import OPEN_STATUSES, Status
 from .models import Attachment, Comment, Ticket, TicketEvent, TicketFollower
@@ -36,7 +37,6 @@ DETAIL_PREFETCHED = (
     *LIST_PREFETCHED,
     "category",
     "module",
-    "created_by",
     "incident",
     "merged_into",
 )
@@ -76,10 +76,48 @@ def with_list_relations(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
     return listed.select_related(*LIST_JOINED).prefetch_related(*LIST_PREFETCHED)
 
 
+def load_viewer_scope(viewer: User) -> None:
+    """Read the viewer's teams, managed units and served units in one statement and cache
+    them on the user for the request (`team_ids_of`, `managed_unit_paths`,
+    `served_unit_paths`): every agent page needs the three, and three round trips of a few
+    rows each were a tenth of a ticket page's database time."""
+    if all(hasattr(viewer, n) for n in ("_team_ids", "_managed_unit_paths", "_served_unit_paths")):
+        return
+    membership = TeamMembership._meta.db_table
+    managed = User.managed_units.through._meta.db_table
+    served = Team.served_units.through._meta.db_table
+    units, teams = OrgUnit._meta.db_table, Team._meta.db_table
+    sql = f"""
+        SELECT 't', team_id, NULL FROM {membership} WHERE user_id = %(user)s
+        UNION ALL
+        SELECT 'm', NULL, u.path FROM {managed} m JOIN {units} u ON u.id = m.orgunit_id
+        WHERE m.user_id = %(user)s
+        UNION ALL
+        SELECT 's', t.id, u.path FROM {teams} t
+        JOIN {membership} tm ON tm.team_id = t.id AND tm.user_id = %(user)s
+        LEFT JOIN {served} s ON s.team_id = t.id LEFT JOIN {units} u ON u.id = s.orgunit_id
+        WHERE t.tier = %(front)s
+    """  # noqa: S608 - table names from the models, values as parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"user": viewer.pk, "front": Tier.FRONT})
+        rows = cursor.fetchall()
+    viewer._team_ids = {team for kind, team, _path in rows if kind == "t"}
+    viewer._managed_unit_paths = sorted(path for kind, _team, path in rows if kind == "m")
+    served_rows = [path for kind, _team, path in rows if kind == "s"]
+    # As `served_unit_paths`: no front-office team → none; one serving every unit → None.
+    if not served_rows:
+        viewer._served_unit_paths = []
+    elif any(path is None for path in served_rows):
+        viewer._served_unit_paths = None
+    else:
+        viewer._served_unit_paths = sorted(set(served_rows))
+
+
 def visibility_q(viewer: User) -> Q | None:
     """The WHERE clause of what `viewer` may see; None means everything."""
     if viewer.has_perm("accounts.view_all_tickets"):
         return None
+    load_viewer_scope(viewer)
     scope = Q(requester_id=viewer.pk)
     if viewer.has_perm("accounts.handle_tickets"):
         scope |= Q(assignee_id=viewer.pk)
@@ -228,9 +266,17 @@ def ticket_get(*, viewer: User, ticket_id: int | None = None, number: str | None
         .select_related("requester", "assignee", *LIST_JOINED)
         .prefetch_related(*DETAIL_PREFETCHED)
     )
-    if number is not None:
-        return queryset.get(number=number)
-    return queryset.get(pk=ticket_id)
+    ticket = queryset.get(number=number) if number is not None else queryset.get(pk=ticket_id)
+    # Who logged it is nearly always its requester or its assignee (a phone request taken by
+    # the agent who logged it), both joined above: no query for them.
+    created_by = Ticket._meta.get_field("created_by")
+    for person in (ticket.requester, ticket.assignee):
+        if person is not None and person.pk == ticket.created_by_id:
+            created_by.set_cached_value(ticket, person)
+            break
+    else:
+        prefetch_related_objects([ticket], "created_by")
+    return ticket
 
 
 def viewer_is_staff_on(ticket: Ticket, viewer: User) -> bool:

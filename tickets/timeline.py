@@ -47,7 +47,9 @@ def _label(obj) -> str:
     return getattr(obj, "label", None) or str(obj)
 
 
-def timeline_entries(events, *, viewer_is_staff: bool) -> list[TimelineEntry]:
+def timeline_entries(events, *, viewer_is_staff: bool, known=()) -> list[TimelineEntry]:
+    """`known`: objects the caller already has (the ticket's team and assignee, the viewer),
+    named without a query; usually the whole history names nothing else."""
     events = list(events)
     wanted: dict[str, set[int]] = {name: set() for name in _LOOKUPS}
     for event in events:
@@ -59,7 +61,13 @@ def timeline_entries(events, *, viewer_is_staff: bool) -> list[TimelineEntry]:
     for field, ids in wanted.items():
         if ids:
             model = _LOOKUPS[field]
-            names[field] = {obj.pk: _label(obj) for obj in model.objects.filter(pk__in=ids)}
+            names[field] = {
+                obj.pk: _label(obj) for obj in known if type(obj) is model and obj.pk in ids
+            }
+            missing = ids - names[field].keys()
+            if missing:
+                rows = model.objects.filter(pk__in=missing)
+                names[field].update((obj.pk, _label(obj)) for obj in rows)
     entries = [_entry(event, names, viewer_is_staff) for event in events]
     # One action logs one entry per changed field (status, tier, team), each with the same
     # reason: show the reason once, on the first of them.

@@ -37,7 +37,7 @@ from tickets.timeline import timeline_entries
 from tickets.views import attach_files
 
 from . import forms
-from .rendering import queue_rows
+from .rendering import badges_html, comments_html, history_html, queue_rows
 
 QUEUES = {
     "mine": gettext_lazy("My tickets"),
@@ -225,6 +225,8 @@ def _render_ticket(
         .only("id", "number", "title", "status", "created_at")[:5]
     )
     bound = bound or {}
+    known = (ticket.team, ticket.assignee, ticket.requester, user)
+    entries = timeline_entries(events, viewer_is_staff=staff, known=[o for o in known if o])
     context = {
         "ticket": ticket,
         "staff": staff,
@@ -239,10 +241,13 @@ def _render_ticket(
             for action in offered
         ],
         "open_action": next(iter(bound), ""),
-        "comments": selectors.ticket_comments(viewer=user, ticket=ticket),
-        "entries": timeline_entries(events, viewer_is_staff=staff),
+        "comments_html": comments_html(
+            list(selectors.ticket_comments(viewer=user, ticket=ticket)), ticket
+        ),
+        "entries": entries,
+        "history_html": history_html(entries),
         "attachments": selectors.ticket_attachments(viewer=user, ticket=ticket),
-        "badges": timer_badges([ticket.pk])[ticket.pk],
+        "badges_html": badges_html(timer_badges([ticket.pk])[ticket.pk]),
         "comment_form": bound.get("comment") or forms.CommentForm(),
         "can_comment": staff and user.has_perm("accounts.handle_tickets"),
         # Agents who see the ticket without working on it write internal notes only.
@@ -338,7 +343,9 @@ def ticket_comment(request: HttpRequest, number: str) -> HttpResponse:
     if request.htmx:
         context = {
             "ticket": ticket,
-            "comments": selectors.ticket_comments(viewer=request.user, ticket=ticket),
+            "comments_html": comments_html(
+                list(selectors.ticket_comments(viewer=request.user, ticket=ticket)), ticket
+            ),
             "comment_form": forms.CommentForm() if ok else form,
             "can_comment": True,
             "can_reply_publicly": works_on(ticket, request.user),

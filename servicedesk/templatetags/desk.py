@@ -45,3 +45,15 @@ def select_options(bound_field) -> str:
 
     # Every value and label is escaped by format_html_join; nothing is marked safe by hand.
     return format_html_join("", '<option value="{}"{}>{}</option>', options())
+
+
+@register.simple_tag(takes_context=True)
+def form_field(context, field, wrapper_class: str = ""):
+    """`{% include "_field.html" with field=... wrapper_class=... %}`, built in Python
+    (servicedesk.fieldhtml); the model choices are read once per page render."""
+    from servicedesk.fieldhtml import field_html
+
+    # The first of the context's dicts is created afresh for every render and shared with the
+    # templates it includes: one cache of option rows per page.
+    cache = context.dicts[0].setdefault("_field_options", {})
+    return field_html(field, wrapper_class, cache)

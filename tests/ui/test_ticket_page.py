@@ -1,0 +1,99 @@
+"""The agent's ticket page: a fixed number of queries whatever the ticket holds or its state,
+and the history, conversation and action forms built in Python (workspace.rendering,
+servicedesk.fieldhtml) with every value escaped."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tickets import services
+from tickets.choices import PendingReason
+
+from .helpers import queued_ticket
+
+# The ticket page of an agent working the ticket (bench/bench_pages.py measures the same page
+# at a million tickets): session, user, permissions and roles, the viewer's teams and units,
+# the ticket, its unit, log, replies, timers, following, the team's members and the other
+# teams (the action forms' choices, each read once), the requester's other tickets, files.
+TICKET_PAGE_QUERIES = 14
+
+
+def _queries(client, ticket) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("workspace:ticket", args=[ticket.number]))
+    assert response.status_code == 200
+    return len(queries)
+
+
+def _busy(ticket, desk, replies=5, notes=12):
+    for i in range(replies):
+        services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body=f"Reply {i}")
+    for i in range(notes):
+        services.comment_add(
+            ticket_id=ticket.pk, actor=desk.tier1, body=f"Note {i}", is_internal=True
+        )
+
+
+def test_the_ticket_page_costs_the_same_queries_in_every_state(client, desk):
+    client.force_login(desk.tier1)
+    quiet = queued_ticket(desk.requester, desk.front)
+    client.get(reverse("workspace:ticket", args=[quiet.number]))  # the session, once
+    counts = {"queued": _queries(client, quiet)}
+    busy = queued_ticket(desk.requester, desk.front, title="Busy")
+    services.ticket_take(ticket_id=busy.pk, actor=desk.tier1)
+    _busy(busy, desk)
+    counts["in progress, 20 entries"] = _queries(client, busy)
+    services.ticket_suspend(ticket_id=busy.pk, actor=desk.tier1, reason=PendingReason.REQUESTER)
+    counts["pending"] = _queries(client, busy)
+    services.ticket_resume(ticket_id=busy.pk, actor=desk.tier1)
+    services.ticket_resolve(ticket_id=busy.pk, actor=desk.tier1, resolution="Fixed")
+    counts["resolved"] = _queries(client, busy)
+    assert max(counts.values()) <= TICKET_PAGE_QUERIES, counts
+    # more log entries and replies never cost more queries
+    _busy(busy, desk, replies=10, notes=10)
+    assert _queries(client, busy) == counts["resolved"]
+
+
+def test_history_and_conversation_are_escaped(client, desk):
+    ticket = queued_ticket(desk.requester, desk.front)
+    services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
+    services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="<b>bold</b>\nline two")
+    services.comment_add(
+        ticket_id=ticket.pk, actor=desk.tier1, body="Checked <i>logs</i>", is_internal=True
+    )
+    client.force_login(desk.tier1)
+    html = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;<br>line two" in html
+    assert "<i>logs</i>" not in html and "Checked &lt;i&gt;logs&lt;/i&gt;" in html
+    conversation = html[html.index('id="conversation"') : html.index('class="comment-form')]
+    assert conversation.count('<article class="comment') == 2
+    assert '<article class="comment comment-internal">' in conversation
+    history = html[html.index('data-testid="history"') :]
+    history = history[: history.index("</ol>")]
+    assert "Request received via" in history and "Assigned to" in history
+    assert '<span class="badge text-bg-secondary">internal</span>' in history
+
+
+def test_the_action_forms_keep_their_choices_and_errors(client, desk):
+    ticket = queued_ticket(desk.requester, desk.front)
+    services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
+    client.force_login(desk.tier1)
+    html = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
+    escalate = html[html.index(' id="action-escalate"') :]
+    escalate = escalate[: escalate.index("</form>")]
+    # the next team of the chain is proposed; the ticket's own team is not offered
+    assert f'<option value="{desk.middle.pk}" selected>' in escalate
+    assert f'<option value="{desk.front.pk}"' not in escalate
+    assign = html[html.index(' id="action-assign"') :]
+    assign = assign[: assign.index("</form>")]
+    assert f'<option value="{desk.tier2.pk}">' in assign
+    url = reverse("workspace:act", args=[ticket.number, "escalate"])
+    refused = client.post(url, {"team": desk.middle.pk, "reason": ""})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    form = page[page.index(' id="action-escalate"') :]
+    assert 'class="collapse show" id="action-escalate"' in page
+    assert 'aria-invalid="true"' in form[: form.index("</form>")]
+    assert "This field is required." in form[: form.index("</form>")]
