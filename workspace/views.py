@@ -110,6 +110,8 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
     if which not in QUEUES:
         raise Http404
     user = request.user
+    # The viewer's teams and units in one statement (the queue and its scope both use them).
+    selectors.load_viewer_scope(user)
     teams = list(Team.objects.order_by("tier", "code"))
     form = forms.QueueFilterForm(request.GET or None, teams=teams)
     # A bad value (an unknown unit id, say) drops that filter only, never the page:
