@@ -214,3 +214,33 @@ def comments_html(comments, ticket) -> SafeString:
         '<div class="text-break">{}</div></article>',
         rows,
     )
+
+
+def search_rows(results, *, ticket_url: str) -> SafeString:
+    """The <li> items of the search page (`workspace/search.html`): 50 ranked hits with their
+    highlighted title and snippet (already escaped by `tickets.search.highlight`)."""
+    status_labels = dict(Status.choices)
+    out = []
+    for hit in results:
+        ticket = hit.ticket
+        number = _esc(ticket.number)
+        created = timezone.localtime(ticket.created_at)
+        team = f" · {_esc(ticket.team.label)}" if ticket.team_id and ticket.team else ""
+        snippet = (
+            f'\n    <div class="small snippet">{_esc(hit.snippet_html)}</div>'
+            if hit.snippet_html
+            else ""
+        )
+        out.append(
+            f'<li class="mb-3" data-ticket="{number}">\n'
+            f'    <a href="{_esc(ticket_url.format(ticket.number))}">'
+            f'<span class="font-monospace small text-body-secondary">{number}</span>\n'
+            f'      <span class="title">{_esc(hit.title_html)}</span></a>\n'
+            f'    <span class="status status-{_esc(ticket.status)} ms-1">'
+            f"{_esc(status_labels.get(ticket.status, ticket.status))}</span>\n"
+            f'    <div class="small text-body-secondary">{_esc(ticket.requester)}{team} · '
+            f'<time datetime="{_esc(created.isoformat())}">'
+            f"{_esc(created.strftime('%Y-%m-%d %H:%M'))}</time></div>{snippet}\n  </li>"
+        )
+    # Safe: every value went through _esc (the highlights are SafeStrings built escaped).
+    return mark_safe("\n  ".join(out))  # noqa: S308  # nosec B308 B703

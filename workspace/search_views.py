@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from tickets.search import ticket_search
 
+from .rendering import search_rows
 from .views import QUEUES, agent_required
 
 
@@ -22,5 +24,12 @@ def search(request: HttpRequest) -> HttpResponse:
     if len(results) == 1 and results[0].ticket.number.lower() == text.lower():
         # A ticket number typed into the box opens that ticket.
         return redirect("workspace:ticket", number=results[0].ticket.number)
-    context = {"q": text, "results": results, "queues": QUEUES, "nav": "search"}
+    ticket_url = reverse("workspace:ticket", args=["NUMBER"]).replace("NUMBER", "{}")
+    context = {
+        "q": text,
+        "results": results,
+        "rows_html": search_rows(results, ticket_url=ticket_url),
+        "queues": QUEUES,
+        "nav": "search",
+    }
     return render(request, "workspace/search.html", context)
