@@ -71,16 +71,32 @@ class ReportFilterForm(forms.Form):
 
         self.fields["tier"].choices = _blank(Tier.choices)
         self.fields["priority"].choices = _blank([(p, p) for p in Priority.values])
-        units = OrgUnit.objects.order_by("path").values_list("pk", "name", "name_zh", "depth")
+        # The reference data is read once per request: the choices here, and the same names
+        # for the page's labels, unit paths and drill-down codes (see `filters()`).
+        units = list(
+            OrgUnit.objects.order_by("path").values_list("pk", "name", "name_zh", "depth", "path")
+        )
         self.fields["unit"].choices = _blank(
-            [(pk, "\u2003" * (depth - 1) + label(n, z)) for pk, n, z, depth in units]
+            [(pk, "\u2003" * (depth - 1) + label(n, z)) for pk, n, z, depth, _p in units]
         )
         teams = Team.objects.order_by("tier", "code").values_list("pk", "name", "name_zh")
         self.fields["team"].choices = _blank([(pk, label(n, z)) for pk, n, z in teams])
-        types = RequestType.objects.order_by("code").values_list("pk", "name", "name_zh")
-        self.fields["request_type"].choices = _blank([(pk, label(n, z)) for pk, n, z in types])
+        types = list(
+            RequestType.objects.order_by("code").values_list("pk", "name", "name_zh", "code")
+        )
+        self.fields["request_type"].choices = _blank([(pk, label(n, z)) for pk, n, z, _c in types])
         systems = InformationSystem.objects.order_by("code").values_list("pk", "name", "name_zh")
         self.fields["system"].choices = _blank([(pk, label(n, z)) for pk, n, z in systems])
+        self.reference = {
+            "labels": {
+                "unit_id": {pk: label(n, z) for pk, n, z, _d, _p in units},
+                "team_id": dict(self.fields["team"].choices[1:]),
+                "request_type_id": {pk: label(n, z) for pk, n, z, _c in types},
+                "system_id": dict(self.fields["system"].choices[1:]),
+            },
+            "unit_paths": {pk: path for pk, _n, _z, _d, path in units},
+            "request_type_codes": {pk: code for pk, _n, _z, code in types},
+        }
 
     def clean(self):
         data = super().clean()
@@ -108,6 +124,10 @@ class ReportFilterForm(forms.Form):
             priority=data.get("priority") or "",
             request_type=data.get("request_type"),
             system=data.get("system"),
+            unit_path=self.reference["unit_paths"].get(data.get("unit"), "\x00")
+            if data.get("unit") is not None
+            else None,
+            cache={"reference": self.reference},
         )
 
 

@@ -18,6 +18,7 @@ beats at once (they serialise on an advisory lock), gives the same tables as a f
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -359,6 +360,9 @@ def rollup_refresh(*, full: bool = False) -> RefreshResult:
         state.last_event_id = result.last_event_id
         state.refreshed_at = timezone.now()
         state.tickets_refreshed = result.tickets
-        state.save(update_fields=["last_event_id", "refreshed_at", "tickets_refreshed"])
+        state.generation = uuid.uuid4()
+        state.save(
+            update_fields=["last_event_id", "refreshed_at", "tickets_refreshed", "generation"]
+        )
     logger.info("reports rollup refresh: %s", result)
     return result

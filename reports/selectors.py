@@ -62,7 +62,8 @@ class ReportFilters:
                 **self.__dict__,
                 "date_from": self.date_from - span,
                 "date_to": self.date_to - span,
-                "cache": {},
+                # Another period: nothing read for this one applies, but the names do.
+                "cache": {"reference": self.cache.get("reference")},
             }
         )
 
@@ -99,8 +100,16 @@ def _dimension_q(filters: ReportFilters) -> Q:
     return q
 
 
+def viewer_scope(viewer: User, filters: ReportFilters) -> Q | None:
+    """`scope_q`, read once per request (every query of a page is scoped)."""
+    key = ("scope", viewer.pk)
+    if key not in filters.cache:
+        filters.cache[key] = scope_q(viewer)
+    return filters.cache[key]
+
+
 def _scoped(queryset: QuerySet, viewer: User, filters: ReportFilters) -> QuerySet:
-    scope = scope_q(viewer)
+    scope = viewer_scope(viewer, filters)
     if scope is not None:
         queryset = queryset.filter(scope)
     return queryset.filter(_dimension_q(filters))
@@ -201,8 +210,12 @@ def time_sets(
 # --- labels: one small query per dimension -----------------------------------------------------
 
 
-def labels_for(dimension: str, ids) -> dict:
-    """Display names of dimension values, read once per page."""
+def labels_for(dimension: str, ids, *, filters: ReportFilters | None = None) -> dict:
+    """Display names of dimension values: from the request's reference data when the filter
+    form read them already (units, teams, request types, systems), else one small query."""
+    known = (filters.cache.get("reference") or {}).get("labels", {}) if filters else {}
+    if dimension in known:
+        return known[dimension]
     ids = [i for i in set(ids) if i is not None and i != ""]
     if dimension == "tier":
         from accounts.choices import Tier
@@ -233,6 +246,7 @@ def labels_for(dimension: str, ids) -> dict:
 @dataclass(frozen=True)
 class Freshness:
     refreshed_at: datetime | None
+    generation: str = ""
 
     @property
     def age(self) -> timedelta | None:
@@ -241,7 +255,9 @@ class Freshness:
 
 def freshness() -> Freshness:
     state = RollupState.objects.using(reports_db()).filter(key=STATE_KEY).first()
-    return Freshness(state.refreshed_at if state else None)
+    if state is None:
+        return Freshness(None)
+    return Freshness(state.refreshed_at, str(state.generation or ""))
 
 
 # --- lists ----------------------------------------------------------------------------------
