@@ -28,6 +28,7 @@ from accounts.models import Team, User
 from catalog.models import InformationSystem, RequestType, SystemModule
 from sla import services as sla_services
 from tickets import services as ticket_services
+from tickets import wiring
 from tickets.choices import Channel, PendingReason, Status
 from tickets.exceptions import TicketError
 from tickets.models import Ticket
@@ -386,7 +387,9 @@ def demo_history_seed(*, people: dict[str, User], teams: dict[str, Team], days: 
     todo = [p for p in plans if p.ticket_id is None]
     if todo:
         walker = _Walker(todo, teams, people["tier1"])
-        walker.run(until=timezone.now())
+        # One reactions batch for the whole walk (see demo.services.demo_seed).
+        with wiring.batch():
+            walker.run(until=timezone.now())
     _releases({s.code: s for s in InformationSystem.objects.all()})
     rollup_refresh(full=True)
     today = timezone.localdate()

@@ -153,6 +153,9 @@ class RollupState(models.Model):
     last_event_id = models.BigIntegerField(default=0)
     refreshed_at = models.DateTimeField(null=True)
     tickets_refreshed = models.BigIntegerField(default=0)
+    # A new value on every refresh: report pages cache what they computed under it, and no
+    # refresh (or another database sharing the cache) can ever be served another's numbers.
+    generation = models.UUIDField(null=True, editable=False)
 
     class Meta:
         verbose_name = _("rollup state")

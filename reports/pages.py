@@ -113,7 +113,7 @@ def page_sla(viewer: User, filters: ReportFilters) -> list[Table]:
         ("unit_id", _("Per unit")),
     ):
         rows = sets[key]
-        labels = s.labels_for(key, [r[key] for r in rows])
+        labels = s.labels_for(key, [r[key] for r in rows], filters=filters)
         tables.append(_sla_table(f"sla-{key}", title, rows, key, labels, drill))
     trend = sets["bucket"]
     table = _sla_table("sla-trend", _("Over time"), trend, "bucket", {}, drill, "line")
@@ -152,7 +152,7 @@ def _times_table(slug, title, fr_sets, res_sets, key, drill) -> Table:
     fr = {r.get(key): r for r in fr_sets[key or ""]}
     res = {r.get(key): r for r in res_sets[key or ""]}
     keys = sorted({*fr, *res}, key=lambda k: (k is None, str(k)))
-    labels = s.labels_for(key, keys) if key else {}
+    labels = s.labels_for(key, keys, filters=drill.filters) if key else {}
     columns = [title]
     for name in (_("First response"), _("Resolution")):
         columns += [f"{name}: n", f"{name}: {_('mean h')}", f"{name}: {_('median h')}"]
@@ -328,7 +328,7 @@ def page_resolution(viewer: User, filters: ReportFilters) -> list[Table]:
     overall.add([_("All"), *_rates(total)], drill())
     per_team = Table("rates-team", _("Per team"), [_("Team"), *columns[1:]])
     rows = sets["team_id"]
-    labels = s.labels_for("team_id", [r["team_id"] for r in rows])
+    labels = s.labels_for("team_id", [r["team_id"] for r in rows], filters=filters)
     for row in rows:
         if row["resolved"]:
             per_team.add(
@@ -398,7 +398,7 @@ def page_satisfaction(viewer: User, filters: ReportFilters) -> list[Table]:
         rows = list(
             resolved.values(key).annotate(n=Count("ticket_id"), mean=Avg("rating")).order_by(key)
         )
-        labels = s.labels_for(key, [r[key] for r in rows])
+        labels = s.labels_for(key, [r[key] for r in rows], filters=filters)
         table = Table(f"satisfaction-{key}", title, [title, _("Ratings"), _("Mean")])
         for row in rows:
             link = drill(team_id=row[key]) if key == "team_id" and row[key] else None
@@ -428,7 +428,7 @@ def page_systems(viewer: User, filters: ReportFilters) -> list[Table]:
             )
             .order_by("-n")[:50]
         )
-        labels = s.labels_for(key, [r[key] for r in rows])
+        labels = s.labels_for(key, [r[key] for r in rows], filters=filters)
         table = Table(
             f"systems-{key}",
             title,

@@ -76,7 +76,7 @@ def page_problems(viewer: User, filters: ReportFilters) -> list[Table]:
             _("Trend"),
         ],
     )
-    if s.scope_q(viewer) is not None:
+    if s.viewer_scope(viewer, filters) is not None:
         table.note = _("Repeated problems are computed over the whole desk.")
         return [table]
     for problem in s.repeated_problems(period_days=period):

@@ -18,6 +18,7 @@ beats at once (they serialise on an advisory lock), gives the same tables as a f
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -167,47 +168,6 @@ _FACT_UPSERT = (
 _ZERO = "0"
 
 
-def _part(day_column: str, values: dict[str, str]) -> str:
-    """One branch of the rollup's UNION: the facts counted on `day_column`."""
-    columns = [
-        "created",
-        "resolved",
-        "closed",
-        "reopened",
-        "front_resolved",
-        "first_contact",
-        "escalated_from_front",
-        "escalated_from_middle",
-        "fr_met",
-        "fr_breached",
-        "res_met",
-        "res_breached",
-        "pu_met",
-        "pu_breached",
-        "fr_seconds",
-        "fr_count",
-        "res_seconds",
-        "res_count",
-        "rating_sum",
-        "rating_count",
-        "in_front",
-        "in_middle",
-        "in_back",
-        "seconds_front",
-        "seconds_middle",
-        "seconds_back",
-        "ola_breached_front",
-        "ola_breached_middle",
-        "ola_breached_back",
-    ]
-    selected = ", ".join(f"{values.get(c, _ZERO)} AS {c}" for c in columns)
-    # Built only from the module's own constant column names, never from input.
-    return (
-        f"SELECT {day_column} AS day, {', '.join(DIMENSIONS)}, {selected} "  # noqa: S608  # nosec B608
-        f"FROM reports_ticketfact WHERE {day_column} {{day_filter}}"
-    )
-
-
 ROLLUP_COUNTERS = [
     "created",
     "resolved",
@@ -239,6 +199,18 @@ ROLLUP_COUNTERS = [
     "ola_breached_middle",
     "ola_breached_back",
 ]
+
+
+def _part(day_column: str, values: dict[str, str]) -> str:
+    """One branch of the rollup's UNION: the facts counted on `day_column` (every counter the
+    branch does not name is 0)."""
+    selected = ", ".join(f"{values.get(c, _ZERO)} AS {c}" for c in ROLLUP_COUNTERS)
+    # Built only from the module's own constant column names, never from input.
+    return (
+        f"SELECT {day_column} AS day, {', '.join(DIMENSIONS)}, {selected} "  # noqa: S608  # nosec B608
+        f"FROM reports_ticketfact WHERE {day_column} {{day_filter}}"
+    )
+
 
 _CREATED_PART = _part(
     "created_day",
@@ -388,6 +360,9 @@ def rollup_refresh(*, full: bool = False) -> RefreshResult:
         state.last_event_id = result.last_event_id
         state.refreshed_at = timezone.now()
         state.tickets_refreshed = result.tickets
-        state.save(update_fields=["last_event_id", "refreshed_at", "tickets_refreshed"])
+        state.generation = uuid.uuid4()
+        state.save(
+            update_fields=["last_event_id", "refreshed_at", "tickets_refreshed", "generation"]
+        )
     logger.info("reports rollup refresh: %s", result)
     return result

@@ -62,7 +62,8 @@ class ReportFilters:
                 **self.__dict__,
                 "date_from": self.date_from - span,
                 "date_to": self.date_to - span,
-                "cache": {},
+                # Another period: nothing read for this one applies, but the names do.
+                "cache": {"reference": self.cache.get("reference")},
             }
         )
 
@@ -99,8 +100,16 @@ def _dimension_q(filters: ReportFilters) -> Q:
     return q
 
 
+def viewer_scope(viewer: User, filters: ReportFilters) -> Q | None:
+    """`scope_q`, read once per request (every query of a page is scoped)."""
+    key = ("scope", viewer.pk)
+    if key not in filters.cache:
+        filters.cache[key] = scope_q(viewer)
+    return filters.cache[key]
+
+
 def _scoped(queryset: QuerySet, viewer: User, filters: ReportFilters) -> QuerySet:
-    scope = scope_q(viewer)
+    scope = viewer_scope(viewer, filters)
     if scope is not None:
         queryset = queryset.filter(scope)
     return queryset.filter(_dimension_q(filters))
@@ -119,6 +128,51 @@ def facts(*, viewer: User, filters: ReportFilters) -> QuerySet[TicketFact]:
     return _scoped(TicketFact.objects.using(reports_db()), viewer, filters)
 
 
+def _bucket_sql(day_column: str, grain: str) -> str:
+    """The grain bucket of a day column: the day itself, or the first day of its week/month."""
+    if grain in (Grain.WEEK, Grain.MONTH):
+        return f"date_trunc('{grain}', r.{day_column})::date"
+    return f"r.{day_column}"
+
+
+def _grouping_sets(
+    queryset: QuerySet,
+    *,
+    keys: tuple[str, ...],
+    aggregates: list[str],
+    bucket_sql: str | None = None,
+) -> dict[str, list[tuple]]:
+    """`aggregates` over the rows of `queryset` per each of `keys` and in total (key ""), from
+    ONE scan (GROUPING SETS): {key: [(value of the key, aggregate values), ...]}, sorted by the
+    key's value. `bucket_sql` adds a column `bucket` the keys may name. Only the module's own
+    constant names and expressions reach the SQL, never input."""
+    from django.db import connections
+
+    inner, params = queryset.query.sql_with_params()
+    names = ", ".join(keys)
+    grouping = f"GROUPING({names})" if keys else "0"
+    sets = ", ".join([*(f"({key})" for key in keys), "()"])
+    select_bucket = f", {bucket_sql} AS bucket" if bucket_sql else ""
+    sql = (
+        f"SELECT {names + ', ' if keys else ''}{grouping}, {', '.join(aggregates)} "  # noqa: S608  # nosec B608
+        f"FROM (SELECT r.*{select_bucket} FROM ({inner}) r) x GROUP BY GROUPING SETS ({sets})"
+    )
+    # GROUPING() sets the bit of every key a row is NOT grouped by (first key = highest bit).
+    full = (1 << len(keys)) - 1
+    mask_of = {full - (1 << (len(keys) - 1 - i)): key for i, key in enumerate(keys)}
+    mask_of[full] = ""
+    result: dict[str, list[tuple]] = {key: [] for key in (*keys, "")}
+    with connections[reports_db()].cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            key = mask_of[row[len(keys)]]
+            value = row[keys.index(key)] if key else None
+            result[key].append((value, row[len(keys) + 1 :]))
+    for key in keys:
+        result[key].sort(key=lambda pair: (pair[0] is None, str(pair[0])))
+    return result
+
+
 def time_sets(
     queryset: QuerySet[TicketFact],
     seconds_field: str,
@@ -128,52 +182,40 @@ def time_sets(
     grain: str = Grain.WEEK,
 ) -> dict[str, list[dict]]:
     """n, mean, median and p90 of a time column (seconds) per each of `keys` (and per grain
-    bucket of the `bucket_of` day when given) and overall (key ""), in ONE scan (GROUPING SETS;
-    percentile_cont interpolates linearly between the two nearest values)."""
-    from django.db import connections
-
-    inner, params = queryset.filter(**{f"{seconds_field}__isnull": False}).query.sql_with_params()
-    columns = list(keys)
-    select_bucket = ""
-    if bucket_of:
-        if grain in (Grain.WEEK, Grain.MONTH):
-            select_bucket = f", date_trunc('{grain}', r.{bucket_of})::date AS bucket"
-        else:
-            select_bucket = f", r.{bucket_of} AS bucket"
-        columns.append("bucket")
-    names = ", ".join(columns)
-    grouping = f", GROUPING({names})" if columns else ", 0"
-    sets = ", ".join([*(f"({c})" for c in columns), "()"])
-    sql = (
-        f"SELECT {names + ',' if columns else ''} count(*), avg({seconds_field}), "  # noqa: S608  # nosec B608
-        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds_field}), "
-        f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {seconds_field}) {grouping} "
-        f"FROM (SELECT r.*{select_bucket} FROM ({inner}) r) x "
-        f"GROUP BY GROUPING SETS ({sets})"
+    bucket of the `bucket_of` day when given) and overall (key ""), in ONE scan
+    (percentile_cont interpolates linearly between the two nearest values)."""
+    keys = (*keys, "bucket") if bucket_of else tuple(keys)
+    sets = _grouping_sets(
+        queryset.filter(**{f"{seconds_field}__isnull": False}),
+        keys=keys,
+        aggregates=[
+            "count(*)",
+            f"avg({seconds_field})",
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds_field})",
+            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {seconds_field})",
+        ],
+        bucket_sql=_bucket_sql(bucket_of, grain) if bucket_of else None,
     )
-    full = (1 << len(columns)) - 1
-    mask_of = {full - (1 << (len(columns) - 1 - i)): c for i, c in enumerate(columns)}
-    mask_of[full] = ""
-    result: dict[str, list[dict]] = {c: [] for c in (*columns, "")}
-    with connections[reports_db()].cursor() as cursor:
-        cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            values = row[len(columns) :]
-            key = mask_of[values[4]]
-            stats = {"n": values[0], "mean": values[1], "median": values[2], "p90": values[3]}
+    result: dict[str, list[dict]] = {}
+    for key, rows in sets.items():
+        result[key] = []
+        for value, (n, mean, median, p90) in rows:
+            stats = {"n": n, "mean": mean, "median": median, "p90": p90}
             if key:
-                stats[key] = row[columns.index(key)]
+                stats[key] = value
             result[key].append(stats)
-    for column in columns:
-        result[column].sort(key=lambda r, c=column: (r[c] is None, str(r[c])))
     return result
 
 
 # --- labels: one small query per dimension -----------------------------------------------------
 
 
-def labels_for(dimension: str, ids) -> dict:
-    """Display names of dimension values, read once per page."""
+def labels_for(dimension: str, ids, *, filters: ReportFilters | None = None) -> dict:
+    """Display names of dimension values: from the request's reference data when the filter
+    form read them already (units, teams, request types, systems), else one small query."""
+    known = (filters.cache.get("reference") or {}).get("labels", {}) if filters else {}
+    if dimension in known:
+        return known[dimension]
     ids = [i for i in set(ids) if i is not None and i != ""]
     if dimension == "tier":
         from accounts.choices import Tier
@@ -204,6 +246,7 @@ def labels_for(dimension: str, ids) -> dict:
 @dataclass(frozen=True)
 class Freshness:
     refreshed_at: datetime | None
+    generation: str = ""
 
     @property
     def age(self) -> timedelta | None:
@@ -212,7 +255,9 @@ class Freshness:
 
 def freshness() -> Freshness:
     state = RollupState.objects.using(reports_db()).filter(key=STATE_KEY).first()
-    return Freshness(state.refreshed_at if state else None)
+    if state is None:
+        return Freshness(None)
+    return Freshness(state.refreshed_at, str(state.generation or ""))
 
 
 # --- lists ----------------------------------------------------------------------------------
@@ -259,39 +304,24 @@ def rollup_sets(
     cache_key = ("rollup_sets", viewer.pk, keys, counters)
     if cache_key in filters.cache:
         return filters.cache[cache_key]
-    from django.db import connections
-
-    inner, params = rollups(viewer=viewer, filters=filters).query.sql_with_params()
-    if filters.grain in (Grain.WEEK, Grain.MONTH):
-        bucket = f"date_trunc('{filters.grain}', r.day)::date"
-    else:
-        bucket = "r.day"
     unknown = set(keys) - set(SET_KEYS) | set(counters) - set(ROLLUP_COUNTERS)
     if unknown:
         raise ValueError(f"unknown rollup keys or counters: {sorted(unknown)}")
-    sums = ", ".join(f"sum({name})" for name in counters)
-    names = ", ".join(keys)
-    sets = ", ".join([*(f"({key})" for key in keys), "()"])
-    sql = (
-        f"SELECT {names + ',' if keys else ''} {'GROUPING(' + names + ')' if keys else '0'}, "  # noqa: S608 (constant names only)  # nosec B608
-        f"{sums} FROM (SELECT r.*, {bucket} AS bucket FROM ({inner}) r) x "
-        f"GROUP BY GROUPING SETS ({sets})"
+    sets = _grouping_sets(
+        rollups(viewer=viewer, filters=filters),
+        keys=keys,
+        aggregates=[f"sum({name})" for name in counters],
+        bucket_sql=_bucket_sql("day", filters.grain),
     )
-    full = (1 << len(keys)) - 1
-    mask_of = {full - (1 << (len(keys) - 1 - i)): key for i, key in enumerate(keys)}
-    mask_of[full] = ""
-    result: dict[str, list[dict]] = {key: [] for key in (*keys, "")}
-    with connections[reports_db()].cursor() as cursor:
-        cursor.execute(sql, params)
-        for row in cursor.fetchall():
-            key = mask_of[row[len(keys)]]
-            values = dict(zip(counters, (v or 0 for v in row[len(keys) + 1 :]), strict=True))
+    result: dict[str, list[dict]] = {}
+    for key, rows in sets.items():
+        result[key] = []
+        for value, sums in rows:
+            values = dict(zip(counters, (v or 0 for v in sums), strict=True))
             if key:
-                values[key] = row[keys.index(key)]
+                values[key] = value
             result[key].append(values)
     if not result[""]:
         result[""] = [dict.fromkeys(counters, 0)]
-    for key in keys:
-        result[key].sort(key=lambda r, key=key: (r[key] is None, str(r[key])))
     filters.cache[cache_key] = result
     return result

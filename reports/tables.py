@@ -65,7 +65,10 @@ class Drill:
         if request_type_id is None:
             return None
         if self._codes is None:
-            self._codes = dict(RequestType.objects.values_list("pk", "code"))
+            reference = self.filters.cache.get("reference") or {}
+            self._codes = reference.get("request_type_codes") or dict(
+                RequestType.objects.values_list("pk", "code")
+            )
         return self._codes.get(request_type_id)
 
     def __call__(self, queue: str = "all", **dims) -> str:

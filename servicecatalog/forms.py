@@ -24,6 +24,21 @@ def _empty(value) -> bool:
     return value in (None, "", [], ())
 
 
+class _ListChoiceIterator(forms.models.ModelChoiceIterator):
+    """The choices from one plain SELECT. Django's iterator reads them through a server-side
+    cursor (DECLARE … WITH HOLD, FETCH, CLOSE: three round trips) for a handful of rows."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in list(self.queryset):
+            yield self.choice(obj)
+
+
+class _SystemChoiceField(forms.ModelChoiceField):
+    iterator = _ListChoiceIterator
+
+
 def _form_field(field: ServiceField) -> forms.Field:
     common = {"label": field.label, "help_text": field.help, "required": False}
     kind = field.kind
@@ -48,7 +63,7 @@ def _form_field(field: ServiceField) -> forms.Field:
             max_length=150, widget=forms.TextInput(attrs={"placeholder": _("user name")}), **common
         )
     if kind == FieldKind.SYSTEM:
-        return forms.ModelChoiceField(
+        return _SystemChoiceField(
             queryset=InformationSystem.objects.filter(is_active=True).order_by("code"), **common
         )
     return forms.FileField(**common)
