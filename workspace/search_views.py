@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from tickets.search import ticket_search
+from tickets.selectors import ticket_search
 
 from .views import QUEUES, agent_required
 

@@ -11,8 +11,8 @@ from tests.tickets.apihelpers import client_for
 from tests.ui.helpers import new_ticket, queued_ticket
 from tickets import services
 from tickets.models import TicketSearchDocument
-from tickets.search import highlight, search_documents_rebuild, ticket_search, words_q
-from tickets.selectors import TicketFilters, ticket_list
+from tickets.search import highlight, search_documents_rebuild, words_q
+from tickets.selectors import TicketFilters, ticket_list, ticket_search
 
 
 def found(viewer, text) -> list[str]:
