@@ -1,8 +1,9 @@
 """No import cycle between the product's modules, read from the source with `ast`.
 
-Every import counts, including the ones inside functions: a function-local import that hides a
-cycle from Python's loader still ties the two modules together, so it is reported like any other.
-`from package import name` where `name` is a submodule counts as importing that submodule.
+Every import counts, including the ones inside functions and under `if TYPE_CHECKING:`: a
+function-local or typing-only import that hides a cycle from Python's loader still ties the two
+modules together, so it is reported like any other. `from package import name` where `name` is
+a submodule counts as importing that submodule.
 """
 
 from __future__ import annotations
