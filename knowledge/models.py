@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
-from servicedesk.models import LocalizedNameMixin
+from servicedesk.models import AppendOnlyLogEntry, LocalizedNameMixin, SafeAttachment
 
 from .choices import (
     ArticleStatus,
@@ -324,27 +324,17 @@ class ArticleVersion(models.Model):
         return f"{self.article_id} v{self.number}"
 
 
-class ArticleEvent(models.Model):
+class ArticleEvent(AppendOnlyLogEntry):
     """One entry of an article's log: who did what, when. Append-only (a trigger refuses
     UPDATE and DELETE), written by the services in the transaction of the change."""
 
     article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="events")
-    kind = models.CharField(_("kind"), max_length=40)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    data = models.JSONField(_("details"), default=dict, blank=True)
-    message = models.TextField(_("message"), blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
         verbose_name = _("article event")
         verbose_name_plural = _("article events")
         ordering = ["id"]
         indexes = [models.Index(fields=["article", "id"], name="articleevent_article")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class ArticleTicketLink(models.Model):
@@ -542,17 +532,10 @@ class ProblemTicketLink(models.Model):
         return f"{self.problem_id} ↔ {self.ticket_id}"
 
 
-class ProblemEvent(models.Model):
+class ProblemEvent(AppendOnlyLogEntry):
     """One entry of a problem's log. Append-only, like the article's."""
 
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="events")
-    kind = models.CharField(_("kind"), max_length=40)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    data = models.JSONField(_("details"), default=dict, blank=True)
-    message = models.TextField(_("message"), blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
         verbose_name = _("problem event")
@@ -560,33 +543,19 @@ class ProblemEvent(models.Model):
         ordering = ["id"]
         indexes = [models.Index(fields=["problem", "id"], name="problemevent_problem")]
 
-    def __str__(self) -> str:
-        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
-
 
 def article_attachment_path(instance: ArticleAttachment, filename: str) -> str:
     # A random name, like ticket attachments: the original (sanitised) name is metadata only.
     return f"knowledge/{timezone.now():%Y/%m}/{instance.storage_key}"
 
 
-class ArticleAttachment(models.Model):
+class ArticleAttachment(SafeAttachment):
     """A screenshot or file on an article, under the ticket attachments' safety rules."""
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="attachments")
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
     file = models.FileField(upload_to=article_attachment_path, max_length=255)
-    storage_key = models.CharField(max_length=64, editable=False)
-    filename = models.CharField(_("file name"), max_length=200)
-    content_type = models.CharField(_("type"), max_length=100)
-    size = models.PositiveBigIntegerField(_("size"))
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
         verbose_name = _("article attachment")
         verbose_name_plural = _("article attachments")
         ordering = ["id"]
-
-    def __str__(self) -> str:
-        return self.filename

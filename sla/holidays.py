@@ -31,13 +31,13 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ValidationError
 from django.core.signals import request_started
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from .business_time import set_official_schedules, statutory_years_covered
 from .choices import CalendarDateKind
+from .models import BusinessCalendarConfig, OfficialScheduleDate
 
 logger = logging.getLogger(__name__)
 
@@ -55,44 +55,6 @@ def refresh_seconds() -> float | None:
 
 #: An imported schedule must fall in this range (a typo like 2207 is refused).
 YEAR_RANGE = range(2000, 2101)
-
-
-class OfficialScheduleDate(models.Model):
-    """One date of a year's official schedule, imported by an administrator.
-
-    A holiday (the desk's business clock stops) or a make-up working day (调休: a weekend day
-    worked). A year with at least one row replaces the `chinese-calendar` package's data for
-    that year in every calendar with China's statutory holidays on; a new import of a year
-    replaces all of that year's rows.
-    """
-
-    date = models.DateField(gettext_lazy("date"), unique=True)
-    year = models.PositiveSmallIntegerField(gettext_lazy("year"), db_index=True, editable=False)
-    kind = models.CharField(gettext_lazy("kind"), max_length=10, choices=CalendarDateKind.choices)
-    name = models.CharField(gettext_lazy("name"), max_length=120, blank=True)
-    source = models.CharField(gettext_lazy("source"), max_length=200, blank=True)
-    imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=gettext_lazy("imported by"),
-    )
-    imported_at = models.DateTimeField(gettext_lazy("imported at"), default=timezone.now)
-
-    class Meta:
-        app_label = "sla"
-        verbose_name = gettext_lazy("official holiday date")
-        verbose_name_plural = gettext_lazy("official holiday schedule")
-        ordering = ["date"]
-
-    def __str__(self) -> str:
-        return f"{self.date} {self.get_kind_display()} {self.name}".strip()
-
-    def save(self, *args, **kwargs) -> None:
-        self.year = self.date.year
-        super().save(*args, **kwargs)
 
 
 # --- parsing ----------------------------------------------------------------------------------
@@ -265,8 +227,6 @@ def official_schedule_import(
         raise ValidationError(
             {"file": _("The schedule has no holiday in %(year)d.") % {"year": year}}
         )
-
-    from .models import BusinessCalendarConfig
 
     now = timezone.now()
     with transaction.atomic():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import time, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -452,5 +453,41 @@ class TierSpan(models.Model):
         return f"{self.ticket_id} {self.tier} {self.started_at:%Y-%m-%d %H:%M}"
 
 
-# The administrator's imported official holiday schedules live in their own module.
-from .holidays import OfficialScheduleDate  # noqa: E402, F401
+# --- official holiday schedules (imported and loaded by `sla.holidays`) ----------------------
+
+
+class OfficialScheduleDate(models.Model):
+    """One date of a year's official schedule, imported by an administrator.
+
+    A holiday (the desk's business clock stops) or a make-up working day (调休: a weekend day
+    worked). A year with at least one row replaces the `chinese-calendar` package's data for
+    that year in every calendar with China's statutory holidays on; a new import of a year
+    replaces all of that year's rows.
+    """
+
+    date = models.DateField(_("date"), unique=True)
+    year = models.PositiveSmallIntegerField(_("year"), db_index=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=10, choices=CalendarDateKind.choices)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("imported by"),
+    )
+    imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("official holiday date")
+        verbose_name_plural = _("official holiday schedule")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}".strip()
+
+    def save(self, *args, **kwargs) -> None:
+        self.year = self.date.year
+        super().save(*args, **kwargs)

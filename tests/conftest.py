@@ -124,16 +124,3 @@ def _migrated_data(request):
     )
     if not Group.objects.exists():
         replay_data_migrations()
-
-
-@pytest.fixture(autouse=True)
-def default_language():
-    """Every test starts in the desk's default language: a page requested in Chinese by an
-    earlier test leaves its language active in the thread (Django's LocaleMiddleware does not
-    reset it), and text the desk writes itself — "(no subject)" — would follow it."""
-    from django.conf import settings
-    from django.utils import translation
-
-    translation.activate(settings.LANGUAGE_CODE)
-    yield
-    translation.deactivate()

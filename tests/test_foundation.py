@@ -107,3 +107,29 @@ def test_healthz_without_checks_is_plain_ok(client, checks):
         checks.unregister(name)
     response = client.get(reverse("healthz"))
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+# --- shared model bases --------------------------------------------------------------------
+
+
+def test_every_append_only_log_and_every_attachment_has_the_shared_base():
+    from knowledge.models import ArticleAttachment, ArticleEvent, ProblemEvent
+    from servicedesk.models import AppendOnlyLogEntry, SafeAttachment
+    from tickets.models import Attachment, TicketEvent
+
+    for log in (TicketEvent, ArticleEvent, ProblemEvent):
+        assert issubclass(log, AppendOnlyLogEntry), log
+    for attachment in (Attachment, ArticleAttachment):
+        assert issubclass(attachment, SafeAttachment), attachment
+
+
+@pytest.mark.django_db
+def test_the_models_match_their_migrations():
+    """The shared bases changed no table: `makemigrations --check` finds nothing to write."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=StringIO())
+    assert "No changes detected" in out.getvalue()

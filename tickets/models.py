@@ -16,6 +16,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 from accounts.choices import Tier
 from accounts.models import OrgUnit, Team
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
+from servicedesk.models import AppendOnlyLogEntry, SafeAttachment
 
 from . import permissions as perms
 from .choices import (
@@ -404,7 +405,7 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         self.resolved_at = timezone.now()
 
 
-class TicketEvent(models.Model):
+class TicketEvent(AppendOnlyLogEntry):
     """One entry of a ticket's operation log (操作日志): who, when, what, old and new value.
 
     Append-only: services write it in the same transaction as the change, and a database
@@ -412,31 +413,17 @@ class TicketEvent(models.Model):
     """
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
-    kind = models.CharField(_("kind"), max_length=40)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
     actor_kind = models.CharField(_("actor kind"), max_length=12, choices=ActorKind.choices)
     field = models.CharField(_("field"), max_length=40, blank=True)
     old_value = models.JSONField(_("old value"), null=True, blank=True)
     new_value = models.JSONField(_("new value"), null=True, blank=True)
-    message = models.TextField(_("message"), blank=True)
-    data = models.JSONField(_("details"), default=dict, blank=True)
     is_public = models.BooleanField(_("public"), default=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
         verbose_name = _("ticket event")
         verbose_name_plural = _("ticket events")
         ordering = ["id"]
         indexes = [models.Index(fields=["ticket", "id"], name="ticketevent_ticket")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class Comment(models.Model):
@@ -463,31 +450,20 @@ def attachment_path(instance: Attachment, filename: str) -> str:
     return f"attachments/{timezone.now():%Y/%m}/{instance.storage_key}"
 
 
-class Attachment(models.Model):
+class Attachment(SafeAttachment):
     """A file on a ticket, stored outside the static root and served by a permission check."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="attachments")
     comment = models.ForeignKey(
         Comment, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
     )
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
     file = models.FileField(upload_to=attachment_path, max_length=255)
-    storage_key = models.CharField(max_length=64, editable=False)
-    filename = models.CharField(_("file name"), max_length=200)
-    content_type = models.CharField(_("type"), max_length=100)
-    size = models.PositiveBigIntegerField(_("size"))
     is_internal = models.BooleanField(_("internal"), default=False)
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
         ordering = ["id"]
-
-    def __str__(self) -> str:
-        return self.filename
 
 
 class ReactionRetry(models.Model):

@@ -10,7 +10,8 @@ a few milliseconds whatever the number of tickets; the services that change thos
 
 Reading: `search_q(viewer, text)` is the WHERE clause the ticket lists use (the API's and the
 queues' `q=`): an exact ticket number, a requester by user name / e-mail / phone, or the words.
-`ticket_search(viewer, text)` is the ranked result page of the workspace's search box.
+The ranked result page of the workspace's search box is a selector built from these pieces
+(`tickets.selectors.ticket_search`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -39,7 +39,7 @@ MAX_INDEXED_CHARS = 20_000
 # The ranked search ranks the newest matches the viewer may see, at most this many: ranking
 # every match of a word in 5 % of a million tickets would read 50,000 documents.
 RANK_CANDIDATES = 100
-PAGE_SIZE = 50
+SEARCH_PAGE_SIZE = 50
 MAX_QUERY_WORDS = 12
 # Matches up to this many are read as a list of ids first (see _matching_ids).
 MATERIALISE_AT = 2_000
@@ -209,16 +209,6 @@ def search_q(viewer: User | None, text: str) -> Q:
     return _scoped(viewer, text.strip(), lookups=True)
 
 
-@dataclass
-class SearchResult:
-    """One ranked hit: the ticket, its highlighted title and a highlighted snippet."""
-
-    ticket: Ticket
-    title_html: SafeString
-    snippet_html: SafeString
-    rank: float
-
-
 def terms_of(text: str) -> list[str]:
     """The words to highlight: the typed words and their Chinese segments."""
     chinese, other = split_text(text, for_search=False)
@@ -251,52 +241,3 @@ def highlight(text: str, terms: list[str], *, width: int | None = None) -> SafeS
         last = match.end()
     out.append(escape(text[last:]))
     return mark_safe("".join(out))  # noqa: S308 - every piece escaped above  # nosec B308 B703
-
-
-def ticket_search(*, viewer: User, text: str, limit: int = PAGE_SIZE) -> list[SearchResult]:
-    """The workspace search box: exact number / requester hits first, then the newest
-    RANK_CANDIDATES word matches the viewer may see, ranked (title over description over
-    replies over notes), with the matching words highlighted. A fixed number of queries."""
-    from .selectors import visible_tickets, with_list_relations
-
-    text = text.strip()[:200]
-    if not text:
-        return []
-    visible = visible_tickets(viewer)
-    exact = list(
-        visible.filter(lookup_q(text)).order_by("-id").values_list("id", flat=True)[:limit]
-    )
-    ranked: list[tuple[int, float]] = []
-    query = text_query(text)
-    if query is not None:
-        candidates = list(
-            visible.filter(words_q(viewer, text))
-            .order_by("-id")
-            .values_list("id", flat=True)[:RANK_CANDIDATES]
-        )
-        if candidates:
-            column = "staff" if sees_internal(viewer) else "public"
-            ranked = list(
-                TicketSearchDocument.objects.filter(ticket_id__in=candidates)
-                .annotate(rank=SearchRank(F(column), query))
-                .order_by("-rank", "-ticket_id")
-                .values_list("ticket_id", "rank")[:limit]
-            )
-    order = {pk: (0, -pk, 1.0) for pk in exact}
-    for pk, rank in ranked:
-        order.setdefault(pk, (1, -rank, rank))
-    ids = sorted(order, key=lambda pk: order[pk][:2])[:limit]
-    if not ids:
-        return []
-    tickets = {t.pk: t for t in with_list_relations(Ticket.objects.filter(pk__in=ids))}
-    terms = terms_of(text)
-    return [
-        SearchResult(
-            ticket=tickets[pk],
-            title_html=highlight(tickets[pk].title, terms),
-            snippet_html=highlight(tickets[pk].description, terms, width=160),
-            rank=round(order[pk][2], 4),
-        )
-        for pk in ids
-        if pk in tickets
-    ]

@@ -12,15 +12,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.search import SearchRank
 from django.db import connection
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import F, Q, QuerySet, prefetch_related_objects
+from django.utils.safestring import SafeString
 
 from accounts.choices import Tier
 from accounts.models import OrgUnit, Team, TeamMembership, User
 
 from .choices import OPEN_STATUSES, Status
-from .models import Attachment, Comment, Ticket, TicketEvent, TicketFollower
+from .models import Attachment, Comment, Ticket, TicketEvent, TicketFollower, TicketSearchDocument
 from .permissions import is_requester, team_ids_of, works_on
+from .search import (
+    RANK_CANDIDATES,
+    SEARCH_PAGE_SIZE,
+    highlight,
+    lookup_q,
+    search_q,
+    sees_internal,
+    terms_of,
+    text_query,
+    words_q,
+)
 
 LIST_RELATED = ("requester", "assignee", "team", "request_type", "system", "unit")
 # How a list page loads LIST_RELATED, measured at 1,000,000 tickets (bench/bench_tickets.py):
@@ -245,8 +258,6 @@ def apply_filters(
         # their tickets (tier 1 answering a caller); other text matches the words of the
         # ticket's search document (title, description, replies; the desk's side also its
         # internal notes), Chinese and English, through its GIN index (`tickets.search`).
-        from .search import search_q
-
         queryset = queryset.filter(search_q(viewer, text))
     return queryset
 
@@ -335,3 +346,63 @@ def attachment_get(*, viewer: User, attachment_id: int) -> Attachment:
     if attachment.is_internal and not viewer_is_staff_on(attachment.ticket, viewer):
         raise Attachment.DoesNotExist
     return attachment
+
+
+# --- the workspace's search box ---------------------------------------------------------------
+
+
+@dataclass
+class SearchResult:
+    """One ranked hit: the ticket, its highlighted title and a highlighted snippet."""
+
+    ticket: Ticket
+    title_html: SafeString
+    snippet_html: SafeString
+    rank: float
+
+
+def ticket_search(*, viewer: User, text: str, limit: int = SEARCH_PAGE_SIZE) -> list[SearchResult]:
+    """The workspace search box: exact number / requester hits first, then the newest
+    RANK_CANDIDATES word matches the viewer may see, ranked (title over description over
+    replies over notes), with the matching words highlighted. A fixed number of queries."""
+    text = text.strip()[:200]
+    if not text:
+        return []
+    visible = visible_tickets(viewer)
+    exact = list(
+        visible.filter(lookup_q(text)).order_by("-id").values_list("id", flat=True)[:limit]
+    )
+    ranked: list[tuple[int, float]] = []
+    query = text_query(text)
+    if query is not None:
+        candidates = list(
+            visible.filter(words_q(viewer, text))
+            .order_by("-id")
+            .values_list("id", flat=True)[:RANK_CANDIDATES]
+        )
+        if candidates:
+            column = "staff" if sees_internal(viewer) else "public"
+            ranked = list(
+                TicketSearchDocument.objects.filter(ticket_id__in=candidates)
+                .annotate(rank=SearchRank(F(column), query))
+                .order_by("-rank", "-ticket_id")
+                .values_list("ticket_id", "rank")[:limit]
+            )
+    order = {pk: (0, -pk, 1.0) for pk in exact}
+    for pk, rank in ranked:
+        order.setdefault(pk, (1, -rank, rank))
+    ids = sorted(order, key=lambda pk: order[pk][:2])[:limit]
+    if not ids:
+        return []
+    tickets = {t.pk: t for t in with_list_relations(Ticket.objects.filter(pk__in=ids))}
+    terms = terms_of(text)
+    return [
+        SearchResult(
+            ticket=tickets[pk],
+            title_html=highlight(tickets[pk].title, terms),
+            snippet_html=highlight(tickets[pk].description, terms, width=160),
+            rank=round(order[pk][2], 4),
+        )
+        for pk in ids
+        if pk in tickets
+    ]

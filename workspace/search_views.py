@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from tickets.search import ticket_search
+from tickets.selectors import ticket_search
 
 from .rendering import search_rows
 from .views import QUEUES, agent_required

@@ -5,14 +5,13 @@ from __future__ import annotations
 from accounts.choices import Role
 from feedback.models import Inspection, Rating, ReturnVisit
 from feedback.seed import feedback_seed
-from tests.factories import UserFactory
-from tests.ui.helpers import closed_ticket
+from tests.factories import TicketFactory, UserFactory
 from tickets.models import Ticket
 
 
 def test_feedback_seed_rates_and_inspects_and_runs_twice(desk):
     UserFactory(username="qa", roles=[Role.QA_INSPECTOR])
-    tickets = [closed_ticket(desk, title=f"Demo {i}") for i in range(6)]
+    tickets = [TicketFactory(desk).closed(title=f"Demo {i}") for i in range(6)]
     Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(external_source="demo")
     first = feedback_seed()
     assert first["ratings"] == 5  # every fifth requester never answers

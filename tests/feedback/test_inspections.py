@@ -17,8 +17,7 @@ from feedback import selectors, services
 from feedback.choices import AppealDecision, InspectionStatus
 from feedback.models import Inspection, Scorecard
 from feedback.services.inspections import monday_of, weighted_score
-from tests.factories import UserFactory
-from tests.ui.helpers import closed_ticket
+from tests.factories import TicketFactory, UserFactory
 
 
 @pytest.fixture
@@ -49,7 +48,7 @@ def test_default_scorecard_is_versioned_and_weighted(db):
 
 def test_weekly_sample_per_agent_runs_once(desk, settings):
     settings.FEEDBACK = {**settings.FEEDBACK, "INSPECTIONS_PER_AGENT_PER_WEEK": 2}
-    tickets = [closed_ticket(desk, title=f"T{i}") for i in range(4)]
+    tickets = [TicketFactory(desk).closed(title=f"T{i}") for i in range(4)]
     week = monday_of(timezone.localdate())
     assert services.inspection_sample_week(week=week) == 2
     assert services.inspection_sample_week(week=week) == 0
@@ -62,7 +61,7 @@ def test_weekly_sample_per_agent_runs_once(desk, settings):
 def test_score_then_appeal_then_lead_decides(client, desk, qa):
     desk.front.lead = desk.tier2
     desk.front.save(update_fields=["lead"])
-    ticket = closed_ticket(desk)
+    ticket = TicketFactory(desk).closed()
     inspection = services.inspection_request(ticket_id=ticket.pk, actor=qa)
     assert services.inspection_request(ticket_id=ticket.pk, actor=qa) == inspection
     scored = services.inspection_score(
@@ -114,7 +113,7 @@ def test_score_then_appeal_then_lead_decides(client, desk, qa):
 
 
 def test_bad_marks_and_own_ticket(desk, qa):
-    inspection = services.inspection_request(ticket_id=closed_ticket(desk).pk, actor=qa)
+    inspection = services.inspection_request(ticket_id=TicketFactory(desk).closed().pk, actor=qa)
     marks = _marks(inspection)
     first = next(iter(marks))
     with pytest.raises(ValidationError) as too_high:
@@ -133,7 +132,7 @@ def test_bad_marks_and_own_ticket(desk, qa):
 
 
 def test_scoring_page(client, desk, qa):
-    ticket = closed_ticket(desk)
+    ticket = TicketFactory(desk).closed()
     inspection = services.inspection_request(ticket_id=ticket.pk, actor=qa)
     client.force_login(qa)
     page = client.get(reverse("feedback:inspection", args=[inspection.pk]))
@@ -148,7 +147,7 @@ def test_scoring_page(client, desk, qa):
     inspection.refresh_from_db()
     assert inspection.score == Decimal("100.00")
     # On demand by number.
-    other = closed_ticket(desk, title="Other")
+    other = TicketFactory(desk).closed(title="Other")
     found = client.post(reverse("feedback:inspect"), {"number": other.number})
     assert found.status_code == 302 and Inspection.objects.filter(ticket=other).exists()
     assert client.post(reverse("feedback:inspect"), {"number": "SD-nope"}).status_code == 404
@@ -158,7 +157,7 @@ def test_scoring_page(client, desk, qa):
 def test_two_inspectors_scoring_at_once_one_wins(desk):
     qa1 = UserFactory(username="qa1", roles=[Role.QA_INSPECTOR])
     qa2 = UserFactory(username="qa2", roles=[Role.QA_INSPECTOR])
-    inspection = services.inspection_request(ticket_id=closed_ticket(desk).pk, actor=qa1)
+    inspection = services.inspection_request(ticket_id=TicketFactory(desk).closed().pk, actor=qa1)
     marks = _marks(inspection)
     barrier = threading.Barrier(2)
     outcomes = []

@@ -8,14 +8,14 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from feedback.models import Rating
-from tests.ui.helpers import closed_ticket
+from tests.factories import TicketFactory
 
 BEFORE = [("portal", "0001_initial"), ("feedback", "0001_initial")]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_portal_ratings_are_copied_with_their_ids(desk):
-    ticket = closed_ticket(desk)
+    ticket = TicketFactory(desk).closed()
     executor = MigrationExecutor(connection)
     try:
         executor.migrate(BEFORE)

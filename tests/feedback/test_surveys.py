@@ -22,13 +22,13 @@ from feedback.models import Rating, ReturnVisit, Survey
 from feedback.services.surveys import token_hash
 from notifications.models import Notification
 from portal.services import ticket_rate
-from tests.ui.helpers import closed_ticket
+from tests.factories import TicketFactory
 from tickets import services as ticket_services
 
 
 def _close(desk, django_capture_on_commit_callbacks, title="Password reset"):
     with django_capture_on_commit_callbacks(execute=True):
-        ticket = closed_ticket(desk, title=title)
+        ticket = TicketFactory(desk).closed(title=title)
     return ticket
 
 

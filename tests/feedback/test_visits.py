@@ -15,8 +15,7 @@ from feedback import services
 from feedback.choices import FollowUp, VisitReason, VisitStatus
 from feedback.models import ReturnVisit, ReturnVisitRule
 from feedback.tasks import sample_return_visits
-from tests.factories import UserFactory
-from tests.ui.helpers import closed_ticket
+from tests.factories import TicketFactory, UserFactory
 from tickets import services as ticket_services
 from tickets.choices import Priority, Status
 
@@ -33,11 +32,11 @@ def _window():
 
 def test_sampling_takes_the_percentage_and_every_complaint_and_p1_and_runs_once(desk):
     ReturnVisitRule.objects.filter(team__isnull=True).update(percentage=0)
-    plain = [closed_ticket(desk, title=f"Plain {i}") for i in range(3)]
-    complaint = closed_ticket(desk, title="Rude answer")
+    plain = [TicketFactory(desk).closed(title=f"Plain {i}") for i in range(3)]
+    complaint = TicketFactory(desk).closed(title="Rude answer")
     complaint.request_type = RequestType.objects.get(code="complaint")
     complaint.save(update_fields=["request_type"])
-    p1 = closed_ticket(desk, title="Trading down")
+    p1 = TicketFactory(desk).closed(title="Trading down")
     p1.priority = Priority.P1
     p1.save(update_fields=["priority"])
     start, end = _window()
@@ -54,7 +53,7 @@ def test_sampling_takes_the_percentage_and_every_complaint_and_p1_and_runs_once(
 
 
 def test_the_beat_task_samples_yesterday_once(desk):
-    ticket = closed_ticket(desk)
+    ticket = TicketFactory(desk).closed()
     ReturnVisitRule.objects.filter(team__isnull=True).update(percentage=100)
     ticket_services  # noqa: B018  (the ticket is closed now: today, so yesterday is empty)
     assert sample_return_visits() == 0
@@ -63,7 +62,7 @@ def test_the_beat_task_samples_yesterday_once(desk):
 
 
 def test_call_outcomes(desk, qa):
-    ticket = closed_ticket(desk)
+    ticket = TicketFactory(desk).closed()
     visit = services.return_visit_open(ticket=ticket, reason=VisitReason.SAMPLE)
     services.return_visit_record(visit_id=visit.pk, actor=qa, reached=False)
     visit.refresh_from_db()
@@ -91,7 +90,7 @@ def test_call_outcomes(desk, qa):
 
 
 def test_follow_up_reopens_within_the_window(desk):
-    ticket = closed_ticket(desk)
+    ticket = TicketFactory(desk).closed()
     visit = services.return_visit_open(ticket=ticket, reason=VisitReason.SAMPLE)
     services.return_visit_record(
         visit_id=visit.pk,
@@ -107,7 +106,7 @@ def test_follow_up_reopens_within_the_window(desk):
 
 
 def test_bad_input(client, desk, qa):
-    ticket = closed_ticket(desk)
+    ticket = TicketFactory(desk).closed()
     visit = services.return_visit_open(ticket=ticket, reason=VisitReason.SAMPLE)
     with pytest.raises(PermissionDenied):
         services.return_visit_record(visit_id=visit.pk, actor=desk.requester, reached=False)
@@ -131,7 +130,7 @@ def test_bad_input(client, desk, qa):
 
 
 def test_queue_page_and_landing(client, desk, qa):
-    ticket = closed_ticket(desk)
+    ticket = TicketFactory(desk).closed()
     services.return_visit_open(ticket=ticket, reason=VisitReason.LOW_SCORE)
     client.force_login(qa)
     assert client.get("/").url == reverse("feedback:home")

@@ -12,8 +12,7 @@ from incidents.selectors import active_outages_for_system, status_page, suggesti
 from incidents.tasks import end_stale_outage_banners
 from notifications.models import Notification
 from portal.selectors import announcements_current
-from tests.factories import SystemFactory, UserFactory
-from tests.ui.helpers import new_ticket
+from tests.factories import SystemFactory, TicketFactory, UserFactory
 from tickets.choices import Status
 from tickets.models import Ticket
 
@@ -35,7 +34,7 @@ def user_tickets(desk, n=3):
         UserFactory(username=f"r{i}", roles=["requester"]) for i in range(n)
     ]
     return [
-        new_ticket(r, title=f"Cannot trade {i}", system=desk.system)
+        TicketFactory(desk).new(requester=r, title=f"Cannot trade {i}", system=desk.system)
         for i, r in enumerate(requesters[:n])
     ]
 
@@ -55,7 +54,7 @@ def test_declare_needs_a_title_and_a_system(desk):
 
 
 def test_declare_from_a_ticket_uses_it(desk):
-    ticket = new_ticket(desk.requester, title="Trading down", system=desk.system)
+    ticket = TicketFactory(desk).new(title="Trading down", system=desk.system)
     incident = services.incident_declare(
         actor=desk.expert, title_en="Trading down", systems=[desk.system], from_ticket=ticket
     )
@@ -68,7 +67,7 @@ def test_declare_from_a_ticket_uses_it(desk):
 
 def test_suggestions_link_and_updates_reach_every_requester(desk, incident):
     tickets = user_tickets(desk)
-    elsewhere = new_ticket(desk.requester, title="Printer", system=SystemFactory(code="oa"))
+    elsewhere = TicketFactory(desk).new(title="Printer", system=SystemFactory(code="oa"))
     suggested = suggestions(viewer=desk.expert, incident=incident)
     assert {t.pk for t in suggested} == {t.pk for t in tickets}
     assert elsewhere not in suggested

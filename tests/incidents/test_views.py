@@ -8,7 +8,7 @@ from django.test import override_settings
 from alerts.models import Alert
 from incidents import services
 from incidents.models import MajorIncident
-from tests.ui.helpers import new_ticket
+from tests.factories import TicketFactory
 from tickets.choices import Status
 from tickets.models import Ticket
 
@@ -40,7 +40,7 @@ def test_declare_page_with_errors_and_from_a_ticket(client, desk):
     )
     assert answer.status_code == 200
     assert set(answer.context["form"].errors) >= {"systems"}
-    ticket = new_ticket(desk.requester, title="Trading down", system=desk.system)
+    ticket = TicketFactory(desk).new(title="Trading down", system=desk.system)
     form = client.get(f"/workspace/incidents/declare/?ticket={ticket.number}")
     assert form.context["form"].initial["title_zh"] == "Trading down"
     answer = client.post(
@@ -63,7 +63,7 @@ def test_declare_page_with_errors_and_from_a_ticket(client, desk):
 
 def test_link_update_announce_recover_through_the_pages(client, desk, incident):
     tickets = [
-        new_ticket(desk.requester, title=f"Trading error {i}", system=desk.system) for i in range(3)
+        TicketFactory(desk).new(title=f"Trading error {i}", system=desk.system) for i in range(3)
     ]
     client.force_login(desk.expert)
     page = client.get(f"/workspace/incidents/{incident.pk}/")

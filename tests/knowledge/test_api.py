@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from knowledge.choices import ArticleStatus, Audience
 from knowledge.models import Article, ArticleTicketLink
-from tests.tickets.flow import in_progress
+from tests.factories import TicketFactory
 
 from .helpers import draft, public, published
 
@@ -150,7 +150,7 @@ def test_two_reviewers_approving_at_once_one_wins_the_other_gets_409(desk):
 
 def test_link_ticket_and_vote(desk):
     article = published(desk.tier1, desk.expert)
-    ticket = in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     url = reverse("api-knowledge-link-ticket", args=[article.pk])
     assert api(desk.tier1).post(url, {"ticket": ticket.number}).json() == {"created": True}
     assert api(desk.tier1).post(url, {"ticket": ticket.number}).json() == {"created": False}
@@ -168,7 +168,7 @@ def test_link_ticket_and_vote(desk):
 
 
 def test_problem_api(desk):
-    ticket = in_progress(desk, title="ERP 月结报表导出超时")
+    ticket = TicketFactory(desk).in_progress(title="ERP 月结报表导出超时")
     client = api(desk.tier1)
     created = client.post(
         reverse("api-knowledge-problems"),

@@ -7,7 +7,7 @@ from django.urls import reverse
 from knowledge import problem_services, services
 from knowledge.choices import ArticleStatus, Audience, LinkKind
 from knowledge.models import Article, ArticleTicketLink, Deflection, Problem
-from tests.tickets.flow import closed, in_progress, resolved
+from tests.factories import TicketFactory
 from tickets.models import Ticket
 
 from .helpers import draft, public, published
@@ -155,7 +155,7 @@ def test_portal_article_page_counts_views_and_votes(client, desk):
 
 
 def test_ticket_page_loads_the_panel_lazily(client, desk):
-    ticket = in_progress(desk, title="VPN 每小时断开")
+    ticket = TicketFactory(desk).in_progress(title="VPN 每小时断开")
     client.force_login(desk.tier1)
     page = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
     assert reverse("knowledge:ticket_panel", args=[ticket.number]) in page
@@ -165,7 +165,7 @@ def test_ticket_panel_suggests_links_and_inserts(client, desk, django_assert_max
     article = published(desk.tier1, desk.expert, "VPN 断开重连", steps="1. 重装客户端")
     for n in range(8):
         published(desk.tier1, desk.expert, f"VPN 证书过期 {n}")
-    ticket = in_progress(desk, title="VPN 每小时断开")
+    ticket = TicketFactory(desk).in_progress(title="VPN 每小时断开")
     client.force_login(desk.tier1)
     url = reverse("knowledge:ticket_panel", args=[ticket.number])
     with django_assert_max_num_queries(16):
@@ -181,7 +181,7 @@ def test_ticket_panel_suggests_links_and_inserts(client, desk, django_assert_max
 
 
 def test_ticket_panel_is_not_for_other_agents_tickets_or_requesters(client, desk):
-    ticket = in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     client.force_login(desk.requester)
     assert client.get(reverse("knowledge:ticket_panel", args=[ticket.number])).status_code == 403
     client.force_login(desk.outsider_agent)
@@ -189,7 +189,9 @@ def test_ticket_panel_is_not_for_other_agents_tickets_or_requesters(client, desk
 
 
 def test_archive_a_resolved_ticket_as_an_article(client, desk):
-    ticket = resolved(desk, title="Outlook 反复提示输入密码", description="改完域密码后出现")
+    ticket = TicketFactory(desk).resolved(
+        title="Outlook 反复提示输入密码", description="改完域密码后出现"
+    )
     client.force_login(desk.tier1)
     form = client.get(reverse("knowledge:article_from_ticket", args=[ticket.number]))
     initial = form.context["form"].initial
@@ -210,7 +212,7 @@ def test_archive_a_resolved_ticket_as_an_article(client, desk):
 
 def test_update_the_linked_article_from_a_closed_ticket(client, desk):
     article = published(desk.tier1, desk.expert, steps="Old steps")
-    ticket = closed(desk)
+    ticket = TicketFactory(desk).closed()
     services.article_link_ticket(article_id=article.pk, ticket=ticket, actor=desk.tier1)
     client.force_login(desk.tier1)
     response = client.post(
@@ -223,8 +225,8 @@ def test_update_the_linked_article_from_a_closed_ticket(client, desk):
 
 
 def test_problem_pages_link_and_resolve_together(client, desk):
-    first = in_progress(desk, title="ERP 报表导出超时")
-    second = in_progress(desk, title="ERP 报表导出超时 again")
+    first = TicketFactory(desk).in_progress(title="ERP 报表导出超时")
+    second = TicketFactory(desk).in_progress(title="ERP 报表导出超时 again")
     client.force_login(desk.tier1)
     client.post(
         reverse("knowledge:problem_new") + f"?ticket={first.number}",
@@ -255,7 +257,9 @@ def test_problem_list_ranks_by_linked_tickets(client, desk):
     )
     for n in range(2):
         problem_services.problem_link_ticket(
-            problem_id=big.pk, ticket=in_progress(desk, title=f"t{n}"), actor=desk.tier1
+            problem_id=big.pk,
+            ticket=TicketFactory(desk).in_progress(title=f"t{n}"),
+            actor=desk.tier1,
         )
     client.force_login(desk.expert)
     response = client.get(reverse("knowledge:problems"))

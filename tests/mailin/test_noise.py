@@ -13,9 +13,9 @@ from mailin.models import FlaggedAddress, InboundMessage
 from mailin.selectors import address_is_flagged
 from mailin.services import message_ingest
 from notifications.models import Notification
+from tests.factories import TicketFactory
 from tests.mailin.conftest import configure
 from tests.mailin.messages import plain, raw
-from tests.tickets.flow import in_progress
 from tickets.models import Comment, Ticket, TicketEvent
 
 AUTO_HEADERS = [
@@ -63,7 +63,7 @@ def test_auto_submitted_no_is_a_person(alice, mailbox):
 
 
 def test_auto_reply_to_a_ticket_adds_nothing(desk, alice, mailbox):
-    ticket = in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     row, _ = message_ingest(
         mailbox=mailbox,
         raw=plain(
@@ -90,7 +90,7 @@ def _desk_mail(ticket: Ticket) -> bytes:
 
 
 def test_the_desks_own_mail_echoed_back_is_ignored(desk, alice, mailbox):
-    ticket = in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     row, _ = message_ingest(mailbox=mailbox, raw=_desk_mail(ticket))
     assert row.outcome == Outcome.IGNORED_ECHO
     # Only the origin header, or only our Message-ID format: each alone is enough.
@@ -132,7 +132,7 @@ def _bounce(ticket: Ticket, failed: str, bounce_id: str = "bounce-1") -> bytes:
 
 
 def test_a_bounce_is_recorded_on_its_ticket_and_the_address_flagged(desk, alice, mailbox):
-    ticket = in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     events_before = TicketEvent.objects.filter(ticket=ticket).count()
     row, _ = message_ingest(mailbox=mailbox, raw=_bounce(ticket, "gone@example.com"))
     assert (row.outcome, row.ticket) == (Outcome.BOUNCE, ticket)

@@ -9,9 +9,9 @@ from accounts.models import User
 from mailin.choices import MailboxState, Outcome, UnknownSender
 from mailin.imap import poll_mailbox
 from mailin.models import InboundMessage, Mailbox
+from tests.factories import TicketFactory
 from tests.mailin.conftest import configure
 from tests.mailin.messages import PDF, PNG, plain
-from tests.tickets.flow import in_progress
 from tickets import services
 from tickets.choices import Channel, PendingReason, Status
 from tickets.models import Attachment, Comment, Ticket
@@ -76,7 +76,7 @@ def test_unknown_sender_becomes_a_requester_or_is_refused(desk, mailbox, imap):
 
 
 def test_reply_to_a_desk_notification_lands_on_the_ticket_and_resumes_it(desk, mailbox, imap):
-    ticket = in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     services.ticket_suspend(
         ticket_id=ticket.pk, actor=desk.tier1, reason=PendingReason.REQUESTER, note="Which floor?"
     )
@@ -114,7 +114,7 @@ def test_reply_to_a_desk_notification_lands_on_the_ticket_and_resumes_it(desk, m
 
 
 def test_reply_by_subject_tag_only_and_by_an_agent(desk, mailbox, imap):
-    ticket = in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     imap.append(
         "desk",
         plain(
@@ -129,7 +129,7 @@ def test_reply_by_subject_tag_only_and_by_an_agent(desk, mailbox, imap):
 
 
 def test_spoofed_or_foreign_reply_opens_a_new_ticket_or_is_quarantined(desk, mailbox, imap):
-    ticket = in_progress(desk, title="Salary data question")
+    ticket = TicketFactory(desk).in_progress(title="Salary data question")
     imap.append(
         "desk",
         plain(
@@ -268,7 +268,7 @@ def test_html_only_reply_with_a_refused_attachment_lists_it_on_the_reply(desk, m
     from mailin.services import message_ingest
 
     settings.ATTACHMENT_MAX_BYTES = 1000
-    ticket = in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     raw = plain(
         sender=desk.requester.email,
         subject=f"Re: [{ticket.number}] VPN down",

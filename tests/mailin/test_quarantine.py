@@ -18,9 +18,9 @@ from tickets.models import Ticket
 def refused_then_fixable(desk, mailbox):
     """A reply to a ticket from an outsider, quarantined by the mailbox's setting."""
     configure(mailbox, foreign_reply="quarantine")
-    from tests.tickets.flow import in_progress
+    from tests.factories import TicketFactory
 
-    ticket = in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     row, _ = message_ingest(
         mailbox=mailbox,
         raw=plain(sender=desk.other_requester.email, subject=f"[{ticket.number}] me too"),

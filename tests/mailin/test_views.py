@@ -8,15 +8,15 @@ from rest_framework.test import APIClient
 from mailin.choices import Outcome
 from mailin.models import InboundMessage
 from mailin.services import message_ingest
+from tests.factories import TicketFactory
 from tests.mailin.conftest import configure
 from tests.mailin.messages import plain
-from tests.tickets.flow import in_progress
 
 
 @pytest.fixture
 def quarantined(desk, mailbox):
     configure(mailbox, foreign_reply="quarantine")
-    ticket = in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     row, _ = message_ingest(
         mailbox=mailbox,
         raw=plain(sender=desk.other_requester.email, subject=f"[{ticket.number}] me too"),

@@ -15,8 +15,8 @@ from django.db import connection
 from notifications.choices import Channel, DeliveryStatus
 from notifications.models import Notification
 from notifications.tasks import deliver_due
+from tests.factories import TicketFactory
 from tests.sla.test_worker_integration import _redis_url, _start, _stop, _wait_for
-from tests.tickets import flow
 from tickets import services
 from tickets.choices import PendingReason, Status
 from tickets.models import Ticket
@@ -112,7 +112,7 @@ def test_the_requester_gets_exactly_the_expected_mails_threaded_in_their_languag
     requester.language = "zh-hans"
     requester.save(update_fields=["language"])
 
-    ticket = flow.opened(desk, title="打印机卡纸")  # commits: the receipt
+    ticket = TicketFactory(desk).new(title="打印机卡纸")  # commits: the receipt
     ticket = services.ticket_route(
         ticket_id=ticket.pk, actor=None, tier=desk.front.tier, team=desk.front
     )
@@ -176,7 +176,7 @@ def test_the_requester_gets_exactly_the_expected_mails_threaded_in_their_languag
 def test_an_smtp_outage_delays_mail_and_loses_none(desk, smtp, mail_worker):
     inbox = smtp.inbox
     smtp.stop()
-    ticket = flow.opened(desk, title="VPN drops every hour")
+    ticket = TicketFactory(desk).new(title="VPN drops every hour")
     # The change is committed at once, whatever the mail server does.
     assert Ticket.objects.filter(pk=ticket.pk).exists()
     row = Notification.objects.get(ticket=ticket, channel=Channel.EMAIL, kind="ticket.received")

@@ -16,7 +16,7 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, Phase, given, settings
 from rest_framework.authtoken.models import Token
 
-from tests.tickets.apihelpers import new_ticket, queued_ticket, working_ticket
+from tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -33,9 +33,9 @@ def test_the_api_matches_its_schema_and_never_fails(desk):
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import response_schema_conformance
 
-    new_ticket(desk)
-    queued_ticket(desk, title="VPN drops")
-    working_ticket(desk, title="Mail full")
+    TicketFactory(desk).new()
+    TicketFactory(desk).queued(title="VPN drops")
+    TicketFactory(desk).in_progress(title="Mail full")
     tokens = {role: Token.objects.create(user=getattr(desk, role)).key for role in ROLES}
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
     failures: list[str] = []

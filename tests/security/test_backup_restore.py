@@ -17,7 +17,7 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from tests.tickets.apihelpers import new_ticket, queued_ticket, working_ticket
+from tests.factories import TicketFactory
 from tickets import services
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -83,10 +83,10 @@ def counts(cursor) -> dict[str, int]:
 
 
 def test_pg_dump_and_pg_restore_round_trip(desk, tmp_path):
-    working = working_ticket(desk, title="Mail full")
+    working = TicketFactory(desk).in_progress(title="Mail full")
     services.comment_add(ticket_id=working.pk, actor=desk.tier1, body="on it")
-    new_ticket(desk, title="打印机卡纸")
-    queued_ticket(desk, title="VPN drops")
+    TicketFactory(desk).new(title="打印机卡纸")
+    TicketFactory(desk).queued(title="VPN drops")
     settings = connection.settings_dict
     source = settings["NAME"]
     target = f"{source}_restore"

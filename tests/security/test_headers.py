@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 
-from tests.tickets.apihelpers import queued_ticket
+from tests.factories import TicketFactory
 
 BASE = Path(settings.BASE_DIR)
 # The project's templates and each app's own (not those of installed packages).
@@ -79,7 +79,7 @@ def test_every_page_kind(desk, client, who, url):
     if who == "admin":
         user.is_superuser = True
         user.save()
-    ticket = queued_ticket(desk)
+    ticket = TicketFactory(desk).queued()
     client.force_login(user)
     response = client.get(url.format(number=ticket.number))
     assert response.status_code in (200, 404), (url, response.status_code)

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.tickets.apihelpers import client_for
+from tests.factories import client_for
 from tickets.models import Ticket
 
 NUL_PATHS = ["/portal/requests/%00/", "/workspace/tickets/%00/", "/api/tickets/%00/"]

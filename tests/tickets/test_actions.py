@@ -10,7 +10,7 @@ import pytest
 from django.urls import resolve, reverse
 from drf_spectacular.generators import SchemaGenerator
 
-from tests.ui.helpers import queued_ticket
+from tests.factories import TicketFactory
 from tickets import actions, permissions, services
 from tickets.api.views import TicketViewSet
 from tickets.choices import Status
@@ -91,7 +91,7 @@ def test_each_action_endpoint_is_documented_with_its_own_input_schema():
 
 
 def test_available_follows_the_catalogue_order_and_the_state_machine(desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     order = [a.name for a in actions.ACTIONS]
     offered = actions.available(ticket=ticket, viewer=desk.tier1)
     assert offered == ["take", "assign", "dispatch", "escalate", "cancel", "merge"]
@@ -106,7 +106,7 @@ def _buttons(html: str) -> list[tuple[str, str]]:
 
 
 def test_workspace_buttons_and_labels_come_from_the_catalogue(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     client.force_login(desk.tier1)
     html = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
     expected = actions.available(ticket=ticket, viewer=desk.tier1)
@@ -130,13 +130,13 @@ def test_bulk_actions_are_the_catalogues(desk):
 
 
 def test_an_unknown_action_is_a_404(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     client.force_login(desk.tier1)
     assert client.post(reverse("workspace:act", args=[ticket.number, "fly"])).status_code == 404
 
 
 def _back_office_ticket(desk) -> Ticket:
-    ticket = queued_ticket(desk.requester, desk.back)
+    ticket = TicketFactory(desk).queued(desk.back)
     return services.ticket_take(ticket_id=ticket.pk, actor=desk.engineer)
 
 
@@ -159,7 +159,7 @@ def test_back_office_resolve_says_the_fix_was_submitted_not_resolved(client, des
 
 
 def test_front_office_resolve_still_says_resolved(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
     client.force_login(desk.tier1)
     response = client.post(
@@ -181,7 +181,7 @@ def test_the_back_office_message_is_translated(desk):
 
 def test_take_in_the_workspace_is_refused_once_someone_else_has_it(client, desk):
     """Like the API's take: a ticket no longer in the queue is not taken over."""
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     services.ticket_take(ticket_id=ticket.pk, actor=desk.tier2)
     client.force_login(desk.tier1)
     response = client.post(reverse("workspace:act", args=[ticket.number, "take"]), follow=True)
@@ -191,8 +191,8 @@ def test_take_in_the_workspace_is_refused_once_someone_else_has_it(client, desk)
 
 
 def test_merge_from_the_workspace_by_number(client, desk):
-    kept = queued_ticket(desk.requester, desk.front, title="kept")
-    duplicate = queued_ticket(desk.requester, desk.front, title="duplicate")
+    kept = TicketFactory(desk).queued(desk.front, title="kept")
+    duplicate = TicketFactory(desk).queued(desk.front, title="duplicate")
     client.force_login(desk.tier1)
     url = reverse("workspace:act", args=[duplicate.number, "merge"])
     unknown = client.post(url, {"into": "SD-1999-000001", "reason": ""})
@@ -204,7 +204,7 @@ def test_merge_from_the_workspace_by_number(client, desk):
 
 
 def test_the_portals_answers_are_catalogue_actions(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     client.force_login(desk.requester)
     response = client.post(reverse("portal:withdraw", args=[ticket.number]), {"note": "sorted"})
     assert response.status_code == 302
@@ -237,7 +237,7 @@ def with_note_action(monkeypatch):
 
 
 def test_a_new_catalogue_entry_is_a_workspace_button_with_its_form(client, desk, with_note_action):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     client.force_login(desk.tier1)
     html = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
     assert _buttons(html)[-1] == ("jot", "Jot a note")
@@ -261,7 +261,7 @@ def test_a_new_catalogue_entry_is_an_api_endpoint(desk, with_note_action):
     router = SimpleRouter()
     router.register("tickets", Probe, basename="probe")
     assert "probe-jot" in {url.name for url in router.urls}
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     request = APIRequestFactory().post("/", {"note": "from the API"}, format="json")
     force_authenticate(request, user=desk.tier1)
     response = Probe.as_view({"post": "jot"})(request, pk=str(ticket.pk))

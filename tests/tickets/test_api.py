@@ -12,11 +12,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from tests.factories import TicketFactory, client_for
 from tickets import services
 from tickets.choices import Channel, EventKind, PendingReason, Priority, Status
 from tickets.models import Comment, Ticket, TicketEvent
-
-from .apihelpers import client_for, new_ticket, queued_ticket, working_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -186,7 +185,7 @@ def test_lone_surrogates_never_break_a_response(desk):
     )
     assert created.status_code == 201
     assert created.json()["title"] == "VPN \ufffd down"
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     refused = client_for(desk.tier1).generic(
         "POST",
         f"/api/tickets/{ticket.pk}/suspend/",
@@ -223,7 +222,7 @@ NASTY_BODIES = [
     ],
 )
 def test_nasty_bodies_on_every_action_are_4xx(desk, action):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     client = client_for(desk.admin)
     for body in NASTY_BODIES:
         response = client.generic(
@@ -266,16 +265,16 @@ def test_body_over_the_upload_limit_is_413(desk, settings):
 
 
 def test_list_shows_each_viewer_only_their_tickets(desk):
-    mine = new_ticket(desk)
-    theirs = new_ticket(desk, requester=desk.other_requester)
-    queued = queued_ticket(desk, requester=desk.other_requester)
+    mine = TicketFactory(desk).new()
+    theirs = TicketFactory(desk).new(requester=desk.other_requester)
+    queued = TicketFactory(desk).queued(requester=desk.other_requester)
 
     def ids(user):
         response = client_for(user).get("/api/tickets/")
         assert response.status_code == 200
         return [row["id"] for row in response.json()["results"]]
 
-    at_the_back = new_ticket(desk, requester=desk.other_requester)
+    at_the_back = TicketFactory(desk).new(requester=desk.other_requester)
     services.ticket_route(ticket_id=at_the_back.pk, actor=None, tier="back", team=desk.back)
     assert ids(desk.requester) == [mine.pk]
     assert ids(desk.other_requester) == [at_the_back.pk, queued.pk, theirs.pk]
@@ -290,9 +289,9 @@ def test_list_shows_each_viewer_only_their_tickets(desk):
 
 
 def test_list_filters(desk):
-    new = new_ticket(desk, title="Printer jammed")
-    queued = queued_ticket(desk, title="VPN drops")
-    mine = working_ticket(desk, title="Mail full")
+    new = TicketFactory(desk).new(title="Printer jammed")
+    queued = TicketFactory(desk).queued(title="VPN drops")
+    mine = TicketFactory(desk).in_progress(title="Mail full")
     services.ticket_set_priority(
         ticket_id=queued.pk, actor=desk.tier2, priority=Priority.P2, reason="many users"
     )
@@ -347,7 +346,7 @@ def test_bad_filters_are_field_errors(desk, query):
 
 
 def test_list_pages_by_cursor(desk):
-    tickets = [new_ticket(desk, title=f"t{i}") for i in range(7)]
+    tickets = [TicketFactory(desk).new(title=f"t{i}") for i in range(7)]
     client = client_for(desk.requester)
     seen, url = [], "/api/tickets/?page_size=3"
     while url:
@@ -361,7 +360,7 @@ def test_list_pages_by_cursor(desk):
 
 @pytest.mark.parametrize("raw", ["p=abc", "p=-5", "p=\x00", f"p={10**30}", "p=1&r=1&o=x"])
 def test_forged_cursors_are_404(desk, raw):
-    new_ticket(desk)
+    TicketFactory(desk).new()
     cursor = quote(base64.b64encode(raw.encode()).decode())
     response = client_for(desk.requester).get(f"/api/tickets/?cursor={cursor}")
     assert response.status_code == 404
@@ -369,7 +368,7 @@ def test_forged_cursors_are_404(desk, raw):
 
 
 def test_empty_filter_values_mean_no_filter(desk):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     response = client_for(desk.requester).get("/api/tickets/?unit=&open=&status=&assignee=&q=")
     assert response.status_code == 200
     assert [row["id"] for row in response.json()["results"]] == [ticket.pk]
@@ -377,7 +376,7 @@ def test_empty_filter_values_mean_no_filter(desk):
 
 def test_agent_list_query_budget(desk, django_assert_max_num_queries):
     for i in range(55):
-        queued_ticket(desk, title=f"queue {i}")
+        TicketFactory(desk).queued(title=f"queue {i}")
     token = Token.objects.create(user=desk.tier1)
     client = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}")
     with django_assert_max_num_queries(10):
@@ -389,7 +388,7 @@ def test_agent_list_query_budget(desk, django_assert_max_num_queries):
 
 
 def test_detail_query_budget(desk, django_assert_max_num_queries):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="on it")
     token = Token.objects.create(user=desk.tier1)
     client = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}")
@@ -401,7 +400,7 @@ def test_detail_query_budget(desk, django_assert_max_num_queries):
 
 @pytest.mark.parametrize("suffix", ["", "timeline/", "comments/", "attachments/", "transitions/"])
 def test_ids_do_not_leak(desk, suffix):
-    theirs = new_ticket(desk, requester=desk.other_requester)
+    theirs = TicketFactory(desk).new(requester=desk.other_requester)
     client = client_for(desk.requester)
     not_yours = client.get(f"/api/tickets/{theirs.pk}/{suffix}")
     missing = client.get(f"/api/tickets/{theirs.pk + 1000}/{suffix}")
@@ -413,7 +412,7 @@ def test_ids_do_not_leak(desk, suffix):
 
 
 def test_actions_on_another_requesters_ticket_are_404(desk):
-    theirs = new_ticket(desk, requester=desk.other_requester)
+    theirs = TicketFactory(desk).new(requester=desk.other_requester)
     client = client_for(desk.requester)
     assert client.post(f"/api/tickets/{theirs.pk}/cancel/", {}, format="json").status_code == 404
     response = client.post(f"/api/tickets/{theirs.pk}/comments/", {"body": "hi"}, format="json")
@@ -441,7 +440,7 @@ def test_token_auth(desk):
 
 
 def test_requester_never_sees_internal_notes(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     agent, requester = client_for(desk.tier1), client_for(desk.requester)
     assert (
         agent.post(
@@ -473,7 +472,7 @@ def test_requester_never_sees_internal_notes(desk):
 
 
 def test_requester_cannot_write_internal_notes(desk):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     response = client_for(desk.requester).post(
         f"/api/tickets/{ticket.pk}/comments/", {"body": "psst", "is_internal": True}, format="json"
     )
@@ -484,7 +483,7 @@ def test_requester_cannot_write_internal_notes(desk):
 
 @pytest.mark.parametrize("body", ["", "  ", "\x00", "b" * 50_001])
 def test_bad_comment_bodies(desk, body):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     response = client_for(desk.requester).post(
         f"/api/tickets/{ticket.pk}/comments/", {"body": body}, format="json"
     )
@@ -492,7 +491,7 @@ def test_bad_comment_bodies(desk, body):
 
 
 def test_requester_reply_resumes_a_ticket_waiting_on_them(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     agent, requester = client_for(desk.tier1), client_for(desk.requester)
     response = agent.post(
         f"/api/tickets/{ticket.pk}/suspend/",
@@ -572,7 +571,7 @@ def test_the_whole_journey_through_the_api(desk):
 
 
 def test_required_reasons_are_field_errors(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     agent = client_for(desk.tier1)
     assert post(agent, ticket, "resolve", {"resolution": "  "}).json() == {
         "resolution": ["A resolution note is required."]
@@ -585,7 +584,7 @@ def test_required_reasons_are_field_errors(desk):
 
 
 def test_illegal_action_names_what_is_allowed(desk):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     response = post(client_for(desk.requester), ticket, "confirm")
     assert response.status_code == 409
     assert response.json() == {
@@ -596,7 +595,7 @@ def test_illegal_action_names_what_is_allowed(desk):
 
 
 def test_requester_cannot_do_agents_actions(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     response = post(client_for(desk.requester), ticket, "resolve", {"resolution": "self-fixed"})
     assert response.status_code == 409
     assert response.json()["allowed"] == ["cancel"]
@@ -604,47 +603,47 @@ def test_requester_cannot_do_agents_actions(desk):
 
 
 def test_take_of_a_ticket_already_taken_is_409(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     response = post(client_for(desk.tier2), ticket, "take")
     assert response.status_code == 409
     assert Ticket.objects.get(pk=ticket.pk).assignee == desk.tier1
 
 
 def test_assign_reassigns_within_the_team(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     response = post(client_for(desk.tier1), ticket, "assign", {"assignee": desk.tier2.pk})
     assert response.status_code == 200
     assert response.json()["assignee"]["id"] == desk.tier2.pk
 
 
 def test_merge_by_number_or_id(desk):
-    duplicate, keeper = working_ticket(desk), working_ticket(desk)
+    duplicate, keeper = TicketFactory(desk).in_progress(), TicketFactory(desk).in_progress()
     agent = client_for(desk.tier1)
     response = post(agent, duplicate, "merge", {"into": keeper.number, "reason": "same"})
     assert response.status_code == 200, response.json()
     assert response.json()["merged_into"] == keeper.number
     assert response.json()["status"] == Status.CANCELLED
-    other = working_ticket(desk)
+    other = TicketFactory(desk).in_progress()
     assert post(agent, other, "merge", {"into": str(keeper.pk)}).status_code == 200
 
 
 @pytest.mark.parametrize("into", ["SD-0000-000000", "999999999", "x" * 33, "\x00", "-1"])
 def test_merge_into_unknown_ticket_is_a_field_error(desk, into):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     response = post(client_for(desk.tier1), ticket, "merge", {"into": into})
     assert response.status_code == 400 and list(response.json()) == ["into"]
 
 
 def test_merge_into_a_ticket_you_cannot_see_is_a_field_error(desk):
-    ticket = working_ticket(desk)
-    hidden = new_ticket(desk, requester=desk.other_requester)
+    ticket = TicketFactory(desk).in_progress()
+    hidden = TicketFactory(desk).new(requester=desk.other_requester)
     services.ticket_route(ticket_id=hidden.pk, actor=None, tier="back", team=desk.back)
     response = post(client_for(desk.tier1), ticket, "merge", {"into": hidden.number})
     assert response.json() == {"into": ["No such ticket."]}
 
 
 def test_priority_override(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     response = post(client_for(desk.tier2), ticket, "priority", {"priority": "P1", "reason": "VIP"})
     assert response.status_code == 200 and response.json()["priority"] == "P1"
     refused = post(client_for(desk.tier1), ticket, "priority", {"priority": "P2", "reason": "x"})
@@ -652,14 +651,14 @@ def test_priority_override(desk):
 
 
 def test_escalate_without_a_next_team_asks_for_one(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     Ticket.objects.filter(pk=ticket.pk).update(team=desk.back, tier="back")
     response = post(client_for(desk.admin), ticket, "escalate", {"reason": "x"})
     assert response.status_code == 400 and list(response.json()) == ["team"]
 
 
 def test_if_match_refuses_a_change_to_a_ticket_changed_since_it_was_read(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     agent = client_for(desk.tier2)
     seen = agent.get(f"/api/tickets/{ticket.pk}/")["ETag"]
     services.ticket_set_priority(ticket_id=ticket.pk, actor=desk.tier2, priority="P2", reason="x")
@@ -688,7 +687,7 @@ def test_if_match_refuses_a_change_to_a_ticket_changed_since_it_was_read(desk):
 
 
 def test_cancel_by_requester(desk):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     response = post(client_for(desk.requester), ticket, "cancel")
     assert response.status_code == 200 and response.json()["status"] == Status.CANCELLED
 

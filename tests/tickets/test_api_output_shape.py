@@ -14,13 +14,11 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.renderers import JSONRenderer
 
 from catalog.models import Category, SystemModule
-from tests.factories import UserFactory, request_type
+from tests.factories import TicketFactory, UserFactory, client_for, request_type
 from tickets import selectors
 from tickets.api.serializers import TicketDetailSerializer, TicketListSerializer
 from tickets.choices import Channel, Impact, Status, Urgency
 from tickets.models import Ticket
-
-from .apihelpers import client_for, new_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -48,15 +46,15 @@ def assert_sends(sent: bytes, expected) -> None:
 @pytest.fixture
 def tickets(desk):
     """One ticket with every optional relation and column set, one with all of them empty."""
-    incident = new_ticket(desk, requester=desk.other_requester, title="Trading is down")
-    kept = new_ticket(desk, requester=desk.other_requester, title="Printer jammed (kept)")
+    incident = TicketFactory(desk).new(requester=desk.other_requester, title="Trading is down")
+    kept = TicketFactory(desk).new(requester=desk.other_requester, title="Printer jammed (kept)")
     desk.back.name_zh = "核心系统"
     desk.back.save(update_fields=["name_zh"])
     module = SystemModule.objects.create(
         system=desk.system, code="orders", name="Orders", name_zh="订单"
     )
     nameless = UserFactory(username="carol", display_name="")  # str(user) is the username
-    full = new_ticket(desk, title="Printer jammed", description="Tray 2.\nAgain.")
+    full = TicketFactory(desk).new(title="Printer jammed", description="Tray 2.\nAgain.")
     Ticket.objects.filter(pk=full.pk).update(
         status=Status.PENDING,
         pending_reason="vendor",
@@ -85,7 +83,7 @@ def tickets(desk):
         incident=incident,
         merged_into=kept,
     )
-    empty = new_ticket(desk, title="Nothing else known")
+    empty = TicketFactory(desk).new(title="Nothing else known")
     Ticket.objects.filter(pk=empty.pk).update(
         unit=None, created_by=None, created_at=CREATED, updated_at=UPDATED
     )
@@ -232,7 +230,7 @@ def test_list_rows_name_things_in_the_callers_language(desk, tickets):
 
 def test_list_serializer_writes_utc_times_with_a_z(desk, tickets):
     page = list(selectors.ticket_list(viewer=desk.admin).filter(requester=desk.requester))
-    # The language stays active after a request in this thread: name the one expected.
+    # Name the language and zone expected rather than rely on the defaults of the thread.
     with translation.override("en"), timezone.override(UTC):
         data = TicketListSerializer(page, many=True).data
     assert [(row["created_at"], row["updated_at"]) for row in data] == [
@@ -308,7 +306,9 @@ def test_a_ticket_just_created_by_api_is_answered_in_the_same_shape(desk):
 def test_a_ticket_fresh_from_the_service_serializes_as_when_read_back(desk):
     # The instance `ticket_create` returns holds enum members (channel, impact, urgency), which
     # the API answers with when classification runs in the worker.
-    ticket = new_ticket(desk, channel=Channel.PHONE, urgency=Urgency.HIGH, impact=Impact.MINOR)
+    ticket = TicketFactory(desk).new(
+        channel=Channel.PHONE, urgency=Urgency.HIGH, impact=Impact.MINOR
+    )
     context = {"request": SimpleNamespace(user=desk.admin)}
     with translation.override("en"):
         fresh = TicketDetailSerializer(ticket, context=context).data

@@ -4,12 +4,11 @@ only reason to refuse is the ticket's status."""
 
 import pytest
 
+from tests.factories import TicketFactory, client_for
 from tickets.choices import Status
 from tickets.models import Ticket, TicketEvent
 
-from .apihelpers import client_for, force_status, new_ticket, ticket_in_status
-
-# What an administrator may do to a front-office ticket owned by tier 1, by status.
+# What an administrator may do to a ticket in each status (as `TicketFactory.in_status` builds it).
 ALLOWED = {
     Status.NEW: ["route", "cancel", "merge", "priority"],
     Status.QUEUED: ["take", "assign", "dispatch", "escalate", "cancel", "merge", "priority"],
@@ -31,11 +30,12 @@ ALLOWED = {
 }
 
 
-def payload(action: str, desk, other: Ticket) -> dict:
+def payload(action: str, desk, ticket: Ticket, other: Ticket) -> dict:
+    """A body valid for `ticket` but for its status (the assignee is one of its team)."""
     return {
         "route": {"team": desk.front.pk, "reason": "triaged"},
         "take": {},
-        "assign": {"assignee": desk.tier1.pk},
+        "assign": {"assignee": (ticket.assignee or desk.tier1).pk},
         "dispatch": {"team": desk.middle.pk, "reason": "needs an expert"},
         "escalate": {"team": desk.middle.pk, "reason": "beyond the front office"},
         "suspend": {"reason": "vendor", "note": "asked the vendor"},
@@ -71,7 +71,7 @@ ACTIONS = [
 def test_allowed_table_matches_the_state_machine(desk):
     client = client_for(desk.admin)
     for status, allowed in ALLOWED.items():
-        ticket = ticket_in_status(desk, status)
+        ticket = TicketFactory(desk).in_status(status)
         response = client.get(f"/api/tickets/{ticket.pk}/transitions/")
         assert response.status_code == 200
         assert response.json() == {"status": status, "actions": allowed}
@@ -80,16 +80,17 @@ def test_allowed_table_matches_the_state_machine(desk):
 @pytest.mark.parametrize("action", ACTIONS)
 def test_action_from_every_wrong_status_is_409(desk, action):
     client = client_for(desk.admin)
-    other = new_ticket(desk, title="the ticket that goes on")
-    ticket = ticket_in_status(desk, Status.QUEUED)
+    other = TicketFactory(desk).new(title="the ticket that goes on")
     wrong = [status for status, allowed in ALLOWED.items() if action not in allowed]
     assert wrong, action
     for status in wrong:
-        force_status(ticket, status)
+        ticket = TicketFactory(desk).in_status(status)
         before = Ticket.objects.values().get(pk=ticket.pk)
         events = TicketEvent.objects.filter(ticket=ticket).count()
         response = client.post(
-            f"/api/tickets/{ticket.pk}/{action}/", payload(action, desk, other), format="json"
+            f"/api/tickets/{ticket.pk}/{action}/",
+            payload(action, desk, ticket, other),
+            format="json",
         )
         assert response.status_code == 409, (status, response.json())
         body = response.json()

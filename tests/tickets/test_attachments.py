@@ -9,11 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from tests.factories import TicketFactory, client_for
 from tickets.choices import EventKind
 from tickets.models import Attachment, TicketEvent
 from tickets.services import attachment_clean_filename
-
-from .apihelpers import client_for, new_ticket, working_ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +35,7 @@ def upload(client, ticket, name, content, **extra):
 
 
 def test_requester_attaches_a_screenshot(desk, media_root, settings):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     response = upload(client_for(desk.requester), ticket, "../../etc/screen shot.png", PNG)
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -96,7 +95,7 @@ def test_file_names_are_sanitised(name, clean):
     ],
 )
 def test_types_outside_the_allow_list_or_with_wrong_contents_are_refused(desk, name, content):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     response = upload(client_for(desk.requester), ticket, name, content)
     assert response.status_code == 400
     assert list(response.json()) == ["file"]
@@ -104,7 +103,7 @@ def test_types_outside_the_allow_list_or_with_wrong_contents_are_refused(desk, n
 
 
 def test_accepted_types(desk):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     client = client_for(desk.requester)
     for name, content, content_type in [
         ("error.log", "行 1: 错误\n".encode(), "text/plain"),
@@ -124,7 +123,7 @@ def test_accepted_types(desk):
 
 def test_size_limit_and_empty_files(desk, settings):
     settings.ATTACHMENT_MAX_BYTES = 100
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     client = client_for(desk.requester)
     too_big = upload(client, ticket, "big.txt", b"x" * 101)
     assert too_big.status_code == 400
@@ -137,7 +136,7 @@ def test_size_limit_and_empty_files(desk, settings):
 
 
 def test_internal_attachments_never_reach_the_requester(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     agent, requester = client_for(desk.tier1), client_for(desk.requester)
     internal = upload(agent, ticket, "server.log", b"secret config", is_internal=True)
     assert internal.status_code == 201 and internal.json()["is_internal"] is True
@@ -161,7 +160,7 @@ def test_internal_attachments_never_reach_the_requester(desk):
 
 
 def test_download_is_an_attachment_with_the_stored_type(desk):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     client = client_for(desk.requester)
     attachment_id = upload(client, ticket, "报告.pdf", PDF).json()["id"]
     response = client.get(f"/api/attachments/{attachment_id}/download/", HTTP_ACCEPT="*/*")
@@ -182,7 +181,7 @@ def test_download_is_an_attachment_with_the_stored_type(desk):
 
 
 def test_other_peoples_attachments_are_404(desk):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     attachment_id = upload(client_for(desk.requester), ticket, "a.txt", b"mine").json()["id"]
     other = client_for(desk.other_requester)
     assert other.get(f"/api/attachments/{attachment_id}/download/").status_code == 404
@@ -193,7 +192,7 @@ def test_other_peoples_attachments_are_404(desk):
 
 
 def test_web_download_checks_permission(desk):
-    ticket = working_ticket(desk)
+    ticket = TicketFactory(desk).in_progress()
     agent = client_for(desk.tier1)
     internal_id = upload(agent, ticket, "note.txt", b"internal", is_internal=True).json()["id"]
     public_id = upload(agent, ticket, "fix.txt", b"public").json()["id"]
@@ -216,7 +215,7 @@ def test_web_download_checks_permission(desk):
 
 
 def test_a_missing_file_on_disk_is_404_not_500(desk):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     client = client_for(desk.requester)
     attachment = Attachment.objects.get(pk=upload(client, ticket, "a.txt", b"x").json()["id"])
     Path(attachment.file.path).unlink()

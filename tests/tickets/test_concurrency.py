@@ -11,10 +11,9 @@ import pytest
 from django.db import connection
 
 from accounts.models import TeamMembership, User
+from tests.factories import TicketFactory, client_for
 from tickets.choices import EventKind, Status
 from tickets.models import Ticket, TicketEvent
-
-from .apihelpers import client_for, new_ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,7 +66,7 @@ def test_same_idempotency_key_at_once_opens_one_ticket(desk):
 
 
 def test_two_agents_take_one_ticket_at_once(desk):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     # Whatever routing did on commit, put it back in the front office's queue, unowned.
     Ticket.objects.filter(pk=ticket.pk).update(
         status=Status.QUEUED, team=desk.front, tier="front", assignee=None
@@ -96,7 +95,7 @@ def test_two_agents_take_one_ticket_at_once(desk):
 
 
 def test_two_agents_resolving_and_dispatching_at_once(desk):
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     Ticket.objects.filter(pk=ticket.pk).update(
         status=Status.IN_PROGRESS, team=desk.front, tier="front", assignee=desk.tier1
     )

@@ -1,19 +1,18 @@
 """The desk's bulk functional escalation (used by the SLA sweep)."""
 
 from accounts.choices import Tier
+from tests.factories import TicketFactory
 from tickets import reactions, services
 from tickets.choices import ActorKind, EventKind, Status
 from tickets.models import Ticket, TicketEvent
 
-from .flow import in_progress, queued
-
 
 def test_escalates_many_tickets_like_ticket_dispatch_would(desk):
-    working = in_progress(desk, desk.front, title="Printer jam")
-    waiting = queued(desk, desk.front, title="Password reset")
-    done = in_progress(desk, desk.front, title="Answered")
+    working = TicketFactory(desk).in_progress(desk.front, title="Printer jam")
+    waiting = TicketFactory(desk).queued(desk.front, title="Password reset")
+    done = TicketFactory(desk).in_progress(desk.front, title="Answered")
     services.ticket_resolve(ticket_id=done.pk, actor=desk.tier1, resolution="Answered by phone")
-    already_there = queued(desk, desk.middle, title="Already with experts")
+    already_there = TicketFactory(desk).queued(desk.middle, title="Already with experts")
 
     outcome = services.ticket_escalate_many(
         moves=[
@@ -61,7 +60,7 @@ def test_escalates_many_tickets_like_ticket_dispatch_would(desk):
 def test_two_moves_of_one_ticket_apply_in_order_and_reactions_run_once_each(
     desk, django_capture_on_commit_callbacks
 ):
-    ticket = queued(desk, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     seen = []
 
     def remember(**payload):

@@ -8,12 +8,11 @@ from django.db import InternalError, connection, transaction
 
 from accounts.models import User
 from catalog.models import RequestType
+from tests.factories import TicketFactory
 from tickets import services
 from tickets.choices import ActorKind, EventKind, PendingReason
 from tickets.models import Ticket, TicketEvent
 from tickets.selectors import ticket_comments, ticket_timeline
-
-from . import flow
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +28,7 @@ def refused(call) -> str:
 
 
 def test_the_database_refuses_update_and_delete_in_raw_sql(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     event = TicketEvent.objects.filter(ticket=ticket).first()
 
     def sql(statement: str):
@@ -45,7 +44,7 @@ def test_the_database_refuses_update_and_delete_in_raw_sql(desk):
 
 
 def test_the_database_refuses_update_and_delete_through_the_orm(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     events = TicketEvent.objects.filter(ticket=ticket)
     count = events.count()
     event = events.first()
@@ -64,7 +63,7 @@ def test_the_database_refuses_update_and_delete_through_the_orm(desk):
 
 
 def test_inserting_stays_possible(desk):
-    ticket = flow.opened(desk)
+    ticket = TicketFactory(desk).new()
     before = TicketEvent.objects.count()
     services.comment_add(ticket_id=ticket.pk, actor=desk.requester, body="more info")
     assert TicketEvent.objects.count() == before + 1
@@ -72,7 +71,7 @@ def test_inserting_stays_possible(desk):
 
 def test_events_are_written_in_the_change_transaction(desk):
     """A change that is rolled back leaves no log entry, and no entry outlives its change."""
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     before = TicketEvent.objects.filter(ticket=ticket).count()
     with pytest.raises(RuntimeError), transaction.atomic():
         services.ticket_suspend(ticket_id=ticket.pk, actor=desk.tier1, reason=PendingReason.VENDOR)
@@ -83,7 +82,7 @@ def test_events_are_written_in_the_change_transaction(desk):
 
 
 def test_a_refused_transition_writes_nothing(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     before = list(TicketEvent.objects.filter(ticket=ticket).values_list("id", flat=True))
     with pytest.raises(Exception):  # noqa: B017 (any refusal; the point is what stays)
         services.ticket_resolve(ticket_id=ticket.pk, actor=desk.tier1, resolution="done")
@@ -96,7 +95,7 @@ def test_a_refused_transition_writes_nothing(desk):
 @pytest.fixture
 def worked_ticket(desk) -> Ticket:
     """A ticket with public and internal history: triage, classification, a note, a reply."""
-    ticket = flow.opened(desk)
+    ticket = TicketFactory(desk).new()
     services.ticket_send_to_triage(ticket_id=ticket.pk, reason="confidence 0.31")
     services.ticket_classify(
         ticket_id=ticket.pk, actor=desk.tier1, request_type=flow_type("consultation")
@@ -141,13 +140,13 @@ def test_the_requester_sees_only_the_public_timeline(desk, worked_ticket):
 
 @pytest.mark.parametrize("who", ["tier1", "tier2", "admin", "manager"])
 def test_the_desk_sees_the_whole_log(desk, worked_ticket, who):
-    events = list(ticket_timeline(viewer=flow.person(desk, who), ticket=worked_ticket))
+    events = list(ticket_timeline(viewer=getattr(desk, who), ticket=worked_ticket))
     assert {e.kind for e in events} >= INTERNAL_KINDS
     assert events == list(TicketEvent.objects.filter(ticket=worked_ticket).order_by("id"))
 
 
 def test_an_agent_who_is_also_the_requester_of_a_ticket_sees_the_desk_side(desk):
-    ticket = flow.queued(desk, requester=desk.tier2)
+    ticket = TicketFactory(desk).queued(requester=desk.tier2)
     services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="internal", is_internal=True)
     assert [c.body for c in ticket_comments(viewer=desk.tier2, ticket=ticket)] == ["internal"]
 

@@ -8,10 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from accounts.models import User
+from tests.factories import TicketFactory
 from tickets import actions, selectors, services
 from tickets.models import Ticket, TicketFollower
-
-from . import flow
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,7 @@ def seen_by(user: User, **filters) -> list[int]:
 
 
 def test_acting_agents_follow_and_the_requester_never_does(desk):
-    ticket = flow.in_progress(desk, desk.front)  # tier 1 took it
+    ticket = TicketFactory(desk).in_progress(desk.front)  # tier 1 took it
     services.ticket_dispatch(ticket_id=ticket.pk, actor=desk.tier1, team=desk.middle, reason="x")
     services.comment_add(ticket_id=ticket.pk, actor=desk.requester, body="Any news?")
     assert set(TicketFollower.objects.filter(ticket=ticket).values_list("user", flat=True)) == {
@@ -38,7 +37,7 @@ def test_acting_agents_follow_and_the_requester_never_does(desk):
 
 
 def test_a_follower_reads_but_does_not_work_the_ticket(desk):
-    at_the_back = flow.in_progress(desk, desk.back, requester=desk.other_requester)
+    at_the_back = TicketFactory(desk).in_progress(desk.back, requester=desk.other_requester)
     assert at_the_back.pk not in seen_by(desk.expert)
     services.ticket_follow(ticket=at_the_back, actor=desk.engineer)  # already works on it
     expert = fresh(desk.expert)
@@ -62,9 +61,9 @@ def test_a_follower_reads_but_does_not_work_the_ticket(desk):
 def test_tier1_looks_up_a_callers_tickets_by_phone_email_or_user_name(desk):
     desk.requester.phone = "+86 21 5555 0101"
     desk.requester.save(update_fields=["phone"])
-    with_experts = flow.queued(desk, desk.middle, title="Report is slow")
-    at_the_back = flow.queued(desk, desk.back, title="Disk full")
-    bobs = flow.queued(desk, desk.back, requester=desk.other_requester, title="Bob's")
+    with_experts = TicketFactory(desk).queued(desk.middle, title="Report is slow")
+    at_the_back = TicketFactory(desk).queued(desk.back, title="Disk full")
+    bobs = TicketFactory(desk).queued(desk.back, requester=desk.other_requester, title="Bob's")
     expected = sorted([with_experts.pk, at_the_back.pk], reverse=True)
     for key in ("+86 21 5555 0101", desk.requester.email.upper(), desk.requester.username):
         assert seen_by(desk.tier1, q=key) == expected
@@ -79,7 +78,7 @@ def test_tier1_looks_up_a_callers_tickets_by_phone_email_or_user_name(desk):
 
 
 def test_the_workspace_follow_button_and_following_queue(client, desk):
-    ticket = flow.queued(desk, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     client.force_login(desk.tier2)
     page = client.get(reverse("workspace:ticket", args=[ticket.number]))
     assert 'data-testid="follow"' in page.content.decode()
@@ -90,7 +89,7 @@ def test_the_workspace_follow_button_and_following_queue(client, desk):
     client.post(reverse("workspace:follow", args=[ticket.number]), {"follow": "0"})
     assert not TicketFollower.objects.filter(ticket=ticket, user=desk.tier2).exists()
     # Someone else's ticket the agent cannot see: not found, nothing followed.
-    hidden = flow.queued(desk, desk.back, requester=desk.other_requester)
+    hidden = TicketFactory(desk).queued(desk.back, requester=desk.other_requester)
     response = client.post(reverse("workspace:follow", args=[hidden.number]))
     assert response.status_code == 404
     assert not TicketFollower.objects.filter(ticket=hidden, user=desk.tier2).exists()

@@ -11,10 +11,9 @@ import pytest
 import time_machine
 from django.db import connection
 
+from tests.factories import TicketFactory
 from tickets import services
 from tickets.models import Ticket
-
-from . import flow
 
 NUMBER = re.compile(r"^SD-(\d{4})-(\d{6,})$")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -22,7 +21,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 @pytest.mark.django_db
 def test_numbers_have_the_prefix_the_year_and_increase(desk):
-    first, second = flow.opened(desk), flow.opened(desk)
+    first, second = TicketFactory(desk).new(), TicketFactory(desk).new()
     year = str(datetime.now(SHANGHAI).year)
     a, b = NUMBER.match(first.number), NUMBER.match(second.number)
     assert a and b and a.group(1) == b.group(1) == year
@@ -33,14 +32,14 @@ def test_numbers_have_the_prefix_the_year_and_increase(desk):
 def test_the_year_is_the_desk_local_year_of_creation(desk):
     # 2026-12-31 17:30 UTC is already 2027 in Shanghai, the desk's time zone.
     with time_machine.travel(datetime(2026, 12, 31, 17, 30, tzinfo=ZoneInfo("UTC")), tick=False):
-        ticket = flow.opened(desk)
+        ticket = TicketFactory(desk).new()
     assert NUMBER.match(ticket.number).group(1) == "2027"
 
 
 @pytest.mark.django_db
 def test_the_prefix_is_configurable(desk, settings):
     settings.SERVICEDESK = {**settings.SERVICEDESK, "TICKET_NUMBER_PREFIX": "IT"}
-    assert flow.opened(desk).number.startswith("IT-")
+    assert TicketFactory(desk).new().number.startswith("IT-")
 
 
 @pytest.mark.django_db
@@ -48,9 +47,9 @@ def test_a_number_is_never_reused_after_a_rollback(desk):
     from django.db import transaction
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        lost = flow.opened(desk)
+        lost = TicketFactory(desk).new()
         raise RuntimeError
-    after = flow.opened(desk)
+    after = TicketFactory(desk).new()
     assert after.number != lost.number
     assert not Ticket.objects.filter(number=lost.number).exists()
 

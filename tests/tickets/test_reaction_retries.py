@@ -13,12 +13,10 @@ from django.utils import timezone
 import routing.services
 import sla.services
 from sla.models import SlaTimer
-from tests.factories import UserFactory
+from tests.factories import TicketFactory, UserFactory
 from tickets import intake, reactions, retries, services, wiring
 from tickets.choices import Status
 from tickets.models import ReactionRetry, Ticket
-
-from .flow import queued
 
 
 class Flaky:
@@ -178,7 +176,7 @@ def test_a_reaction_that_always_fails_is_parked_visible_and_retryable(
 def test_a_failing_reaction_to_a_status_change_is_retried_by_the_job_once(
     desk, monkeypatch, django_capture_on_commit_callbacks
 ):
-    ticket = queued(desk, desk.front)  # no commit yet: no reactions ran
+    ticket = TicketFactory(desk).queued(desk.front)  # no commit yet: no reactions ran
     flaky = Flaky(sla.services.sla_timers_on_status, failures=1)
     monkeypatch.setattr(sla.services, "sla_timers_on_status", flaky)
     with django_capture_on_commit_callbacks(execute=True):

@@ -7,12 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.tickets.apihelpers import client_for
-from tests.ui.helpers import new_ticket, queued_ticket
+from tests.factories import TicketFactory, client_for
 from tickets import services
 from tickets.models import TicketSearchDocument
-from tickets.search import highlight, search_documents_rebuild, ticket_search, words_q
-from tickets.selectors import TicketFilters, ticket_list
+from tickets.search import highlight, search_documents_rebuild, words_q
+from tickets.selectors import TicketFilters, ticket_list, ticket_search
 
 
 def found(viewer, text) -> list[str]:
@@ -24,13 +23,13 @@ def listed(viewer, text) -> set[str]:
 
 
 def worked(desk, title, description=""):
-    ticket = queued_ticket(desk.requester, desk.front, title=title, description=description)
+    ticket = TicketFactory(desk).queued(desk.front, title=title, description=description)
     return services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
 
 
 def test_english_words_are_stemmed_and_the_last_word_is_a_prefix(desk):
-    queued_ticket(desk.requester, desk.front, title="Printers on floor 3 offline")
-    queued_ticket(desk.requester, desk.front, title="VPN drops every hour")
+    TicketFactory(desk).queued(desk.front, title="Printers on floor 3 offline")
+    TicketFactory(desk).queued(desk.front, title="VPN drops every hour")
     assert found(desk.admin, "printer") == ["Printers on floor 3 offline"]
     assert found(desk.admin, "PRINTER floor") == ["Printers on floor 3 offline"]
     assert found(desk.admin, "offl") == ["Printers on floor 3 offline"]  # typed so far
@@ -40,8 +39,8 @@ def test_english_words_are_stemmed_and_the_last_word_is_a_prefix(desk):
 
 
 def test_chinese_words_are_segmented(desk):
-    queued_ticket(desk.requester, desk.front, title="打印机无法打印，卡纸")
-    queued_ticket(desk.requester, desk.front, title="交易系统登录超时")
+    TicketFactory(desk).queued(desk.front, title="打印机无法打印，卡纸")
+    TicketFactory(desk).queued(desk.front, title="交易系统登录超时")
     assert found(desk.admin, "打印机") == ["打印机无法打印，卡纸"]
     assert found(desk.admin, "打印") == ["打印机无法打印，卡纸"]
     assert found(desk.admin, "卡纸 无法打印") == ["打印机无法打印，卡纸"]
@@ -67,7 +66,7 @@ def test_description_and_public_replies_are_searched_internal_notes_by_the_desk_
 
 
 def test_an_agent_who_requested_a_ticket_does_not_match_its_internal_notes(desk):
-    own = queued_ticket(desk.tier2, desk.middle, title="My monitor flickers")
+    own = TicketFactory(desk).queued(desk.middle, requester=desk.tier2, title="My monitor flickers")
     services.ticket_take(ticket_id=own.pk, actor=desk.expert)
     services.comment_add(
         ticket_id=own.pk, actor=desk.expert, body="Cable secretword", is_internal=True
@@ -78,8 +77,8 @@ def test_an_agent_who_requested_a_ticket_does_not_match_its_internal_notes(desk)
 
 
 def test_scope_is_the_viewers(desk):
-    queued_ticket(desk.requester, desk.front, title="Mailbox full")
-    queued_ticket(desk.other_requester, desk.middle, title="Mailbox quota")
+    TicketFactory(desk).queued(desk.front, title="Mailbox full")
+    TicketFactory(desk).queued(desk.middle, requester=desk.other_requester, title="Mailbox quota")
     assert found(desk.admin, "mailbox") == ["Mailbox quota", "Mailbox full"]
     assert found(desk.requester, "mailbox") == ["Mailbox full"]
     assert found(desk.other_requester, "mailbox") == ["Mailbox quota"]
@@ -88,17 +87,19 @@ def test_scope_is_the_viewers(desk):
 
 
 def test_number_and_requester_lookup_come_first(desk):
-    ticket = queued_ticket(desk.requester, desk.front, title="Keyboard broken")
-    queued_ticket(desk.other_requester, desk.front, title="Keyboard missing keys")
+    ticket = TicketFactory(desk).queued(desk.front, title="Keyboard broken")
+    TicketFactory(desk).queued(
+        desk.front, requester=desk.other_requester, title="Keyboard missing keys"
+    )
     assert found(desk.admin, ticket.number.lower()) == ["Keyboard broken"]
     assert found(desk.admin, desk.requester.username) == ["Keyboard broken"]
     assert found(desk.admin, desk.other_requester.email.upper()) == ["Keyboard missing keys"]
 
 
 def test_results_are_ranked_title_before_description(desk):
-    in_title = queued_ticket(desk.requester, desk.front, title="Scanner jams")
-    queued_ticket(desk.requester, desk.front, title="Paper", description="the scanner jams")
-    newer = queued_ticket(desk.requester, desk.front, title="Fax", description="scanner")
+    in_title = TicketFactory(desk).queued(desk.front, title="Scanner jams")
+    TicketFactory(desk).queued(desk.front, title="Paper", description="the scanner jams")
+    newer = TicketFactory(desk).queued(desk.front, title="Fax", description="scanner")
     hits = ticket_search(viewer=desk.admin, text="scanner")
     assert hits[0].ticket.title == in_title.title
     assert {h.ticket.pk for h in hits} >= {in_title.pk, newer.pk} and len(hits) == 3
@@ -106,7 +107,7 @@ def test_results_are_ranked_title_before_description(desk):
 
 
 def test_matches_are_highlighted_and_escaped(desk):
-    queued_ticket(desk.requester, desk.front, title="<b>VPN</b> & 打印机", description="x <i>")
+    TicketFactory(desk).queued(desk.front, title="<b>VPN</b> & 打印机", description="x <i>")
     (hit,) = ticket_search(viewer=desk.admin, text="vpn 打印机")
     assert hit.title_html == "&lt;b&gt;<mark>VPN</mark>&lt;/b&gt; &amp; <mark>打印机</mark>"
     assert hit.snippet_html == "x &lt;i&gt;"
@@ -124,8 +125,8 @@ def test_rebuild_makes_the_same_documents(desk):
 
 
 def test_api_q_uses_the_search(desk):
-    ticket = queued_ticket(
-        desk.requester, desk.front, title="Outlook keeps asking", description="password prompt"
+    ticket = TicketFactory(desk).queued(
+        desk.front, title="Outlook keeps asking", description="password prompt"
     )
     response = client_for(desk.tier1).get("/api/tickets/", {"q": "prompts"})
     assert response.status_code == 200
@@ -133,7 +134,7 @@ def test_api_q_uses_the_search(desk):
 
 
 def test_workspace_search_page(client, desk):
-    first = queued_ticket(desk.requester, desk.front, title="Printer <offline>")
+    first = TicketFactory(desk).queued(desk.front, title="Printer <offline>")
     client.force_login(desk.tier1)
     response = client.get(reverse("workspace:search"), {"q": "printer"})
     assert response.status_code == 200
@@ -156,12 +157,12 @@ def test_search_query_count_is_constant(client, desk):
     client.force_login(desk.tier1)
     url = reverse("workspace:search")
     for i in range(3):
-        queued_ticket(desk.requester, desk.front, title=f"Disk full {i}")
+        TicketFactory(desk).queued(desk.front, title=f"Disk full {i}")
     client.get(url, {"q": "disk"})  # warm the session
     small = _count(client, url, {"q": "disk"})
     for i in range(40):
-        queued_ticket(desk.requester, desk.front, title=f"Disk full {i}")
-        new_ticket(desk.other_requester, title=f"Disk full {i}")
+        TicketFactory(desk).queued(desk.front, title=f"Disk full {i}")
+        TicketFactory(desk).new(requester=desk.other_requester, title=f"Disk full {i}")
     large = _count(client, url, {"q": "disk"})
     # session, user, permissions and roles, then the search itself (as below)
     assert (small, large) == (11, 11)
@@ -184,7 +185,7 @@ def test_ticket_page_query_count_is_constant(client, desk):
 
 
 def test_words_q_without_words_matches_nothing(desk):
-    queued_ticket(desk.requester, desk.front, title="Anything")
+    TicketFactory(desk).queued(desk.front, title="Anything")
     from tickets.models import Ticket
 
     assert not Ticket.objects.filter(words_q(desk.admin, "%")).exists()
@@ -212,7 +213,7 @@ def test_search_rebuild_command(desk):
 
     from django.core.management import call_command
 
-    queued_ticket(desk.requester, desk.front, title="Toner empty")
+    TicketFactory(desk).queued(desk.front, title="Toner empty")
     TicketSearchDocument.objects.all().delete()
     out = StringIO()
     call_command("search_rebuild", stdout=out)

@@ -9,13 +9,11 @@ import pytest
 from accounts.choices import Role, Tier
 from accounts.models import User
 from catalog.models import RequestType
-from tests.factories import UserFactory
+from tests.factories import TicketFactory, UserFactory
 from tickets import services
 from tickets.choices import Priority, Status
 from tickets.models import Ticket
 from tickets.selectors import TicketFilters, ticket_get, ticket_list
-
-from . import flow
 
 pytestmark = pytest.mark.django_db
 
@@ -32,16 +30,22 @@ class Tickets:
 
 @pytest.fixture
 def tickets(desk) -> Tickets:
-    alice_front = flow.queued(desk, title="Alice front")
-    bob_middle = flow.queued(desk, desk.middle, requester=desk.other_requester, title="Bob middle")
-    bob_back = flow.in_progress(desk, desk.back, requester=desk.other_requester, title="Bob back")
-    alice_triage = flow.opened(desk, title="Alice triage")
+    alice_front = TicketFactory(desk).queued(title="Alice front")
+    bob_middle = TicketFactory(desk).queued(
+        desk.middle, requester=desk.other_requester, title="Bob middle"
+    )
+    bob_back = TicketFactory(desk).in_progress(
+        desk.back, requester=desk.other_requester, title="Bob back"
+    )
+    alice_triage = TicketFactory(desk).new(title="Alice triage")
     services.ticket_send_to_triage(ticket_id=alice_triage.pk, reason="unsure")
-    helped = flow.in_progress(desk, requester=desk.other_requester, title="Bob front")
+    helped = TicketFactory(desk).in_progress(requester=desk.other_requester, title="Bob front")
     # An expert from another team was made its owner (e.g. took it over on a call): whoever a
     # ticket is assigned to sees it, whatever their teams.
     Ticket.objects.filter(pk=helped.pk).update(assignee=desk.expert)
-    fixed = flow.pending_verification(desk, requester=desk.other_requester, title="Bob fix")
+    fixed = TicketFactory(desk).pending_verification(
+        requester=desk.other_requester, title="Bob fix"
+    )
     return Tickets(alice_front, bob_middle, bob_back, alice_triage, helped, fixed)
 
 
@@ -90,7 +94,7 @@ def fresh(user: User) -> User:
 
 @pytest.mark.parametrize("who", sorted(VISIBLE))
 def test_visibility_matrix_of_the_list(desk, tickets, who):
-    viewer = fresh(flow.person(desk, who))
+    viewer = fresh(getattr(desk, who))
     by_id = {getattr(tickets, name).pk: name for name in VISIBLE["admin"]}
     seen = {by_id[pk] for pk in ticket_list(viewer=viewer).values_list("pk", flat=True)}
     assert seen == VISIBLE[who]
@@ -98,7 +102,7 @@ def test_visibility_matrix_of_the_list(desk, tickets, who):
 
 @pytest.mark.parametrize("who", sorted(VISIBLE))
 def test_ticket_get_hides_what_the_list_hides(desk, tickets, who):
-    viewer = fresh(flow.person(desk, who))
+    viewer = fresh(getattr(desk, who))
     for name in VISIBLE["admin"]:
         ticket = getattr(tickets, name)
         if name in VISIBLE[who]:
@@ -120,7 +124,7 @@ def test_a_unit_manager_sees_the_units_below_theirs(desk, tickets):
 def test_a_sub_unit_manager_does_not_see_the_parent_unit(desk, tickets):
     department = desk.unit_a.add_child(code="unit-a-ops", name="Ops", kind="department")
     ops_user = UserFactory(username="ops", unit=department, roles=[Role.REQUESTER])
-    ops_ticket = flow.opened(desk, requester=ops_user, title="Ops")
+    ops_ticket = TicketFactory(desk).new(requester=ops_user, title="Ops")
     head = UserFactory(username="head", roles=[Role.REQUESTER])
     head.managed_units.add(department)
     assert list(ticket_list(viewer=fresh(head))) == [ops_ticket]
@@ -163,15 +167,15 @@ def varied(desk):
     department = desk.unit_a.add_child(code="unit-a-ops", name="Ops", kind="department")
     ops_user = UserFactory(username="ops", unit=department, roles=[Role.REQUESTER])
     made = {
-        "plain": flow.queued(desk, title="Printer jammed"),
-        "urgent": flow.queued(desk, title="Trading down"),
-        "fault": flow.queued(desk, desk.middle, title="Matching engine crash"),
-        "owned": flow.in_progress(desk, title="Laptop slow"),
-        "back": flow.in_progress(desk, desk.back, title="Batch failed"),
-        "triage": flow.opened(desk, title="打印机无法打印"),
-        "bob": flow.queued(desk, requester=desk.other_requester, title="Bob's mail"),
-        "ops": flow.queued(desk, requester=ops_user, title="Ops VPN"),
-        "done": flow.closed(desk, title="Old VPN issue"),
+        "plain": TicketFactory(desk).queued(title="Printer jammed"),
+        "urgent": TicketFactory(desk).queued(title="Trading down"),
+        "fault": TicketFactory(desk).queued(desk.middle, title="Matching engine crash"),
+        "owned": TicketFactory(desk).in_progress(title="Laptop slow"),
+        "back": TicketFactory(desk).in_progress(desk.back, title="Batch failed"),
+        "triage": TicketFactory(desk).new(title="打印机无法打印"),
+        "bob": TicketFactory(desk).queued(requester=desk.other_requester, title="Bob's mail"),
+        "ops": TicketFactory(desk).queued(requester=ops_user, title="Ops VPN"),
+        "done": TicketFactory(desk).closed(title="Old VPN issue"),
     }
     services.ticket_set_priority(
         ticket_id=made["urgent"].pk, actor=desk.admin, priority=Priority.P1, reason="trading"

@@ -13,17 +13,27 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from accounts.choices import Tier
 from catalog.models import Category, RequestType
+from tests.factories import TicketFactory
 from tickets import services
 from tickets.choices import ActorKind, EventKind, PendingReason, Priority, Status
 from tickets.exceptions import IllegalTransition
 from tickets.models import Ticket, TicketEvent
 
-from . import flow
-from .flow import PEOPLE
-
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# Every kind of person of the `desk` fixture, by attribute name.
+PEOPLE = (
+    "requester",
+    "other_requester",
+    "tier1",
+    "tier2",
+    "expert",
+    "engineer",
+    "outsider_agent",
+    "manager",
+    "admin",
+)
 
 
 def allowed(expected: set[str]):
@@ -53,7 +63,7 @@ def assert_refused(call, ticket: Ticket, status: str) -> None:
 
 
 def test_create_logs_the_creation_with_the_requester_as_actor(desk):
-    ticket = flow.opened(desk, title="  Printer jammed  ", description="Floor 3")
+    ticket = TicketFactory(desk).new(title="  Printer jammed  ", description="Floor 3")
     assert ticket.status == Status.NEW
     assert ticket.title == "Printer jammed"
     assert ticket.unit == desk.unit_a and ticket.unit_path == desk.unit_a.path
@@ -103,9 +113,9 @@ def test_create_refuses_bad_titles_with_the_field(desk, title, field):
 
 @allowed({"tier1", "tier2", "expert", "outsider_agent", "admin"})
 def test_who_may_route_a_new_ticket_from_triage(desk, who, may):
-    ticket = flow.opened(desk)
+    ticket = TicketFactory(desk).new()
     call = lambda: services.ticket_route(  # noqa: E731
-        ticket_id=ticket.pk, actor=flow.person(desk, who), tier=Tier.FRONT, team=desk.front
+        ticket_id=ticket.pk, actor=getattr(desk, who), tier=Tier.FRONT, team=desk.front
     )
     if may:
         ticket = call()
@@ -116,7 +126,7 @@ def test_who_may_route_a_new_ticket_from_triage(desk, who, may):
 
 
 def test_route_by_the_desk_logs_status_tier_and_team_as_system(desk):
-    ticket = flow.opened(desk)
+    ticket = TicketFactory(desk).new()
     services.ticket_route(
         ticket_id=ticket.pk, actor=None, tier=Tier.MIDDLE, team=desk.middle, reason="rule 4"
     )
@@ -141,14 +151,14 @@ def test_route_by_the_desk_logs_status_tier_and_team_as_system(desk):
 
 
 def test_route_refuses_an_unknown_tier(desk):
-    ticket = flow.opened(desk)
+    ticket = TicketFactory(desk).new()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_route(ticket_id=ticket.pk, actor=None, tier="space", team=desk.front)
     assert "tier" in excinfo.value.message_dict
 
 
 def test_a_queued_ticket_cannot_be_routed_again(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     with pytest.raises(IllegalTransition) as excinfo:
         services.ticket_route(ticket_id=ticket.pk, actor=None, tier=Tier.FRONT, team=desk.front)
     assert excinfo.value.status == Status.QUEUED
@@ -159,8 +169,8 @@ def test_a_queued_ticket_cannot_be_routed_again(desk):
 
 @pytest.mark.parametrize("who", ["tier1", "tier2"])
 def test_team_members_take_a_queued_ticket(desk, who):
-    ticket = flow.queued(desk)
-    agent = flow.person(desk, who)
+    ticket = TicketFactory(desk).queued()
+    agent = getattr(desk, who)
     ticket = services.ticket_take(ticket_id=ticket.pk, actor=agent)
     assert (ticket.status, ticket.assignee) == (Status.IN_PROGRESS, agent)
     assert ticket.first_response_at is not None
@@ -175,16 +185,16 @@ def test_team_members_take_a_queued_ticket(desk, who):
 
 @pytest.mark.parametrize("who", ["requester", "expert", "engineer", "outsider_agent", "admin"])
 def test_people_outside_the_team_cannot_take_its_ticket(desk, who):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     with pytest.raises(ValidationError) as excinfo:
-        services.ticket_take(ticket_id=ticket.pk, actor=flow.person(desk, who))
+        services.ticket_take(ticket_id=ticket.pk, actor=getattr(desk, who))
     assert "assignee" in excinfo.value.message_dict
     ticket.refresh_from_db()
     assert (ticket.status, ticket.assignee) == (Status.QUEUED, None)
 
 
 def test_a_team_member_assigns_a_colleague_but_an_outsider_may_not(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     with pytest.raises(PermissionDenied):
         services.ticket_assign(ticket_id=ticket.pk, actor=desk.outsider_agent, assignee=desk.tier2)
     ticket = services.ticket_assign(ticket_id=ticket.pk, actor=desk.tier1, assignee=desk.tier2)
@@ -192,7 +202,7 @@ def test_a_team_member_assigns_a_colleague_but_an_outsider_may_not(desk):
 
 
 def test_reassigning_an_owned_ticket_logs_old_and_new_assignee(desk):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     ticket = services.ticket_assign(
         ticket_id=ticket.pk, actor=desk.tier1, assignee=desk.tier2, reason="holiday"
     )
@@ -212,9 +222,9 @@ def test_reassigning_an_owned_ticket_logs_old_and_new_assignee(desk):
 
 @allowed({"tier1", "tier2", "admin"})
 def test_who_may_dispatch_a_front_office_ticket(desk, who, may):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     call = lambda: services.ticket_dispatch(  # noqa: E731
-        ticket_id=ticket.pk, actor=flow.person(desk, who), team=desk.middle, reason="expert needed"
+        ticket_id=ticket.pk, actor=getattr(desk, who), team=desk.middle, reason="expert needed"
     )
     if may:
         ticket = call()
@@ -229,7 +239,7 @@ def test_who_may_dispatch_a_front_office_ticket(desk, who, may):
 
 
 def test_dispatch_logs_tier_team_assignee_and_status_with_the_reason(desk):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     services.ticket_dispatch(
         ticket_id=ticket.pk, actor=desk.tier1, team=desk.middle, reason="expert needed"
     )
@@ -248,7 +258,7 @@ def test_dispatch_logs_tier_team_assignee_and_status_with_the_reason(desk):
 
 
 def test_dispatch_requires_a_reason(desk):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_dispatch(
             ticket_id=ticket.pk, actor=desk.tier1, team=desk.middle, reason=" "
@@ -259,14 +269,14 @@ def test_dispatch_requires_a_reason(desk):
 
 
 def test_dispatch_to_the_queue_it_is_already_in_is_refused(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_dispatch(ticket_id=ticket.pk, actor=desk.tier1, team=desk.front, reason="x")
     assert "team" in excinfo.value.message_dict
 
 
 def test_escalation_moves_a_pending_ticket_but_a_dispatch_does_not(desk):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     services.ticket_suspend(ticket_id=ticket.pk, actor=desk.tier1, reason=PendingReason.VENDOR)
     with pytest.raises(IllegalTransition):
         services.ticket_dispatch(
@@ -280,7 +290,7 @@ def test_escalation_moves_a_pending_ticket_but_a_dispatch_does_not(desk):
 
 
 def test_the_whole_chain_front_middle_back(desk):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     services.ticket_dispatch(
         ticket_id=ticket.pk, actor=desk.tier1, team=desk.middle, reason="expert", escalation=True
     )
@@ -299,9 +309,9 @@ def test_the_whole_chain_front_middle_back(desk):
 
 @allowed({"tier1", "tier2", "admin"})
 def test_who_may_suspend(desk, who, may):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     call = lambda: services.ticket_suspend(  # noqa: E731
-        ticket_id=ticket.pk, actor=flow.person(desk, who), reason=PendingReason.REQUESTER
+        ticket_id=ticket.pk, actor=getattr(desk, who), reason=PendingReason.REQUESTER
     )
     if may:
         ticket = call()
@@ -312,14 +322,14 @@ def test_who_may_suspend(desk, who, may):
 
 @pytest.mark.parametrize("reason", ["", "holiday", None])
 def test_suspend_requires_a_known_reason(desk, reason):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_suspend(ticket_id=ticket.pk, actor=desk.tier1, reason=reason)
     assert "reason" in excinfo.value.message_dict
 
 
 def test_suspend_logs_one_status_entry_carrying_the_reason(desk):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     services.ticket_suspend(
         ticket_id=ticket.pk, actor=desk.tier1, reason=PendingReason.VENDOR, note="RMA open"
     )
@@ -336,9 +346,9 @@ def test_suspend_logs_one_status_entry_carrying_the_reason(desk):
 
 @allowed({"requester", "tier1", "tier2", "admin"})
 def test_who_may_resume(desk, who, may):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     services.ticket_suspend(ticket_id=ticket.pk, actor=desk.tier1, reason=PendingReason.OTHER)
-    call = lambda: services.ticket_resume(ticket_id=ticket.pk, actor=flow.person(desk, who))  # noqa: E731
+    call = lambda: services.ticket_resume(ticket_id=ticket.pk, actor=getattr(desk, who))  # noqa: E731
     if may:
         ticket = call()
         assert (ticket.status, ticket.pending_reason) == (Status.IN_PROGRESS, "")
@@ -351,9 +361,9 @@ def test_who_may_resume(desk, who, may):
 
 @allowed({"tier1", "tier2", "admin"})
 def test_who_may_resolve_a_front_office_ticket(desk, who, may):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     call = lambda: services.ticket_resolve(  # noqa: E731
-        ticket_id=ticket.pk, actor=flow.person(desk, who), resolution="Cleared the cache."
+        ticket_id=ticket.pk, actor=getattr(desk, who), resolution="Cleared the cache."
     )
     if may:
         ticket = call()
@@ -365,9 +375,9 @@ def test_who_may_resolve_a_front_office_ticket(desk, who, may):
 
 @allowed({"expert", "admin"})
 def test_who_may_resolve_a_middle_office_ticket(desk, who, may):
-    ticket = flow.in_progress(desk, desk.middle)
+    ticket = TicketFactory(desk).in_progress(desk.middle)
     call = lambda: services.ticket_resolve(  # noqa: E731
-        ticket_id=ticket.pk, actor=flow.person(desk, who), resolution="Config fixed."
+        ticket_id=ticket.pk, actor=getattr(desk, who), resolution="Config fixed."
     )
     if may:
         assert call().status == Status.RESOLVED  # the middle office resolves directly
@@ -377,7 +387,7 @@ def test_who_may_resolve_a_middle_office_ticket(desk, who, may):
 
 @pytest.mark.parametrize("resolution", ["", "   ", None])
 def test_resolving_requires_a_resolution_note(desk, resolution):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_resolve(ticket_id=ticket.pk, actor=desk.tier1, resolution=resolution)
     assert "resolution" in excinfo.value.message_dict
@@ -386,7 +396,7 @@ def test_resolving_requires_a_resolution_note(desk, resolution):
 
 
 def test_the_back_office_submits_a_fix_for_verification_instead_of_resolving(desk):
-    ticket = flow.in_progress(desk, desk.back)
+    ticket = TicketFactory(desk).in_progress(desk.back)
     # The state machine itself refuses a direct resolve at the back office.
     assert not can_proceed(ticket.resolve)
     assert can_proceed(ticket.submit_fix)
@@ -400,15 +410,15 @@ def test_the_back_office_submits_a_fix_for_verification_instead_of_resolving(des
 
 @pytest.mark.parametrize("team", ["front", "middle"])
 def test_front_and_middle_office_cannot_submit_a_fix_for_verification(desk, team):
-    ticket = flow.in_progress(desk, getattr(desk, team))
+    ticket = TicketFactory(desk).in_progress(getattr(desk, team))
     assert not can_proceed(ticket.submit_fix)
 
 
 @allowed({"expert", "admin"})
 def test_who_may_verify_a_back_office_fix(desk, who, may):
-    ticket = flow.pending_verification(desk)
+    ticket = TicketFactory(desk).pending_verification()
     call = lambda: services.ticket_verify(  # noqa: E731
-        ticket_id=ticket.pk, actor=flow.person(desk, who), passed=True
+        ticket_id=ticket.pk, actor=getattr(desk, who), passed=True
     )
     if may:
         ticket = call()
@@ -418,7 +428,7 @@ def test_who_may_verify_a_back_office_fix(desk, who, may):
 
 
 def test_a_failed_verification_goes_back_to_the_engineer_with_the_reason(desk):
-    ticket = flow.pending_verification(desk)
+    ticket = TicketFactory(desk).pending_verification()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_verify(ticket_id=ticket.pk, actor=desk.expert, passed=False, note="")
     assert "note" in excinfo.value.message_dict
@@ -440,7 +450,7 @@ def test_a_failed_verification_goes_back_to_the_engineer_with_the_reason(desk):
 
 
 def test_verification_is_only_for_tickets_pending_it(desk):
-    ticket = flow.in_progress(desk, desk.back)
+    ticket = TicketFactory(desk).in_progress(desk.back)
     with pytest.raises(IllegalTransition):
         services.ticket_verify(ticket_id=ticket.pk, actor=desk.expert, passed=True)
 
@@ -450,8 +460,8 @@ def test_verification_is_only_for_tickets_pending_it(desk):
 
 @allowed({"requester", "tier1", "tier2", "admin"})
 def test_who_may_confirm_for_the_requester(desk, who, may):
-    ticket = flow.resolved(desk)
-    call = lambda: services.ticket_confirm(ticket_id=ticket.pk, actor=flow.person(desk, who))  # noqa: E731
+    ticket = TicketFactory(desk).resolved()
+    call = lambda: services.ticket_confirm(ticket_id=ticket.pk, actor=getattr(desk, who))  # noqa: E731
     if may:
         ticket = call()
         assert ticket.status == Status.CLOSED and ticket.closed_at is not None
@@ -463,9 +473,9 @@ def test_who_may_confirm_for_the_requester(desk, who, may):
 
 @allowed({"requester", "tier1", "tier2", "admin"})
 def test_who_may_reject_a_resolution(desk, who, may):
-    ticket = flow.resolved(desk)
+    ticket = TicketFactory(desk).resolved()
     call = lambda: services.ticket_reject(  # noqa: E731
-        ticket_id=ticket.pk, actor=flow.person(desk, who), reason="Still broken."
+        ticket_id=ticket.pk, actor=getattr(desk, who), reason="Still broken."
     )
     if may:
         ticket = call()
@@ -480,7 +490,7 @@ def test_who_may_reject_a_resolution(desk, who, may):
 
 
 def test_rejecting_requires_a_reason(desk):
-    ticket = flow.resolved(desk)
+    ticket = TicketFactory(desk).resolved()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_reject(ticket_id=ticket.pk, actor=desk.requester, reason="")
     assert "reason" in excinfo.value.message_dict
@@ -489,7 +499,7 @@ def test_rejecting_requires_a_reason(desk):
 def test_auto_close_only_after_the_configured_days_and_safe_to_repeat(desk, settings):
     settings.SERVICEDESK = {**settings.SERVICEDESK, "AUTO_CLOSE_RESOLVED_AFTER_DAYS": 5}
     with time_machine.travel(T0, tick=False):
-        ticket = flow.resolved(desk)
+        ticket = TicketFactory(desk).resolved()
     with time_machine.travel(T0 + timedelta(days=5) - timedelta(minutes=1), tick=False):
         assert services.ticket_auto_close(ticket_id=ticket.pk) is None
     ticket.refresh_from_db()
@@ -507,7 +517,7 @@ def test_auto_close_only_after_the_configured_days_and_safe_to_repeat(desk, sett
 
 
 def test_auto_close_leaves_tickets_that_are_not_resolved_alone(desk):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     with time_machine.travel(timedelta(days=30)):
         assert services.ticket_auto_close(ticket_id=ticket.pk) is None
     ticket.refresh_from_db()
@@ -515,9 +525,9 @@ def test_auto_close_leaves_tickets_that_are_not_resolved_alone(desk):
 
 
 def test_nobody_makes_the_system_only_transitions_by_hand(desk):
-    ticket = flow.resolved(desk)
+    ticket = TicketFactory(desk).resolved()
     for name in PEOPLE:
-        user = flow.person(desk, name)
+        user = getattr(desk, name)
         assert not has_transition_perm(ticket.auto_close, user)
         assert not has_transition_perm(ticket.resolve_with_incident, user)
         assert "auto_close" not in services.available_transitions(ticket, user)
@@ -528,9 +538,9 @@ def test_nobody_makes_the_system_only_transitions_by_hand(desk):
 
 @allowed({"requester", "tier1", "tier2", "admin"})
 def test_who_may_reopen_within_the_window(desk, who, may):
-    ticket = flow.closed(desk)
+    ticket = TicketFactory(desk).closed()
     call = lambda: services.ticket_reopen(  # noqa: E731
-        ticket_id=ticket.pk, actor=flow.person(desk, who), reason="It is back."
+        ticket_id=ticket.pk, actor=getattr(desk, who), reason="It is back."
     )
     if may:
         ticket = call()
@@ -548,7 +558,7 @@ def test_who_may_reopen_within_the_window(desk, who, may):
 def test_reopen_window_is_configurable_and_closes(desk, settings):
     settings.SERVICEDESK = {**settings.SERVICEDESK, "REOPEN_WINDOW_DAYS": 2}
     with time_machine.travel(T0, tick=False):
-        ticket = flow.closed(desk)
+        ticket = TicketFactory(desk).closed()
     late = T0 + timedelta(days=2, minutes=1)
     with time_machine.travel(late, tick=False), pytest.raises(IllegalTransition):
         services.ticket_reopen(ticket_id=ticket.pk, actor=desk.requester, reason="again")
@@ -560,15 +570,15 @@ def test_reopen_window_is_configurable_and_closes(desk, settings):
 
 
 def test_reopen_requires_a_reason(desk):
-    ticket = flow.closed(desk)
+    ticket = TicketFactory(desk).closed()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_reopen(ticket_id=ticket.pk, actor=desk.requester, reason="")
     assert "reason" in excinfo.value.message_dict
 
 
 def test_a_reopened_ticket_nobody_owned_goes_back_to_its_team_queue(desk):
-    ticket = flow.queued(desk)
-    incident = flow.in_progress(desk, desk.middle)
+    ticket = TicketFactory(desk).queued()
+    incident = TicketFactory(desk).in_progress(desk.middle)
     services.ticket_link_incident(ticket_id=ticket.pk, actor=desk.tier1, incident=incident)
     services.ticket_resolve_linked(incident_id=incident.pk, resolution="Fixed upstream.")
     services.ticket_confirm(ticket_id=ticket.pk, actor=desk.requester)
@@ -577,7 +587,7 @@ def test_a_reopened_ticket_nobody_owned_goes_back_to_its_team_queue(desk):
 
 
 def test_cancelled_is_final(desk):
-    ticket = services.ticket_cancel(ticket_id=flow.queued(desk).pk, actor=desk.requester)
+    ticket = services.ticket_cancel(ticket_id=TicketFactory(desk).queued().pk, actor=desk.requester)
     assert ticket.status == Status.CANCELLED
     with pytest.raises(IllegalTransition):
         services.ticket_reopen(ticket_id=ticket.pk, actor=desk.requester, reason="oops")
@@ -590,9 +600,9 @@ def test_cancelled_is_final(desk):
 
 @allowed({"requester", "tier1", "tier2", "admin"})
 def test_who_may_cancel(desk, who, may):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     call = lambda: services.ticket_cancel(  # noqa: E731
-        ticket_id=ticket.pk, actor=flow.person(desk, who), reason="Not a desk matter."
+        ticket_id=ticket.pk, actor=getattr(desk, who), reason="Not a desk matter."
     )
     if may:
         ticket = call()
@@ -602,7 +612,7 @@ def test_who_may_cancel(desk, who, may):
 
 
 def test_the_requester_withdraws_without_a_reason_an_agent_needs_one(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_cancel(ticket_id=ticket.pk, actor=desk.tier1, reason="")
     assert "reason" in excinfo.value.message_dict
@@ -613,7 +623,7 @@ def test_the_requester_withdraws_without_a_reason_an_agent_needs_one(desk):
 
 @pytest.mark.parametrize("state", ["resolved", "closed", "pending_verification"])
 def test_tickets_past_the_work_cannot_be_cancelled(desk, state):
-    ticket = getattr(flow, state)(desk)
+    ticket = getattr(TicketFactory(desk), state)()
     actor = desk.engineer if state == "pending_verification" else desk.tier1
     with pytest.raises(IllegalTransition):
         services.ticket_cancel(ticket_id=ticket.pk, actor=actor, reason="x")
@@ -624,16 +634,16 @@ def test_tickets_past_the_work_cannot_be_cancelled(desk, state):
 
 @allowed({"tier1", "tier2", "admin"})
 def test_who_may_merge_a_duplicate(desk, who, may):
-    original = flow.in_progress(desk)
-    duplicate = flow.queued(desk, title="VPN down again")
+    original = TicketFactory(desk).in_progress()
+    duplicate = TicketFactory(desk).queued(title="VPN down again")
     call = lambda: services.ticket_merge(  # noqa: E731
-        ticket_id=duplicate.pk, actor=flow.person(desk, who), into=original, reason="same"
+        ticket_id=duplicate.pk, actor=getattr(desk, who), into=original, reason="same"
     )
     if may:
         duplicate = call()
         assert (duplicate.status, duplicate.merged_into) == (Status.CANCELLED, original)
         note = TicketEvent.objects.get(ticket=original, kind=EventKind.MERGED)
-        assert (note.new_value, note.actor) == (duplicate.number, flow.person(desk, who))
+        assert (note.new_value, note.actor) == (duplicate.number, getattr(desk, who))
         assert last_event(duplicate).data == {
             "transition": "merge",
             "into": original.number,
@@ -646,11 +656,11 @@ def test_who_may_merge_a_duplicate(desk, who, may):
 
 
 def test_merge_into_itself_or_a_finished_ticket_is_refused(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_merge(ticket_id=ticket.pk, actor=desk.tier1, into=ticket)
     assert "into" in excinfo.value.message_dict
-    finished = flow.closed(desk)
+    finished = TicketFactory(desk).closed()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_merge(ticket_id=ticket.pk, actor=desk.tier1, into=finished)
     assert "into" in excinfo.value.message_dict
@@ -662,12 +672,12 @@ def test_merge_into_itself_or_a_finished_ticket_is_refused(desk):
 
 
 def test_resolving_an_incident_resolves_its_open_linked_tickets_together(desk):
-    incident = flow.in_progress(desk, desk.middle, title="Trading down")
-    open_one = flow.queued(desk, title="Cannot trade")
-    pending_one = flow.in_progress(desk, title="Orders stuck")
+    incident = TicketFactory(desk).in_progress(desk.middle, title="Trading down")
+    open_one = TicketFactory(desk).queued(title="Cannot trade")
+    pending_one = TicketFactory(desk).in_progress(title="Orders stuck")
     services.ticket_suspend(ticket_id=pending_one.pk, actor=desk.tier1, reason="other")
-    done = flow.in_progress(desk, title="Slow trading")
-    unrelated = flow.queued(desk, title="Printer")
+    done = TicketFactory(desk).in_progress(title="Slow trading")
+    unrelated = TicketFactory(desk).queued(title="Printer")
     for ticket in (open_one, pending_one, done):
         services.ticket_link_incident(ticket_id=ticket.pk, actor=desk.tier1, incident=incident)
     services.ticket_cancel(ticket_id=done.pk, actor=desk.requester)
@@ -691,8 +701,8 @@ def test_resolving_an_incident_resolves_its_open_linked_tickets_together(desk):
 
 
 def test_linking_needs_an_agent_on_the_ticket_and_another_ticket(desk):
-    incident = flow.in_progress(desk, desk.middle)
-    ticket = flow.queued(desk)
+    incident = TicketFactory(desk).in_progress(desk.middle)
+    ticket = TicketFactory(desk).queued()
     with pytest.raises(PermissionDenied):
         services.ticket_link_incident(ticket_id=ticket.pk, actor=desk.expert, incident=incident)
     with pytest.raises(ValidationError):
@@ -706,7 +716,7 @@ def test_linking_needs_an_agent_on_the_ticket_and_another_ticket(desk):
 
 
 def test_a_requester_reply_resumes_a_ticket_pending_on_them(desk):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     services.ticket_suspend(ticket_id=ticket.pk, actor=desk.tier1, reason=PendingReason.REQUESTER)
     services.comment_add(ticket_id=ticket.pk, actor=desk.requester, body="Here is the log.")
     ticket.refresh_from_db()
@@ -721,7 +731,7 @@ def test_a_requester_reply_resumes_a_ticket_pending_on_them(desk):
 
 @pytest.mark.parametrize("reason", [PendingReason.VENDOR, PendingReason.CHANGE])
 def test_a_requester_reply_does_not_resume_a_ticket_pending_on_others(desk, reason):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     services.ticket_suspend(ticket_id=ticket.pk, actor=desk.tier1, reason=reason)
     services.comment_add(ticket_id=ticket.pk, actor=desk.requester, body="Any news?")
     ticket.refresh_from_db()
@@ -729,7 +739,7 @@ def test_a_requester_reply_does_not_resume_a_ticket_pending_on_others(desk, reas
 
 
 def test_an_agent_reply_does_not_resume_and_an_internal_note_is_not_public(desk):
-    ticket = flow.in_progress(desk)
+    ticket = TicketFactory(desk).in_progress()
     services.ticket_suspend(ticket_id=ticket.pk, actor=desk.tier1, reason=PendingReason.REQUESTER)
     services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="Please send the log.")
     note = services.comment_add(
@@ -747,12 +757,12 @@ def test_an_agent_reply_does_not_resume_and_an_internal_note_is_not_public(desk)
 
 
 def test_who_may_comment(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     with pytest.raises(PermissionDenied):
         services.comment_add(ticket_id=ticket.pk, actor=desk.requester, body="x", is_internal=True)
     for name in ("other_requester", "expert", "outsider_agent", "manager"):
         with pytest.raises(PermissionDenied):
-            services.comment_add(ticket_id=ticket.pk, actor=flow.person(desk, name), body="x")
+            services.comment_add(ticket_id=ticket.pk, actor=getattr(desk, name), body="x")
     with pytest.raises(ValidationError) as excinfo:
         services.comment_add(ticket_id=ticket.pk, actor=desk.requester, body="  ")
     assert "body" in excinfo.value.message_dict
@@ -760,7 +770,7 @@ def test_who_may_comment(desk):
 
 
 def test_the_first_public_agent_reply_is_the_first_response(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     with time_machine.travel(T0, tick=False):
         services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="note", is_internal=True)
         services.comment_add(ticket_id=ticket.pk, actor=desk.requester, body="hello?")
@@ -779,9 +789,9 @@ def test_the_first_public_agent_reply_is_the_first_response(desk):
 
 @allowed({"tier2", "manager", "admin"})
 def test_who_may_override_the_priority(desk, who, may):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     call = lambda: services.ticket_set_priority(  # noqa: E731
-        ticket_id=ticket.pk, actor=flow.person(desk, who), priority=Priority.P1, reason="CEO"
+        ticket_id=ticket.pk, actor=getattr(desk, who), priority=Priority.P1, reason="CEO"
     )
     if may:
         ticket = call()
@@ -802,7 +812,7 @@ def test_who_may_override_the_priority(desk, who, may):
 
 
 def test_priority_override_requires_a_reason_and_a_known_priority(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_set_priority(
             ticket_id=ticket.pk, actor=desk.tier2, priority=Priority.P1, reason=""
@@ -817,7 +827,7 @@ def test_priority_override_requires_a_reason_and_a_known_priority(desk):
 
 
 def test_classification_by_the_desk_logs_each_changed_field(desk):
-    ticket = flow.opened(desk)
+    ticket = TicketFactory(desk).new()
     fault = RequestType.objects.get(code="fault")
     vpn = Category.objects.get(code="network-vpn")
     ticket = services.ticket_classify(
@@ -852,7 +862,7 @@ def test_classification_by_the_desk_logs_each_changed_field(desk):
 
 
 def test_an_agent_corrects_the_classification_an_outsider_may_not(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     consultation = RequestType.objects.get(code="consultation")
     with pytest.raises(PermissionDenied):
         services.ticket_classify(
@@ -876,7 +886,7 @@ def test_an_agent_corrects_the_classification_an_outsider_may_not(desk):
 
 @pytest.mark.parametrize(("field", "value"), [("priority", "P0"), ("impact", 9), ("urgency", 0)])
 def test_classification_refuses_unknown_values_with_the_field(desk, field, value):
-    ticket = flow.opened(desk)
+    ticket = TicketFactory(desk).new()
     with pytest.raises(ValidationError) as excinfo:
         services.ticket_classify(ticket_id=ticket.pk, actor=None, **{field: value})
     assert field in excinfo.value.message_dict
@@ -888,7 +898,7 @@ def test_classification_refuses_unknown_values_with_the_field(desk, field, value
 
 
 def test_full_journey_through_every_office(desk):
-    ticket = flow.opened(desk, title="Trading down", description="<script>x</script>")
+    ticket = TicketFactory(desk).new(title="Trading down", description="<script>x</script>")
     assert ticket.description == "<script>x</script>"  # stored as typed, escaped on output
     services.ticket_route(ticket_id=ticket.pk, actor=None, tier=Tier.FRONT, team=desk.front)
     services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
@@ -925,13 +935,13 @@ def test_full_journey_through_every_office(desk):
 
 
 def test_status_cannot_be_assigned_directly(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     with pytest.raises(AttributeError):
         ticket.status = Status.CLOSED
 
 
 def test_a_stale_copy_cannot_overwrite_a_concurrent_transition(desk):
-    ticket = flow.queued(desk)
+    ticket = TicketFactory(desk).queued()
     stale = Ticket.objects.get(pk=ticket.pk)
     services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
     stale.start_work(assignee=desk.tier2)  # still "queued" in this copy

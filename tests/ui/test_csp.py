@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.helpers import queued_ticket
+from tests.factories import TicketFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +42,7 @@ def visit(page, url: str) -> list[str]:
 
 
 def test_agent_pages_run_without_violations(desk, open_as, live_server):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     page = open_as(desk.tier1)
     console = watch(page)
     assert visit(page, f"{live_server.url}/workspace/") == []
@@ -57,7 +57,7 @@ def test_agent_pages_run_without_violations(desk, open_as, live_server):
 
 
 def test_requester_pages_run_without_violations(desk, open_as, live_server):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     page = open_as(desk.requester)
     console = watch(page)
     assert visit(page, f"{live_server.url}/portal/") == []

@@ -7,7 +7,7 @@ import pytest
 
 from incidents.models import MajorIncident
 from notifications.models import Notification
-from tests.ui.helpers import new_ticket
+from tests.factories import TicketFactory
 from tickets.choices import Status
 from tickets.models import Ticket
 
@@ -22,8 +22,10 @@ def _submit(page, selector: str) -> None:
 def test_declare_link_announce_recover(open_as, live_server, desk):
     base = live_server.url
     tickets = [
-        new_ticket(desk.requester, title="Trading client freezes", system=desk.system),
-        new_ticket(desk.other_requester, title="Orders rejected", system=desk.system),
+        TicketFactory(desk).new(title="Trading client freezes", system=desk.system),
+        TicketFactory(desk).new(
+            requester=desk.other_requester, title="Orders rejected", system=desk.system
+        ),
     ]
     expert = open_as(desk.expert)
     expert.goto(f"{base}/workspace/")

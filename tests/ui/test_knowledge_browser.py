@@ -11,8 +11,8 @@ import pytest
 
 from knowledge.choices import ArticleStatus
 from knowledge.models import Article
+from tests.factories import TicketFactory
 from tests.knowledge.helpers import public
-from tests.tickets.flow import resolved
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -53,10 +53,8 @@ def test_requester_solves_it_with_a_suggested_article(open_as, live_server, desk
 
 def test_archived_resolution_is_reviewed_published_and_then_suggested(open_as, live_server, desk):
     base = live_server.url
-    ticket = resolved(
-        desk,
-        title="ERP 月结报表导出超时",
-        description="月末导出总账明细报表时页面转圈后超时",
+    ticket = TicketFactory(desk).resolved(
+        title="ERP 月结报表导出超时", description="月末导出总账明细报表时页面转圈后超时"
     )
     agent = open_as(desk.tier1)
     agent.goto(f"{base}/workspace/tickets/{ticket.number}/")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tickets import flow
+from tests.factories import TicketFactory
 from tickets import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,7 +26,7 @@ def _wait_for_count(page, expected: str) -> None:
 
 
 def test_the_bell_counts_an_agents_reply_and_the_inbox_marks_read(open_as, desk):
-    ticket = flow.in_progress(desk, desk.front)  # committed: the receipt is in the inbox
+    ticket = TicketFactory(desk).in_progress(desk.front)  # committed: the receipt is in the inbox
     page = open_as(desk.requester)
     page.goto(page.url.split("/portal")[0] + f"/portal/requests/{ticket.number}/")
     page.wait_for_selector("[data-testid=bell-count]")

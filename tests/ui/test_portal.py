@@ -10,11 +10,10 @@ from django.urls import reverse
 
 from portal.models import Announcement, Rating
 from portal.services import ticket_rate
+from tests.factories import TicketFactory
 from tickets import services
 from tickets.choices import Channel, EventKind, PendingReason, Status
 from tickets.models import Ticket, TicketEvent
-
-from .helpers import closed_ticket, new_ticket, queued_ticket
 
 
 def test_submit_a_request(client, desk):
@@ -65,15 +64,15 @@ def test_submit_without_title_shows_the_error(client, desk):
 
 
 def test_home_lists_only_my_requests(client, desk):
-    mine = new_ticket(desk.requester, title="Mine")
-    new_ticket(desk.other_requester, title="Not mine")
+    mine = TicketFactory(desk).new(title="Mine")
+    TicketFactory(desk).new(requester=desk.other_requester, title="Not mine")
     client.force_login(desk.requester)
     response = client.get(reverse("portal:home"))
     assert [t.pk for t in response.context["page"].rows] == [mine.pk]
 
 
 def test_another_requesters_ticket_is_not_found(client, desk):
-    ticket = new_ticket(desk.other_requester)
+    ticket = TicketFactory(desk).new(requester=desk.other_requester)
     client.force_login(desk.requester)
     assert client.get(reverse("portal:request", args=[ticket.number])).status_code == 404
     response = client.post(reverse("portal:reply", args=[ticket.number]), {"body": "hi"})
@@ -81,7 +80,7 @@ def test_another_requesters_ticket_is_not_found(client, desk):
 
 
 def test_timeline_shows_who_has_it_and_hides_internal_notes(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
     services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="secret", is_internal=True)
     services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="Looking into it")
@@ -101,7 +100,7 @@ def test_timeline_shows_who_has_it_and_hides_internal_notes(client, desk):
 
 
 def test_answering_a_question_resumes_the_ticket(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
     services.ticket_suspend(
         ticket_id=ticket.pk, actor=desk.tier1, reason=PendingReason.REQUESTER, note="Which PC?"
@@ -116,7 +115,7 @@ def test_answering_a_question_resumes_the_ticket(client, desk):
 
 def test_confirm_reject_and_withdraw(client, desk):
     client.force_login(desk.requester)
-    first = queued_ticket(desk.requester, desk.front, title="one")
+    first = TicketFactory(desk).queued(desk.front, title="one")
     services.ticket_take(ticket_id=first.pk, actor=desk.tier1)
     services.ticket_resolve(ticket_id=first.pk, actor=desk.tier1, resolution="Done")
     client.post(reverse("portal:reject", args=[first.number]), {"reason": "Still broken"})
@@ -126,14 +125,14 @@ def test_confirm_reject_and_withdraw(client, desk):
     client.post(reverse("portal:confirm", args=[first.number]))
     first.refresh_from_db()
     assert first.status == Status.CLOSED
-    second = new_ticket(desk.requester, title="two")
+    second = TicketFactory(desk).new(title="two")
     client.post(reverse("portal:withdraw", args=[second.number]), {"note": "solved myself"})
     second.refresh_from_db()
     assert second.status == Status.CANCELLED
 
 
 def test_an_impossible_action_is_a_message_not_an_error(client, desk):
-    ticket = new_ticket(desk.requester)
+    ticket = TicketFactory(desk).new()
     client.force_login(desk.requester)
     response = client.post(reverse("portal:confirm", args=[ticket.number]), follow=True)
     assert response.status_code == 200
@@ -143,7 +142,7 @@ def test_an_impossible_action_is_a_message_not_an_error(client, desk):
 
 
 def test_rate_once_closed(client, desk):
-    ticket = closed_ticket(desk)
+    ticket = TicketFactory(desk).closed()
     client.force_login(desk.requester)
     first = client.post(
         reverse("portal:rate", args=[ticket.number]),
@@ -163,10 +162,10 @@ def test_rate_once_closed(client, desk):
 
 
 def test_rate_guards(desk):
-    open_ticket = new_ticket(desk.requester)
+    open_ticket = TicketFactory(desk).new()
     with pytest.raises(ValidationError):
         ticket_rate(ticket_id=open_ticket.pk, actor=desk.requester, score=5)
-    closed = closed_ticket(desk)
+    closed = TicketFactory(desk).closed()
     with pytest.raises(PermissionDenied):
         ticket_rate(ticket_id=closed.pk, actor=desk.other_requester, score=5)
     with pytest.raises(ValidationError):
@@ -215,7 +214,7 @@ def test_submit_with_attachments_and_a_refused_file(client, desk):
 
 
 def test_the_timeline_refreshes_as_a_partial(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     client.force_login(desk.requester)
     url = reverse("portal:request", args=[ticket.number])
     assert 'hx-trigger="every 30s"' in client.get(url).content.decode()

@@ -9,11 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.models import RequestType
+from tests.factories import TicketFactory
 from tickets import services
 from tickets.choices import Channel, Status
 from tickets.models import Ticket
-
-from .helpers import new_ticket, queued_ticket
 
 
 def _buttons(html: str) -> list[str]:
@@ -26,11 +25,11 @@ def test_requesters_cannot_enter_the_workspace(client, desk):
 
 
 def test_queues_list_the_right_tickets(client, desk):
-    mine = queued_ticket(desk.requester, desk.front, title="mine")
+    mine = TicketFactory(desk).queued(desk.front, title="mine")
     services.ticket_take(ticket_id=mine.pk, actor=desk.tier1)
-    unassigned = queued_ticket(desk.requester, desk.front, title="unassigned")
-    queued_ticket(desk.requester, desk.middle, title="middle office")
-    triage = new_ticket(desk.requester, title="unclear")
+    unassigned = TicketFactory(desk).queued(desk.front, title="unassigned")
+    TicketFactory(desk).queued(desk.middle, title="middle office")
+    triage = TicketFactory(desk).new(title="unclear")
     services.ticket_send_to_triage(ticket_id=triage.pk, reason="low confidence")
     client.force_login(desk.tier1)
 
@@ -52,7 +51,7 @@ def test_queue_filters_survive_bad_input(client, desk):
 
 
 def test_keyset_pagination_walks_forward_and_back(client, desk):
-    tickets = [queued_ticket(desk.requester, desk.front, title=f"t{i}") for i in range(55)]
+    tickets = [TicketFactory(desk).queued(desk.front, title=f"t{i}") for i in range(55)]
     newest_first = [t.pk for t in reversed(tickets)]
     client.force_login(desk.tier1)
     url = reverse("workspace:queue_which", args=["team"])
@@ -86,12 +85,10 @@ def test_queue_page_has_a_constant_query_count(client, desk, django_assert_max_n
 
     def fill(count):
         for i in range(count):
-            ticket = queued_ticket(
-                desk.requester, desk.front, system=desk.system, request_type=fault
-            )
+            ticket = TicketFactory(desk).queued(desk.front, system=desk.system, request_type=fault)
             if i % 2:
                 services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
-            triage = new_ticket(desk.requester, system=desk.system, request_type=fault)
+            triage = TicketFactory(desk).new(system=desk.system, request_type=fault)
             services.ticket_send_to_triage(ticket_id=triage.pk, reason="unsure")
 
     fill(5)
@@ -105,7 +102,7 @@ def test_queue_page_has_a_constant_query_count(client, desk, django_assert_max_n
 
 
 def test_agent_sees_only_the_buttons_they_may_use(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     client.force_login(desk.tier1)
     html = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
     assert _buttons(html) == ["take", "assign", "dispatch", "escalate", "cancel", "merge"]
@@ -118,7 +115,7 @@ def test_agent_sees_only_the_buttons_they_may_use(client, desk):
 
 
 def test_manager_reads_without_action_buttons(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     client.force_login(desk.manager)
     response = client.get(reverse("workspace:ticket", args=[ticket.number]))
     assert response.status_code == 200
@@ -126,7 +123,7 @@ def test_manager_reads_without_action_buttons(client, desk):
 
 
 def test_take_then_escalate_with_a_reason(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     client.force_login(desk.tier1)
     client.post(reverse("workspace:act", args=[ticket.number, "take"]))
     ticket.refresh_from_db()
@@ -144,7 +141,7 @@ def test_take_then_escalate_with_a_reason(client, desk):
 
 
 def test_a_stale_button_is_a_message_not_an_error(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     services.ticket_take(ticket_id=ticket.pk, actor=desk.tier2)
     services.ticket_resolve(ticket_id=ticket.pk, actor=desk.tier2, resolution="Done")
     client.force_login(desk.tier1)
@@ -154,7 +151,7 @@ def test_a_stale_button_is_a_message_not_an_error(client, desk):
 
 
 def test_manual_triage_routes_to_a_team(client, desk):
-    ticket = new_ticket(desk.requester, title="???")
+    ticket = TicketFactory(desk).new(title="???")
     services.ticket_send_to_triage(ticket_id=ticket.pk, reason="low confidence")
     client.force_login(desk.tier1)
     html = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
@@ -171,7 +168,7 @@ def test_manual_triage_routes_to_a_team(client, desk):
 
 
 def test_reply_and_internal_note_with_htmx(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     client.force_login(desk.tier1)
     url = reverse("workspace:comment", args=[ticket.number])
     response = client.post(url, {"body": "Checking", "is_internal": "on"}, HTTP_HX_REQUEST="true")
@@ -209,9 +206,9 @@ def test_log_a_phone_request_on_behalf(client, desk):
 
 
 def test_bulk_take_and_assign(client, desk):
-    first = queued_ticket(desk.requester, desk.front)
-    second = queued_ticket(desk.requester, desk.front)
-    hidden = queued_ticket(desk.requester, desk.middle)
+    first = TicketFactory(desk).queued(desk.front)
+    second = TicketFactory(desk).queued(desk.front)
+    hidden = TicketFactory(desk).queued(desk.middle)
     client.force_login(desk.tier1)
     client.post(reverse("workspace:bulk"), {"action": "take", "ids": [first.pk, hidden.pk]})
     first.refresh_from_db()
@@ -234,7 +231,7 @@ def test_workspace_in_chinese(client, desk):
 
 def test_queue_rows_carry_the_sla_badges(client, desk, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        ticket = queued_ticket(desk.requester, desk.front, title="Timed")
+        ticket = TicketFactory(desk).queued(desk.front, title="Timed")
     client.force_login(desk.tier1)
     html = client.get(reverse("workspace:queue_which", args=["team"])).content.decode()
     row = html[html.index(f'value="{ticket.pk}"') :]
@@ -246,8 +243,8 @@ def test_queue_rows_carry_the_sla_badges(client, desk, django_capture_on_commit_
 
 
 def test_a_bad_filter_value_drops_only_that_filter(client, desk):
-    queued_ticket(desk.requester, desk.front, title="P3 one")
-    urgent = queued_ticket(desk.requester, desk.front, title="P1 one")
+    TicketFactory(desk).queued(desk.front, title="P3 one")
+    urgent = TicketFactory(desk).queued(desk.front, title="P1 one")
     Ticket.objects.filter(pk=urgent.pk).update(priority="P1")
     client.force_login(desk.tier1)
     url = reverse("workspace:queue_which", args=["team"])
