@@ -148,13 +148,13 @@ scope AS NOT MATERIALIZED (
 ),
 candidates AS (
   (SELECT s.id FROM scope s WHERE s.head_vector @@ %(filter)s::tsquery
-   ORDER BY s.id DESC LIMIT %(candidates)s)
+   ORDER BY {order} DESC LIMIT %(candidates)s)
   UNION
-  (SELECT s.id FROM scope s WHERE s.search_vector @@ %(filter)s::tsquery
-   ORDER BY s.id DESC LIMIT %(candidates)s)
+  (SELECT s.id FROM scope s WHERE %(filter_all)s AND s.search_vector @@ %(filter)s::tsquery
+   ORDER BY {order} DESC LIMIT %(candidates)s)
   UNION
   (SELECT s.id FROM scope s WHERE %(trigram_select)s AND s.title %% %(raw)s
-   ORDER BY s.id DESC LIMIT %(candidates)s)
+   ORDER BY {order} DESC LIMIT %(candidates)s)
 )
 SELECT a.id,
   (ts_rank('{0.1, 0.3, 0.5, 1.0}', a.search_vector, q.query, 1)
@@ -169,6 +169,14 @@ FROM knowledge_article a JOIN candidates c ON c.id = a.id, q
 ORDER BY score DESC, a.id DESC
 LIMIT %(limit)s
 """
+# PostgreSQL picks how to find the newest candidates from its statistics: for a common term it
+# walks the primary key backwards until 400 match, cheaper than reading the thousands of
+# articles the term matches. With a language filter the statistics mislead it (a Chinese
+# word never matches an English article, yet counts as matching half of them), and the walk
+# would read the whole table: then the candidates are read through the GIN indexes only
+# (`id + 0` cannot walk the key), work bounded by what the terms match.
+_SEARCH_SQL_PLANNED = _SEARCH_SQL.replace("{order}", "s.id")
+_SEARCH_SQL_INDEXED = _SEARCH_SQL.replace("{order}", "s.id + 0")
 _TERM_STATS_SQL = (
     "SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM knowledge_article "
     "WHERE status = ''published''') WHERE ndoc > %s"
@@ -226,7 +234,8 @@ def article_search(
     use (links + deflections, logarithmic) and for helpfulness (votes, smoothed), and for the
     ticket's system and category when given. Candidates are the articles with one of the
     query's rarest uncommon terms (`_filter_query`): the newest 400 with it in the title or
-    symptom and the newest 400 with it anywhere. An empty or
+    symptom and the newest 400 with it anywhere (a query of common words only: the newest
+    400 with its two rarest in the title or symptom). An empty or
     punctuation-only query finds nothing; a long one is cut and reduced to its keywords
     (knowledge.search).
     """
@@ -238,12 +247,13 @@ def article_search(
     if audiences is not None:
         allowed = [a for a in audiences if a in allowed]
     short = len(raw) <= TRIGRAM_MAX_QUERY_CHARS
-    filter_query = _filter_query(terms, prefix_last=short)
+    filter_query, filter_all = _filter_query(terms, prefix_last=short)
     # Trigrams catch Latin typos and partial words; on Chinese text they only cost time.
     latin_short = short and not search._HANZI.search(raw)
     params = {
         "tsquery": search.tsquery_literal(terms, prefix_last=short),
         "filter": filter_query,
+        "filter_all": filter_all,
         "raw": raw,
         "trigram_rank": latin_short,
         "trigram_select": False,
@@ -268,10 +278,11 @@ def article_search(
     return [Hit(articles[pk], float(score)) for pk, score in ranked if pk in articles]
 
 
-def _filter_query(terms: list[str], *, prefix_last: bool) -> str:
-    """The tsquery that selects candidates: the rarest uncommon terms within FILTER_BUDGET,
-    OR-ed (the query's last term keeps its prefix match); when every term is common, its two
-    rarest together."""
+def _filter_query(terms: list[str], *, prefix_last: bool) -> tuple[str, bool]:
+    """The tsquery that selects candidates, and whether it selects from the whole text (or
+    from the title and symptom alone): the rarest uncommon terms within FILTER_BUDGET, OR-ed
+    (the query's last term keeps its prefix match); when every term is common, its two rarest
+    together, in the title or symptom."""
     stats = term_stats()
     shares, total = stats["shares"], stats.get("total", 0)
     unknown = STATS_MIN_SHARE / 2
@@ -281,7 +292,7 @@ def _filter_query(terms: list[str], *, prefix_last: bool) -> str:
     )
     if not rare:
         rarest = sorted(terms, key=lambda t: shares.get(t, 0.0))[:2]
-        return " & ".join(search.tsquery_literal([t]) for t in rarest)
+        return " & ".join(search.tsquery_literal([t]) for t in rarest), False
     chosen, expected = [], 0.0
     for term in rare:
         share = shares.get(term, unknown)
@@ -293,12 +304,13 @@ def _filter_query(terms: list[str], *, prefix_last: bool) -> str:
     prefix = prefix_last and last in chosen
     if prefix:
         chosen = [t for t in chosen if t != last] + [last]
-    return search.tsquery_literal(chosen, prefix_last=prefix)
+    return search.tsquery_literal(chosen, prefix_last=prefix), True
 
 
 def _ranked(params: dict) -> list[tuple[int, float]]:
+    sql = _SEARCH_SQL_INDEXED if params["language"] else _SEARCH_SQL_PLANNED
     with connection.cursor() as cursor:
-        cursor.execute(_SEARCH_SQL, params)
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 

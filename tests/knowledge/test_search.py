@@ -173,18 +173,21 @@ def test_the_rarest_terms_select_within_the_budget():
         # unknown terms (below the kept statistics) first, then the rarest, within 2,000
         # articles expected: 125 + 400 + 800 (+ 1,200 would be over).
         assert _filter_query(["common", "often", "some", "few", "new"], prefix_last=False) == (
-            "'new' | 'few' | 'some'"
+            "'new' | 'few' | 'some'",
+            True,
         )
         # the word being typed keeps its prefix match, last.
         assert _filter_query(["few", "often", "typin"], prefix_last=True) == (
-            "'few' | 'often' | 'typin':*"
+            "'few' | 'often' | 'typin':*",
+            True,
         )
-        # only common terms: the two rarest together.
-        assert _filter_query(["common"], prefix_last=False) == "'common'"
+        # only common terms: the two rarest together, in the title or symptom.
+        assert _filter_query(["common"], prefix_last=False) == ("'common'", False)
         # a small desk: every uncommon term selects.
         _term_stats_memo["value"]["total"] = 3_000
         assert _filter_query(["often", "some", "few"], prefix_last=False) == (
-            "'few' | 'some' | 'often'"
+            "'few' | 'some' | 'often'",
+            True,
         )
     finally:
         _term_stats_memo.update(at=0.0, value=None)
