@@ -213,6 +213,7 @@ def fill(target: int, tickets, actor) -> dict:
 
 
 def bench_search(viewer, texts: list[str], runs: int) -> dict:
+    from knowledge import search
     from knowledge.selectors import article_search
 
     state = {"i": 0}
@@ -220,11 +221,37 @@ def bench_search(viewer, texts: list[str], runs: int) -> dict:
     def one():
         text = texts[state["i"] % len(texts)]
         state["i"] += 1
+        # Every text as if seen for the first time (the per-process keyword memo would
+        # otherwise flatter the texts measured twice).
+        search._query_terms.cache_clear()
         return article_search(viewer=viewer, query=text, limit=5)
 
     timing = common.time_calls(one, runs=max(runs, len(texts)))
     timing["queries"] = common.count_queries(one)
+    timing["db_cpu_mean_ms"] = backend_cpu_ms(one, len(texts) * 2)
     return timing
+
+
+def backend_cpu_ms(fn, calls: int) -> float | None:
+    """Mean CPU time of this connection's PostgreSQL backend per call of `fn`, read from
+    /proc (the server runs on this machine): with the Python CPU time, what a call costs
+    whatever else the machine is doing. None when the backend's process is not visible."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+    if not stat.exists():
+        return None
+
+    def cpu_seconds() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    started = cpu_seconds()
+    for _ in range(calls):
+        fn()
+    return round((cpu_seconds() - started) * 1000 / calls, 2)
 
 
 def bench_http(quick: bool, user, texts: list[str], runs: int) -> dict:
@@ -314,6 +341,11 @@ def bench_quality(tickets, actor) -> dict:
                 rows[-1]["audience"] = "public"
             import_articles(rows=rows, actor=actor)
             from knowledge.models import Article
+            from knowledge.selectors import term_stats_refresh
+
+            # The document frequencies of this corpus (the beat job's; refreshed for the
+            # whole desk again after the rollback, by `fill`).
+            term_stats_refresh()
 
             for pk, external_id in Article.objects.filter(
                 external_id__startswith="eval-"

@@ -112,10 +112,17 @@ def query_terms(text: str) -> list[str]:
     Long text (a whole ticket description) is reduced to its most telling words with jieba's
     TF-IDF keyword extraction first, so a suggestion query stays small and specific.
     """
-    text = (text or "")[:QUERY_MAX_CHARS]
+    return list(_query_terms((text or "")[:QUERY_MAX_CHARS]))
+
+
+# The ticket panel asks twice for the same text (articles, then problems), and the portal
+# asks again for what the requester typed so far: the keywords of a description cost a
+# millisecond or two of jieba each time.
+@lru_cache(maxsize=512)
+def _query_terms(text: str) -> tuple[str, ...]:
     terms = list(dict.fromkeys(tokens(text)))
     if len(terms) <= QUERY_MAX_TERMS:
-        return terms
+        return tuple(terms)
     from jieba import analyse
 
     _jieba()
@@ -130,7 +137,7 @@ def query_terms(text: str) -> list[str]:
             break
         if lexeme not in chosen:
             chosen.append(lexeme)
-    return chosen[:QUERY_MAX_TERMS]
+    return tuple(chosen[:QUERY_MAX_TERMS])
 
 
 def tsquery_literal(terms: list[str], *, prefix_last: bool = False, weights: str = "") -> str:

@@ -26,6 +26,10 @@ from .models import Article, ArticleTicketLink, ArticleVersion, Problem, Problem
 # Trigram matching on the title catches typos and partial words of short queries; a long
 # description only slows it and matches noise.
 TRIGRAM_MAX_QUERY_CHARS = 64
+# ...and select titles only when the words found fewer articles than this (a typo, or a word
+# still being typed); on a common word they would only make PostgreSQL recheck thousands of
+# titles for what the full text already found.
+TRIGRAM_FALLBACK_BELOW = 5
 MAX_LIMIT = 50
 
 
@@ -119,32 +123,42 @@ class Hit:
 
 # A term in more than this share of the published articles says little about any of them:
 # it still counts in the rank, but does not select candidates (an OR over it would make
-# PostgreSQL rank a large part of the corpus). Ranked: the newest CANDIDATES articles with a
-# selecting term in their title or symptom, and the newest CANDIDATES with one anywhere.
+# PostgreSQL rank a large part of the corpus). The uncommon terms select, rarest first, until
+# together they are expected to match FILTER_BUDGET articles (PostgreSQL reads every article
+# a selecting term matches: at 100,000 articles a long description OR-ing ten words of 3 %
+# each made it read a third of the corpus; a small desk stays under the budget and selects
+# by every uncommon term). Ranked: the newest CANDIDATES articles with a selecting term in
+# their title or symptom, and the newest CANDIDATES with one anywhere.
 COMMON_SHARE = 0.04
+FILTER_BUDGET = 2_000
+# Document frequencies are kept for terms above this share; a term below it is assumed at
+# half of it.
+STATS_MIN_SHARE = 0.0025
 CANDIDATES = 400
-TERM_STATS_KEY = "knowledge:term-stats:v1"
+TERM_STATS_KEY = "knowledge:term-stats:v2"
 TERM_STATS_SECONDS = 6 * 3600
 _term_stats_memo: dict = {"at": 0.0, "value": None}
 
 _SEARCH_SQL = """
-WITH q AS (SELECT %(tsquery)s::tsquery AS query, %(filter)s::tsquery AS filter),
+WITH q AS (SELECT %(tsquery)s::tsquery AS query),
 scope AS NOT MATERIALIZED (
   SELECT a.id, a.search_vector, a.head_vector, a.title FROM knowledge_article a
   WHERE a.status = 'published' AND a.audience = ANY(%(audiences)s)
     AND (%(language)s = '' OR a.language = %(language)s)
 ),
 candidates AS (
-  (SELECT s.id FROM scope s, q WHERE s.head_vector @@ q.filter
-   ORDER BY s.id DESC LIMIT %(candidates)s)
+  (SELECT s.id FROM scope s WHERE s.head_vector @@ %(filter)s::tsquery
+   ORDER BY {order} DESC LIMIT %(candidates)s)
   UNION
-  (SELECT s.id FROM scope s, q
-   WHERE s.search_vector @@ q.filter OR (%(trigram)s AND s.title %% %(raw)s)
-   ORDER BY s.id DESC LIMIT %(candidates)s)
+  (SELECT s.id FROM scope s WHERE %(filter_all)s AND s.search_vector @@ %(filter)s::tsquery
+   ORDER BY {order} DESC LIMIT %(candidates)s)
+  UNION
+  (SELECT s.id FROM scope s WHERE %(trigram_select)s AND s.title %% %(raw)s
+   ORDER BY {order} DESC LIMIT %(candidates)s)
 )
 SELECT a.id,
   (ts_rank('{0.1, 0.3, 0.5, 1.0}', a.search_vector, q.query, 1)
-     + CASE WHEN %(trigram)s THEN 0.5 * similarity(a.title, %(raw)s) ELSE 0 END)
+     + CASE WHEN %(trigram_rank)s THEN 0.5 * similarity(a.title, %(raw)s) ELSE 0 END)
   * (1 + 0.1 * ln(1 + a.use_count + a.deflection_count))
   * (0.75 + 0.5 * (a.helpful_count + 1.0) / (a.helpful_count + a.unhelpful_count + 2.0))
   * (CASE WHEN %(system)s::bigint IS NOT NULL AND a.system_id = %(system)s::bigint
@@ -155,6 +169,14 @@ FROM knowledge_article a JOIN candidates c ON c.id = a.id, q
 ORDER BY score DESC, a.id DESC
 LIMIT %(limit)s
 """
+# PostgreSQL picks how to find the newest candidates from its statistics: for a common term it
+# walks the primary key backwards until 400 match, cheaper than reading the thousands of
+# articles the term matches. With a language filter the statistics mislead it (a Chinese
+# word never matches an English article, yet counts as matching half of them), and the walk
+# would read the whole table: then the candidates are read through the GIN indexes only
+# (`id + 0` cannot walk the key), work bounded by what the terms match.
+_SEARCH_SQL_PLANNED = _SEARCH_SQL.replace("{order}", "s.id")
+_SEARCH_SQL_INDEXED = _SEARCH_SQL.replace("{order}", "s.id + 0")
 _TERM_STATS_SQL = (
     "SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM knowledge_article "
     "WHERE status = ''published''') WHERE ndoc > %s"
@@ -171,7 +193,7 @@ def term_stats_refresh() -> dict:
         total = cursor.fetchone()[0]
         shares: dict[str, float] = {}
         if total:
-            cursor.execute(_TERM_STATS_SQL, [max(5, int(total * COMMON_SHARE / 4))])
+            cursor.execute(_TERM_STATS_SQL, [max(5, int(total * STATS_MIN_SHARE))])
             shares = {word: ndoc / total for word, ndoc in cursor.fetchall()}
     value = {"total": total, "shares": shares}
     cache.set(TERM_STATS_KEY, value, TERM_STATS_SECONDS * 2)
@@ -179,9 +201,10 @@ def term_stats_refresh() -> dict:
     return value
 
 
-def term_shares() -> dict[str, float]:
-    """The cached document frequencies (read at most once a minute per process); empty until
-    the job ran (then every term selects candidates)."""
+def term_stats() -> dict:
+    """The cached document frequencies, {"total": articles, "shares": {term: share}} (read
+    at most once a minute per process); empty until the job ran (then every term selects
+    candidates)."""
     if _term_stats_memo["value"] is None or time.monotonic() - _term_stats_memo["at"] > 60:
         from django.core.cache import cache
 
@@ -190,7 +213,7 @@ def term_shares() -> dict[str, float]:
         except Exception:  # Redis down: search still works, only less selective
             value = None
         _term_stats_memo.update(at=time.monotonic(), value=value or {"shares": {}})
-    return _term_stats_memo["value"]["shares"]
+    return _term_stats_memo["value"]
 
 
 def article_search(
@@ -206,11 +229,13 @@ def article_search(
     """Published articles matching `query`, best first, within the viewer's audience.
 
     Score: the weighted full-text rank (title > symptom > tags/scenario/system > rest) plus
-    the title's trigram similarity for short Latin queries, times a small boost for use
-    (links + deflections, logarithmic) and for helpfulness (votes, smoothed), and for the
-    ticket's system and category when given. Candidates are the articles with an uncommon
-    query term (when every term is common: with its two rarest together): the newest 400
-    with it in the title or symptom and the newest 400 with it anywhere. An empty or
+    the title's trigram similarity for short Latin queries (titles are also selected by
+    trigrams when the words found fewer than 5 articles: a typo), times a small boost for
+    use (links + deflections, logarithmic) and for helpfulness (votes, smoothed), and for the
+    ticket's system and category when given. Candidates are the articles with one of the
+    query's rarest uncommon terms (`_filter_query`): the newest 400 with it in the title or
+    symptom and the newest 400 with it anywhere (a query of common words only: the newest
+    400 with its two rarest in the title or symptom). An empty or
     punctuation-only query finds nothing; a long one is cut and reduced to its keywords
     (knowledge.search).
     """
@@ -222,20 +247,16 @@ def article_search(
     if audiences is not None:
         allowed = [a for a in audiences if a in allowed]
     short = len(raw) <= TRIGRAM_MAX_QUERY_CHARS
-    shares = term_shares()
-    rare = [t for t in terms if shares.get(t, 0.0) <= COMMON_SHARE]
-    if rare:
-        prefix = short and rare[-1] == terms[-1]
-        filter_query = search.tsquery_literal(rare, prefix_last=prefix)
-    else:
-        rarest = sorted(terms, key=lambda t: shares.get(t, 0.0))[:2]
-        filter_query = " & ".join(search.tsquery_literal([t]) for t in rarest)
+    filter_query, filter_all = _filter_query(terms, prefix_last=short)
+    # Trigrams catch Latin typos and partial words; on Chinese text they only cost time.
+    latin_short = short and not search._HANZI.search(raw)
     params = {
         "tsquery": search.tsquery_literal(terms, prefix_last=short),
         "filter": filter_query,
+        "filter_all": filter_all,
         "raw": raw,
-        # Trigrams catch Latin typos; on Chinese text they only cost time.
-        "trigram": short and not search._HANZI.search(raw),
+        "trigram_rank": latin_short,
+        "trigram_select": False,
         "audiences": allowed,
         "language": language or "",
         "system": system_id,
@@ -243,13 +264,54 @@ def article_search(
         "candidates": CANDIDATES,
         "limit": max(1, min(int(limit), MAX_LIMIT)),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_SEARCH_SQL, params)
-        ranked = cursor.fetchall()
+    ranked = _ranked(params)
+    if latin_short and len(ranked) < min(params["limit"], TRIGRAM_FALLBACK_BELOW):
+        # Too few words matched: perhaps a typo. Only now select by the title's trigrams.
+        ranked = _ranked({**params, "trigram_select": True})
     if not ranked:
         return []
-    articles = Article.objects.select_related("system").in_bulk([pk for pk, _score in ranked])
+    articles = (
+        Article.objects.select_related("system")
+        .defer("search_vector", "head_vector")
+        .in_bulk([pk for pk, _score in ranked])
+    )
     return [Hit(articles[pk], float(score)) for pk, score in ranked if pk in articles]
+
+
+def _filter_query(terms: list[str], *, prefix_last: bool) -> tuple[str, bool]:
+    """The tsquery that selects candidates, and whether it selects from the whole text (or
+    from the title and symptom alone): the rarest uncommon terms within FILTER_BUDGET, OR-ed
+    (the query's last term keeps its prefix match); when every term is common, its two rarest
+    together, in the title or symptom."""
+    stats = term_stats()
+    shares, total = stats["shares"], stats.get("total", 0)
+    unknown = STATS_MIN_SHARE / 2
+    rare = sorted(
+        (t for t in terms if shares.get(t, unknown) <= COMMON_SHARE),
+        key=lambda t: shares.get(t, unknown),
+    )
+    if not rare:
+        rarest = sorted(terms, key=lambda t: shares.get(t, 0.0))[:2]
+        return " & ".join(search.tsquery_literal([t]) for t in rarest), False
+    chosen, expected = [], 0.0
+    for term in rare:
+        share = shares.get(term, unknown)
+        if chosen and (expected + share) * total > FILTER_BUDGET:
+            break
+        chosen.append(term)
+        expected += share
+    last = terms[-1]
+    prefix = prefix_last and last in chosen
+    if prefix:
+        chosen = [t for t in chosen if t != last] + [last]
+    return search.tsquery_literal(chosen, prefix_last=prefix), True
+
+
+def _ranked(params: dict) -> list[tuple[int, float]]:
+    sql = _SEARCH_SQL_INDEXED if params["language"] else _SEARCH_SQL_PLANNED
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def ticket_text(ticket: Ticket) -> str:

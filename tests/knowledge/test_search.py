@@ -139,3 +139,55 @@ def tasks_term_stats() -> int:
     from knowledge.tasks import term_stats
 
     return term_stats()
+
+
+def test_a_search_is_two_queries_and_trigrams_only_when_words_find_too_few(
+    desk, django_assert_num_queries
+):
+    for n in range(6):
+        public(desk.tier1, desk.expert, f"Printer {n}")
+    public(desk.tier1, desk.expert, "修改密码后邮箱被锁定")
+    selectors.audiences_for(desk.requester)  # the viewer's permissions, loaded once per request
+    with django_assert_num_queries(2):  # rank, then the articles
+        assert len(selectors.article_search(viewer=desk.requester, query="printer")) == 5
+    with django_assert_num_queries(2):  # Chinese: trigrams never help
+        assert titles(selectors.article_search(viewer=desk.requester, query="密码")) == [
+            "修改密码后邮箱被锁定"
+        ]
+    with django_assert_num_queries(3):  # no word found: titles by trigram, a typo
+        hits = selectors.article_search(viewer=desk.requester, query="printr")
+    assert len(hits) == 5
+    with django_assert_num_queries(0):
+        assert selectors.article_search(viewer=desk.requester, query="!!!") == []
+
+
+def test_the_rarest_terms_select_within_the_budget():
+    import time
+
+    from knowledge.selectors import FILTER_BUDGET, _filter_query, _term_stats_memo
+
+    shares = {"common": 0.2, "often": 0.012, "some": 0.008, "few": 0.004}
+    _term_stats_memo.update(at=time.monotonic(), value={"total": 100_000, "shares": shares})
+    try:
+        assert FILTER_BUDGET == 2_000
+        # unknown terms (below the kept statistics) first, then the rarest, within 2,000
+        # articles expected: 125 + 400 + 800 (+ 1,200 would be over).
+        assert _filter_query(["common", "often", "some", "few", "new"], prefix_last=False) == (
+            "'new' | 'few' | 'some'",
+            True,
+        )
+        # the word being typed keeps its prefix match, last.
+        assert _filter_query(["few", "often", "typin"], prefix_last=True) == (
+            "'few' | 'often' | 'typin':*",
+            True,
+        )
+        # only common terms: the two rarest together, in the title or symptom.
+        assert _filter_query(["common"], prefix_last=False) == ("'common'", False)
+        # a small desk: every uncommon term selects.
+        _term_stats_memo["value"]["total"] = 3_000
+        assert _filter_query(["often", "some", "few"], prefix_last=False) == (
+            "'few' | 'some' | 'often'",
+            True,
+        )
+    finally:
+        _term_stats_memo.update(at=0.0, value=None)
