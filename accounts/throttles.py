@@ -12,10 +12,25 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
+from servicedesk.redis_outage import UNREACHABLE, redis_outage
+
 from .lockout import client_ip
 
 
 class LiveRatesMixin:
+    def allow_request(self, request, view):
+        """Counted in Redis; while Redis is unreachable the request goes through (the sign-in
+        lockout, kept in the database, still guards passwords) and the outage is logged once
+        per outage, not a traceback per request."""
+        try:
+            allowed = super().allow_request(request, view)
+        except UNREACHABLE as exc:
+            redis_outage.failed("throttle checks", exc)
+            return True
+        if getattr(self, "key", None) is not None:  # only a check that reached Redis says so
+            redis_outage.succeeded()
+        return allowed
+
     def get_rate(self):
         return settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get(self.scope)
 

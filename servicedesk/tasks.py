@@ -16,6 +16,8 @@ from typing import Any
 
 from celery import shared_task
 
+from .redis_outage import UNREACHABLE, redis_outage
+
 logger = logging.getLogger(__name__)
 
 # Publishing gives up quickly when the broker is down: the caller falls back (runs the work
@@ -58,16 +60,21 @@ def desk_task(
 
 
 def enqueue(task: Any, *args: Any, **kwargs: Any) -> bool:
-    """Send `task(*args, **kwargs)` to the broker; False (and logged) when it cannot be reached.
+    """Send `task(*args, **kwargs)` to the broker; False when it cannot be reached (logged once
+    per outage, servicedesk.redis_outage).
 
     Never raises: it runs after a commit, where an exception would turn a stored change into an
     error page. Callers keep their own record of what is still due.
     """
     try:
         task.apply_async(args=args, kwargs=kwargs, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+    except UNREACHABLE as exc:
+        redis_outage.failed("publishes", exc)  # one warning per outage, not a traceback each
+        return False
     except Exception:
         logger.exception("could not send %s to the broker", getattr(task, "name", task))
         return False
+    redis_outage.succeeded()
     return True
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import transaction
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -389,6 +390,33 @@ def available(*, ticket: Ticket, viewer: User) -> list[str]:
     }
     names.update(action.name for action in ACTIONS if action.may and action.may(ticket, viewer))
     return [action.name for action in ACTIONS if action.name in names]
+
+
+def perform_on_version(
+    action: TicketAction,
+    *,
+    ticket: Ticket,
+    actor: User,
+    data: dict[str, Any],
+    version: str = "",
+    perform: Perform | None = None,
+) -> Any:
+    """Run `action` only on the version of the ticket the caller acted on.
+
+    `version` is the ticket's ETag as the caller last saw it: the API's `If-Match`, the version
+    the workspace's page rendered. Without one, the version is `ticket` as this request read it
+    before validating its input. Under the row lock the ticket must still be that version, or
+    nothing is done (ConcurrentModification): of two actions sent at the same moment, the one
+    that locks second was decided on a ticket that no longer exists and is refused, even when
+    the new state would allow it (a reassignment then a resolve by the old owner). The service
+    then re-checks its own preconditions under the same lock. `perform` replaces the action's
+    own call (the workspace's routing correction); decision 0003 lists what never conflicts.
+    """
+    with transaction.atomic():
+        services.ticket_check_unchanged(
+            ticket_id=ticket.pk, etag=version or services.ticket_etag(ticket)
+        )
+        return (perform or action.perform)(ticket, actor, data)
 
 
 def bulk_actions() -> list[TicketAction]:

@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from servicedesk.redis_outage import UNREACHABLE, redis_outage
 from servicedesk.tasks import enqueue_by_name
 
 from . import retries, wiring
@@ -66,9 +67,13 @@ def wake() -> bool:
     caller then runs the reactions itself)."""
     try:
         if not cache.add(WAKE_KEY, 1, WAKE_TTL_SECONDS):
+            redis_outage.succeeded()
             return True  # a drain is scheduled and has not claimed yet: it will see this ticket
+    except UNREACHABLE as exc:
+        redis_outage.failed("intake wake-ups", exc)  # logged once per outage
+        return False
     except Exception:
-        logger.exception("could not reach Redis to schedule the intake drain")
+        logger.exception("could not schedule the intake drain")
         return False
     if enqueue_by_name("tickets.drain_intake"):
         return True
@@ -79,8 +84,10 @@ def wake() -> bool:
 def _forget_wake() -> None:
     try:
         cache.delete(WAKE_KEY)
+    except UNREACHABLE as exc:
+        redis_outage.failed("cache", exc)
     except Exception:
-        logger.exception("could not reach Redis to clear the intake drain key")
+        logger.exception("could not clear the intake drain key")
 
 
 def claim(limit: int = BATCH) -> list[int]:

@@ -58,7 +58,8 @@ def dispatch(event: str, payload: dict) -> None:
         if deferred(event):
             if intake.wake():
                 return
-            logger.warning("broker unreachable: running the %s reactions in-process", event)
+            # Not a line per ticket: the outage itself is logged once (servicedesk.redis_outage).
+            logger.debug("broker unreachable: running the %s reactions in-process", event)
         intake.run([payload["ticket_id"]])
         return
     if deferred(event) and enqueue_by_name("tickets.run_reactions", event, payload):

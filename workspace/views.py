@@ -30,7 +30,7 @@ from sla.selectors import filter_queue, timer_badges
 from tickets import actions as catalogue
 from tickets import selectors, services
 from tickets.choices import Status
-from tickets.exceptions import TicketError
+from tickets.exceptions import ConcurrentModification, TicketError
 from tickets.models import Ticket
 from tickets.permissions import team_ids_of, works_on
 from tickets.timeline import timeline_entries
@@ -204,12 +204,6 @@ def _make_form(action: catalogue.TicketAction, ticket: Ticket, data=None):
     return action.make_form(ticket, data)
 
 
-def _perform(action: catalogue.TicketAction, user: User, ticket: Ticket, data: dict):
-    if action.name in SPECIALISED:
-        return SPECIALISED[action.name][1](user, ticket, data)
-    return action.perform(ticket, user, data)
-
-
 def _render_ticket(
     request: HttpRequest, ticket: Ticket, *, bound: dict | None = None, status: int = 200
 ) -> HttpResponse:
@@ -231,6 +225,9 @@ def _render_ticket(
     entries = timeline_entries(events, viewer_is_staff=staff, known=[o for o in known if o])
     context = {
         "ticket": ticket,
+        # Every action form sends the version it was rendered from: acting on a page someone
+        # else's change has made stale is refused (decision 0003).
+        "version": services.ticket_etag(ticket),
         "staff": staff,
         # (name, button label, form or None for a direct action, direct)
         "actions": [
@@ -289,14 +286,55 @@ def ticket_act(request: HttpRequest, number: str, action: str) -> HttpResponse:
         return _render_ticket(request, ticket, bound={action: form}, status=400)
     data = form.cleaned_data if form is not None else {}
     done = ticket_action.done_for(ticket)
-    ok, _result = run_service(
-        request, lambda: _perform(ticket_action, request.user, ticket, data), form=form
-    )
+    specialised = SPECIALISED[action][1] if action in SPECIALISED else None
+    stale: list[str] = []
+
+    def call():
+        try:
+            return catalogue.perform_on_version(
+                ticket_action,
+                ticket=ticket,
+                actor=request.user,
+                data=data,
+                version=request.POST.get("version", ""),
+                perform=(lambda t, user, d: specialised(user, t, d)) if specialised else None,
+            )
+        except ConcurrentModification as exc:
+            stale.append(str(exc))  # shown with the form, not as a message of its own
+            return None
+
+    ok, _result = run_service(request, call, form=form)
+    if stale:
+        return _stale(request, ticket, ticket_action, stale[0])
     if ok:
         return _after_action(request, ticket, done)
     if form is not None and form.errors:
         return _render_ticket(request, ticket, bound={action: form}, status=400)
     return redirect("workspace:ticket", number=ticket.number)
+
+
+def _stale(
+    request: HttpRequest, ticket: Ticket, ticket_action: catalogue.TicketAction, message: str
+) -> HttpResponse:
+    """The page was stale: nothing was done. Show the ticket as it is now; the agent's input
+    stays in its form (bound to the current version, so sending it again is a decision made on
+    what they now see), the message above it, or on top of the page when the action is no
+    longer offered."""
+    try:
+        current = selectors.ticket_get(viewer=request.user, ticket_id=ticket.pk)
+    except Ticket.DoesNotExist:
+        messages.error(request, message)
+        return redirect("workspace:queue")
+    offered = ticket_action.name in catalogue.available(ticket=current, viewer=request.user)
+    if ticket_action.direct or not offered:
+        messages.error(request, message)
+        return _render_ticket(request, current, status=409)
+    data = request.POST.copy()
+    data["version"] = services.ticket_etag(current)
+    form = _make_form(ticket_action, current, data)
+    form.is_valid()
+    form.add_error(None, message)
+    return _render_ticket(request, current, bound={ticket_action.name: form}, status=409)
 
 
 @agent_required
@@ -426,12 +464,15 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if bulk_action.text_field:
         action_input[bulk_action.text_field] = note
     tickets = list(
-        selectors.visible_tickets(user).filter(pk__in=data["ids"][:200]).only("id", "number")
+        selectors.visible_tickets(user)
+        .filter(pk__in=data["ids"][:200])
+        .only("id", "number", "updated_at")
     )
     done, failed = 0, []
     for ticket in tickets:
         try:
-            bulk_action.perform(ticket, user, action_input)
+            # Each ticket as this request read it: one changed meanwhile is refused and named.
+            catalogue.perform_on_version(bulk_action, ticket=ticket, actor=user, data=action_input)
             done += 1
         except (ValidationError, PermissionDenied) as exc:
             failed.append(f"{ticket.number}: {' '.join(getattr(exc, 'messages', [str(exc)]))}")

@@ -39,9 +39,16 @@ from .tierspans import tier_spans_move
 def _due(level: str, now: datetime, *, routine_progress: bool):
     """Due timer ids of a level, through that level's partial index, oldest first."""
     if level == Level.WARNING:
-        timers = SlaTimer.objects.filter(
-            state=TimerState.RUNNING, warned_at__isnull=True, warn_at__lte=now
-        ).order_by("warn_at")
+        # A timer already past its due time is the breach level's alone (which marks the
+        # warning too): listed under both, the warning's chunk would hold the row while the
+        # breach's chunk skips it (SKIP LOCKED), and the breach would wait for the next sweep.
+        timers = (
+            SlaTimer.objects.filter(
+                state=TimerState.RUNNING, warned_at__isnull=True, warn_at__lte=now
+            )
+            .exclude(due_at__lte=now)
+            .order_by("warn_at")
+        )
     elif level == Level.BREACH:
         timers = SlaTimer.objects.filter(
             state=TimerState.RUNNING, breached_at__isnull=True, due_at__lte=now

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 
 from notifications.models import Notification
 from sla import tasks
@@ -268,3 +268,44 @@ def test_two_sweeps_at_once_handle_each_timer_once(led_desk, open_ticket):
         assert len(events(ticket, EventKind.SLA_BREACHED)) == 1
         assert len(events(ticket, EventKind.ESCALATED)) == 1
         assert Ticket.objects.get(pk=ticket.pk).team == desk.middle
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_breach_due_in_the_same_sweep_as_its_warning_is_handled_in_that_sweep(
+    led_desk, open_ticket
+):
+    """31 minutes after a P1 opened, its first-response clock is past both its warning (75 %)
+    and its due time. The sweep's chunks run at once, one per worker: while the warning's chunk
+    still holds its rows, the breach's chunk must find the timer its own, not skip it."""
+    ticket = open_ticket(at=T0, priority="P1")
+    at = T0 + timedelta(minutes=31)
+    held, release = threading.Event(), threading.Event()
+    errors = []
+
+    def warning_chunk(timer_ids):
+        try:
+            with transaction.atomic():
+                sla_timers_process(timer_ids=timer_ids, level=Level.WARNING)
+                held.set()
+                release.wait(timeout=30)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            held.set()
+            connection.close()
+
+    with time_machine.travel(at, tick=False):
+        due = sla_due_timer_ids()
+        thread = threading.Thread(target=warning_chunk, args=(due[Level.WARNING],))
+        thread.start()
+        assert held.wait(timeout=30)
+        breach = sla_timers_process(timer_ids=due[Level.BREACH], level=Level.BREACH)
+        release.set()
+        thread.join(timeout=60)
+    assert errors == []
+    first = SlaTimer.objects.get(ticket=ticket, metric=Metric.FIRST_RESPONSE)
+    assert breach.handled == [first.pk]
+    assert (first.breached_at, first.warned_at) == (at, at)
+    assert len(events(ticket, EventKind.SLA_BREACHED)) == 1
+    assert events(ticket, EventKind.SLA_WARNED) == []  # the breach supersedes the warning
+    assert Ticket.objects.get(pk=ticket.pk).team == led_desk.middle  # escalated at once

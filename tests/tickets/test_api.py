@@ -669,10 +669,12 @@ def test_if_match_refuses_a_change_to_a_ticket_changed_since_it_was_read(desk):
         headers={"If-Match": seen},
     )
     assert stale.status_code == 409
-    assert stale.json() == {
-        "detail": "The ticket was changed by someone else at the same time. "
-        "Reload it and try again."
-    }
+    # The refusal says what the ticket is now and what the caller may do on it.
+    body = stale.json()
+    assert body["detail"] == (
+        "The ticket was changed by someone else at the same time. Reload it and try again."
+    )
+    assert body["status"] == Status.IN_PROGRESS and "priority" in body["allowed"]
     assert Ticket.objects.get(pk=ticket.pk).priority == "P2"
     current = agent.get(f"/api/tickets/{ticket.pk}/")["ETag"]
     assert current != seen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -10,7 +11,7 @@ from django.urls import reverse
 
 from catalog.models import RequestType
 from tests.factories import TicketFactory
-from tickets import services
+from tickets import actions, services
 from tickets.choices import Channel, Status
 from tickets.models import Ticket
 
@@ -251,3 +252,70 @@ def test_a_bad_filter_value_drops_only_that_filter(client, desk):
     response = client.get(url, {"priority": "P1", "unit": "not-a-number"})
     assert response.status_code == 200
     assert [t.pk for t in response.context["page"].rows] == [urgent.pk]
+
+
+# --- a page someone else's change made stale (decision 0003) ---------------------------------
+
+
+def _versions(html: str) -> set[str]:
+    return {unescape(v) for v in re.findall(r'name="version" value="([^"]*)"', html)}
+
+
+def test_every_action_form_carries_the_version_it_was_rendered_from(client, desk):
+    ticket = TicketFactory(desk).queued(desk.front)
+    client.force_login(desk.tier1)
+    html = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
+    prefix = reverse("workspace:act", args=[ticket.number, "take"]).rsplit("take/", 1)[0]
+    names = re.findall(rf'<form method="post" action="{re.escape(prefix)}([a-z_]+)/"', html)
+    forms = [name for name in names if name in actions.BY_NAME]
+    assert len(forms) >= 3 and html.count('name="version"') == len(forms)
+    assert _versions(html) == {services.ticket_etag(Ticket.objects.get(pk=ticket.pk))}
+
+
+def test_resolving_from_a_stale_page_is_refused_with_a_reload_message(client, desk):
+    ticket = TicketFactory(desk).queued(desk.front)
+    services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
+    client.force_login(desk.tier1)
+    page = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
+    (seen,) = _versions(page)
+    # Meanwhile a colleague takes the ticket over.
+    services.ticket_assign(ticket_id=ticket.pk, actor=desk.tier2, assignee=desk.tier2)
+    url = reverse("workspace:act", args=[ticket.number, "resolve"])
+    response = client.post(url, {"resolution": "Reset the password", "version": seen})
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "The ticket was changed by someone else at the same time. Reload it and try again." in (
+        html
+    )
+    assert "Reset the password" in html  # what the agent typed is kept
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee_id, ticket.resolution) == (
+        Status.IN_PROGRESS,
+        desk.tier2.pk,
+        "",
+    )
+    # The page now shows the ticket as it is, and its forms carry that version: sending the
+    # resolution again is a decision made on what the agent now sees.
+    (current,) = _versions(html)
+    assert current == services.ticket_etag(ticket) != seen
+    again = client.post(url, {"resolution": "Reset the password", "version": current})
+    assert again.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.resolution) == (Status.RESOLVED, "Reset the password")
+
+
+def test_a_direct_action_from_a_stale_page_is_refused(client, desk):
+    ticket = TicketFactory(desk).queued(desk.front)
+    client.force_login(desk.tier1)
+    page = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
+    (seen,) = _versions(page)
+    services.ticket_set_priority(ticket_id=ticket.pk, actor=desk.admin, priority="P2", reason="x")
+    response = client.post(
+        reverse("workspace:act", args=[ticket.number, "take"]), {"version": seen}
+    )
+    assert response.status_code == 409
+    assert [str(m) for m in response.context["messages"]] == [
+        "The ticket was changed by someone else at the same time. Reload it and try again."
+    ]
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee_id) == (Status.QUEUED, None)

@@ -10,9 +10,6 @@ the same moment (409).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from django.db import transaction
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -119,43 +116,42 @@ class TicketViewSet(viewsets.GenericViewSet):
         response["ETag"] = services.ticket_etag(ticket)
         return response
 
-    def illegal(self, exc: IllegalTransition, ticket: Ticket, name: str) -> Response:
+    def illegal(
+        self, exc: IllegalTransition | ConcurrentModification, ticket: Ticket, name: str
+    ) -> Response:
+        """409 with the ticket's status now and the actions the caller may take on it now."""
         try:
             current = selectors.ticket_get(viewer=self.request.user, ticket_id=ticket.pk)
         except Ticket.DoesNotExist:
             current, allowed = ticket, []
         else:
             allowed = actions.available(ticket=current, viewer=self.request.user)
-        detail = _("“%(action)s” is not possible while the ticket is “%(status)s”.") % {
-            "action": name,
-            "status": Status(current.status).label,
-        }
+        if isinstance(exc, ConcurrentModification):
+            detail = str(exc)
+        else:
+            detail = _("“%(action)s” is not possible while the ticket is “%(status)s”.") % {
+                "action": name,
+                "status": Status(current.status).label,
+            }
         return conflict(detail, status=current.status, allowed=allowed)
 
-    def transition(
-        self,
-        request: Request,
-        serializer_class,
-        perform: Callable[[Ticket, dict], object],
-        *,
-        name: str,
-    ) -> Response:
+    def transition(self, request: Request, ticket_action: actions.TicketAction) -> Response:
         """Input serializer → service → output serializer, with the 409 mapping."""
         ticket = self.get_ticket()
-        data = validated(serializer_class, request)
-        if_match = request.headers.get("If-Match")
+        data = validated(ticket_action.serializer, request)
+        name = ticket_action.name
         try:
-            if if_match:
-                # Lost-update protection: the change applies only to the version the client saw.
-                with transaction.atomic():
-                    services.ticket_check_unchanged(ticket_id=ticket.pk, etag=if_match)
-                    perform(ticket, data)
-            else:
-                perform(ticket, data)
-        except IllegalTransition as exc:
+            # Lost-update protection: the change applies only to the version the client saw
+            # (`If-Match`), or else to the one this request read above.
+            actions.perform_on_version(
+                ticket_action,
+                ticket=ticket,
+                actor=request.user,
+                data=data,
+                version=request.headers.get("If-Match", ""),
+            )
+        except (IllegalTransition, ConcurrentModification) as exc:
             return self.illegal(exc, ticket, name)
-        except ConcurrentModification as exc:
-            return conflict(str(exc))
         return self.ticket_response(ticket)
 
     # --- reads and intake -----------------------------------------------------------------
@@ -335,12 +331,7 @@ def _action_endpoint(ticket_action: actions.TicketAction):
     ticket, documented with the action's own request schema."""
 
     def endpoint(self: TicketViewSet, request: Request, pk=None) -> Response:
-        return self.transition(
-            request,
-            ticket_action.serializer,
-            lambda ticket, data: ticket_action.perform(ticket, request.user, data),
-            name=ticket_action.name,
-        )
+        return self.transition(request, ticket_action)
 
     endpoint.__name__ = endpoint.__qualname__ = ticket_action.api_method or ticket_action.name
     endpoint.__doc__ = ticket_action.api_doc

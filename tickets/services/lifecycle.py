@@ -360,9 +360,12 @@ def ticket_merge(*, ticket_id: int, actor: User, into: Ticket, reason: str = "")
     """Merge a duplicate into another open ticket; the duplicate is cancelled."""
     if into.pk == ticket_id:
         raise ValidationError({"into": [_("A ticket cannot be merged into itself.")]})
+    # Both rows locked, in id order (two opposite merges at once cannot deadlock), and the
+    # target re-read under its lock: one closed meanwhile is refused, not merged into.
+    locked = {t.pk: t for t in (_lock(pk) for pk in sorted((ticket_id, into.pk)))}
+    ticket, into = locked[ticket_id], locked[into.pk]
     if into.status in (Status.CLOSED, Status.CANCELLED):
         raise ValidationError({"into": [_("Merge into an open ticket.")]})
-    ticket = _lock(ticket_id)
     result = _apply(
         ticket,
         actor,
