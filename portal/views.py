@@ -95,6 +95,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 title=data["title"],
                 description=data["description"],
                 system=data["system"],
+                module=data["module"],
                 # The form's own token makes a double submit idempotent (as the API's
                 # Idempotency-Key), per requester.
                 external_source="portal-form" if data["form_token"] else "",
