@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
 
-DB_NAME = "servicedesk_bench_mail"
+# BENCH_MAIL_DB_NAME lets helpers sharing one server keep their own copies apart.
+DB_NAME = os.environ.get("BENCH_MAIL_DB_NAME") or "servicedesk_bench_mail"
 REQUESTERS = 50
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n" + b"%" * 2000 + b"\n%%EOF\n"
 

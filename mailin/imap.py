@@ -43,7 +43,8 @@ TIMEOUT_SECONDS = 30
 
 class SenderMemo(threading.local):
     """Each polling thread's {address: User} for one poll: a sender who wrote several
-    messages is looked up (with their permissions) once."""
+    messages is looked up (with their permissions) once; it also keeps their count of new
+    tickets in the last hour (key ("recent", address)) for the rate limit."""
 
     def get(self) -> dict:
         if not hasattr(self, "memo"):

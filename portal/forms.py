@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import InformationSystem
 from servicedesk.ui import StyledForm
-from tickets.forms import MultipleFileField
+from tickets.forms import ModuleChoiceField, MultipleFileField, module_matches_system
 from tickets.models import TITLE_MAX_LENGTH
 
 from .choices import Score
@@ -43,7 +43,16 @@ class RequestForm(StyledForm):
         required=False,
         empty_label=_("I don't know / not a system"),
     )
+    module = ModuleChoiceField(
+        empty_label=_("I don't know / the whole system"),
+        help_text=_("Optional: the part of the system that is affected."),
+    )
     attachments = MultipleFileField(label=_("Attachments"))
+
+    def clean(self):
+        cleaned = super().clean()
+        module_matches_system(self)
+        return cleaned
 
 
 class ReplyForm(StyledForm):

@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from servicedesk.ui import Sort, keyset_page, run_service
+from sla.choices import Metric
+from sla.selectors import timer_badges
 from tickets import actions as catalogue
 from tickets import selectors, services
 from tickets.choices import OPEN_STATUSES, Channel, PendingReason, Status
@@ -93,6 +95,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 title=data["title"],
                 description=data["description"],
                 system=data["system"],
+                module=data["module"],
                 # The form's own token makes a double submit idempotent (as the API's
                 # Idempotency-Key), per requester.
                 external_source="portal-form" if data["form_token"] else "",
@@ -156,6 +159,14 @@ def request_detail(request: HttpRequest, number: str) -> HttpResponse:
         "note_form": forms.OptionalNoteForm(),
         "rate_form": forms.RateForm(),
         "announcements": announcements_current(),
+        # The requester's one promise is the resolution clock: the same badge as the desk's.
+        "badges": [
+            badge
+            for badge in timer_badges([ticket.pk])[ticket.pk]
+            if badge.metric == Metric.RESOLUTION and badge.state != "met"
+        ]
+        if ticket.status in OPEN_STATUSES
+        else [],
     }
     if request.htmx and request.htmx.target == "timeline":
         return render(request, "portal/_timeline.html", context)

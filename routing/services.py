@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Tier
 from accounts.models import Team, User
-from catalog.models import Category, InformationSystem, RequestType
+from catalog.models import Category, InformationSystem, RequestType, SystemModule
 from tickets import services as ticket_services
 from tickets.choices import Channel, EventKind, Status
 from tickets.events import event_record
@@ -200,6 +200,7 @@ def routing_correct(
     request_type: RequestType | None = None,
     category: Category | None = None,
     system: InformationSystem | None = None,
+    module: SystemModule | None = None,
     team: Team | None = None,
 ) -> Ticket:
     """An agent corrects (or confirms) the classification; the ticket follows it.
@@ -212,7 +213,7 @@ def routing_correct(
     (request type, category, team) is stored as a training example, replacing an earlier one
     of this ticket.
     """
-    if all(value is None for value in (request_type, category, system, team)):
+    if all(value is None for value in (request_type, category, system, module, team)):
         raise ValidationError(
             {"non_field_errors": [_("Give a request type, category, system or team.")]}
         )
@@ -226,6 +227,7 @@ def routing_correct(
         request_type=request_type,
         category=category,
         system=system,
+        module=module,
         needs_triage=False if before.status == Status.NEW else None,
         message=reason,
         data={"correction": True},

@@ -18,18 +18,28 @@ from tickets.choices import OPEN_STATUSES
 from tickets.models import Ticket
 from tickets.selectors import visibility_q
 
+from .business_time import BusinessCalendar, business_time_between
 from .choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, BadgeState, Metric, TimerState
 from .models import OlaTarget, SlaTimer, TierSpan
 
 METRIC_ORDER = [Metric.FIRST_RESPONSE, Metric.RESOLUTION, Metric.PROGRESS_UPDATE]
 
 
+# Lateness is counted in business time only this far back: beyond it the day-by-day walk of
+# the calendar would cost a queue page more than the rest of it, and "breached" with the due
+# time on hover says enough.
+LATENESS_HORIZON = timedelta(days=31)
+
+
 @dataclass(frozen=True)
 class TimerBadge:
-    """What a screen shows for one clock of a ticket.
+    """What a screen shows for one clock of a ticket: one definition everywhere.
 
-    `state` is one of BadgeState; `remaining` is the wall-clock time to `due_at` for a running
-    clock (negative once overdue) and the business time left for a paused one; None when met.
+    `state` is one of BadgeState. `remaining` is always business time on the clock (what the
+    SLA target counts): what is left before the target is used up, running or paused alike, and
+    negative by the business time past it once overdue (None when met, stopped, or overdue for
+    longer than LATENESS_HORIZON). `due_at` is the instant the target runs out while the clock
+    runs (None while paused: a paused clock has no deadline until it resumes).
     """
 
     metric: str
@@ -51,7 +61,27 @@ class TimerBadge:
         return self.remaining is not None and self.remaining < timedelta(0)
 
 
-def _badge(timer: SlaTimer, now: datetime) -> TimerBadge | None:
+def _running_remaining(
+    timer: SlaTimer, calendar: BusinessCalendar | None, now: datetime
+) -> timedelta | None:
+    """Business time between now and the deadline (negative past it)."""
+    if timer.due_at is None:
+        return None
+    if calendar is None:
+        return timer.due_at - now
+    if now <= timer.due_at:
+        return business_time_between(calendar, now, timer.due_at)
+    if now - timer.due_at > LATENESS_HORIZON:
+        return None
+    return -business_time_between(calendar, timer.due_at, now)
+
+
+def _badge(
+    timer: SlaTimer, now: datetime, calendar: BusinessCalendar | None = None
+) -> TimerBadge | None:
+    """The one badge definition every screen shows (queue rows, the ticket page, the portal).
+    `calendar` is the timer's business calendar; without it a running clock's time left is
+    wall-clock time (only for callers that cannot load it)."""
     if timer.state == TimerState.MET:
         state = BadgeState.BREACHED if timer.breached_at else BadgeState.MET
         return TimerBadge(timer.metric, state, timer.due_at, None, timer.target)
@@ -63,7 +93,7 @@ def _badge(timer: SlaTimer, now: datetime) -> TimerBadge | None:
         remaining = timer.target - timer.used
         state = BadgeState.BREACHED if timer.breached_at else BadgeState.PAUSED
         return TimerBadge(timer.metric, state, None, remaining, timer.target)
-    remaining = timer.due_at - now if timer.due_at else None
+    remaining = _running_remaining(timer, calendar, now)
     if timer.breached_at:
         state = BadgeState.BREACHED
     elif timer.warned_at:
@@ -74,13 +104,15 @@ def _badge(timer: SlaTimer, now: datetime) -> TimerBadge | None:
 
 
 def timer_badges(ticket_ids: list[int]) -> dict[int, list[TimerBadge]]:
-    """The latest timer of each metric for each ticket, in one query (DISTINCT ON)."""
+    """The latest timer of each metric for each ticket, with its calendar, in one query
+    (DISTINCT ON; the built calendar is cached per process)."""
     result: dict[int, list[TimerBadge]] = {ticket_id: [] for ticket_id in ticket_ids}
     if not ticket_ids:
         return result
     now = timezone.now()
     timers = (
         SlaTimer.objects.filter(ticket_id__in=list(ticket_ids))
+        .select_related("calendar")
         .order_by("ticket_id", "metric", "-id")
         .distinct("ticket_id", "metric")
         .only(
@@ -92,10 +124,17 @@ def timer_badges(ticket_ids: list[int]) -> dict[int, list[TimerBadge]]:
             "due_at",
             "warned_at",
             "breached_at",
+            "calendar",
         )
     )
+    calendars: dict[int, BusinessCalendar] = {}
     for timer in timers:
-        badge = _badge(timer, now)
+        calendar = None
+        if timer.state == TimerState.RUNNING:
+            calendar = calendars.get(timer.calendar_id)
+            if calendar is None:
+                calendar = calendars[timer.calendar_id] = timer.calendar.as_calendar()
+        badge = _badge(timer, now, calendar)
         if badge is not None:
             result[timer.ticket_id].append(badge)
     for badges in result.values():

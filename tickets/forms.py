@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.choices import CallableChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team, User
@@ -23,6 +24,53 @@ class LabelChoiceField(forms.ModelChoiceField):
 
     def label_from_instance(self, obj):
         return getattr(obj, "label", None) or str(obj)
+
+
+class ModuleChoiceField(LabelChoiceField):
+    """A module of an information system, offered grouped by system (one <optgroup> each), so
+    the choice reads as depending on the system. The groups are built when the field is
+    rendered (a page that does not show the form costs no query); `module_matches_system`
+    checks the pair after cleaning. `data-depends-on` lets desk.js show only the chosen
+    system's group."""
+
+    def __init__(self, **kwargs):
+        from catalog.models import SystemModule
+
+        kwargs.setdefault("label", _("Module"))
+        kwargs.setdefault("required", False)
+        queryset = (
+            SystemModule.objects.filter(is_active=True, system__is_active=True)
+            .select_related("system")
+            .order_by("system__code", "code")
+        )
+        super().__init__(queryset=queryset, **kwargs)
+        self.widget.attrs["data-depends-on"] = "system"
+
+    def _grouped(self) -> list:
+        groups: dict = {}
+        for module in self.queryset.all():  # a fresh query each render, never a cached list
+            groups.setdefault(module.system, []).append((module.pk, module.label))
+        return [("", self.empty_label or "---------")] + [
+            (system.label, options) for system, options in groups.items()
+        ]
+
+    # Each copy of the field (one per form) answers with its own groups, evaluated lazily.
+    choices = property(
+        lambda self: CallableChoiceIterator(self._grouped), forms.ChoiceField.choices.fset
+    )
+
+
+def module_matches_system(form: forms.Form, *, system_field: str = "system") -> None:
+    """In a form's clean(): a module must belong to the chosen system (a form error on the
+    module otherwise); a module chosen without a system brings its system."""
+    data = form.cleaned_data
+    module, system = data.get("module"), data.get(system_field)
+    if module is None:
+        return
+    if system is None:
+        data[system_field] = module.system
+    elif module.system_id != system.pk:
+        form.add_error("module", _("This module belongs to another system."))
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -16,7 +16,12 @@ from catalog.models import Category, InformationSystem, RequestType
 from servicedesk.ui import StyledForm
 from tickets import actions as catalogue
 from tickets.choices import Channel, Impact, Priority, Status
-from tickets.forms import LabelChoiceField, MultipleFileField
+from tickets.forms import (
+    LabelChoiceField,
+    ModuleChoiceField,
+    MultipleFileField,
+    module_matches_system,
+)
 from tickets.models import TITLE_MAX_LENGTH
 
 ANY = _("Any")
@@ -87,6 +92,7 @@ class RouteForm(StyledForm):
         queryset=InformationSystem.objects.filter(is_active=True),
         required=False,
     )
+    module = ModuleChoiceField()
     team = LabelChoiceField(
         label=_("Route to team"),
         queryset=Team.objects.order_by("tier", "code"),
@@ -101,6 +107,11 @@ class RouteForm(StyledForm):
         self.fields["category"].label_from_instance = lambda c: (
             "\u3000" * (max(getattr(c, "depth", 1), 1) - 1) + c.label
         )
+
+    def clean(self):
+        cleaned = super().clean()
+        module_matches_system(self)
+        return cleaned
 
 
 class CommentForm(StyledForm):

@@ -3,8 +3,7 @@
 A queue page shows 50 tickets with a dozen cells each; through the template engine that was
 most of the page's server time at a million tickets (bench/bench_ui.py), so the rows are built
 here with `format_html` (every value escaped) and the template only places them. The SLA badges
-are the same markup and the same translated words as the sla app's `sla/_badges.html` (which
-the ticket page uses), built here for the same reason.
+come from the sla app's one renderer (`sla_tags.badges_html`, also behind `sla/_badges.html`).
 """
 
 from __future__ import annotations
@@ -18,62 +17,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from accounts.choices import Tier
-from sla.choices import BadgeState, Metric
-from sla.templatetags.sla_tags import sla_duration
+from sla.templatetags.sla_tags import badge_labels, badges_html
 from tickets.choices import Status
-
-
-def badge_labels() -> dict[str, str]:
-    return {
-        **{k: str(v) for k, v in Metric.choices},
-        **{k: str(v) for k, v in BadgeState.choices},
-        "due": _("due"),
-    }
-
-
-def _badge_text(badge) -> str:
-    if badge.state == "met":
-        return _("met")
-    if badge.state == "paused":
-        text = _("paused")
-        if badge.remaining:
-            text += ", " + _("%(left)s left") % {"left": sla_duration(badge.remaining)}
-        return text
-    if badge.state == "breached":
-        text = _("breached")
-        if badge.remaining is not None and badge.is_overdue:
-            text += " (" + _("%(late)s late") % {"late": sla_duration(badge.remaining)} + ")"
-        return text
-    if badge.remaining is None:
-        return ""
-    if badge.is_overdue:
-        text = _("%(late)s late") % {"late": sla_duration(badge.remaining)}
-    else:
-        text = _("%(left)s left") % {"left": sla_duration(badge.remaining)}
-    return text + (" ⚠" if badge.state == "warned" else "")
-
-
-def badges_html(badges, labels: dict | None = None) -> SafeString:
-    """The sla app's badges (`sla/_badges.html`) for one row. `labels` (metric and state
-    labels, from `badge_labels()`) saves translating them again for every row."""
-    labels = labels or badge_labels()
-    parts = []
-    for badge in badges:
-        metric = labels.get(badge.metric, badge.metric)
-        title = f"{metric}: {labels.get(badge.state, badge.state)}"
-        if badge.due_at:
-            title += f" — {labels['due']} {timezone.localtime(badge.due_at):%Y-%m-%d %H:%M}"
-        parts.append(
-            format_html(
-                '<span class="sla-badge sla-{}" title="{}">{}: {}</span>',
-                badge.state,
-                title,
-                metric,
-                _badge_text(badge),
-            )
-        )
-    # Safe: every part went through format_html.
-    return mark_safe(" ".join(parts))  # noqa: S308  # nosec B308 B703
 
 
 def _or_dash(value) -> str:

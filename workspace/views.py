@@ -172,6 +172,7 @@ def _route(user: User, ticket: Ticket, data: dict) -> Ticket:
         request_type=data["request_type"],
         category=data["category"],
         system=data["system"],
+        module=data.get("module"),
         team=data["team"],
     )
 
@@ -190,6 +191,7 @@ SPECIALISED = {
                     "request_type": ticket.request_type_id,
                     "category": ticket.category_id,
                     "system": ticket.system_id,
+                    "module": ticket.module_id,
                 }
             )
         ),

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -32,3 +35,84 @@ def sla_duration(value: timedelta | None) -> str:
 def get_item(mapping: dict, key):
     """`mapping[key]` in a template (e.g. the badges of one ticket), or an empty list."""
     return mapping.get(key, []) if mapping else []
+
+
+# The SLA badge's words and markup, in one place: the ticket page and the portal through
+# `sla/_badges.html` ({% sla_badges %}), the queue rows through workspace/rendering.py (which
+# builds rows in Python for speed). The number is always business time on the clock (see
+# sla.selectors.TimerBadge); the hover title gives the deadline in the viewer's time zone.
+
+
+def badge_labels() -> dict[str, str]:
+    """Metric and state labels and the fixed words, translated once per page."""
+    from sla.choices import BadgeState, Metric
+
+    return {
+        **{k: str(v) for k, v in Metric.choices},
+        **{k: str(v) for k, v in BadgeState.choices},
+        "due": _("due"),
+        "zone": timezone.get_current_timezone_name(),
+        "paused_note": _("no deadline while paused; the time left is kept"),
+        "business_note": _("time left counts business hours"),
+    }
+
+
+def badge_text(badge) -> str:
+    """The visible words of one badge: "2 h 5 min left", "paused, 22 h 30 min left"."""
+    if badge.state == "met":
+        return _("met")
+    if badge.state == "paused":
+        text = _("paused")
+        if badge.remaining:
+            text += ", " + _("%(left)s left") % {"left": sla_duration(badge.remaining)}
+        return text
+    if badge.state == "breached":
+        text = _("breached")
+        if badge.remaining is not None and badge.is_overdue:
+            text += " (" + _("%(late)s late") % {"late": sla_duration(badge.remaining)} + ")"
+        return text
+    if badge.remaining is None:
+        return ""
+    if badge.is_overdue:
+        text = _("%(late)s late") % {"late": sla_duration(badge.remaining)}
+    else:
+        text = _("%(left)s left") % {"left": sla_duration(badge.remaining)}
+    return text + (" ⚠" if badge.state == "warned" else "")
+
+
+def badge_title(badge, labels: dict) -> str:
+    """The hover text: state, the deadline in the viewer's zone (labelled), what the number
+    counts."""
+    title = f"{labels.get(badge.metric, badge.metric)}: {labels.get(badge.state, badge.state)}"
+    if badge.due_at:
+        due = timezone.localtime(badge.due_at)
+        title += f" — {labels['due']} {due:%Y-%m-%d %H:%M} ({labels['zone']})"
+    elif badge.state == "paused":
+        title += f" — {labels['paused_note']}"
+    if badge.remaining is not None:
+        title += f" · {labels['business_note']}"
+    return title
+
+
+def badges_html(badges, labels: dict | None = None) -> SafeString:
+    """The badges of one ticket. `labels` (from `badge_labels()`) saves translating them again
+    for every row of a queue."""
+    labels = labels or badge_labels()
+    parts = [
+        format_html(
+            '<span class="sla-badge sla-{}" title="{}">{}: {}</span>',
+            badge.state,
+            badge_title(badge, labels),
+            labels.get(badge.metric, badge.metric),
+            badge_text(badge),
+        )
+        for badge in badges
+    ]
+    # Safe: every part went through format_html.
+    return mark_safe(" ".join(parts))  # noqa: S308  # nosec B308 B703
+
+
+@register.simple_tag
+def sla_badges(badges) -> SafeString:
+    """{% sla_badges badges %}: the badges of one ticket (a list of TimerBadge)."""
+    return badges_html(badges or [])

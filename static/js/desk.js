@@ -1,5 +1,6 @@
 // Small behaviours of the service desk UI: language switch, queue row navigation and
-// selection, and the workspace's keyboard shortcuts (press "?" for the list).
+// selection, the workspace's keyboard shortcuts (press "?" for the list), and module
+// selects that follow the chosen system.
 (function () {
   "use strict";
 
@@ -133,6 +134,30 @@
     }
   });
 
-  document.addEventListener("htmx:afterSwap", function () { current = -1; updateBulk(); });
+  // A module select (grouped by system, data-depends-on="system") shows only the chosen
+  // system's modules; a module of another system is cleared. The server checks the pair again.
+  function narrowModules(select) {
+    var system = select.form && select.form.elements[select.dataset.dependsOn];
+    if (!system) return;
+    var chosen = system.selectedIndex > 0 ? system.options[system.selectedIndex].text : "";
+    Array.prototype.forEach.call(select.querySelectorAll("optgroup"), function (group) {
+      var hidden = chosen !== "" && group.label !== chosen;
+      group.hidden = hidden; group.disabled = hidden;
+      if (hidden && group.contains(select.options[select.selectedIndex])) select.value = "";
+    });
+  }
+  function narrowAll() {
+    Array.prototype.forEach.call(document.querySelectorAll("select[data-depends-on]"), narrowModules);
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (!form) return;
+    Array.prototype.forEach.call(form.querySelectorAll("select[data-depends-on]"), function (select) {
+      if (event.target.name === select.dataset.dependsOn) narrowModules(select);
+    });
+  });
+
+  document.addEventListener("htmx:afterSwap", function () { current = -1; updateBulk(); narrowAll(); });
   ready(updateBulk);
+  ready(narrowAll);
 })();

@@ -175,3 +175,91 @@ def test_api_timers_and_compliance(client, board, desk):
     bad = client.get(url, {"date_from": "2025-10-02", "date_to": "2025-10-01"})
     assert bad.status_code == 400 and "date_to" in str(bad.json())
     assert client.get(url).status_code == 400
+
+
+# One badge definition (issue #11): the number is business time on the clock, running or
+# paused; the deadline is in the hover title, in the viewer's time zone and labelled.
+
+
+def _timer(**fields):
+    from sla.models import SlaTimer
+
+    base = {"metric": Metric.RESOLUTION, "target": timedelta(hours=4), "used": timedelta(0)}
+    return SlaTimer(**{**base, **fields})
+
+
+def test_running_and_paused_badges_count_the_same_business_time():
+    from django.utils import timezone as dj_timezone
+
+    from sla.business_time import BusinessCalendar
+    from sla.choices import TimerState
+    from sla.selectors import _badge
+    from sla.templatetags.sla_tags import badges_html
+
+    office = BusinessCalendar.standard_china()  # Mon-Fri 09:00-12:00, 13:30-18:00
+    friday_evening = sh(2025, 10, 24, 17, 0)
+    # Due Monday 10:30: 1 h on Friday + 1 h 30 min on Monday of business time, although the
+    # wall clock says 2 d 17 h 30 min.
+    running = _badge(
+        _timer(state=TimerState.RUNNING, due_at=sh(2025, 10, 27, 10, 30)), friday_evening, office
+    )
+    paused = _badge(
+        _timer(state=TimerState.PAUSED, used=timedelta(hours=1, minutes=30)),
+        friday_evening,
+        office,
+    )
+    assert (running.state, running.remaining) == (
+        BadgeState.RUNNING,
+        timedelta(hours=2, minutes=30),
+    )
+    assert (paused.state, paused.remaining, paused.due_at) == (
+        BadgeState.PAUSED,
+        timedelta(hours=2, minutes=30),
+        None,
+    )
+    with dj_timezone.override("Europe/Berlin"):
+        html = badges_html([running, paused])
+    assert html == (
+        '<span class="sla-badge sla-running" title="Resolution: Running — due 2025-10-27 03:30 '
+        '(Europe/Berlin) · time left counts business hours">Resolution: 2 h 30 min left</span> '
+        '<span class="sla-badge sla-paused" title="Resolution: Paused — no deadline while paused; '
+        'the time left is kept · time left counts business hours">Resolution: paused, '
+        "2 h 30 min left</span>"
+    )
+    # Overdue: the business time past the deadline (Friday 10:00 → 17:00 is 5 h 30 min of
+    # office hours), and a month past it only "breached" with the deadline on hover.
+    late = _badge(
+        _timer(
+            state=TimerState.RUNNING,
+            due_at=sh(2025, 10, 24, 10, 0),
+            breached_at=sh(2025, 10, 24, 10, 0),
+        ),
+        friday_evening,
+        office,
+    )
+    assert (late.state, late.remaining) == (BadgeState.BREACHED, -timedelta(hours=5, minutes=30))
+    long_ago = _badge(
+        _timer(
+            state=TimerState.RUNNING, due_at=sh(2025, 9, 1, 10, 0), breached_at=sh(2025, 9, 1, 10)
+        ),
+        friday_evening,
+        office,
+    )
+    assert (long_ago.state, long_ago.remaining) == (BadgeState.BREACHED, None)
+    with dj_timezone.override("Asia/Shanghai"):
+        assert ">Resolution: breached (5 h 30 min late)<" in badges_html([late])
+        assert ">Resolution: breached<" in badges_html([long_ago])
+
+
+def test_the_portal_and_the_ticket_page_show_the_same_paused_badge(board, client, desk):
+    paused = board["paused"]
+    expected = "Resolution: paused, 1 h 55 min left"
+    with time_machine.travel(board["now"], tick=False):
+        client.force_login(desk.requester)
+        portal = client.get(reverse("portal:request", args=[paused.number])).content.decode()
+        client.force_login(desk.tier1)
+        page = client.get(reverse("workspace:ticket", args=[paused.number])).content.decode()
+    assert expected in portal and expected in page
+    assert 'class="sla-badge sla-paused"' in portal
+    # The requester sees only the resolution clock.
+    assert "First response:" not in portal and "Progress update:" not in portal

@@ -77,11 +77,15 @@ def ticket_create(
         system = module.system
     external_ref = (external_ref or "").strip()[:255]
     if external_ref:
-        existing = Ticket.objects.filter(
-            external_source=external_source, external_ref=external_ref
-        ).first()
-        if existing is not None:
-            return existing, False
+        # The id first: nearly every key is new, and a whole row costs the state machine's
+        # set-up for nothing.
+        existing_id = (
+            Ticket.objects.filter(external_source=external_source, external_ref=external_ref)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if existing_id is not None:
+            return Ticket.objects.get(pk=existing_id), False
     try:
         with transaction.atomic():
             ticket = _insert_ticket(
@@ -128,7 +132,7 @@ def _insert_ticket(*, requester: User, created_by: User | None, **values: Any) -
         new=ticket.number,
         data={"channel": ticket.channel},
     )
-    search_document_update(ticket_id=ticket.pk)  # findable from its commit on
+    search_document_update(ticket_id=ticket.pk, new_ticket=ticket)  # findable from its commit on
     follow_as_actor(ticket, created_by)  # an agent who logs a call follows it
     reactions.fire(reactions.TICKET_CREATED, ticket_id=ticket.pk)
     return ticket

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Tier
 from accounts.models import Team, User
-from catalog.models import Category, InformationSystem, RequestType
+from catalog.models import Category, InformationSystem, RequestType, SystemModule
 
 from .. import permissions as perms
 from ..choices import OPEN_STATUSES, EventKind, PendingReason, Priority, Status
@@ -48,6 +48,7 @@ def ticket_classify(
     request_type: RequestType | None = None,
     category: Category | None = None,
     system: InformationSystem | None = None,
+    module: SystemModule | None = None,
     impact: int | None = None,
     urgency: int | None = None,
     priority: str | None = None,
@@ -56,7 +57,7 @@ def ticket_classify(
     message: str = "",
     data: dict | None = None,
 ) -> Ticket:
-    """Set what the ticket is (type, category, system, impact, urgency, priority).
+    """Set what the ticket is (type, category, system and module, impact, urgency, priority).
 
     Used by the classifier (actor None, with a confidence) and by agents correcting it (the
     correction is logged and later teaches the classifier). Logs one entry per changed field.
@@ -78,10 +79,20 @@ def ticket_classify(
     _check_scales(impact=impact, urgency=urgency, priority=priority)
     before = snapshot(ticket)
     fields: set[str] = set()
+    if module is not None:
+        if system is None:
+            system = module.system if ticket.system_id != module.system_id else None
+        elif module.system_id != system.pk:
+            raise ValidationError({"module": [_("This module belongs to another system.")]})
+    elif system is not None and ticket.module_id and ticket.module.system_id != system.pk:
+        # Another system: the old system's module no longer describes the ticket.
+        ticket.module = None
+        fields.add("module")
     for name, value in (
         ("request_type", request_type),
         ("category", category),
         ("system", system),
+        ("module", module),
         ("impact", impact),
         ("urgency", urgency),
         ("priority", priority),
