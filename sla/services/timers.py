@@ -4,9 +4,10 @@ resume, meet, stop, reopen, and recalculate on a new priority keeping the time a
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +21,8 @@ from ..models import (
     SlaTimer,
 )
 from .common import (
+    _ADVISORY_NAMESPACE,
+    TIMER_FIELDS,
     _active_timers,
     _fold,
     _is_waiting_on_requester,
@@ -95,23 +98,25 @@ def _sync_first_response(ticket: Ticket, policy: SlaPolicy | None = None) -> Non
                 _pause(timer, timer.calendar.as_calendar(), timezone.now())
 
 
-def _meet(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+def _meet(timer: SlaTimer, calendar: BusinessCalendar, at: datetime, *, save=True) -> None:
     if timer.state == TimerState.RUNNING:
         _fold(timer, calendar, max(at, timer.segment_started_at))
     timer.state = TimerState.MET
     timer.met_at = at
     timer.segment_started_at = None
     timer.next_escalation_at = None
-    _save(timer)
+    if save:
+        _save(timer)
 
 
-def _stop(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+def _stop(timer: SlaTimer, calendar: BusinessCalendar, at: datetime, *, save=True) -> None:
     _fold(timer, calendar, at)
     timer.state = TimerState.STOPPED
     timer.stopped_at = at
     timer.segment_started_at = None
     timer.next_escalation_at = None
-    _save(timer)
+    if save:
+        _save(timer)
 
 
 def _pause(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
@@ -178,6 +183,69 @@ def sla_timers_on_status(*, ticket_id: int, old: str, new: str) -> None:
     with transaction.atomic():
         _lock_ticket_sla(ticket_id)
         _follow_status(Ticket.objects.get(pk=ticket_id), old, new)
+
+
+FINISHED = (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
+
+
+@transaction.atomic
+def sla_timers_on_status_many(*, changes: list[tuple[int, str, str]]) -> None:
+    """The batch form of `sla_timers_on_status` for many tickets' changes (ticket id, old,
+    new), e.g. the thousands of tickets a major incident's recovery resolves; the outcome is
+    the same as calling it for each. Tickets that are now resolved, closed or cancelled (and
+    were not waiting: resuming logs a step of its own) have their clocks met or stopped
+    set-based: one statement takes the tickets' advisory locks (in id order, so it never
+    deadlocks with a one-ticket reaction), one reads the tickets, one locks their active
+    timers, and one UPDATE per 500 timers writes them. Any other change follows the
+    one-ticket path, under the same locks."""
+    # A ticket changed twice in the batch follows its changes one by one, in order.
+    times = Counter(ticket_id for ticket_id, _old, _new in changes)
+    batched = {
+        c[0]: c for c in changes if times[c[0]] == 1 and c[2] in FINISHED and c[1] != Status.PENDING
+    }
+    if batched:
+        ids = sorted(batched)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, key) FROM ("
+                "SELECT DISTINCT (id %% 2147483648)::int AS key FROM unnest(%s::bigint[]) AS id "
+                "ORDER BY key) AS keys",
+                [_ADVISORY_NAMESPACE, ids],
+            )
+        tickets = Ticket.objects.in_bulk(ids)
+        timers: dict[int, list[SlaTimer]] = {}
+        for timer in (
+            SlaTimer.objects.select_for_update()
+            .filter(ticket_id__in=ids, state__in=ACTIVE_TIMER_STATES)
+            .select_related("calendar")
+            .order_by("id")
+        ):
+            timers.setdefault(timer.ticket_id, []).append(timer)
+        now, changed = timezone.now(), []
+        for ticket_id, (_id, old, new) in batched.items():
+            ticket = tickets.get(ticket_id)
+            if ticket is None:
+                continue
+            if ticket.status != new:
+                # It moved again since: its own path decides (it may start a progress clock).
+                _follow_status(ticket, old, new)
+                continue
+            for timer in timers.get(ticket_id, []):
+                calendar = timer.calendar.as_calendar()
+                if timer.metric == Metric.FIRST_RESPONSE and ticket.first_response_at:
+                    _meet(timer, calendar, ticket.first_response_at, save=False)
+                elif new != Status.RESOLVED:
+                    _stop(timer, calendar, now, save=False)
+                elif timer.metric == Metric.PROGRESS_UPDATE:
+                    _stop(timer, calendar, ticket.resolved_at or now, save=False)
+                else:
+                    _meet(timer, calendar, ticket.resolved_at or now, save=False)
+                timer.updated_at = now  # bulk_update does not apply auto_now
+                changed.append(timer)
+        SlaTimer.objects.bulk_update(changed, TIMER_FIELDS, batch_size=500)
+    for ticket_id, old, new in changes:
+        if ticket_id not in batched:
+            sla_timers_on_status(ticket_id=ticket_id, old=old, new=new)
 
 
 def _follow_status(ticket: Ticket, old: str, new: str) -> None:
