@@ -81,6 +81,7 @@ BATCH_CHUNK = 500
 BATCH_FORMS: dict[str, str] = {
     "sla.reactions.on_status_changed": "sla.reactions.on_status_changed_many",
     "notifications.reactions.on_status_changed": "notifications.reactions.on_status_changed_many",
+    "feedback.reactions.on_status_changed": "feedback.reactions.on_status_changed_many",
 }
 
 # Before the TICKET_CREATED chains of an intake batch run: work done once for the batch (one
