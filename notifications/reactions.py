@@ -15,7 +15,7 @@ from accounts.models import User
 from tickets.choices import PendingReason, Status
 from tickets.models import Comment, Ticket, TicketEvent
 
-from .services import TicketMessage, notify_ticket, notify_ticket_many
+from .services import TicketMessage, TicketRef, notify_ticket, notify_ticket_many
 
 
 def _ticket(ticket_id: int) -> Ticket:
@@ -121,7 +121,13 @@ def on_status_changed_many(*, payloads: list[dict]) -> None:
             on_status_changed(**payload)
     if not resolved:
         return
-    tickets = Ticket.objects.select_related("team").in_bulk([p["ticket_id"] for p in resolved])
+    # The few fields a message needs, not model instances: thousands of tickets at a time.
+    tickets = {
+        row[0]: TicketRef(*row)
+        for row in Ticket.objects.filter(pk__in=[p["ticket_id"] for p in resolved]).values_list(
+            "pk", "number", "title", "requester_id", "team_id"
+        )
+    }
     resolutions = _resolutions(list(tickets))
     messages = []
     for payload in resolved:

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -324,12 +325,22 @@ def notify_ticket(
     )
 
 
+class TicketRef(NamedTuple):
+    """What a message needs of its ticket (batch reactions read thousands at a time)."""
+
+    pk: int
+    number: str
+    title: str
+    requester_id: int
+    team_id: int | None
+
+
 @dataclass
 class TicketMessage:
     """One `notify_ticket` call, for `notify_ticket_many` (same arguments)."""
 
     kind: str
-    ticket: Ticket
+    ticket: Ticket | TicketRef
     key: str
     params: dict
     user_ids: Iterable[int] = ()
