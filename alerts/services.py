@@ -174,20 +174,22 @@ def delivery_receive(
         seen = Delivery.objects.filter(integration=integration, idempotency_key=key).first()
         if seen is not None:
             return DeliveryResult(seen.pk, True, [], list(seen.ticket_numbers))
-    try:
-        with transaction.atomic():
-            delivery = Delivery.objects.create(
-                integration=integration,
-                idempotency_key=key,
-                group_key=incoming.group_key,
-                status=incoming.status[:10],
-                alert_count=len(incoming.alerts),
-                truncated_alerts=incoming.truncated_alerts,
-            )
-    except IntegrityError:
-        # The same key at the same moment: the other request stored it.
-        seen = Delivery.objects.get(integration=integration, idempotency_key=key)
-        return DeliveryResult(seen.pk, True, [], list(seen.ticket_numbers))
+    delivery = Delivery(
+        integration=integration,
+        idempotency_key=key,
+        group_key=incoming.group_key,
+        status=incoming.status[:10],
+        alert_count=len(incoming.alerts),
+        truncated_alerts=incoming.truncated_alerts,
+    )
+    if key:
+        # Stored first: the same key at the same moment waits here for the other request.
+        try:
+            with transaction.atomic():
+                delivery.save(force_insert=True)
+        except IntegrityError:
+            seen = Delivery.objects.get(integration=integration, idempotency_key=key)
+            return DeliveryResult(seen.pk, True, [], list(seen.ticket_numbers))
     group = _group(integration, incoming.group_key)
     result = DeliveryResult(delivery.pk)
     requester = _requester(integration, incoming.requester_hint)
@@ -218,7 +220,11 @@ def delivery_receive(
     if incoming.truncated_alerts:
         _record_truncated(integration, group, incoming, result)
     delivery.ticket_numbers = result.ticket_numbers
-    delivery.save(update_fields=["ticket_numbers"])
+    if delivery.pk is None:
+        delivery.save(force_insert=True)  # without a key: one INSERT, with the answer
+        result.delivery_id = delivery.pk
+    else:
+        delivery.save(update_fields=["ticket_numbers"])
     return result
 
 
@@ -243,9 +249,19 @@ def _group(
     integration's overflow group (the empty key)."""
     if not group_key and not overflow:
         return None
-    group, _created = AlertGroup.objects.get_or_create(integration=integration, group_key=group_key)
     # Deliveries of one group queue here, so the group's count and storm ticket stay exact.
-    return AlertGroup.objects.select_for_update().get(pk=group.pk)
+    groups = AlertGroup.objects.select_for_update().filter(
+        integration=integration, group_key=group_key
+    )
+    group = groups.first()
+    if group is None:
+        # A new group: inserted unless another delivery just did (ON CONFLICT DO NOTHING
+        # waits for it), then locked.
+        AlertGroup.objects.bulk_create(
+            [AlertGroup(integration=integration, group_key=group_key)], ignore_conflicts=True
+        )
+        group = groups.get()
+    return group
 
 
 @dataclass
