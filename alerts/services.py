@@ -174,32 +174,41 @@ def delivery_receive(
         seen = Delivery.objects.filter(integration=integration, idempotency_key=key).first()
         if seen is not None:
             return DeliveryResult(seen.pk, True, [], list(seen.ticket_numbers))
-    try:
-        with transaction.atomic():
-            delivery = Delivery.objects.create(
-                integration=integration,
-                idempotency_key=key,
-                group_key=incoming.group_key,
-                status=incoming.status[:10],
-                alert_count=len(incoming.alerts),
-                truncated_alerts=incoming.truncated_alerts,
-            )
-    except IntegrityError:
-        # The same key at the same moment: the other request stored it.
-        seen = Delivery.objects.get(integration=integration, idempotency_key=key)
-        return DeliveryResult(seen.pk, True, [], list(seen.ticket_numbers))
+    delivery = Delivery(
+        integration=integration,
+        idempotency_key=key,
+        group_key=incoming.group_key,
+        status=incoming.status[:10],
+        alert_count=len(incoming.alerts),
+        truncated_alerts=incoming.truncated_alerts,
+    )
+    if key:
+        # Stored first: the same key at the same moment waits here for the other request.
+        try:
+            with transaction.atomic():
+                delivery.save(force_insert=True)
+        except IntegrityError:
+            seen = Delivery.objects.get(integration=integration, idempotency_key=key)
+            return DeliveryResult(seen.pk, True, [], list(seen.ticket_numbers))
     group = _group(integration, incoming.group_key)
     result = DeliveryResult(delivery.pk)
     requester = _requester(integration, incoming.requester_hint)
-    seen = _Seen.load(integration, incoming.alerts, group)
+    seen = _Seen.load(integration, incoming, group)
     counted_before = group.alert_count if group is not None else 0
     # Rules and the fault request type are read once for the delivery (tickets.reactions.memo).
+    touched: list[Ticket | Alert | None] = []
     with reactions.batch():
         for alert in incoming.alerts:
+            if alert.fingerprint in seen.opening.fingerprints:
+                seen.opening.flush()  # this alert needs its fingerprint's rows stored
             outcome, ticket = _ingest(integration, group, alert, incoming, requester, seen)
             result.outcomes.append(outcome)
-            if ticket is not None and ticket.number not in result.ticket_numbers:
-                result.ticket_numbers.append(ticket.number)
+            touched.append(ticket)
+        seen.opening.flush()
+    for ticket in touched:
+        ticket = ticket.ticket if isinstance(ticket, Alert) else ticket
+        if ticket is not None and ticket.number not in result.ticket_numbers:
+            result.ticket_numbers.append(ticket.number)
     # The group's last sign of life (storm control forgets groups quiet for hours): written
     # when it grew, else at most once a minute.
     if group is not None and (
@@ -211,7 +220,11 @@ def delivery_receive(
     if incoming.truncated_alerts:
         _record_truncated(integration, group, incoming, result)
     delivery.ticket_numbers = result.ticket_numbers
-    delivery.save(update_fields=["ticket_numbers"])
+    if delivery.pk is None:
+        delivery.save(force_insert=True)  # without a key: one INSERT, with the answer
+        result.delivery_id = delivery.pk
+    else:
+        delivery.save(update_fields=["ticket_numbers"])
     return result
 
 
@@ -236,9 +249,19 @@ def _group(
     integration's overflow group (the empty key)."""
     if not group_key and not overflow:
         return None
-    group, _created = AlertGroup.objects.get_or_create(integration=integration, group_key=group_key)
     # Deliveries of one group queue here, so the group's count and storm ticket stay exact.
-    return AlertGroup.objects.select_for_update().get(pk=group.pk)
+    groups = AlertGroup.objects.select_for_update().filter(
+        integration=integration, group_key=group_key
+    )
+    group = groups.first()
+    if group is None:
+        # A new group: inserted unless another delivery just did (ON CONFLICT DO NOTHING
+        # waits for it), then locked.
+        AlertGroup.objects.bulk_create(
+            [AlertGroup(integration=integration, group_key=group_key)], ignore_conflicts=True
+        )
+        group = groups.get()
+    return group
 
 
 @dataclass
@@ -250,11 +273,11 @@ class _Seen:
     known: dict[tuple[str, object], Alert]
     previous: dict[str, list[Alert]]
     budget: _Budget
+    opening: _Opening
 
     @classmethod
-    def load(
-        cls, integration: Integration, alerts: list[IncomingAlert], group: AlertGroup | None
-    ) -> _Seen:
+    def load(cls, integration: Integration, incoming: Incoming, group: AlertGroup | None) -> _Seen:
+        alerts = incoming.alerts
         fingerprints = sorted({a.fingerprint for a in alerts})
         known = {
             (a.fingerprint, a.starts_at): a
@@ -286,7 +309,40 @@ class _Seen:
         if group is not None:
             # Alerts beyond the group's storm threshold join its storm ticket: no budget.
             wanted = min(wanted, max(0, integration.storm_threshold - group.alert_count))
-        return cls(known, previous, _Budget(integration, wanted))
+        return cls(known, previous, _Budget(integration, wanted), _Opening(integration, incoming))
+
+
+class _Opening:
+    """The delivery's new alerts that open a ticket each, opened together: their tickets in one
+    bulk intake (`ticket_create_many`: one INSERT of tickets, of log rows, of search
+    documents), then their alert rows in one INSERT. Flushed at the end of the delivery, and
+    before any later alert of the same fingerprint is handled (it may need these rows)."""
+
+    def __init__(self, integration: Integration, incoming: Incoming):
+        self.integration, self.incoming = integration, incoming
+        self.alerts: list[Alert] = []
+        self.drafts: list[dict] = []
+        self.fingerprints: set[str] = set()
+        self.requester: User | None = None
+
+    def add(self, alert: Alert, draft: dict, requester: User) -> None:
+        self.alerts.append(alert)
+        self.drafts.append(draft)
+        self.fingerprints.add(alert.fingerprint)
+        self.requester = requester
+
+    def flush(self) -> None:
+        if not self.alerts:
+            return
+        opened = ticket_services.ticket_create_many(
+            requester=self.requester,
+            channel=TICKET_CHANNEL.get(self.integration.kind, Channel.ALERT),
+            drafts=self.drafts,
+        )
+        for alert, (ticket, _created) in zip(self.alerts, opened, strict=True):
+            alert.ticket = ticket
+        Alert.objects.bulk_create(self.alerts)
+        self.alerts, self.drafts, self.fingerprints = [], [], set()
 
 
 def _ingest(
@@ -317,14 +373,15 @@ def _ingest(
         return AlertOutcome.REOPENED, reused
     in_storm = _count_in_group(group, now) > integration.storm_threshold
     if not in_storm and seen.budget.take(now):
-        ticket = _open_ticket(integration, incoming_alert, incoming, mapping, requester)
         alert = _new_alert(
-            integration, group, incoming_alert, AlertOutcome.OPENED, ticket, mapping, now,
-            opened_ticket=True,
+            integration, group, incoming_alert, AlertOutcome.OPENED, None, mapping, now,
+            opened_ticket=True, save=False,
         )  # fmt: skip
+        seen.opening.add(alert, _ticket_draft(integration, incoming_alert, incoming, mapping),
+                         requester)  # fmt: skip
         seen.known[key] = alert
         seen.previous.setdefault(alert.fingerprint, []).insert(0, alert)
-        return AlertOutcome.OPENED, ticket
+        return AlertOutcome.OPENED, alert
     storm_group = group if in_storm else _group(integration, OVERFLOW_GROUP, overflow=True)
     ticket = _storm_ticket(integration, storm_group, incoming_alert, mapping, requester)
     seen.known[key] = _new_alert(
@@ -416,8 +473,9 @@ def _new_alert(
     now,
     *,
     opened_ticket: bool = False,
+    save: bool = True,
 ) -> Alert:
-    return Alert.objects.create(
+    alert = Alert(
         opened_ticket=opened_ticket,
         integration=integration,
         group=group,
@@ -437,6 +495,9 @@ def _new_alert(
         first_seen_at=now,
         last_seen_at=now,
     )
+    if save:
+        alert.save(force_insert=True)
+    return alert
 
 
 def _count_in_group(group: AlertGroup | None, now) -> int:
@@ -519,29 +580,23 @@ def ticket_text(incoming_alert: IncomingAlert, incoming: Incoming) -> tuple[str,
     return title[:200], "\n".join(lines)[:50_000]
 
 
-def _open_ticket(
-    integration: Integration,
-    incoming_alert: IncomingAlert,
-    incoming: Incoming,
-    mapping: Mapping,
-    requester: User,
-) -> Ticket:
+def _ticket_draft(
+    integration: Integration, incoming_alert: IncomingAlert, incoming: Incoming, mapping: Mapping
+) -> dict:
+    """The new ticket of an alert, as `ticket_create_many` takes it; its external reference
+    (fingerprint@startsAt) makes a retried delivery find it instead of opening another."""
     title, description = ticket_text(incoming_alert, incoming)
-    ticket, _created = ticket_services.ticket_create(
-        requester=requester,
-        created_by=None,
-        channel=TICKET_CHANNEL.get(integration.kind, Channel.ALERT),
-        title=title,
-        description=description,
-        system=mapping.system,
-        module=mapping.module,
-        impact=mapping.impact,
-        urgency=mapping.urgency,
-        request_type=mapping.request_type,
-        external_source=f"alert:{integration.pk}",
-        external_ref=f"{incoming_alert.fingerprint}@{incoming_alert.starts_at.isoformat()}",
-    )
-    return ticket
+    return {
+        "title": title,
+        "description": description,
+        "system": mapping.system,
+        "module": mapping.module,
+        "impact": mapping.impact,
+        "urgency": mapping.urgency,
+        "request_type": mapping.request_type,
+        "external_source": f"alert:{integration.pk}",
+        "external_ref": f"{incoming_alert.fingerprint}@{incoming_alert.starts_at.isoformat()}",
+    }
 
 
 def _storm_ticket(

@@ -15,7 +15,7 @@ from accounts.models import User
 from tickets.choices import PendingReason, Status
 from tickets.models import Comment, Ticket, TicketEvent
 
-from .services import notify_ticket
+from .services import TicketMessage, TicketRef, notify_ticket, notify_ticket_many
 
 
 def _ticket(ticket_id: int) -> Ticket:
@@ -110,20 +110,79 @@ def on_status_changed(*, ticket_id: int, old: str, new: str, actor_id=None, at="
     tell("ticket.followed_changed", [], params={"status": new}, followers=True)
 
 
-def _resolution(ticket: Ticket) -> str:
-    """The resolution the requester is asked to confirm: the last resolve or submit-fix note
-    (a back-office fix reaches the requester only after the middle office verified it)."""
-    event = (
+def on_status_changed_many(*, payloads: list[dict]) -> None:
+    """The batch form of `on_status_changed` (tickets/wiring.py BATCH_FORMS): tickets the
+    desk resolved (a major incident's recovery) ask each requester to confirm and tell the
+    followers, as `on_status_changed` would, in a handful of queries for the whole batch;
+    any other change goes through `on_status_changed` one ticket at a time."""
+    resolved = [p for p in payloads if p["new"] == Status.RESOLVED]
+    for payload in payloads:
+        if payload["new"] != Status.RESOLVED:
+            on_status_changed(**payload)
+    if not resolved:
+        return
+    # The few fields a message needs, not model instances: thousands of tickets at a time.
+    tickets = {
+        row[0]: TicketRef(*row)
+        for row in Ticket.objects.filter(pk__in=[p["ticket_id"] for p in resolved]).values_list(
+            "pk", "number", "title", "requester_id", "team_id"
+        )
+    }
+    resolutions = _resolutions(list(tickets))
+    messages = []
+    for payload in resolved:
+        ticket = tickets.get(payload["ticket_id"])
+        if ticket is None:
+            continue
+        key = payload.get("at") or f"{payload['old']}>{payload['new']}"
+        actor = payload.get("actor_id")
+        messages += [
+            TicketMessage(
+                kind="ticket.please_confirm",
+                ticket=ticket,
+                key=key,
+                params={"resolution": resolutions.get(ticket.pk, "")},
+                user_ids=[ticket.requester_id],
+                exclude=[actor],
+            ),
+            TicketMessage(
+                kind="ticket.followed_changed",
+                ticket=ticket,
+                key=key,
+                params={"status": payload["new"]},
+                followers=True,
+                exclude=[actor, ticket.requester_id],
+            ),
+        ]
+    notify_ticket_many(messages)
+
+
+def _resolution_events():
+    return (
         TicketEvent.objects.filter(
-            ticket=ticket,
-            field="status",
-            new_value__in=[Status.RESOLVED, Status.PENDING_VERIFICATION],
+            field="status", new_value__in=[Status.RESOLVED, Status.PENDING_VERIFICATION]
         )
         .exclude(data__transition="verify_pass")
         .order_by("-id")
-        .values("message")
-        .first()
     )
+
+
+def _resolutions(ticket_ids: list[int]) -> dict[int, str]:
+    """`_resolution` of many tickets in one query."""
+    rows = (
+        _resolution_events()
+        .filter(ticket_id__in=ticket_ids)
+        .order_by("ticket_id", "-id")
+        .distinct("ticket_id")
+        .values_list("ticket_id", "message")
+    )
+    return dict(rows)
+
+
+def _resolution(ticket: Ticket) -> str:
+    """The resolution the requester is asked to confirm: the last resolve or submit-fix note
+    (a back-office fix reaches the requester only after the middle office verified it)."""
+    event = _resolution_events().filter(ticket=ticket).values("message").first()
     return event["message"] if event else ""
 
 

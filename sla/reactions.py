@@ -16,6 +16,13 @@ def on_status_changed(*, ticket_id: int, old: str, new: str, **_payload) -> None
     services.sla_timers_on_status(ticket_id=ticket_id, old=old, new=new)
 
 
+def on_status_changed_many(*, payloads: list[dict]) -> None:
+    """The batch form of `on_status_changed` (tickets/wiring.py BATCH_FORMS)."""
+    services.sla_timers_on_status_many(
+        changes=[(p["ticket_id"], p["old"], p["new"]) for p in payloads]
+    )
+
+
 def on_priority_changed(*, ticket_id: int, old: str, new: str, **_payload) -> None:
     services.sla_timers_recalculate(ticket_id=ticket_id, reason="")
 

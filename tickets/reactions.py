@@ -14,7 +14,7 @@ from django.db import transaction
 
 from servicedesk.tasks import enqueue_by_name
 
-from . import intake, retries
+from . import intake, retries, wiring
 from .wiring import (  # noqa: F401  (the events, batch and inline are part of this module's API)
     ASSIGNMENT_CHANGED,
     EVENTS,
@@ -30,6 +30,7 @@ from .wiring import (  # noqa: F401  (the events, batch and inline are part of t
     memo,
     registered,
     run_chain,
+    run_chain_many,
     wired_for_test,
 )
 
@@ -65,6 +66,41 @@ def dispatch(event: str, payload: dict) -> None:
     if deferred(event) and enqueue_by_name("tickets.run_reactions", event, payload):
         return
     run_now(event, **payload)
+
+
+def fire_many(event: str, payloads: list[dict]) -> None:
+    """`fire` for the same event of many tickets (bulk services: thousands of linked tickets
+    resolved together, a delivery's new alert tickets): one after-commit hand-off for all of
+    them, and the chain's batch forms (tickets/wiring.py BATCH_FORMS) instead of a chain run
+    per ticket. The outcome per ticket is the same as firing each: every reaction runs for
+    every ticket, and a failure is recorded for that ticket's retry."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown ticket event {event!r}")
+    if payloads:
+        payloads = list(payloads)
+        transaction.on_commit(lambda: dispatch_many(event, payloads))
+
+
+def dispatch_many(event: str, payloads: list[dict]) -> None:
+    if event == TICKET_CREATED:
+        # One wake-up for the lot (each ticket's row says it is due), else one intake run.
+        if deferred(event):
+            if intake.wake():
+                return
+            logger.warning("broker unreachable: running the %s reactions in-process", event)
+        ticket_ids = [payload["ticket_id"] for payload in payloads]
+        with batch():  # as the intake drain runs a batch
+            wiring.prepare_intake_batch(ticket_ids)
+            intake.run(ticket_ids)
+        return
+    if deferred(event):
+        unsent = [p for p in payloads if not enqueue_by_name("tickets.run_reactions", event, p)]
+        if not unsent:
+            return
+        payloads = unsent
+    with batch():
+        for payload, failed, error in run_chain_many(event, payloads):
+            retries.record_failure(event=event, payload=payload, reaction=failed, error=error)
 
 
 def run_now(event: str, **payload) -> None:

@@ -110,6 +110,37 @@ def search_document_update(*, ticket_id: int, new_ticket: Ticket | None = None) 
         cursor.execute(UPSERT_SQL, params)
 
 
+# The same documents for many new tickets in one statement: no replies or notes yet.
+NEW_DOCUMENTS_SQL = """
+INSERT INTO tickets_ticketsearchdocument (ticket_id, public, staff)
+SELECT v.id, p, p || setweight(to_tsvector('simple', '') || to_tsvector('english', ''), 'D')
+FROM (VALUES %s) AS v(id, az, ao, bz, bo),
+LATERAL (SELECT setweight(to_tsvector('simple', v.az) || to_tsvector('english', v.ao), 'A')
+          || setweight(to_tsvector('simple', v.bz) || to_tsvector('english', v.bo), 'B')
+          || setweight(to_tsvector('simple', '') || to_tsvector('english', ''), 'C') AS p) doc
+ON CONFLICT (ticket_id) DO UPDATE SET public = EXCLUDED.public, staff = EXCLUDED.staff
+"""
+
+
+def search_documents_for_new(tickets: list[Ticket]) -> None:
+    """`search_document_update` of many tickets just created (a bulk intake), in one
+    statement: the document of a new ticket is its number, title and description."""
+    from psycopg2.extras import execute_values
+
+    rows = [
+        (
+            ticket.pk,
+            *split_text(f"{ticket.number} {ticket.title}"),
+            *split_text(ticket.description),
+        )
+        for ticket in tickets
+    ]
+    if rows:
+        with connection.cursor() as cursor:
+            raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+            execute_values(raw, NEW_DOCUMENTS_SQL, rows, page_size=1000)
+
+
 def search_documents_rebuild(*, batch: int = 1000) -> int:
     """Every ticket's document (after the migration, or to repair); returns how many."""
     done, last = 0, 0

@@ -70,6 +70,20 @@ WIRING: tuple[tuple[str, str], ...] = (
     (ASSIGNMENT_CHANGED, "notifications.reactions.on_assignment_changed"),
 )
 
+# Batch forms: a reaction that can follow the same event of many tickets at once (set-based,
+# e.g. a major incident's recovery resolving thousands of linked tickets), next to the
+# one-ticket reaction of WIRING it stands for. `run_chain_many` runs the chain in WIRING's
+# order, calling the batch form where there is one and the one-ticket reaction otherwise; a
+# batch form that raises is replaced by the one-ticket reaction for each ticket of the batch,
+# so a failure is recorded (and retried) per ticket, exactly as for a single change.
+# A batch form handles at most this many changes per transaction (bounded locks and work).
+BATCH_CHUNK = 500
+BATCH_FORMS: dict[str, str] = {
+    "sla.reactions.on_status_changed": "sla.reactions.on_status_changed_many",
+    "notifications.reactions.on_status_changed": "notifications.reactions.on_status_changed_many",
+    "feedback.reactions.on_status_changed": "feedback.reactions.on_status_changed_many",
+}
+
 # Before the TICKET_CREATED chains of an intake batch run: work done once for the batch (one
 # prediction call of the classifier for all of it) that the chains then find ready. A
 # preparation that fails only costs speed: each ticket is then handled on its own.
@@ -77,6 +91,7 @@ BEFORE_INTAKE_BATCH: tuple[str, ...] = ("routing.reactions.before_intake_batch",
 
 Reaction = Callable[..., None]
 _chains: dict[str, list[tuple[str, Reaction]]] | None = None
+_batch_forms: dict[str, Reaction] | None = None
 _local = threading.local()
 
 
@@ -89,8 +104,19 @@ def load() -> dict[str, list[tuple[str, Reaction]]]:
         if event not in chains:
             raise ValueError(f"unknown ticket event {event!r} in the wiring of {path}")
         chains[event].append((path, import_string(path)))
+    _load_batch_forms(chains)
     _chains = chains
     return chains
+
+
+def _load_batch_forms(chains: dict[str, list[tuple[str, Reaction]]]) -> dict[str, Reaction]:
+    global _batch_forms
+    wired = {path for reactions in chains.values() for path, _fn in reactions}
+    for path in BATCH_FORMS:
+        if path not in wired:
+            raise ValueError(f"batch form given for {path}, which is not in the wiring")
+    _batch_forms = {path: import_string(many) for path, many in BATCH_FORMS.items()}
+    return _batch_forms
 
 
 def prepare_intake_batch(ticket_ids: list[int]) -> None:
@@ -144,6 +170,49 @@ def run_chain(event: str, payload: dict, *, start_at: str = "") -> tuple[str, Ba
             logger.exception("reaction %s to %s failed for %s", path, event, payload)
             return path, exc
     return "", None
+
+
+def run_chain_many(
+    event: str, payloads: list[dict]
+) -> list[tuple[dict, str, BaseException | None]]:
+    """Run `event`'s chain for many tickets' changes at once (the batch entry point): each
+    reaction in WIRING's order, its batch form (BATCH_FORMS) in one transaction per
+    BATCH_CHUNK payloads still going, or the one-ticket reaction in a transaction per
+    payload. A payload whose reaction raised leaves the batch there. Returns (payload,
+    reaction path, exception) for each payload whose chain stopped, so it is resumed from
+    that reaction alone."""
+    if _chains is None:
+        load()
+    going = list(payloads)
+    stopped: list[tuple[dict, str, BaseException | None]] = []
+    for path, reaction in chain(event):
+        if not going:
+            break
+        many = (_batch_forms or {}).get(path)
+        still, one_by_one = [], going
+        if many is not None:
+            one_by_one = []
+            for start in range(0, len(going), BATCH_CHUNK):
+                part = going[start : start + BATCH_CHUNK]
+                try:
+                    with transaction.atomic():
+                        many(payloads=part)
+                    still += part
+                except Exception:
+                    # One ticket at a time below: a bad ticket then holds up only itself.
+                    logger.exception("batch reaction %s to %s failed", path, event)
+                    one_by_one += part
+        for payload in one_by_one:
+            try:
+                with transaction.atomic():
+                    reaction(**payload)
+            except Exception as exc:
+                logger.exception("reaction %s to %s failed for %s", path, event, payload)
+                stopped.append((payload, path, exc))
+                continue
+            still.append(payload)
+        going = still
+    return stopped
 
 
 def deferred(event: str) -> bool:

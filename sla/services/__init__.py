@@ -34,6 +34,7 @@ from .tierspans import tier_span_on_assignment, tier_spans_move
 from .timers import (
     sla_timers_on_public_reply,
     sla_timers_on_status,
+    sla_timers_on_status_many,
     sla_timers_recalculate,
     sla_timers_start,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "sla_due_timer_ids",
     "sla_timers_on_public_reply",
     "sla_timers_on_status",
+    "sla_timers_on_status_many",
     "sla_timers_process",
     "sla_timers_recalculate",
     "sla_timers_start",

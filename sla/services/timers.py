@@ -4,9 +4,10 @@ resume, meet, stop, reopen, and recalculate on a new priority keeping the time a
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +21,7 @@ from ..models import (
     SlaTimer,
 )
 from .common import (
+    _ADVISORY_NAMESPACE,
     _active_timers,
     _fold,
     _is_waiting_on_requester,
@@ -95,23 +97,25 @@ def _sync_first_response(ticket: Ticket, policy: SlaPolicy | None = None) -> Non
                 _pause(timer, timer.calendar.as_calendar(), timezone.now())
 
 
-def _meet(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+def _meet(timer: SlaTimer, calendar: BusinessCalendar, at: datetime, *, save=True) -> None:
     if timer.state == TimerState.RUNNING:
         _fold(timer, calendar, max(at, timer.segment_started_at))
     timer.state = TimerState.MET
     timer.met_at = at
     timer.segment_started_at = None
     timer.next_escalation_at = None
-    _save(timer)
+    if save:
+        _save(timer)
 
 
-def _stop(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+def _stop(timer: SlaTimer, calendar: BusinessCalendar, at: datetime, *, save=True) -> None:
     _fold(timer, calendar, at)
     timer.state = TimerState.STOPPED
     timer.stopped_at = at
     timer.segment_started_at = None
     timer.next_escalation_at = None
-    _save(timer)
+    if save:
+        _save(timer)
 
 
 def _pause(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
@@ -178,6 +182,103 @@ def sla_timers_on_status(*, ticket_id: int, old: str, new: str) -> None:
     with transaction.atomic():
         _lock_ticket_sla(ticket_id)
         _follow_status(Ticket.objects.get(pk=ticket_id), old, new)
+
+
+FINISHED = (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
+
+
+@transaction.atomic
+def sla_timers_on_status_many(*, changes: list[tuple[int, str, str]]) -> None:
+    """The batch form of `sla_timers_on_status` for many tickets' changes (ticket id, old,
+    new), e.g. the thousands of tickets a major incident's recovery resolves; the outcome is
+    the same as calling it for each. Tickets that are now resolved, closed or cancelled (and
+    were not waiting: resuming logs a step of its own) have their clocks met or stopped
+    set-based: one statement takes the tickets' advisory locks (in id order, so it never
+    deadlocks with a one-ticket reaction), one reads the tickets, one locks their active
+    timers, and one UPDATE per 500 timers writes them. Any other change follows the
+    one-ticket path, under the same locks."""
+    # A ticket changed twice in the batch follows its changes one by one, in order.
+    times = Counter(ticket_id for ticket_id, _old, _new in changes)
+    batched = {
+        c[0]: c for c in changes if times[c[0]] == 1 and c[2] in FINISHED and c[1] != Status.PENDING
+    }
+    if batched:
+        ids = sorted(batched)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, key) FROM ("
+                "SELECT DISTINCT (id %% 2147483648)::int AS key FROM unnest(%s::bigint[]) AS id "
+                "ORDER BY key) AS keys",
+                [_ADVISORY_NAMESPACE, ids],
+            )
+        # What the clocks need, not model instances: thousands of tickets at a time.
+        tickets = {
+            row[0]: row[1:]
+            for row in Ticket.objects.filter(pk__in=ids).values_list(
+                "pk", "status", "first_response_at", "resolved_at"
+            )
+        }
+        timers: dict[int, list[SlaTimer]] = {}
+        for timer in (
+            SlaTimer.objects.select_for_update()
+            .filter(ticket_id__in=ids, state__in=ACTIVE_TIMER_STATES)
+            .select_related("calendar")
+            .order_by("id")
+        ):
+            timers.setdefault(timer.ticket_id, []).append(timer)
+        now, changed = timezone.now(), []
+        for ticket_id, (_id, old, new) in batched.items():
+            if ticket_id not in tickets:
+                continue
+            status, first_response_at, resolved_at = tickets[ticket_id]
+            if status != new:
+                # It moved again since: its own path decides (it may start a progress clock).
+                _follow_status(Ticket.objects.get(pk=ticket_id), old, new)
+                continue
+            for timer in timers.get(ticket_id, []):
+                calendar = timer.calendar.as_calendar()
+                if timer.metric == Metric.FIRST_RESPONSE and first_response_at:
+                    _meet(timer, calendar, first_response_at, save=False)
+                elif new != Status.RESOLVED:
+                    _stop(timer, calendar, now, save=False)
+                elif timer.metric == Metric.PROGRESS_UPDATE:
+                    _stop(timer, calendar, resolved_at or now, save=False)
+                else:
+                    _meet(timer, calendar, resolved_at or now, save=False)
+                timer.updated_at = now  # bulk_update does not apply auto_now
+                changed.append(timer)
+        _write_finished(changed)
+    for ticket_id, old, new in changes:
+        if ticket_id not in batched:
+            sla_timers_on_status(ticket_id=ticket_id, old=old, new=new)
+
+
+# Meeting or stopping a clock changes only these columns (`_meet`, `_stop`, `_fold`); one
+# UPDATE from a VALUES list writes them for many timers (bulk_update's CASE per column and row
+# costs more to build than to run).
+FINISHED_SQL = """
+UPDATE sla_slatimer AS timer SET state = v.state, used = v.used,
+    segment_started_at = v.segment_started_at, met_at = v.met_at, stopped_at = v.stopped_at,
+    next_escalation_at = NULL, updated_at = v.updated_at
+FROM (VALUES %s) AS v(id, state, used, segment_started_at, met_at, stopped_at, updated_at)
+WHERE timer.id = v.id
+"""
+FINISHED_ROW = (
+    "(%s, %s, %s::interval, %s::timestamptz, %s::timestamptz, %s::timestamptz, %s::timestamptz)"
+)
+
+
+def _write_finished(timers: list[SlaTimer]) -> None:
+    from psycopg2.extras import execute_values
+
+    rows = [
+        (t.pk, t.state, t.used, t.segment_started_at, t.met_at, t.stopped_at, t.updated_at)
+        for t in timers
+    ]
+    if rows:
+        with connection.cursor() as cursor:
+            raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+            execute_values(raw, FINISHED_SQL, rows, template=FINISHED_ROW, page_size=500)
 
 
 def _follow_status(ticket: Ticket, old: str, new: str) -> None:

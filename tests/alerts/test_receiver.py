@@ -259,3 +259,85 @@ def test_a_mapping_rule_team_takes_the_ticket_after_routing(integration, post, d
         desk.engineer,
     )
     assert ticket.events.filter(kind="ticket.team_changed").count() == 2  # routing, then rule
+
+
+def _delivery(n: int, prefix: str) -> dict:
+    """A delivery of `n` new alerts of one group, in the captured payload's shape."""
+    body = copy.deepcopy(captured("alertmanager_payload.json"))
+    template = body["alerts"][0]
+    body["alerts"] = [
+        {
+            **copy.deepcopy(template),
+            "labels": {**template["labels"], "instance": f"{prefix}{i}:9100"},
+            "fingerprint": f"{prefix}{i:014x}",
+        }
+        for i in range(n)
+    ]
+    body["groupKey"] = f'{{}}:{{alertname="NodeDown", batch="{prefix}"}}'
+    return body
+
+
+def test_a_delivery_stores_its_new_alerts_set_based(integration):
+    """The receiver's own statements do not grow with the alerts of a delivery: their tickets
+    are opened in one bulk intake and their rows written in one INSERT (the intake reactions
+    run after commit, in the intake queue)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from alerts import services
+    from alerts.payloads import parse_alertmanager
+
+    integration.storm_threshold = integration.tickets_per_minute = 1_000
+    integration.save(update_fields=["storm_threshold", "tickets_per_minute"])
+    counts = []
+    for n, prefix in ((10, "a"), (30, "b")):
+        with CaptureQueriesContext(connection) as queries:
+            result = services.delivery_receive(
+                integration=integration, incoming=parse_alertmanager(_delivery(n, prefix))
+            )
+        assert result.outcomes == ["opened"] * n
+        assert len(result.ticket_numbers) == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    # Savepoints included: the delivery and its group, what is known of its alerts (two), the
+    # rules, one check of known references, one number range, one INSERT each of tickets, log
+    # rows, (search documents) and alerts, the group's and the delivery's totals.
+    assert counts[1] <= 23
+    tickets = Ticket.objects.filter(channel=Channel.ALERT)
+    assert tickets.count() == 40
+    assert TicketEvent.objects.filter(ticket__in=tickets, kind="ticket.created").count() == 40
+    assert Alert.objects.filter(ticket__isnull=False, opened_ticket=True).count() == 40
+    last = f"b{29:014x}"
+    ticket = Ticket.objects.get(external_ref__startswith=f"{last}@")
+    assert ticket.alerts.get().fingerprint == last
+    # The bulk search document is the one `search_document_update` builds for the ticket.
+    from tickets.models import TicketSearchDocument
+    from tickets.search import search_document_update
+
+    bulk = TicketSearchDocument.objects.values("public", "staff").get(ticket=ticket)
+    search_document_update(ticket_id=ticket.pk)
+    assert TicketSearchDocument.objects.values("public", "staff").get(ticket=ticket) == bulk
+
+
+def test_a_bulk_delivery_repeated_counts_every_alert_once_more(integration, post):
+    integration.storm_threshold = integration.tickets_per_minute = 1_000
+    integration.save(update_fields=["storm_threshold", "tickets_per_minute"])
+    body = _delivery(25, "c")
+    first, again = post(body).json(), post(body).json()
+    assert first["outcomes"] == ["opened"] * 25
+    assert again["outcomes"] == ["repeated"] * 25
+    assert again["tickets"] == first["tickets"]
+    assert Ticket.objects.filter(channel=Channel.ALERT).count() == 25
+    assert set(Alert.objects.values_list("count", flat=True)) == {2}
+    # The intake reactions ran for each new ticket after the commit (routing prioritised them:
+    # critical on a system that is not core is P2, not the default P3).
+    assert set(Ticket.objects.values_list("priority", flat=True)) == {Priority.P2}
+
+
+def test_an_alert_repeated_within_one_delivery_is_one_ticket(integration, post):
+    body = _delivery(3, "d")
+    body["alerts"].append(copy.deepcopy(body["alerts"][1]))
+    answer = post(body).json()
+    assert answer["outcomes"] == ["opened", "opened", "opened", "repeated"]
+    assert len(answer["tickets"]) == 3
+    assert Alert.objects.get(fingerprint=body["alerts"][1]["fingerprint"]).count == 2

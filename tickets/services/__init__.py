@@ -24,7 +24,7 @@ from .attachments import (
 )
 from .common import available_transitions, ticket_check_unchanged, ticket_etag
 from .conversation import comment_add
-from .creation import external_ref_for_key, ticket_create
+from .creation import external_ref_for_key, ticket_create, ticket_create_many
 from .escalation import EscalationMove, EscalationMoved, EscalationOutcome, ticket_escalate_many
 from .following import ticket_follow, ticket_unfollow
 from .lifecycle import (
@@ -75,6 +75,7 @@ __all__ = [
     "ticket_classify",
     "ticket_confirm",
     "ticket_create",
+    "ticket_create_many",
     "ticket_dispatch",
     "ticket_escalate_many",
     "ticket_etag",

@@ -17,11 +17,9 @@ from catalog.models import Category, InformationSystem, RequestType, SystemModul
 
 from .. import reactions
 from ..choices import Channel, EventKind
-from ..events import (
-    event_record,
-)
+from ..events import event_record, event_record_many, event_row
 from ..models import Ticket
-from ..search import search_document_update
+from ..search import search_document_update, search_documents_for_new
 from ..validation import clean_body, clean_title
 from .common import _check_scales, follow_as_actor
 
@@ -136,6 +134,107 @@ def _insert_ticket(*, requester: User, created_by: User | None, **values: Any) -
     follow_as_actor(ticket, created_by)  # an agent who logs a call follows it
     reactions.fire(reactions.TICKET_CREATED, ticket_id=ticket.pk)
     return ticket
+
+
+def ticket_create_many(
+    *, requester: User, channel: str, drafts: list[dict[str, Any]]
+) -> list[tuple[Ticket, bool]]:
+    """Open many tickets for one requester, by the desk itself (an integration's delivery);
+    return (ticket, created) per draft, in order. Each draft holds `ticket_create`'s ticket
+    arguments (title, description, system, module, impact, urgency, request_type, category,
+    external_source, external_ref) and gets the same guards and the same outcome: a known
+    external reference returns its ticket (also a reference repeated in `drafts`).
+
+    Set-based: one query for the known references, one for the numbers, one INSERT each of
+    the tickets, their CREATED log rows and their search documents, and the TICKET_CREATED
+    reactions handed off once (`reactions.fire_many`). When another delivery inserts one of
+    the references at the same moment, the drafts are taken one at a time through
+    `ticket_create`, which returns the winner's ticket."""
+    if channel not in Channel.values:
+        raise ValidationError({"channel": [_("Unknown channel.")]})
+    cleaned = []
+    for draft in drafts:
+        values = {
+            **draft,
+            "title": clean_title(draft["title"]),
+            "description": clean_body(draft.get("description", "")),
+            "external_source": draft.get("external_source", ""),
+            "external_ref": (draft.get("external_ref") or "").strip()[:255],
+        }
+        _check_scales(impact=values.get("impact"), urgency=values.get("urgency"))
+        module, system = values.get("module"), values.get("system")
+        if module is not None and system is not None and module.system_id != system.pk:
+            raise ValidationError({"module": [_("This module belongs to another system.")]})
+        if module is not None and system is None:
+            values["system"] = module.system
+        cleaned.append(values)
+    refs = [(v["external_source"], v["external_ref"]) for v in cleaned if v["external_ref"]]
+    known: dict[tuple[str, str], Ticket] = {}
+    if refs:
+        for ticket in Ticket.objects.filter(
+            external_source__in={s for s, _r in refs}, external_ref__in={r for _s, r in refs}
+        ):
+            known[(ticket.external_source, ticket.external_ref)] = ticket
+    results: list[tuple[Ticket, bool] | None] = []
+    new: list[Ticket] = []
+    now = timezone.now()
+    unit = requester.unit
+    due = now if reactions.deferred(reactions.TICKET_CREATED) else None
+    for values in cleaned:
+        key = (values["external_source"], values["external_ref"])
+        if values["external_ref"] and key in known:
+            results.append((known[key], False))
+            continue
+        ticket = Ticket(
+            requester=requester,
+            created_by=None,
+            unit=unit,
+            unit_path=unit.path if unit else "",
+            created_at=now,
+            channel=channel,
+            intake_due_at=due,
+            **{k: v for k, v in values.items() if v is not None},
+        )
+        if values["external_ref"]:
+            known[key] = ticket
+        new.append(ticket)
+        results.append((ticket, True))
+    if not new:
+        return results
+    try:
+        with transaction.atomic():
+            _insert_many(new, now)
+    except IntegrityError:
+        # A concurrent delivery won a reference: one at a time, each finding its winner.
+        return [
+            ticket_create(requester=requester, created_by=None, channel=channel, **draft)
+            for draft in drafts
+        ]
+    return results
+
+
+def _insert_many(tickets: list[Ticket], now) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval('tickets_ticket_number_seq') FROM generate_series(1, %s)",
+            [len(tickets)],
+        )
+        values = [row[0] for row in cursor.fetchall()]
+    prefix = settings.SERVICEDESK["TICKET_NUMBER_PREFIX"]
+    year = timezone.localtime(now).year
+    for ticket, value in zip(tickets, sorted(values), strict=True):
+        ticket.number = f"{prefix}-{year}-{value:06d}"
+    Ticket.objects.bulk_create(tickets)
+    rows = []
+    for ticket in tickets:
+        row = event_row(
+            ticket=ticket, kind=EventKind.CREATED, data={"channel": ticket.channel}, created_at=now
+        )
+        row.new_value = ticket.number
+        rows.append(row)
+    event_record_many(rows)
+    search_documents_for_new(tickets)  # findable from their commit on
+    reactions.fire_many(reactions.TICKET_CREATED, [{"ticket_id": t.pk} for t in tickets])
 
 
 def external_ref_for_key(*, client: User, key: str) -> tuple[str, str]:

@@ -4,8 +4,8 @@ a chunk at a time, every ticket linked to it (thousands, in one transaction).
 
 They run the core's system-only `resolve_with_incident` transition through the same guarded
 helpers as every other service (lock, state machine, log, reactions). The bulk moves lock,
-update and log a chunk per statement and run the after-commit reactions in one
-`reactions.batch()`.
+update and log a chunk per statement and run the after-commit reactions through the wiring's
+batch entry point (`reactions.fire_many`).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def ticket_resolve_incident(*, ticket_id: int, resolution: str) -> Ticket | None
 # statement round: ~10 statements a ticket, a minute for 5,000. These do the same moves a chunk
 # at a time (one locking read, one UPDATE, one INSERT of the log rows per chunk), through the
 # same state machine transition and the core's own log-row builder, and run the after-commit
-# reactions in one `reactions.batch()`. The lead may fold them into `tickets/services.py`.
+# reactions through the wiring's batch entry point (`reactions.fire_many`).
 
 CHUNK = 500
 
@@ -150,11 +150,7 @@ def tickets_resolve_linked_many(*, incident_id: int, resolution: str) -> list[in
         )
         event_record_many(rows)
 
-    def react() -> None:
-        # Reference data the reactions read (SLA policies, calendars) is read once.
-        with reactions.batch():
-            for payload in payloads:
-                reactions.dispatch(reactions.STATUS_CHANGED, payload)
-
-    transaction.on_commit(react)
+    # After commit, the STATUS_CHANGED chain for all of them at once (its batch forms: SLA
+    # clocks met set-based, the requesters' "please confirm" in one INSERT).
+    reactions.fire_many(reactions.STATUS_CHANGED, payloads)
     return [p["ticket_id"] for p in payloads]
