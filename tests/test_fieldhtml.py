@@ -9,10 +9,9 @@ from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 
 from servicedesk.fieldhtml import field_html
+from tests.factories import TicketFactory
 from tickets import actions as catalogue
 from workspace import forms as workspace_forms
-
-from .ui.helpers import queued_ticket
 
 
 def _django(field, wrapper_class="mb-1"):
@@ -41,7 +40,7 @@ def _forms(ticket):
 
 @pytest.mark.django_db
 def test_every_action_field_is_the_markup_of_the_template(desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     checked = 0
     for form in _forms(ticket):
         for field in form:
@@ -52,7 +51,7 @@ def test_every_action_field_is_the_markup_of_the_template(desk):
 
 @pytest.mark.django_db
 def test_the_same_options_are_read_once_per_cache(desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     dispatch = catalogue.BY_NAME["dispatch"].make_form(ticket)
     escalate = catalogue.BY_NAME["escalate"].make_form(ticket)
     cache: dict = {}
