@@ -408,6 +408,11 @@ CELERY_BEAT_SCHEDULE["knowledge.review_sweep"] = {
 }
 CELERY_BEAT_SCHEDULE["knowledge.term_stats"] = {"task": "knowledge.term_stats", "schedule": 3600}
 
+# Where SLA decisions read "now": "database" (PostgreSQL's clock, one clock for every web and
+# worker process, servicedesk/clock.py) or "process" (this process's clock: the test suite's,
+# which moves time with time-machine).
+DESK_CLOCK = "database"
+
 # Desk policy knobs (documented in the README).
 SERVICEDESK = {
     "TICKET_NUMBER_PREFIX": env_str("TICKET_NUMBER_PREFIX", "SD"),

@@ -50,3 +50,6 @@ REST_FRAMEWORK = {
 # Imported holiday schedules are reloaded by the importing process only: a periodic reload in
 # the middle of a request would add a query to the query-count budgets (sla/holidays.py).
 SLA = {**SLA, "HOLIDAY_REFRESH_SECONDS": None}
+# The suite moves time with time-machine, which cannot move PostgreSQL's clock; the clock-step
+# tests (tests/sla/test_clock_steps.py) switch back to the database's.
+DESK_CLOCK = "process"

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
+from servicedesk import clock
 from tickets import wiring
 from tickets.choices import PendingReason, Priority, Status
 from tickets.events import event_record
@@ -117,10 +118,11 @@ def _schedule(timer: SlaTimer, calendar: BusinessCalendar) -> None:
 
 
 def _fold(timer: SlaTimer, calendar: BusinessCalendar, until: datetime) -> None:
-    """Add the running segment's business time (up to `until`) to `used`."""
-    if timer.state == TimerState.RUNNING and timer.segment_started_at is not None:
-        if until > timer.segment_started_at:
-            timer.used += business_time_between(calendar, timer.segment_started_at, until)
+    """Add the running segment's business time (up to `until`) to `used`; an `until` before
+    the segment's start (a clock stepped back) adds nothing and keeps the start."""
+    start = timer.segment_started_at
+    if timer.state == TimerState.RUNNING and start is not None and until > start:
+        timer.used += business_time_between(calendar, start, until)
         timer.segment_started_at = until
 
 
@@ -147,12 +149,25 @@ def _save(timer: SlaTimer) -> None:
     timer.save(update_fields=TIMER_FIELDS)
 
 
-def _lock_ticket_sla(ticket_id: int) -> None:
-    """Serialise SLA reactions for one ticket until the transaction ends."""
+def _lock_ticket_sla(ticket_id: int) -> datetime:
+    """Serialise SLA reactions for one ticket until the transaction ends; return "now" by the
+    desk's clock (servicedesk.clock), read by the same query once the lock is held."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s, %s)", [_ADVISORY_NAMESPACE, ticket_id % 2**31]
+            "SELECT clock_timestamp() FROM (SELECT pg_advisory_xact_lock(%s, %s)) AS locked",
+            [_ADVISORY_NAMESPACE, ticket_id % 2**31],
         )
+        return clock.chosen(cursor.fetchone()[0])
+
+
+def not_before(timer: SlaTimer, at: datetime) -> datetime:
+    """`at`, or the latest instant the timer already recorded if `at` is earlier: a timestamp
+    taken from another clock (a process's, stepped back) never moves a timer backwards."""
+    floor = max(
+        (t for t in (timer.started_at, timer.segment_started_at, timer.paused_at) if t),
+        default=at,
+    )
+    return max(at, floor)
 
 
 def _active_timers(ticket_id: int) -> list[SlaTimer]:

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q, Value
-from django.utils import timezone
+from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
 from accounts.models import Team, User
 from notifications.services import NotificationSpec, notify_many
+from servicedesk import clock
 from tickets.choices import EventKind
 from tickets.events import event_record_many, event_row
 from tickets.models import Ticket, TicketEvent
@@ -36,7 +37,7 @@ from .messages import (
 from .tierspans import tier_spans_move
 
 
-def _due(level: str, now: datetime, *, routine_progress: bool):
+def _due(level: str, now: datetime | Now, *, routine_progress: bool):
     """Due timer ids of a level, through that level's partial index, oldest first."""
     if level == Level.WARNING:
         # A timer already past its due time is the breach level's alone (which marks the
@@ -63,8 +64,9 @@ def _due(level: str, now: datetime, *, routine_progress: bool):
 
 
 def sla_due_timer_ids(*, routine_progress: bool = False, now: datetime | None = None) -> dict:
-    """{level: [timer ids]} due now, at most the batch size per level."""
-    now = now or timezone.now()
+    """{level: [timer ids]} due now (by the desk's clock: the database's own `now()` inside
+    the query), at most the batch size per level."""
+    now = now or clock.now_in_query()
     levels = (Level.WARNING, Level.BREACH) if routine_progress else tuple(Level)
     batch = sweep_batch_size()
     # One round trip: each level's indexed range scan, concatenated (UNION ALL).
@@ -136,7 +138,9 @@ def sla_timers_process(*, timer_ids: list[int], level: str) -> _Outcome:
 
 
 def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
-    now = timezone.now()
+    # One "now" for the whole chunk, from the desk's clock: a worker whose own clock was
+    # stepped forward cannot breach what is not due yet (servicedesk/clock.py).
+    now = clock.now()
     outcome = _Outcome()
     timers = list(
         SlaTimer.objects.select_for_update(skip_locked=True, of=("self",))
@@ -214,8 +218,10 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
             breached.append(timer)
             escalations.append((timer, [step]))
 
-    _save_markers(warned, ["warned_at"])
-    _save_markers(breached, ["breached_at", "warned_at", "escalation_level", "next_escalation_at"])
+    _save_markers(warned, ["warned_at"], now)
+    _save_markers(
+        breached, ["breached_at", "warned_at", "escalation_level", "next_escalation_at"], now
+    )
     event_record_many(events)
     # Tickets are locked (by ticket_escalate_many) in ticket order, so two chunks escalating timers
     # of the same tickets cannot deadlock on each other.
@@ -230,13 +236,12 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
     return outcome
 
 
-def _save_markers(timers: list[SlaTimer], fields: list[str]) -> None:
+def _save_markers(timers: list[SlaTimer], fields: list[str], now: datetime) -> None:
     """One UPDATE per distinct combination of marker values (a chunk has a handful), cheaper
     than a per-row CASE over the whole chunk."""
     groups: dict[tuple, list[int]] = defaultdict(list)
     for timer in timers:
         groups[tuple(getattr(timer, name) for name in fields)].append(timer.pk)
-    now = timezone.now()
     for values, ids in groups.items():
         changes = dict(zip(fields, values, strict=True))
         SlaTimer.objects.filter(pk__in=ids).update(**changes, updated_at=now)

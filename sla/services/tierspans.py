@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.utils import timezone
 from psycopg2.extras import execute_values
 
 from tickets.choices import Status
@@ -33,8 +32,8 @@ def tier_span_on_assignment(*, ticket_id: int, new_tier: str, new_team_id: int |
     if current == (new_tier, new_team_id) or (current is None and not new_tier):
         return
     with transaction.atomic():
-        _lock_ticket_sla(ticket_id)
-        tier_spans_move(moves=[(ticket_id, new_tier, new_team_id)], now=timezone.now())
+        now = _lock_ticket_sla(ticket_id)  # the desk's clock (servicedesk/clock.py)
+        tier_spans_move(moves=[(ticket_id, new_tier, new_team_id)], now=now)
 
 
 def tier_spans_move(*, moves: list[tuple[int, str, int | None]], now: datetime) -> None:
@@ -67,13 +66,16 @@ def tier_spans_move(*, moves: list[tuple[int, str, int | None]], now: datetime) 
     }
     calendars = _resolution_calendars([t for t in to_move if t in open_spans])
     closing = []
+    # A stint ends (and the next starts) at `now`, or where it started if `now` is earlier (a
+    # clock stepped back): never a stint that ends before it began, nor a negative duration.
+    switch_at = {ticket_id: now for ticket_id in to_move}
     for ticket_id in to_move:
         span = open_spans.get(ticket_id)
         if span is None:
             continue
         calendar = calendars.get(ticket_id) or BusinessCalendar.twenty_four_seven()
-        started = min(span.started_at, now)
-        closing.append((span.pk, business_time_between(calendar, started, now)))
+        ended = switch_at[ticket_id] = max(span.started_at, now)
+        closing.append((span.pk, business_time_between(calendar, span.started_at, ended), ended))
     if closing:
         # One UPDATE … FROM (VALUES …): a per-row CASE (bulk_update) costs more in Python
         # than the whole escalation of a sweep chunk.
@@ -83,7 +85,7 @@ def tier_spans_move(*, moves: list[tuple[int, str, int | None]], now: datetime) 
                 "UPDATE sla_tierspan AS s SET ended_at = v.ended_at, "
                 "business_time = v.business_time FROM (VALUES %s) "
                 "AS v(id, business_time, ended_at) WHERE s.id = v.id",
-                [(span_id, used, now) for span_id, used in closing],
+                closing,
                 template="(%s, %s::interval, %s::timestamptz)",
             )
     TierSpan.objects.bulk_create(
@@ -92,7 +94,7 @@ def tier_spans_move(*, moves: list[tuple[int, str, int | None]], now: datetime) 
             tier=target[ticket_id][0],
             team_id=target[ticket_id][1],
             priority=tickets[ticket_id]["priority"],
-            started_at=now,
+            started_at=switch_at[ticket_id],
         )
         for ticket_id in sorted(to_move)
         if target[ticket_id][0]

@@ -8,9 +8,9 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from servicedesk import clock
 from tickets.choices import EventKind, PendingReason, Status
 from tickets.models import Ticket
 
@@ -30,6 +30,7 @@ from .common import (
     _new_timer,
     _save,
     _schedule,
+    not_before,
     policy_for,
 )
 
@@ -44,7 +45,7 @@ def sla_timers_start(*, ticket_id: int) -> list[SlaTimer]:
     nothing starts (logged). A ticket already responded to gets its first response met and its
     progress clock started; one already waiting on the requester starts paused.
     """
-    _lock_ticket_sla(ticket_id)
+    now = _lock_ticket_sla(ticket_id)
     ticket = Ticket.objects.get(pk=ticket_id)
     if ticket.status in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED):
         return []
@@ -53,11 +54,13 @@ def sla_timers_start(*, ticket_id: int) -> list[SlaTimer]:
     if policy is None:
         logger.warning("no SLA policy for ticket %s (%s)", ticket.number, ticket.priority)
         return []
-    now = timezone.now()
     started = []
+    # The clocks count from creation, as the creating process's clock stamped it, but never
+    # from a future instant (that process's clock was ahead of the desk's).
+    start = min(ticket.created_at, now)
     for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION):
         if metric not in existing:
-            timer = _new_timer(ticket, policy, metric, ticket.created_at)
+            timer = _new_timer(ticket, policy, metric, start)
             if timer is not None:
                 started.append(timer)
     if started:
@@ -70,13 +73,13 @@ def sla_timers_start(*, ticket_id: int) -> list[SlaTimer]:
                 "timers": {t.metric: t.due_at.isoformat() for t in started},
             },
         )
-    _sync_first_response(ticket, policy)
+    _sync_first_response(ticket, now, policy)
     if _is_waiting_on_requester(ticket):
         _pause_all(ticket, now)
     return started
 
 
-def _sync_first_response(ticket: Ticket, policy: SlaPolicy | None = None) -> None:
+def _sync_first_response(ticket: Ticket, now: datetime, policy: SlaPolicy | None = None) -> None:
     """Meet the first-response clock once the ticket has a first response, and start the
     progress-update clock from it."""
     if ticket.first_response_at is None:
@@ -94,10 +97,11 @@ def _sync_first_response(ticket: Ticket, policy: SlaPolicy | None = None) -> Non
         ):
             timer = _new_timer(ticket, policy, Metric.PROGRESS_UPDATE, ticket.first_response_at)
             if timer is not None and _is_waiting_on_requester(ticket):
-                _pause(timer, timer.calendar.as_calendar(), timezone.now())
+                _pause(timer, timer.calendar.as_calendar(), now)
 
 
 def _meet(timer: SlaTimer, calendar: BusinessCalendar, at: datetime, *, save=True) -> None:
+    at = not_before(timer, at)  # never met before it started
     if timer.state == TimerState.RUNNING:
         _fold(timer, calendar, max(at, timer.segment_started_at))
     timer.state = TimerState.MET
@@ -109,6 +113,7 @@ def _meet(timer: SlaTimer, calendar: BusinessCalendar, at: datetime, *, save=Tru
 
 
 def _stop(timer: SlaTimer, calendar: BusinessCalendar, at: datetime, *, save=True) -> None:
+    at = not_before(timer, at)
     _fold(timer, calendar, at)
     timer.state = TimerState.STOPPED
     timer.stopped_at = at
@@ -119,6 +124,7 @@ def _stop(timer: SlaTimer, calendar: BusinessCalendar, at: datetime, *, save=Tru
 
 
 def _pause(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+    at = not_before(timer, at)
     _fold(timer, calendar, at)
     timer.state = TimerState.PAUSED
     timer.paused_at = at
@@ -127,6 +133,7 @@ def _pause(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
 
 
 def _resume(timer: SlaTimer, calendar: BusinessCalendar, at: datetime) -> None:
+    at = not_before(timer, at)
     if timer.next_escalation_at is not None and timer.paused_at is not None:
         # Escalation steps wait while the clock is paused: push the next one back by the pause.
         timer.next_escalation_at += max(at - timer.paused_at, timedelta(0))
@@ -180,8 +187,8 @@ def sla_timers_on_status(*, ticket_id: int, old: str, new: str) -> None:
     if not _status_concerns_sla(ticket, old, new):
         return
     with transaction.atomic():
-        _lock_ticket_sla(ticket_id)
-        _follow_status(Ticket.objects.get(pk=ticket_id), old, new)
+        now = _lock_ticket_sla(ticket_id)
+        _follow_status(Ticket.objects.get(pk=ticket_id), old, new, now)
 
 
 FINISHED = (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
@@ -211,6 +218,7 @@ def sla_timers_on_status_many(*, changes: list[tuple[int, str, str]]) -> None:
                 "ORDER BY key) AS keys",
                 [_ADVISORY_NAMESPACE, ids],
             )
+        now = clock.now()  # the desk's one clock, read once the locks are held
         # What the clocks need, not model instances: thousands of tickets at a time.
         tickets = {
             row[0]: row[1:]
@@ -226,14 +234,14 @@ def sla_timers_on_status_many(*, changes: list[tuple[int, str, str]]) -> None:
             .order_by("id")
         ):
             timers.setdefault(timer.ticket_id, []).append(timer)
-        now, changed = timezone.now(), []
+        changed = []
         for ticket_id, (_id, old, new) in batched.items():
             if ticket_id not in tickets:
                 continue
             status, first_response_at, resolved_at = tickets[ticket_id]
             if status != new:
                 # It moved again since: its own path decides (it may start a progress clock).
-                _follow_status(Ticket.objects.get(pk=ticket_id), old, new)
+                _follow_status(Ticket.objects.get(pk=ticket_id), old, new, now)
                 continue
             for timer in timers.get(ticket_id, []):
                 calendar = timer.calendar.as_calendar()
@@ -281,10 +289,9 @@ def _write_finished(timers: list[SlaTimer]) -> None:
             execute_values(raw, FINISHED_SQL, rows, template=FINISHED_ROW, page_size=500)
 
 
-def _follow_status(ticket: Ticket, old: str, new: str) -> None:
+def _follow_status(ticket: Ticket, old: str, new: str, now: datetime) -> None:
     ticket_id = ticket.pk
-    now = timezone.now()
-    _sync_first_response(ticket)
+    _sync_first_response(ticket, now)
     if new == Status.PENDING and ticket.pending_reason == PendingReason.REQUESTER:
         _pause_all(ticket, now)
     elif old == Status.PENDING and new != Status.PENDING:
@@ -301,7 +308,8 @@ def _follow_status(ticket: Ticket, old: str, new: str) -> None:
                 {"timers": {t.metric: t.due_at.isoformat() for t in resumed}},
             )
     if new == Status.RESOLVED:
-        at = ticket.resolved_at or now
+        # Stamped by the resolving process's clock: never later than the desk's now.
+        at = min(ticket.resolved_at or now, now)
         for timer in _active_timers(ticket_id):
             calendar = timer.calendar.as_calendar()
             if timer.metric == Metric.PROGRESS_UPDATE:
@@ -349,15 +357,14 @@ def sla_timers_on_public_reply(*, ticket_id: int, by_requester: bool) -> None:
     is met and a new one starts from now."""
     if by_requester:
         return
-    _lock_ticket_sla(ticket_id)
+    now = _lock_ticket_sla(ticket_id)
     ticket = Ticket.objects.get(pk=ticket_id)
     had_progress = SlaTimer.objects.filter(
         ticket_id=ticket_id, metric=Metric.PROGRESS_UPDATE, state__in=ACTIVE_TIMER_STATES
     ).exists()
-    _sync_first_response(ticket)
+    _sync_first_response(ticket, now)
     if not had_progress:
         return  # the progress clock was just started by the first response
-    now = timezone.now()
     policy = None
     for timer in _active_timers(ticket_id):
         if timer.metric == Metric.PROGRESS_UPDATE:
@@ -380,7 +387,7 @@ def sla_timers_recalculate(*, ticket_id: int, reason: str = "") -> list[SlaTimer
     calendar to every active clock, keeping the business time already spent. A ticket whose
     clocks have not started yet is left alone: they start in one place, the intake chain's
     `sla_timers_start`, which runs after routing (tickets/wiring.py) with the final priority."""
-    _lock_ticket_sla(ticket_id)
+    now = _lock_ticket_sla(ticket_id)
     ticket = Ticket.objects.get(pk=ticket_id)
     timers = _active_timers(ticket_id)
     if not timers:
@@ -388,7 +395,6 @@ def sla_timers_recalculate(*, ticket_id: int, reason: str = "") -> list[SlaTimer
     policy = policy_for(ticket)
     if policy is None:
         return []
-    now = timezone.now()
     new_calendar = policy.calendar.as_calendar()
     changes = {}
     for timer in timers:

@@ -263,3 +263,23 @@ def test_an_internal_note_and_a_resolve_at_the_same_moment_both_succeed(desk):
     ticket.refresh_from_db()
     assert ticket.status == Status.RESOLVED
     assert ticket.comments.filter(is_internal=True).count() == 1
+
+
+def test_two_tickets_merged_into_each_other_at_once_one_merge_wins(desk):
+    """Without the target's lock both merges applied: two cancelled tickets, each merged into
+    the other, and nothing left open."""
+    first, second = _owned_by_tier1(desk), _owned_by_tier1(desk)
+
+    def merge(ticket, into):
+        return lambda: client_for(desk.tier1).post(
+            f"/api/tickets/{ticket.pk}/merge/",
+            {"into": into.number, "reason": "dup"},
+            format="json",
+        )
+
+    responses = run_together(merge(first, second), merge(second, first))
+    assert all(not isinstance(r, Exception) for r in responses), responses
+    codes = sorted(r.status_code for r in responses)
+    assert codes[0] == 200 and codes[1] in (400, 409), describe(responses)
+    statuses = sorted(Ticket.objects.filter(pk__in=[first.pk, second.pk]).values_list("status"))
+    assert statuses == [(Status.CANCELLED,), (Status.IN_PROGRESS,)]

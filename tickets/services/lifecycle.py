@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +23,7 @@ from ..events import (
     event_record_changes,
     snapshot,
 )
-from ..exceptions import IllegalTransition
+from ..exceptions import ConcurrentModification, IllegalTransition
 from ..models import Ticket
 from ..validation import clean_body
 from .common import (
@@ -366,15 +366,25 @@ def ticket_cancel(*, ticket_id: int, actor: User, reason: str = "") -> Ticket:
     return _apply(ticket, actor, "cancel", fields={"closed_at"}, message=clean_body(reason))
 
 
+DEADLOCK_DETECTED = "40P01"
+
+
 @transaction.atomic
 def ticket_merge(*, ticket_id: int, actor: User, into: Ticket, reason: str = "") -> Ticket:
     """Merge a duplicate into another open ticket; the duplicate is cancelled."""
     if into.pk == ticket_id:
         raise ValidationError({"into": [_("A ticket cannot be merged into itself.")]})
-    # Both rows locked, in id order (two opposite merges at once cannot deadlock), and the
-    # target re-read under its lock: one closed meanwhile is refused, not merged into.
-    locked = {t.pk: t for t in (_lock(pk) for pk in sorted((ticket_id, into.pk)))}
-    ticket, into = locked[ticket_id], locked[into.pk]
+    ticket = _lock(ticket_id)
+    # The target is locked and re-read too: one closed or merged meanwhile is refused, so two
+    # opposite merges at once cannot cancel both tickets into each other. Those two wait on
+    # each other's row; PostgreSQL aborts one, which is then a conflict, not a server error.
+    try:
+        with transaction.atomic():
+            into = _lock(into.pk)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "pgcode", None) == DEADLOCK_DETECTED:
+            raise ConcurrentModification() from exc
+        raise
     if into.status in (Status.CLOSED, Status.CANCELLED):
         raise ValidationError({"into": [_("Merge into an open ticket.")]})
     result = _apply(
