@@ -47,7 +47,7 @@ diagram: install
 	$(SERVICES) $(MANAGE) lifecycle_diagram --output docs/lifecycle.dot --mermaid docs/lifecycle.md
 
 screenshots: install
-	$(SERVICES) $(PY) scripts/screenshots.py
+	$(SERVICES) $(PY) scripts/screenshots.py $(ARGS)
 
 services-start: install
 	$(PY) scripts/devservices.py start

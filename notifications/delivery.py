@@ -97,11 +97,13 @@ def content(
     return row.subject, row.body, row.url
 
 
-def email_message(row: Notification) -> EmailMultiAlternatives:
-    """The e-mail of a row: in the recipient's language, plain text plus escaped HTML, the
-    ticket number in the subject, threaded, marked as automatic so auto-responders stay quiet."""
+def email_message(row: Notification, *, language: str | None = None) -> EmailMultiAlternatives:
+    """The e-mail of a row: in the recipient's language (or `language`, for previews such as
+    the screenshots), plain text plus escaped HTML, the ticket number in the subject, threaded,
+    marked as automatic so auto-responders stay quiet."""
     recipient = row.recipient
-    language = recipient.preferred_language() if recipient else settings.LANGUAGE_CODE
+    if language is None:
+        language = recipient.preferred_language() if recipient else settings.LANGUAGE_CODE
     subject, text, link = content(row, language)
     spec = KINDS.get(row.kind)
     context = {

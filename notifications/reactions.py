@@ -1,7 +1,8 @@
 """How the desk tells people about their tickets (wired in `tickets/wiring.py`, after SLA).
 
 Each reaction reads the ticket once, decides who hears what (the kinds in
-`notifications.kinds`), and stores the messages in one INSERT through `notify_ticket`, whose
+`notifications.kinds`), and stores every message of the change in one INSERT through
+`notify_ticket_messages` (three queries in all, however many kinds and people), whose
 dedupe key is the change itself (`at`, the ticket's version; a comment's id): a reaction run
 again after a failure tells nobody twice. The actor of a change is never told of it, and only
 public texts (a question to the requester, a public reply, the resolution, a public reason)
@@ -10,28 +11,39 @@ ever reach a requester.
 
 from __future__ import annotations
 
+from django.db.models import OuterRef, Subquery
+
 from accounts.choices import Tier
 from accounts.models import User
 from tickets.choices import PendingReason, Status
 from tickets.models import Comment, Ticket, TicketEvent
 
-from .services import TicketMessage, TicketRef, notify_ticket, notify_ticket_many
+from .services import (
+    TicketMessage,
+    TicketNotice,
+    TicketRef,
+    notify_ticket,
+    notify_ticket_many,
+    notify_ticket_messages,
+)
 
 
-def _ticket(ticket_id: int) -> Ticket:
-    return Ticket.objects.select_related("team").get(pk=ticket_id)
-
-
-def _change_message(ticket: Ticket, new_status: str) -> str:
-    """The text typed with the change that moved the ticket to `new_status` (a question, a
-    resolution, a reason), from the operation log."""
-    event = (
-        TicketEvent.objects.filter(ticket=ticket, field="status", new_value=new_status)
-        .order_by("-id")
-        .values("message")
-        .first()
-    )
-    return event["message"] if event else ""
+def _ticket(ticket_id: int, *, status_message: str = "") -> Ticket:
+    """The ticket; with `status_message`, also (in the same query) the text typed with the
+    last change to that status (`change_message`) and the resolution the requester is asked
+    to confirm (`resolution_note`)."""
+    tickets = Ticket.objects.select_related("team")
+    if status_message:
+        changes = TicketEvent.objects.filter(ticket=OuterRef("pk"), field="status").order_by("-id")
+        tickets = tickets.annotate(
+            change_message=Subquery(changes.filter(new_value=status_message).values("message")[:1]),
+            resolution_note=Subquery(
+                changes.filter(new_value__in=[Status.RESOLVED, Status.PENDING_VERIFICATION])
+                .exclude(data__transition="verify_pass")
+                .values("message")[:1]
+            ),
+        )
+    return tickets.get(pk=ticket_id)
 
 
 def on_ticket_created(*, ticket_id: int, **_payload) -> None:
@@ -48,66 +60,58 @@ def on_ticket_created(*, ticket_id: int, **_payload) -> None:
 
 
 def on_status_changed(*, ticket_id: int, old: str, new: str, actor_id=None, at="", **_p) -> None:
-    ticket = _ticket(ticket_id)
+    """Who hears of a status change, and what; every message of the change is stored at once
+    (`notify_ticket_messages`: with the ticket's read, three queries in all)."""
+    ticket = _ticket(ticket_id, status_message=new)
     key = at or f"{old}>{new}"
     requester, actor = ticket.requester_id, actor_id
     by_requester = actor is not None and actor == requester
     told: set[int] = {actor} if actor else set()
+    messages: list[TicketMessage] = []
+    said = ticket.change_message or ""
 
     def tell(kind: str, user_ids, *, params=None, followers=False) -> None:
-        notify_ticket(
-            kind=kind,
-            ticket=ticket,
-            key=key,
-            params=params or {},
-            user_ids=user_ids,
-            followers=followers,
-            exclude=told,
+        messages.append(
+            TicketMessage(
+                kind=kind,
+                user_ids=list(user_ids),
+                params=params or {},
+                followers=followers,
+                exclude=set(told),
+            )
         )
         told.update(user_ids)
 
     assignee = [ticket.assignee_id] if ticket.assignee_id else []
     if new == Status.PENDING and ticket.pending_reason == PendingReason.REQUESTER:
-        tell(
-            "ticket.waiting_on_you",
-            [requester],
-            params={"question": _change_message(ticket, new)},
-        )
+        tell("ticket.waiting_on_you", [requester], params={"question": said})
     elif new == Status.RESOLVED:
-        tell("ticket.please_confirm", [requester], params={"resolution": _resolution(ticket)})
+        tell(
+            "ticket.please_confirm",
+            [requester],
+            params={"resolution": ticket.resolution_note or ""},
+        )
     elif new == Status.CLOSED and old == Status.RESOLVED and by_requester:
         tell("ticket.requester_confirmed", assignee, followers=True)
     elif new == Status.CLOSED and not by_requester:
         tell("ticket.closed", [requester])
     elif old == Status.RESOLVED and new == Status.IN_PROGRESS and by_requester:
-        tell(
-            "ticket.requester_rejected",
-            assignee,
-            params={"reason": _change_message(ticket, new)},
-            followers=True,
-        )
+        tell("ticket.requester_rejected", assignee, params={"reason": said}, followers=True)
     elif old in (Status.CLOSED, Status.RESOLVED) and not by_requester:
         tell("ticket.reopened", [requester])
     elif new == Status.CANCELLED and ticket.merged_into_id:
         into = Ticket.objects.filter(pk=ticket.merged_into_id).values_list("number", flat=True)
         tell("ticket.merged", [requester], params={"into": into.first() or ""})
     elif new == Status.CANCELLED and not by_requester:
-        tell("ticket.cancelled", [requester], params={"reason": _change_message(ticket, new)})
+        tell("ticket.cancelled", [requester], params={"reason": said})
     elif new == Status.PENDING_VERIFICATION:
-        tell(
-            "ticket.awaiting_verification",
-            _verifiers(ticket),
-            params={"resolution": _change_message(ticket, new)},
-        )
+        tell("ticket.awaiting_verification", _verifiers(ticket), params={"resolution": said})
     elif old == Status.PENDING_VERIFICATION and new != Status.RESOLVED:
-        tell(
-            "ticket.verification_failed",
-            _fix_submitter(ticket),
-            params={"reason": _change_message(ticket, new)},
-        )
+        tell("ticket.verification_failed", _fix_submitter(ticket), params={"reason": said})
     # Everyone else who follows the ticket hears that it changed.
     told.add(requester)
     tell("ticket.followed_changed", [], params={"status": new}, followers=True)
+    notify_ticket_messages(ticket=ticket, key=key, messages=messages)
 
 
 def on_status_changed_many(*, payloads: list[dict]) -> None:
@@ -137,7 +141,7 @@ def on_status_changed_many(*, payloads: list[dict]) -> None:
         key = payload.get("at") or f"{payload['old']}>{payload['new']}"
         actor = payload.get("actor_id")
         messages += [
-            TicketMessage(
+            TicketNotice(
                 kind="ticket.please_confirm",
                 ticket=ticket,
                 key=key,
@@ -145,7 +149,7 @@ def on_status_changed_many(*, payloads: list[dict]) -> None:
                 user_ids=[ticket.requester_id],
                 exclude=[actor],
             ),
-            TicketMessage(
+            TicketNotice(
                 kind="ticket.followed_changed",
                 ticket=ticket,
                 key=key,
@@ -177,13 +181,6 @@ def _resolutions(ticket_ids: list[int]) -> dict[int, str]:
         .values_list("ticket_id", "message")
     )
     return dict(rows)
-
-
-def _resolution(ticket: Ticket) -> str:
-    """The resolution the requester is asked to confirm: the last resolve or submit-fix note
-    (a back-office fix reaches the requester only after the middle office verified it)."""
-    event = _resolution_events().filter(ticket=ticket).values("message").first()
-    return event["message"] if event else ""
 
 
 def _verifiers(ticket: Ticket) -> list[int]:

@@ -22,9 +22,11 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 from psycopg2.extras import Json, execute_values
 
@@ -257,6 +259,18 @@ def rules_changed() -> None:
     _rules_cache = None
 
 
+@dataclass
+class TicketMessage:
+    """One kind of message about a change of a ticket: to `user_ids`, plus the ticket's
+    followers when asked, never to those in `exclude` (see `notify_ticket`)."""
+
+    kind: str
+    user_ids: Sequence[int] = ()
+    params: dict = field(default_factory=dict)
+    followers: bool = False
+    exclude: Iterable[int | None] = ()
+
+
 def notify_ticket(
     *,
     kind: str,
@@ -269,46 +283,77 @@ def notify_ticket(
 ) -> list[int]:
     """Tell people about one change of a ticket: `user_ids`, plus its followers when asked,
     never those in `exclude` (the actor of the change is not told of their own change).
+    One message of `notify_ticket_messages`, whose guards and costs apply."""
+    message = TicketMessage(
+        kind=kind,
+        user_ids=list(user_ids),
+        params=params,
+        followers=followers,
+        exclude=list(exclude),
+    )
+    return notify_ticket_messages(ticket=ticket, key=key, messages=[message])
+
+
+def notify_ticket_messages(*, ticket, key: str, messages: Sequence[TicketMessage]) -> list[int]:
+    """Tell people about one change of a ticket, every kind of message it causes at once.
 
     Guards: a desk-facing kind never reaches the ticket's requester (its parameters may carry
     internal text); a requester-facing kind only reaches the requester. The channels are the
-    kind's rule (admin) less what each person switched off (profile). One query for the
-    recipients with their preferences, one INSERT; e-mail and webhooks go after commit.
+    kind's rule (admin) less what each person switched off (profile). Two queries whatever
+    the number of kinds and people: one for the recipients (whether each follows the ticket,
+    and their preferences for these kinds), one INSERT; e-mail and webhooks go after commit.
     `key` identifies the change (e.g. the ticket's version after it): the same change never
     notifies anyone twice, even when the reaction runs again.
     """
-    spec = KINDS[kind]
-    channels = channels_by_kind().get(kind, ())
-    if not channels:
+    rules = channels_by_kind()
+    active = [(message, rules.get(message.kind, ())) for message in messages]
+    active = [(message, channels) for message, channels in active if channels]
+    if not active:
         return []
-    excluded = {pk for pk in exclude if pk is not None}
-    wanted = Q(pk__in=sorted(set(user_ids) - excluded))
-    if followers and not spec.for_requester:
-        wanted |= Q(pk__in=TicketFollower.objects.filter(ticket_id=ticket.pk).values("user_id"))
-    prefs = NotificationPreference.objects.filter(user=OuterRef("pk"), kind=kind)
-    users = [
-        user
-        for user in User.objects.filter(wanted, is_active=True)
-        .exclude(pk__in=sorted(excluded))
-        .annotate(
-            pref_inbox=Subquery(prefs.values("inbox")[:1]),
-            pref_email=Subquery(prefs.values("email")[:1]),
-        )
+    named: set[int] = set()
+    followers = False
+    for message, _channels in active:
+        named.update(message.user_ids)
+        followers = followers or (message.followers and not KINDS[message.kind].for_requester)
+    wanted = Q(pk__in=sorted(named))
+    following = TicketFollower.objects.filter(ticket_id=ticket.pk, user_id=OuterRef("pk"))
+    if followers:
+        wanted |= Q(Exists(following))
+    kinds = sorted({message.kind for message, _channels in active})
+    prefs = NotificationPreference.objects.filter(user=OuterRef("pk"), kind__in=kinds).values(
+        json=JSONObject(kind="kind", inbox="inbox", email="email")
+    )
+    people = list(
+        User.objects.filter(wanted, is_active=True)
+        .annotate(follows=Exists(following), prefs=ArraySubquery(prefs))
         .order_by("pk")
-        if (user.pk == ticket.requester_id) == spec.for_requester
-    ]
-    muted = {
-        user.pk: {
-            channel
-            for channel, on in ((Channel.INBOX, user.pref_inbox), (Channel.EMAIL, user.pref_email))
-            if on is False
-        }
-        for user in users
-    }
-    return notify_many(
-        [
+    )
+    specs = []
+    for message, channels in active:
+        spec = KINDS[message.kind]
+        excluded = {pk for pk in message.exclude if pk is not None}
+        asked = set(message.user_ids)
+        users = [
+            user
+            for user in people
+            if user.pk not in excluded
+            and (user.pk in asked or (message.followers and user.follows))
+            and (user.pk == ticket.requester_id) == spec.for_requester
+        ]
+        muted = {}
+        for user in users:
+            pref = next((p for p in user.prefs if p["kind"] == message.kind), {})
+            muted[user.pk] = {
+                channel
+                for channel, on in (
+                    (Channel.INBOX, pref.get("inbox")),
+                    (Channel.EMAIL, pref.get("email")),
+                )
+                if on is False
+            }
+        specs.append(
             NotificationSpec(
-                dedupe_key=f"{kind}:{ticket.pk}:{key}"[:180],
+                dedupe_key=f"{message.kind}:{ticket.pk}:{key}"[:180],
                 recipients=users,
                 subject="",
                 body="",
@@ -316,13 +361,13 @@ def notify_ticket(
                 channels=channels,
                 # Recipients are chosen above (requester or desk staff by construction).
                 internal=False,
-                kind=kind,
-                params={"number": ticket.number, "title": ticket.title, **params},
+                kind=message.kind,
+                params={"number": ticket.number, "title": ticket.title, **message.params},
                 ticket_id=ticket.pk,
                 muted=muted,
             )
-        ]
-    )
+        )
+    return notify_many(specs)
 
 
 class TicketRef(NamedTuple):
@@ -336,7 +381,7 @@ class TicketRef(NamedTuple):
 
 
 @dataclass
-class TicketMessage:
+class TicketNotice:
     """One `notify_ticket` call, for `notify_ticket_many` (same arguments)."""
 
     kind: str
@@ -348,7 +393,7 @@ class TicketMessage:
     exclude: Iterable[int | None] = ()
 
 
-def notify_ticket_many(messages: Sequence[TicketMessage]) -> list[int]:
+def notify_ticket_many(messages: Sequence[TicketNotice]) -> list[int]:
     """`notify_ticket` for many tickets' changes at once (a batch reaction), with the same
     guards, channels, preferences and dedupe keys: one query for the followers, one for the
     recipients, one for their preferences, and `notify_many`'s INSERT per 1,000 rows."""
@@ -362,7 +407,7 @@ def notify_ticket_many(messages: Sequence[TicketMessage]) -> list[int]:
         "ticket_id", "user_id"
     ):
         follower_ids.setdefault(ticket_id, set()).add(user_id)
-    wanted: list[tuple[TicketMessage, list[int]]] = []
+    wanted: list[tuple[TicketNotice, list[int]]] = []
     for message in messages:
         excluded = {pk for pk in message.exclude if pk is not None}
         ids = set(message.user_ids) | (

@@ -2,7 +2,13 @@
 
 Migrates the dev database and loads the demo desk (`seed_demo`, idempotent), runs the web
 server on a spare local port, signs in as the demo people in Debian's headless Chromium and
-writes docs/screenshots/<language>/<page>.png. Never downloads a browser.
+writes docs/screenshots/<language>/<page>.png. Never downloads a browser. Besides the pages:
+the notification bell with its unread count, the inbox, and a notification e-mail (its HTML
+part, as a mail client shows it) for docs/notifications.md.
+
+`--light` seeds without the 90 days of demo history (and with fewer tickets): enough for
+every page but the reports' charts, in minutes instead of much longer. `--only a,b` shoots
+only the named pages (e.g. `--only bell,inbox,notification-email`).
 """
 
 from __future__ import annotations
@@ -88,14 +94,59 @@ def pick_tickets() -> dict[str, str]:
     return {"request": request.number, "ticket": worked.number}
 
 
+def notification_email_html(language: str) -> str:
+    """The HTML part of the newest e-mail notification to the demo requester, rendered in
+    `language` exactly as delivery renders it."""
+    from notifications.delivery import email_message
+    from notifications.models import Notification
+
+    row = (
+        Notification.objects.filter(recipient__username="requester", channel="email")
+        .exclude(kind="")
+        .order_by("-id")
+        .first()
+    )
+    if row is None:
+        return ""
+    message = email_message(row, language=language)
+    html = next(body for body, mimetype in message.alternatives if mimetype == "text/html")
+    # A mail client shows the headers above the message; the preview shows the ones a reader
+    # sees (escaped: they are the desk's own strings, but the page is HTML).
+    from django.utils.html import escape
+
+    head = "".join(
+        f"<div><b>{escape(name)}:</b> {escape(value)}</div>"
+        for name, value in (
+            ("From", message.from_email),
+            ("To", ", ".join(message.to)),
+            ("Subject", message.subject),
+        )
+    )
+    header = (
+        '<div style="font:13px sans-serif;color:#444;border-bottom:1px solid #ddd;'
+        f'padding:8px 12px;margin-bottom:12px;background:#f6f6f6">{head}</div>'
+    )
+    return header + html
+
+
 def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--light", action="store_true", help="seed without the demo history")
+    parser.add_argument("--only", default="", help="comma-separated page names to shoot")
+    args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings.local")
     sys.path.insert(0, str(ROOT))
     ensure_cjk_font()
     manage("migrate", "--noinput", "-v", "0")
     manage("compilemessages_if_needed")
-    manage("seed_demo")
+    if args.light:
+        manage("seed_demo", "--history-days", "0", "--tickets", "80")
+    else:
+        manage("seed_demo")
     numbers = pick_tickets()
+    emails = {language: notification_email_html(language) for language in LANGUAGES}
     from demo.data import DEMO_PASSWORD
 
     port = free_port()
@@ -106,14 +157,22 @@ def main() -> int:
     )
     try:
         wait_for(f"{base}/healthz")
-        shoot(base, numbers, DEMO_PASSWORD)
+        only = {name for name in args.only.split(",") if name}
+        shoot(base, numbers, DEMO_PASSWORD, only=only, emails=emails)
     finally:
         server.terminate()
         server.wait(timeout=15)
     return 0
 
 
-def shoot(base: str, numbers: dict[str, str], password: str) -> None:
+def shoot(
+    base: str,
+    numbers: dict[str, str],
+    password: str,
+    *,
+    only: set[str] = frozenset(),
+    emails: dict[str, str] | None = None,
+) -> None:
     from playwright.sync_api import sync_playwright
 
     pages = [
@@ -124,7 +183,12 @@ def shoot(base: str, numbers: dict[str, str], password: str) -> None:
         ("expert", "workspace-queue", "/workspace/queue/all/", DESKTOP),
         ("expert", "workspace-ticket", f"/workspace/tickets/{numbers['ticket']}/", DESKTOP),
         ("manager", "dashboard", "/workspace/dashboard/", DESKTOP),
+        # The bell with its unread count (the portal's header only) and the inbox.
+        ("requester", "bell", "/portal/", DESKTOP),
+        ("requester", "inbox", "/notifications/", DESKTOP),
     ]
+    if only:
+        pages = [page for page in pages if page[1] in only]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -158,8 +222,22 @@ def shoot(base: str, numbers: dict[str, str], password: str) -> None:
                     continue
                 page.wait_for_load_state("networkidle")
                 target = OUT / language / f"{name}.png"
-                page.screenshot(path=str(target), full_page=viewport is PHONE)
+                if name == "bell":
+                    # The count arrives by HTMX after the page: wait for it, then the header.
+                    page.wait_for_selector("[data-testid=bell-count]")
+                    page.locator("nav.navbar").first.screenshot(path=str(target))
+                else:
+                    page.screenshot(path=str(target), full_page=viewport is PHONE)
                 print(f"wrote {target.relative_to(ROOT)}")
+            html = (emails or {}).get(language)
+            if html and (not only or "notification-email" in only):
+                context = browser.new_context(viewport={"width": 800, "height": 700})
+                page = context.new_page()
+                page.set_content(html)
+                target = OUT / language / "notification-email.png"
+                page.screenshot(path=str(target), full_page=True)
+                print(f"wrote {target.relative_to(ROOT)}")
+                context.close()
             for context, _page in contexts.values():
                 context.close()
         browser.close()

@@ -236,3 +236,61 @@ def test_outgoing_mail_carries_the_marker_the_mail_channel_cuts_replies_at():
     from notifications.delivery import REPLY_MARKER as OUTBOUND
 
     assert OUTBOUND == INBOUND
+
+
+def test_each_ticket_action_adds_at_most_three_queries_for_its_notifications(
+    desk, django_assert_num_queries
+):
+    """Issue #11's budget: the notifications of one change are read and stored in bulk, three
+    queries whatever the number of kinds and people (the ticket with the text of the change;
+    the recipients with whether they follow and their preferences; one INSERT). Delivery runs
+    after commit, in a worker. The INSERT goes through psycopg2's execute_values, which
+    Django's counter does not see: two counted queries plus the one INSERT whose rows the
+    test then finds."""
+    from notifications.reactions import (
+        on_assignment_changed,
+        on_public_reply,
+        on_status_changed,
+    )
+    from notifications.services import channels_by_kind
+    from tests.ui.helpers import queued_ticket
+    from tickets import services as tickets
+    from tickets.services.following import ticket_follow
+
+    ticket = queued_ticket(desk.requester, desk.front)
+    tickets.ticket_assign(ticket_id=ticket.pk, actor=desk.tier1, assignee=desk.tier1)
+    ticket_follow(ticket=ticket, actor=desk.tier2)
+    channels_by_kind()  # the desk's rules: read once per 30 s per process, not per action
+
+    def kinds(user) -> set[str]:
+        return set(
+            Notification.objects.filter(recipient=user, ticket=ticket).values_list(
+                "kind", flat=True
+            )
+        )
+
+    with django_assert_num_queries(2):
+        on_assignment_changed(
+            ticket_id=ticket.pk,
+            new_assignee_id=desk.tier1.pk,
+            old_assignee_id=None,
+            actor_id=desk.tier2.pk,
+            at="v1",
+        )
+    assert kinds(desk.tier1) == {"ticket.assigned_to_you"}
+    tickets.ticket_resolve(ticket_id=ticket.pk, actor=desk.tier1, resolution="Restarted it")
+    with django_assert_num_queries(2):
+        on_status_changed(
+            ticket_id=ticket.pk, old="in_progress", new="resolved", actor_id=desk.tier1.pk, at="v2"
+        )
+    # Two kinds of message from one change, in the same three queries: the requester is asked
+    # to confirm (with the resolution), the follower hears it changed, the actor nothing new.
+    assert kinds(desk.requester) == {"ticket.please_confirm"}
+    assert kinds(desk.tier2) == {"ticket.followed_changed"}
+    assert kinds(desk.tier1) == {"ticket.assigned_to_you"}
+    confirm = Notification.objects.get(recipient=desk.requester, channel=Channel.INBOX)
+    assert confirm.params["resolution"] == "Restarted it"
+    reply = tickets.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="Works again?")
+    with django_assert_num_queries(2):
+        on_public_reply(ticket_id=ticket.pk, comment_id=reply.pk, by_requester=False)
+    assert kinds(desk.requester) == {"ticket.please_confirm", "ticket.desk_replied"}
