@@ -3,10 +3,11 @@ desk: the requester of an alert ticket is the integration's own account."""
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.events import event_record
-from tickets.models import Ticket
+from tickets.events import event_record, event_row
+from tickets.models import Ticket, TicketEvent
 
 REPEATED = "alert.repeated"
 RECOVERED = "alert.recovered"
@@ -15,16 +16,19 @@ STORM_JOINED = "alert.storm_joined"
 TRUNCATED = "alert.truncated"
 
 
-def alert_repeated(*, ticket: Ticket, alert) -> None:
-    event_record(
+def alert_repeated_row(*, ticket: Ticket, alert) -> TicketEvent:
+    """The log row of a repeat, unsaved: a delivery writes its repeats in one INSERT."""
+    row = event_row(
         ticket=ticket,
         kind=REPEATED,
         is_public=False,
-        new=alert.count,
         message=_("The alert %(name)s was delivered again (%(n)d times).")
         % {"name": alert.alertname or alert.fingerprint, "n": alert.count},
         data={"fingerprint": alert.fingerprint, "count": alert.count},
+        created_at=timezone.now(),
     )
+    row.new_value = alert.count
+    return row
 
 
 def alert_recovered(*, ticket: Ticket, alert) -> None:

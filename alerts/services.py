@@ -29,7 +29,7 @@ from accounts.models import User
 from tickets import reactions
 from tickets import services as ticket_services
 from tickets.choices import OPEN_STATUSES, Channel, Status
-from tickets.events import event_record
+from tickets.events import event_record, event_record_many
 from tickets.exceptions import IllegalTransition
 from tickets.models import Ticket
 from tickets.services import ticket_resolve_cleared
@@ -199,12 +199,12 @@ def delivery_receive(
     touched: list[Ticket | Alert | None] = []
     with reactions.batch():
         for alert in incoming.alerts:
-            if alert.fingerprint in seen.opening.fingerprints:
-                seen.opening.flush()  # this alert needs its fingerprint's rows stored
+            if alert.fingerprint in seen.opening.fingerprints | seen.repeats.fingerprints:
+                seen.flush()  # this alert needs its fingerprint's rows stored
             outcome, ticket = _ingest(integration, group, alert, incoming, requester, seen)
             result.outcomes.append(outcome)
             touched.append(ticket)
-        seen.opening.flush()
+        seen.flush()
     for ticket in touched:
         ticket = ticket.ticket if isinstance(ticket, Alert) else ticket
         if ticket is not None and ticket.number not in result.ticket_numbers:
@@ -274,6 +274,11 @@ class _Seen:
     previous: dict[str, list[Alert]]
     budget: _Budget
     opening: _Opening
+    repeats: _Repeats = field(default_factory=lambda: _Repeats())
+
+    def flush(self) -> None:
+        self.opening.flush()
+        self.repeats.flush()
 
     @classmethod
     def load(cls, integration: Integration, incoming: Incoming, group: AlertGroup | None) -> _Seen:
@@ -345,6 +350,28 @@ class _Opening:
         self.alerts, self.drafts, self.fingerprints = [], [], set()
 
 
+class _Repeats:
+    """The delivery's plain repeats (count and last seen, a log row on the ticket): one UPDATE
+    of the alerts and one INSERT of the log rows, flushed with `_Opening`."""
+
+    def __init__(self) -> None:
+        self.alerts: dict[int, Alert] = {}
+        self.rows: list = []
+        self.fingerprints: set[str] = set()
+
+    def add(self, alert: Alert, row) -> None:
+        self.alerts[alert.pk] = alert
+        self.rows.append(row)
+        self.fingerprints.add(alert.fingerprint)
+
+    def flush(self) -> None:
+        if not self.alerts:
+            return
+        Alert.objects.bulk_update(list(self.alerts.values()), ["count", "last_seen_at"])
+        event_record_many(self.rows)
+        self.alerts, self.rows, self.fingerprints = {}, [], set()
+
+
 def _ingest(
     integration: Integration,
     group: AlertGroup | None,
@@ -357,7 +384,7 @@ def _ingest(
     key = (incoming_alert.fingerprint, incoming_alert.starts_at)
     alert = seen.known.get(key)
     if alert is not None:
-        return _known(integration, alert, incoming_alert, now)
+        return _known(integration, alert, incoming_alert, now, seen.repeats)
     if incoming_alert.status == AlertStatus.RESOLVED:
         seen.known[key] = _new_alert(
             integration, group, incoming_alert, AlertOutcome.ORPHAN_RESOLVED, None, None, now
@@ -392,7 +419,7 @@ def _ingest(
 
 
 def _known(
-    integration: Integration, alert: Alert, incoming_alert: IncomingAlert, now
+    integration: Integration, alert: Alert, incoming_alert: IncomingAlert, now, repeats: _Repeats
 ) -> tuple[str, Ticket | None]:
     """A repeat (count, last seen) or the recovery of an alert the desk already has."""
     alert.count += 1
@@ -419,7 +446,9 @@ def _known(
         alert.status, alert.resolved_at, alert.ends_at = AlertStatus.FIRING, None, None
         fields += ["status", "resolved_at", "ends_at"]
     elif ticket is not None:
-        events.alert_repeated(ticket=ticket, alert=alert)
+        # A plain repeat: written with the delivery's other repeats (_Repeats).
+        repeats.add(alert, events.alert_repeated_row(ticket=ticket, alert=alert))
+        return outcome, ticket
     alert.save(update_fields=fields)
     return outcome, ticket
 
