@@ -41,8 +41,7 @@ from .services import (
     CONTENT_FIELDS,
     clean_tags,
     default_review_date,
-    head_literal,
-    search_literal,
+    search_literals,
 )
 
 COLUMNS = [
@@ -293,8 +292,7 @@ def _write(batch: list[tuple[Article, list[str]]], actor: User, publish: bool) -
             article.published_at = article.last_reviewed_at = now
             article.review_due_on = default_review_date()
         tags = [tag_objects[t] for t in _codes(names) if t in tag_objects]
-        article.search_vector = search_literal(article, tags)
-        article.head_vector = head_literal(article)
+        article.search_vector, article.head_vector = search_literals(article, tags)
         article._import_tags = tags
     articles = Article.objects.bulk_create([a for a, _names in batch])
     through = Article.tags.through

@@ -94,15 +94,32 @@ def _quote(lexeme: str) -> str:
 
 def tsvector_literal(parts: Iterable[tuple[str, str]]) -> str:
     """A tsvector literal from (text, weight) parts: `'密码':2A 'printer':7B ...`."""
+    return tsvector_literals(parts)[0]
+
+
+def tsvector_literals(parts: Iterable[tuple[str, str]], *, head: int = 0) -> tuple[str, str]:
+    """The literal of all `parts`, and the literal of the first `head` parts alone — what
+    `tsvector_literal` gives for each, with the text segmented once (segmentation is most of
+    an import's time)."""
     positions: dict[str, list[str]] = {}
+    head_literal = None
     position = 0
-    for text, weight in parts:
+    for index, (text, weight) in enumerate(parts):
+        if index == head:
+            head_literal = _literal(positions)
         for lexeme in tokens(text):
             position = min(position + 1, MAX_POSITION)
             entries = positions.setdefault(lexeme, [])
             if len(entries) < 256:  # PostgreSQL keeps at most 256 positions per lexeme
                 entries.append(f"{position}{weight}")
         position = min(position + 5, MAX_POSITION)  # no phrase match across sections
+    literal = _literal(positions)
+    if head_literal is None:  # no more parts than the head
+        head_literal = literal
+    return literal, (head_literal if head else "")
+
+
+def _literal(positions: dict[str, list[str]]) -> str:
     return " ".join(f"{_quote(lexeme)}:{','.join(pos)}" for lexeme, pos in positions.items())
 
 

@@ -151,36 +151,32 @@ def clean_tags(names: list[str]) -> list[Tag]:
     return tags
 
 
-def search_literal(article: Article, tags: list[Tag]) -> str:
-    """The article's tsvector literal: title A, symptom B, tags / scenario / system /
-    category C, the rest D."""
+def search_literals(article: Article, tags: list[Tag]) -> tuple[str, str]:
+    """The article's tsvector literals: the whole text (title A, symptom B, tags / scenario /
+    system / category C, the rest D), and its head (title and symptom alone)."""
     labels = [t.name for t in tags] + [t.name_zh for t in tags]
     for related in (article.scenario, article.system, article.category):
         if related is not None:
             labels += [related.name, related.name_zh]
-    return search.tsvector_literal(
+    return search.tsvector_literals(
         [
             (article.title, "A"),
             (article.symptom, "B"),
             (" ".join(filter(None, labels)), "C"),
             ("\n".join([article.cause, article.steps, article.prevention]), "D"),
-        ]
+        ],
+        head=2,
     )
-
-
-def head_literal(article: Article) -> str:
-    """The tsvector literal of the title (A) and symptom (B) alone."""
-    return search.tsvector_literal([(article.title, "A"), (article.symptom, "B")])
 
 
 def _index(article: Article) -> None:
     """Rebuild the stored search vectors from the article's text."""
-    literal = search_literal(article, list(article.tags.all()))
+    literal, head = search_literals(article, list(article.tags.all()))
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE knowledge_article SET search_vector = %s::tsvector, head_vector = %s::tsvector"
             " WHERE id = %s",
-            [literal, head_literal(article), article.pk],
+            [literal, head, article.pk],
         )
 
 

@@ -103,6 +103,11 @@ def test_segmentation_and_literals():
     assert search.tokens("The printers are printing") == ["printer", "print"]
     assert search.tsquery_literal(["it's", "a\\b"]) == "'it''s' | 'a\\\\b'"
     assert search.tsvector_literal([("VPN vpn", "A"), ("vpn", "B")]) == "'vpn':1A,2A,8B"
+    parts = [("修改密码", "A"), ("VPN printers", "B"), ("密码 vpn", "D")]
+    assert search.tsvector_literals(parts, head=2) == (
+        search.tsvector_literal(parts),
+        search.tsvector_literal(parts[:2]),
+    )
 
 
 def test_a_long_description_becomes_a_few_keywords():
