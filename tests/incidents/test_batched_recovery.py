@@ -12,8 +12,7 @@ from incidents import services
 from notifications.models import Notification
 from sla.choices import ACTIVE_TIMER_STATES, Metric, TimerState
 from sla.models import SlaTimer
-from tests.factories import SystemFactory, UserFactory
-from tests.ui.helpers import new_ticket
+from tests.factories import SystemFactory, TicketFactory, UserFactory
 from tickets import reactions, wiring
 from tickets.choices import Status
 from tickets.models import ReactionRetry, Ticket, TicketEvent
@@ -29,8 +28,10 @@ def linked_incident(desk, capture, *, n: int, code: str):
     )
     requesters = [UserFactory(username=f"{code}-{i}", roles=["requester"]) for i in range(n)]
     with capture(execute=True):  # the intake reactions start the SLA clocks
-        tickets = [new_ticket(r, title=f"Cannot trade {i}", system=system) for i, r in
-                   enumerate(requesters)]  # fmt: skip
+        tickets = [
+            TicketFactory(desk).new(requester=r, title=f"Cannot trade {i}", system=system)
+            for i, r in enumerate(requesters)
+        ]
     services.incident_link_tickets(
         actor=desk.expert, incident_id=incident.pk, ticket_ids=[t.pk for t in tickets]
     )

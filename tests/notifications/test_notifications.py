@@ -253,11 +253,11 @@ def test_each_ticket_action_adds_at_most_three_queries_for_its_notifications(
         on_status_changed,
     )
     from notifications.services import channels_by_kind
-    from tests.ui.helpers import queued_ticket
+    from tests.factories import TicketFactory
     from tickets import services as tickets
     from tickets.services.following import ticket_follow
 
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     tickets.ticket_assign(ticket_id=ticket.pk, actor=desk.tier1, assignee=desk.tier1)
     ticket_follow(ticket=ticket, actor=desk.tier2)
     channels_by_kind()  # the desk's rules: read once per 30 s per process, not per action

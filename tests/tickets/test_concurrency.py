@@ -187,7 +187,7 @@ def in_lock_order(ticket: Ticket, *calls: Callable[[], object]) -> list:
 
 
 def _owned_by_tier1(desk) -> Ticket:
-    ticket = new_ticket(desk)
+    ticket = TicketFactory(desk).new()
     Ticket.objects.filter(pk=ticket.pk).update(
         status=Status.IN_PROGRESS, team=desk.front, tier="front", assignee=desk.tier1
     )

@@ -12,11 +12,9 @@ from catalog.models import RequestType, SystemModule
 from routing.classifier.text import signal_token
 from routing.engine import signal_tokens, ticket_skill_keys
 from routing.services import routing_correct
-from tests.factories import SystemFactory
+from tests.factories import SystemFactory, TicketFactory
 from tickets import services
 from tickets.models import Ticket
-
-from .helpers import new_ticket
 
 
 @pytest.fixture
@@ -70,7 +68,7 @@ def test_a_module_without_a_system_brings_its_system(client, desk, modules):
 
 @pytest.mark.django_db
 def test_the_route_form_stores_the_module_and_refuses_a_mismatch(client, desk, modules):
-    ticket = new_ticket(desk.requester, title="???")
+    ticket = TicketFactory(desk).new(title="???")
     services.ticket_send_to_triage(ticket_id=ticket.pk, reason="low confidence")
     client.force_login(desk.tier1)
     page = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
@@ -109,7 +107,7 @@ def test_the_route_form_stores_the_module_and_refuses_a_mismatch(client, desk, m
 
 @pytest.mark.django_db
 def test_the_services_check_the_pair_and_routing_reads_the_module(desk, modules):
-    ticket = new_ticket(desk.requester, title="Quotes are stale")
+    ticket = TicketFactory(desk).new(title="Quotes are stale")
     with pytest.raises(ValidationError) as refused:
         routing_correct(
             ticket_id=ticket.pk, actor=desk.tier1, system=desk.system, module=modules["leave"]

@@ -8,10 +8,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.factories import TicketFactory
 from tickets import services
 from tickets.choices import PendingReason
-
-from .helpers import queued_ticket
 
 # The ticket page of an agent working the ticket (bench/bench_pages.py measures the same page
 # at a million tickets): session, user, permissions and roles, the viewer's teams and units,
@@ -38,10 +37,10 @@ def _busy(ticket, desk, replies=5, notes=12):
 
 def test_the_ticket_page_costs_the_same_queries_in_every_state(client, desk):
     client.force_login(desk.tier1)
-    quiet = queued_ticket(desk.requester, desk.front)
+    quiet = TicketFactory(desk).queued(desk.front)
     client.get(reverse("workspace:ticket", args=[quiet.number]))  # the session, once
     counts = {"queued": _queries(client, quiet)}
-    busy = queued_ticket(desk.requester, desk.front, title="Busy")
+    busy = TicketFactory(desk).queued(desk.front, title="Busy")
     services.ticket_take(ticket_id=busy.pk, actor=desk.tier1)
     _busy(busy, desk)
     counts["in progress, 20 entries"] = _queries(client, busy)
@@ -57,7 +56,7 @@ def test_the_ticket_page_costs_the_same_queries_in_every_state(client, desk):
 
 
 def test_history_and_conversation_are_escaped(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
     services.comment_add(ticket_id=ticket.pk, actor=desk.tier1, body="<b>bold</b>\nline two")
     services.comment_add(
@@ -77,7 +76,7 @@ def test_history_and_conversation_are_escaped(client, desk):
 
 
 def test_the_action_forms_keep_their_choices_and_errors(client, desk):
-    ticket = queued_ticket(desk.requester, desk.front)
+    ticket = TicketFactory(desk).queued(desk.front)
     services.ticket_take(ticket_id=ticket.pk, actor=desk.tier1)
     client.force_login(desk.tier1)
     html = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
