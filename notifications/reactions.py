@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from accounts.choices import Tier
 from accounts.models import User
+from tickets import wiring
 from tickets.choices import PendingReason, Status
 from tickets.models import Comment, Ticket, TicketEvent
 
-from .services import notify_ticket
+from .services import TicketChange, notify_ticket, notify_tickets
 
 
 def _ticket(ticket_id: int) -> Ticket:
@@ -45,6 +46,51 @@ def on_ticket_created(*, ticket_id: int, **_payload) -> None:
         params={},
         user_ids=[ticket.requester_id],
     )
+
+
+def on_tickets_created(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form (intake drain): every receipt of the batch in three queries."""
+    ids = [payload["ticket_id"] for payload in payloads]
+    tickets = Ticket.objects.select_related("team").filter(pk__in=ids).order_by("pk")
+    notify_tickets(
+        kind="ticket.received",
+        changes=[TicketChange(t, "created", {}, [t.requester_id]) for t in tickets],
+    )
+    return {}
+
+
+def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form: moves that tell only the followers (a new ticket routed, work started
+    on a queued one) in three queries for the batch; any other change as `on_status_changed`."""
+    quiet = [
+        p
+        for p in payloads
+        if p["old"] in (Status.NEW, Status.QUEUED)
+        and p["new"] in (Status.QUEUED, Status.IN_PROGRESS)
+    ]
+    if quiet:
+        tickets = _tickets([p["ticket_id"] for p in quiet])
+        notify_tickets(
+            kind="ticket.followed_changed",
+            changes=[
+                TicketChange(
+                    tickets[p["ticket_id"]],
+                    p.get("at") or f"{p['old']}>{p['new']}",
+                    {"status": p["new"]},
+                    [],
+                    followers=True,
+                    exclude=[p.get("actor_id"), tickets[p["ticket_id"]].requester_id],
+                )
+                for p in quiet
+            ],
+        )
+    told = {p["ticket_id"] for p in quiet}  # one change per ticket in a batch
+    rest = {p["ticket_id"] for p in payloads} - told
+    return wiring.run_each(on_status_changed, payloads, only=rest) if rest else {}
+
+
+def _tickets(ids: list[int]) -> dict[int, Ticket]:
+    return Ticket.objects.select_related("team").in_bulk(ids)
 
 
 def on_status_changed(*, ticket_id: int, old: str, new: str, actor_id=None, at="", **_p) -> None:
@@ -172,6 +218,32 @@ def on_assignment_changed(
         params={"priority": ticket.priority},
         user_ids=[new_assignee_id],
     )
+
+
+def on_assignments_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form: the new assignees of a batch hear it in three queries."""
+    told = [
+        p
+        for p in payloads
+        if p.get("new_assignee_id") is not None
+        and p["new_assignee_id"] not in (p.get("old_assignee_id"), p.get("actor_id"))
+    ]
+    if not told:
+        return {}
+    tickets = _tickets([p["ticket_id"] for p in told])
+    notify_tickets(
+        kind="ticket.assigned_to_you",
+        changes=[
+            TicketChange(
+                tickets[p["ticket_id"]],
+                p.get("at") or f"assign>{p['new_assignee_id']}",
+                {"priority": tickets[p["ticket_id"]].priority},
+                [p["new_assignee_id"]],
+            )
+            for p in told
+        ],
+    )
+    return {}
 
 
 def on_public_reply(*, ticket_id: int, comment_id: int, by_requester: bool, **_p) -> None:

@@ -276,39 +276,74 @@ def notify_ticket(
     `key` identifies the change (e.g. the ticket's version after it): the same change never
     notifies anyone twice, even when the reaction runs again.
     """
+    change = TicketChange(ticket, key, params, list(user_ids), followers, list(exclude))
+    return notify_tickets(kind=kind, changes=[change])
+
+
+@dataclass
+class TicketChange:
+    """One change of one ticket to tell people about (see `notify_ticket`)."""
+
+    ticket: Ticket
+    key: str
+    params: dict
+    user_ids: list[int]
+    followers: bool = False
+    exclude: list[int | None] = field(default_factory=list)
+
+
+def notify_tickets(*, kind: str, changes: Sequence[TicketChange]) -> list[int]:
+    """`notify_ticket` for many changes of one kind (an intake batch's receipts): one query
+    for the followers, one for the recipients with their preferences, one INSERT."""
     spec = KINDS[kind]
     channels = channels_by_kind().get(kind, ())
-    if not channels:
+    if not channels or not changes:
         return []
-    excluded = {pk for pk in exclude if pk is not None}
-    wanted = Q(pk__in=sorted(set(user_ids) - excluded))
-    if followers and not spec.for_requester:
-        wanted |= Q(pk__in=TicketFollower.objects.filter(ticket_id=ticket.pk).values("user_id"))
+    with_followers = [c.ticket.pk for c in changes if c.followers and not spec.for_requester]
+    following: dict[int, set[int]] = {}
+    if with_followers:
+        rows = TicketFollower.objects.filter(ticket_id__in=with_followers)
+        for ticket_id, user_id in rows.values_list("ticket_id", "user_id"):
+            following.setdefault(ticket_id, set()).add(user_id)
+    wanted_by_change = []
+    for change in changes:
+        excluded = {pk for pk in change.exclude if pk is not None}
+        wanted = set(change.user_ids) | following.get(change.ticket.pk, set())
+        wanted_by_change.append(wanted - excluded)
+    everyone = sorted(set().union(*wanted_by_change))
     prefs = NotificationPreference.objects.filter(user=OuterRef("pk"), kind=kind)
-    users = [
-        user
-        for user in User.objects.filter(wanted, is_active=True)
-        .exclude(pk__in=sorted(excluded))
+    users = {
+        user.pk: user
+        for user in User.objects.filter(pk__in=everyone, is_active=True)
         .annotate(
             pref_inbox=Subquery(prefs.values("inbox")[:1]),
             pref_email=Subquery(prefs.values("email")[:1]),
         )
-        .order_by("pk")
-        if (user.pk == ticket.requester_id) == spec.for_requester
-    ]
-    muted = {
-        user.pk: {
-            channel
-            for channel, on in ((Channel.INBOX, user.pref_inbox), (Channel.EMAIL, user.pref_email))
-            if on is False
-        }
-        for user in users
+        .order_by("pk")  # an empty `everyone` costs no query; webhooks may still be told
     }
-    return notify_many(
-        [
+    specs = []
+    for change, wanted in zip(changes, wanted_by_change, strict=True):
+        ticket = change.ticket
+        recipients = [
+            users[pk]
+            for pk in sorted(wanted)
+            if pk in users and (pk == ticket.requester_id) == spec.for_requester
+        ]
+        muted = {
+            user.pk: {
+                channel
+                for channel, on in (
+                    (Channel.INBOX, user.pref_inbox),
+                    (Channel.EMAIL, user.pref_email),
+                )
+                if on is False
+            }
+            for user in recipients
+        }
+        specs.append(
             NotificationSpec(
-                dedupe_key=f"{kind}:{ticket.pk}:{key}"[:180],
-                recipients=users,
+                dedupe_key=f"{kind}:{ticket.pk}:{change.key}"[:180],
+                recipients=recipients,
                 subject="",
                 body="",
                 team_id=ticket.team_id,
@@ -316,12 +351,12 @@ def notify_ticket(
                 # Recipients are chosen above (requester or desk staff by construction).
                 internal=False,
                 kind=kind,
-                params={"number": ticket.number, "title": ticket.title, **params},
+                params={"number": ticket.number, "title": ticket.title, **change.params},
                 ticket_id=ticket.pk,
                 muted=muted,
             )
-        ]
-    )
+        )
+    return notify_many(specs)
 
 
 @transaction.atomic

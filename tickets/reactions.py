@@ -25,6 +25,7 @@ from .wiring import (  # noqa: F401  (the events, batch and inline are part of t
     WIRING,
     batch,
     chain,
+    collect,
     deferred,
     inline,
     memo,
@@ -61,8 +62,11 @@ def dispatch(event: str, payload: dict) -> None:
             logger.warning("broker unreachable: running the %s reactions in-process", event)
         intake.run([payload["ticket_id"]])
         return
-    if deferred(event) and enqueue_by_name("tickets.run_reactions", event, payload):
-        return
+    if deferred(event):
+        if enqueue_by_name("tickets.run_reactions", event, payload):
+            return
+    elif collect(event, payload):
+        return  # fired inside an intake batch: run with the batch's other events of this kind
     run_now(event, **payload)
 
 
