@@ -168,19 +168,21 @@ def routing_auto_route_many(*, ticket_ids: list[int]) -> list[int]:
         move.team, move.route_reason = team, team_reason
         if team.pk not in members:
             members[team.pk] = engine.eligible_memberships(team)
-            loads[team.pk] = engine.workloads([m.user_id for m in members[team.pk]])
+            if team.assignment_strategy == AssignmentStrategy.LEAST_LOADED:
+                loads[team.pk] = engine.workloads([m.user_id for m in members[team.pk]])
         assignee, why = engine.choose_assignee(
             ticket,
             team,
             last_assignee_id=cursors.get(team.pk),
             members=members[team.pk],
-            loads=loads[team.pk],
+            loads=loads.get(team.pk),
         )
         if assignee is None:
             move.queue_note = why
             continue
         move.assignee, move.assign_reason = assignee, why
-        loads[team.pk][assignee.pk] += engine.LOAD_WEIGHTS.get(decision.priority, 1)
+        if team.pk in loads:
+            loads[team.pk][assignee.pk] += engine.LOAD_WEIGHTS.get(decision.priority, 1)
         cursors[team.pk] = assignee.pk
     ticket_services.ticket_route_new_many(moves=moves)
     now = timezone.now()
