@@ -7,6 +7,7 @@ import logging
 from django.utils.translation import gettext as _
 
 from tickets import services as ticket_services
+from tickets import wiring
 from tickets.choices import Status
 from tickets.services import taken_by_an_agent
 
@@ -40,3 +41,15 @@ def on_ticket_created(*, ticket_id: int, **payload) -> None:
         )
     except Exception:
         logger.exception("could not dispatch alert ticket %s to %s", ticket_id, team)
+
+
+def on_tickets_created(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form (intake drain): one query finds the batch's alert tickets with a team
+    in their mapping rule; only those go through `on_ticket_created`."""
+    ids = [payload["ticket_id"] for payload in payloads]
+    mapped = set(
+        Alert.objects.filter(
+            ticket_id__in=ids, opened_ticket=True, rule__team__isnull=False
+        ).values_list("ticket_id", flat=True)
+    )
+    return wiring.run_each(on_ticket_created, payloads, only=mapped) if mapped else {}

@@ -1,5 +1,5 @@
 """Ticket core benchmarks (issue #3): `python bench/bench_tickets.py [--quick] [--runs N]
-[--parts list,detail,create] [--threads 4] [--clients 8] [--without-worker]`.
+[--parts list,detail,drain,create] [--threads 4] [--clients 8] [--batch 100] [--without-worker]`.
 
 On the database `bench/generate.py` filled (1,000,000 tickets, 3,000,000 events):
 
@@ -11,7 +11,9 @@ On the database `bench/generate.py` filled (1,000,000 tickets, 3,000,000 events)
     concurrent clients: tickets/s accepted. A Celery worker on the same two cores drains the
     intake queue (classification, routing, SLA start) meanwhile, as in production; the time
     until every new ticket is routed gives the end-to-end rate. `create_in_process` shows
-    `services.ticket_create` with and without the reactions.
+    `services.ticket_create` with and without the reactions;
+(d) the worker's CPU per new ticket: bursts of new tickets drained in process, `process_time`
+    around each drained batch ÷ its tickets (`drain`, also run with `create`).
 
 Prints one JSON object on its last line.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -327,15 +330,16 @@ def start_worker(quick: bool) -> subprocess.Popen:
 
 
 def wait_until_routed(last_id: int, started: float, timeout: float = 600) -> float:
-    """Seconds from the first request until the worker has handled every new ticket (routed,
-    or sent to manual triage)."""
+    """Seconds from the first request until the worker has handled every new ticket: the
+    intake queue released it, so its whole chain ran (classified, routed or sent to manual
+    triage, assigned, clocks started, receipt stored)."""
     from django.db import connection
 
     from tickets.models import Ticket
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        waiting = Ticket.objects.filter(id__gt=last_id, status="new", needs_triage=False)
+        waiting = Ticket.objects.filter(id__gt=last_id, intake_due_at__isnull=False)
         if not waiting.exists():
             connection.close()
             return round(time.perf_counter() - started, 2)
@@ -449,6 +453,91 @@ def bench_create_in_process(runs: int) -> dict[str, Any]:
     return result
 
 
+INTAKE_TEXTS = (
+    ("VPN cannot connect from home", "The client says the certificate expired."),
+    ("打印机卡纸了，无法打印", "三楼的打印机从早上开始一直卡纸。"),
+    ("Please install Visio on my laptop", "I need it for the network diagrams."),
+    ("交易系统报错 500", "下单时页面提示服务器错误。"),
+    ("Outlook keeps asking for the password", "Since the update this morning."),
+    ("New employee needs an account", "Starts on Monday in accounting."),
+)
+
+
+def bench_drain(runs: int, batch: int) -> dict[str, Any]:
+    """The worker's cost per new ticket (issue #18 item 5): `runs` bursts of `batch` tickets
+    taken in with their reactions queued (as deployed), each drained in process as the worker
+    does; CPU (`process_time`) and wall time around each drained batch ÷ its tickets, and
+    the queries of a batch. One untimed burst first (model files, imports, caches)."""
+    from django.db import connection
+    from django.db.models import Count
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from catalog.models import RequestType
+    from tickets import intake, services
+    from tickets.models import Ticket
+
+    requester = User.objects.get(username="bench-user-2")
+    # Every other ticket says what it is (a type chosen on the portal's form): it is routed to
+    # a team and assigned, the others go where the desk's models send them.
+    types = list(RequestType.objects.filter(is_active=True).order_by("code"))
+    intake.drain(seconds=3600)  # whatever earlier parts left waiting, untimed
+    first_id = Ticket.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    cpu, wall, queries = [], [], []
+    for run in range(runs + 1):
+        for n in range(batch):
+            title, description = INTAKE_TEXTS[n % len(INTAKE_TEXTS)]
+            services.ticket_create(
+                requester=requester,
+                title=f"{title} ({run}-{n})",
+                description=description,
+                created_by=requester,
+                channel="api",
+                request_type=types[(n // 2) % len(types)] if n % 2 and types else None,
+            )
+        with CaptureQueriesContext(connection) as ctx:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            done = intake.drain(batch=batch, seconds=3600)
+            used_cpu, used = time.process_time() - started_cpu, time.perf_counter() - started
+        if run and done:
+            cpu.append(used_cpu * 1000 / done)
+            wall.append(used * 1000 / done)
+            queries.append(len(ctx))
+    result = {
+        "batch": batch,
+        "runs": runs,
+        "cpu_ms_per_ticket_median": round(statistics.median(cpu), 2),
+        "cpu_ms_per_ticket_min": round(min(cpu), 2),
+        "wall_ms_per_ticket_median": round(statistics.median(wall), 2),
+        "queries_per_batch": sorted(set(queries)),
+        "outcome": {
+            f"{status}{' (triage)' if triage else ''}": count
+            for status, triage, count in Ticket.objects.filter(id__gt=first_id)
+            .values_list("status", "needs_triage")
+            .annotate(count=Count("id"))
+            .order_by("status")
+        },
+    }
+    common.log(f"drain: {result}")
+    return result
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its living children, from /proc."""
+    total, pending = 0.0, [pid]
+    ticks = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def bench_create(quick: bool, threads: int, clients: int, with_worker: bool) -> dict[str, Any]:
     from django.db import connection
     from rest_framework.authtoken.models import Token
@@ -477,12 +566,20 @@ def bench_create(quick: bool, threads: int, clients: int, with_worker: bool) -> 
     try:
         # Warm up both workers (imports, connections, the classifier model) untimed.
         post_tickets(port, token.key, 20, 2)
+        if worker is not None:
+            warm_id = Ticket.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            wait_until_routed(last_id, time.perf_counter())
+            last_id, worker_cpu = warm_id, process_tree_cpu(worker.pid)
         started = time.perf_counter()
         result = post_tickets(port, token.key, 200 if quick else 2000, clients)
         if worker is not None:
             result["all_routed_seconds"] = wait_until_routed(last_id, started)
             result["end_to_end_tickets_per_s"] = round(
                 result["created"] / result["all_routed_seconds"], 1
+            )
+            # The worker's whole CPU (drains, Celery itself) per ticket taken in.
+            result["worker_cpu_ms_per_ticket"] = round(
+                (process_tree_cpu(worker.pid) - worker_cpu) * 1000 / max(result["created"], 1), 2
             )
     finally:
         for child in filter(None, (process, worker)):
@@ -511,6 +608,7 @@ def main() -> None:
     parser.add_argument("--parts", default="list,detail,create", help="which measurements")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
+    parser.add_argument("--batch", type=int, default=100, help="tickets per drained batch")
     parser.add_argument(
         "--without-worker", action="store_true", help="measure the web tier alone (no Celery)"
     )
@@ -536,6 +634,8 @@ def main() -> None:
         result["list"] = bench_list(runs)
     if "detail" in parts:
         result["detail"] = bench_detail(runs)
+    if "drain" in parts or "create" in parts:
+        result["drain"] = bench_drain(min(runs, 10), options.batch)
     if "create" in parts:
         result["create_in_process"] = bench_create_in_process(runs)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tickets import wiring
 from tickets.choices import Status
 
 from . import services
@@ -13,8 +14,7 @@ def on_status_changed(*, ticket_id: int, new: str, **payload) -> None:
         services.survey_send(ticket_id=ticket_id)
 
 
-def on_status_changed_many(*, payloads: list[dict]) -> None:
-    """The batch form (tickets/wiring.py BATCH_FORMS): only closed tickets get a survey, so a
-    batch of other changes (a major incident's recovery) costs nothing."""
-    for payload in payloads:
-        on_status_changed(**payload)
+def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form: only closures send a survey (none in an intake batch)."""
+    closed = {p["ticket_id"] for p in payloads if p["new"] == Status.CLOSED}
+    return wiring.run_each(on_status_changed, payloads, only=closed) if closed else {}

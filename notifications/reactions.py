@@ -15,6 +15,7 @@ from django.db.models import OuterRef, Subquery
 
 from accounts.choices import Tier
 from accounts.models import User
+from tickets import wiring
 from tickets.choices import PendingReason, Status
 from tickets.models import Comment, Ticket, TicketEvent
 
@@ -57,6 +58,62 @@ def on_ticket_created(*, ticket_id: int, **_payload) -> None:
         params={},
         user_ids=[ticket.requester_id],
     )
+
+
+def on_tickets_created(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form (intake drain): every receipt of the batch in three queries."""
+    ids = [payload["ticket_id"] for payload in payloads]
+    tickets = Ticket.objects.select_related("team").filter(pk__in=ids).order_by("pk")
+    notify_ticket_many(
+        [
+            TicketNotice(
+                kind="ticket.received",
+                ticket=t,
+                key="created",
+                params={},
+                user_ids=[t.requester_id],
+            )
+            for t in tickets
+        ]
+    )
+    return {}
+
+
+def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form: moves that tell only the followers (a new ticket routed, work started
+    on a queued one) and resolutions (a major incident's recovery resolving thousands of
+    linked tickets) in a few queries for the batch; any other change as `on_status_changed`."""
+    quiet = [
+        p
+        for p in payloads
+        if p["old"] in (Status.NEW, Status.QUEUED)
+        and p["new"] in (Status.QUEUED, Status.IN_PROGRESS)
+    ]
+    if quiet:
+        tickets = _tickets([p["ticket_id"] for p in quiet])
+        notify_ticket_many(
+            [
+                TicketNotice(
+                    kind="ticket.followed_changed",
+                    ticket=tickets[p["ticket_id"]],
+                    key=p.get("at") or f"{p['old']}>{p['new']}",
+                    params={"status": p["new"]},
+                    followers=True,
+                    exclude=[p.get("actor_id"), tickets[p["ticket_id"]].requester_id],
+                )
+                for p in quiet
+            ]
+        )
+    told = {p["ticket_id"] for p in quiet}  # one change per ticket in a batch
+    resolved = [p for p in payloads if p["new"] == Status.RESOLVED and p["ticket_id"] not in told]
+    _resolved_many(resolved)
+    told |= {p["ticket_id"] for p in resolved}
+    rest = {p["ticket_id"] for p in payloads} - told
+    return wiring.run_each(on_status_changed, payloads, only=rest) if rest else {}
+
+
+def _tickets(ids: list[int]) -> dict[int, Ticket]:
+    return Ticket.objects.select_related("team").in_bulk(ids)
 
 
 def on_status_changed(*, ticket_id: int, old: str, new: str, actor_id=None, at="", **_p) -> None:
@@ -114,15 +171,9 @@ def on_status_changed(*, ticket_id: int, old: str, new: str, actor_id=None, at="
     notify_ticket_messages(ticket=ticket, key=key, messages=messages)
 
 
-def on_status_changed_many(*, payloads: list[dict]) -> None:
-    """The batch form of `on_status_changed` (tickets/wiring.py BATCH_FORMS): tickets the
-    desk resolved (a major incident's recovery) ask each requester to confirm and tell the
-    followers, as `on_status_changed` would, in a handful of queries for the whole batch;
-    any other change goes through `on_status_changed` one ticket at a time."""
-    resolved = [p for p in payloads if p["new"] == Status.RESOLVED]
-    for payload in payloads:
-        if payload["new"] != Status.RESOLVED:
-            on_status_changed(**payload)
+def _resolved_many(resolved: list[dict]) -> None:
+    """Tickets the desk resolved ask each requester to confirm and tell the followers, as
+    `on_status_changed` would, in a handful of queries for the whole batch."""
     if not resolved:
         return
     # The few fields a message needs, not model instances: thousands of tickets at a time.
@@ -228,6 +279,32 @@ def on_assignment_changed(
         params={"priority": ticket.priority},
         user_ids=[new_assignee_id],
     )
+
+
+def on_assignments_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form: the new assignees of a batch hear it in three queries."""
+    told = [
+        p
+        for p in payloads
+        if p.get("new_assignee_id") is not None
+        and p["new_assignee_id"] not in (p.get("old_assignee_id"), p.get("actor_id"))
+    ]
+    if not told:
+        return {}
+    tickets = _tickets([p["ticket_id"] for p in told])
+    notify_ticket_many(
+        [
+            TicketNotice(
+                kind="ticket.assigned_to_you",
+                ticket=tickets[p["ticket_id"]],
+                key=p.get("at") or f"assign>{p['new_assignee_id']}",
+                params={"priority": tickets[p["ticket_id"]].priority},
+                user_ids=[p["new_assignee_id"]],
+            )
+            for p in told
+        ]
+    )
+    return {}
 
 
 def on_public_reply(*, ticket_id: int, comment_id: int, by_requester: bool, **_p) -> None:

@@ -473,6 +473,13 @@ def default_team(tier: str) -> Team | None:
     )
 
 
+def team_ids() -> list[int]:
+    """Every team's id (read once per intake batch)."""
+    return reactions.memo(
+        "routing.team_ids", lambda: list(Team.objects.order_by("pk").values_list("pk", flat=True))
+    )
+
+
 def on_duty_middle_team() -> Team | None:
     return default_team(Tier.MIDDLE)
 
@@ -564,30 +571,38 @@ def ticket_skill_keys(ticket: Ticket) -> set[str]:
     return {fold(key) for key in keys}
 
 
-def _least_loaded(members: list[TeamMembership]) -> tuple[TeamMembership, int]:
-    loads = workloads([m.user_id for m in members])
+def _least_loaded(
+    members: list[TeamMembership], loads: dict[int, int] | None = None
+) -> tuple[TeamMembership, int]:
+    loads = loads if loads is not None else workloads([m.user_id for m in members])
     chosen = min(members, key=lambda m: (loads[m.user_id], m.user_id))
     return chosen, loads[chosen.user_id]
 
 
 def choose_assignee(
-    ticket: Ticket, team: Team, *, last_assignee_id: int | None
+    ticket: Ticket,
+    team: Team,
+    *,
+    last_assignee_id: int | None,
+    members: list[TeamMembership] | None = None,
+    loads: dict[int, int] | None = None,
 ) -> tuple[object | None, str]:
     """The person the team's strategy gives the ticket to (None: stays in the queue), and why.
 
     The caller holds the team's round-robin cursor lock, so concurrent choices for one team
-    happen one after the other.
+    happen one after the other. An intake batch passes the team's eligible `members` and
+    their `loads`, read once and kept up to date as it assigns.
     """
     strategy = team.assignment_strategy
     if strategy == AssignmentStrategy.MANUAL:
         return None, _("%(team)s assigns by hand: left in the queue") % {"team": team.label}
-    members = eligible_memberships(team)
+    members = eligible_memberships(team) if members is None else members
     if not members:
         return None, _(
             "nobody in %(team)s can take it now (away or no agents): left in the queue"
         ) % {"team": team.label}
     if strategy == AssignmentStrategy.LEAST_LOADED:
-        chosen, load = _least_loaded(members)
+        chosen, load = _least_loaded(members, loads)
         return chosen.user, _("least loaded in %(team)s: %(user)s (load %(load)d)") % {
             "team": team.label,
             "user": chosen.user,

@@ -6,6 +6,8 @@ import logging
 
 from django.utils.translation import gettext as _
 
+from tickets import wiring
+
 from . import services
 
 logger = logging.getLogger(__name__)
@@ -25,6 +27,16 @@ def on_ticket_created(*, ticket_id: int, **payload) -> None:
         )
 
 
+def on_tickets_created(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form (intake drain): the batch routed in bulk (`routing_auto_route_many`),
+    the few it leaves one by one, each in a savepoint. Every team's assignment lock is taken
+    first, in one ordered query, so two drains assigning in one transaction take turns
+    instead of deadlocking."""
+    services.routing_lock_assignment()
+    rest = services.routing_auto_route_many(ticket_ids=[p["ticket_id"] for p in payloads])
+    return wiring.run_each(on_ticket_created, payloads, only=set(rest)) if rest else {}
+
+
 def on_assignment_changed(
     *, ticket_id: int, old_team_id=None, new_team_id=None, new_assignee_id=None, **_payload
 ) -> None:
@@ -34,6 +46,18 @@ def on_assignment_changed(
     if old_team_id is None or new_team_id in (None, old_team_id) or new_assignee_id is not None:
         return
     services.routing_assign_in_team(ticket_id=ticket_id, team_id=new_team_id)
+
+
+def on_assignments_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form: only hand-overs left unassigned need the new team's strategy."""
+    handed = {
+        p["ticket_id"]
+        for p in payloads
+        if p.get("old_team_id") is not None
+        and p.get("new_team_id") not in (None, p.get("old_team_id"))
+        and p.get("new_assignee_id") is None
+    }
+    return wiring.run_each(on_assignment_changed, payloads, only=handed) if handed else {}
 
 
 def before_intake_batch(*, ticket_ids: list[int]) -> None:

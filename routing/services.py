@@ -19,7 +19,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.choices import Tier
+from accounts.choices import AssignmentStrategy, Tier
 from accounts.models import Team, User
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
 from tickets import services as ticket_services
@@ -104,6 +104,118 @@ def routing_auto_route(*, ticket_id: int) -> Ticket:
         if not _owned_by_logging_agent(ticket, team):
             _assign_in_team(ticket_id=ticket_id, team=team)
     return Ticket.objects.get(pk=ticket_id)
+
+
+def routing_auto_route_many(*, ticket_ids: list[int]) -> list[int]:
+    """`routing_auto_route` for an intake batch, in a few statements: the tickets locked in one
+    query, decided in memory (the batch's predictions, rules and teams read once), then saved,
+    logged and assigned through `ticket_route_new_many` (one UPDATE, one INSERT). Assignment
+    keeps each team's members, loads and round-robin turn in memory across the batch, as if
+    the tickets came one after another. Call inside a transaction holding
+    `routing_lock_assignment()`.
+
+    Returns the ids to route one by one with `routing_auto_route` (a call logged by an agent,
+    a team assigning by skills, a classification that raised); tickets no longer new or
+    already in triage are left alone.
+    """
+    tickets = ticket_services.lock_new_tickets(ticket_ids)
+    cursors = dict(RoundRobinCursor.objects.values_list("team_id", "last_assignee_id"))
+    members: dict[int, list] = {}
+    loads: dict[int, dict[int, int]] = {}
+    moves, one_by_one = [], []
+    for ticket_id in ticket_ids:
+        ticket = tickets.get(ticket_id)
+        if ticket is None or ticket.status != Status.NEW or ticket.needs_triage:
+            continue
+        if _maybe_logging_agents(ticket):
+            one_by_one.append(ticket_id)
+            continue
+        try:
+            decision = engine.classify(ticket)
+        except Exception:
+            logger.exception("classifying ticket %s in its batch failed", ticket_id)
+            one_by_one.append(ticket_id)
+            continue
+        team, team_reason = (None, "")
+        if decision.request_type is not None:
+            team, team_reason = engine.choose_team(ticket, decision)
+        if team is not None and team.assignment_strategy == AssignmentStrategy.SKILL:
+            one_by_one.append(ticket_id)
+            continue
+        data = decision.as_data()
+        move = ticket_services.IntakeMove(
+            ticket=ticket,
+            classify={
+                "request_type": decision.request_type,
+                "category": decision.category,
+                "impact": decision.impact,
+                "urgency": decision.urgency,
+                "priority": decision.priority,
+                "classification_confidence": decision.confidence,
+            },
+            summary=decision.summary,
+            data=data,
+        )
+        moves.append(move)
+        if decision.request_type is None:
+            move.triage_reason = _("No request type could be decided: %(why)s.") % {
+                "why": "; ".join(decision.notes) or _("nothing matched")
+            }
+            continue
+        if team is None:
+            move.triage_reason = _("The ticket cannot be routed: %(why)s.") % {"why": team_reason}
+            continue
+        move.team, move.route_reason = team, team_reason
+        if team.pk not in members:
+            members[team.pk] = engine.eligible_memberships(team)
+            if team.assignment_strategy == AssignmentStrategy.LEAST_LOADED:
+                loads[team.pk] = engine.workloads([m.user_id for m in members[team.pk]])
+        assignee, why = engine.choose_assignee(
+            ticket,
+            team,
+            last_assignee_id=cursors.get(team.pk),
+            members=members[team.pk],
+            loads=loads.get(team.pk),
+        )
+        if assignee is None:
+            move.queue_note = why
+            continue
+        move.assignee, move.assign_reason = assignee, why
+        if team.pk in loads:
+            loads[team.pk][assignee.pk] += engine.LOAD_WEIGHTS.get(decision.priority, 1)
+        cursors[team.pk] = assignee.pk
+    ticket_services.ticket_route_new_many(moves=moves)
+    now = timezone.now()
+    for team_id in {move.team.pk for move in moves if move.assignee is not None}:
+        RoundRobinCursor.objects.filter(team_id=team_id).update(
+            last_assignee_id=cursors[team_id], updated_at=now
+        )
+    return one_by_one
+
+
+def _maybe_logging_agents(ticket: Ticket) -> bool:
+    """A phone or IM request an agent logged (see `_owned_by_logging_agent`)."""
+    return (
+        ticket.created_by_id is not None
+        and ticket.created_by_id != ticket.requester_id
+        and ticket.channel in (Channel.PHONE, Channel.IM)
+    )
+
+
+def routing_lock_assignment() -> None:
+    """Take every team's assignment lock (its round-robin cursor) in team order, for a
+    transaction that assigns tickets of many teams (an intake batch): taking them one by one
+    as tickets come could deadlock two such transactions. Held until the transaction ends."""
+    team_ids = engine.team_ids()
+    RoundRobinCursor.objects.bulk_create(
+        [RoundRobinCursor(team_id=pk) for pk in team_ids], ignore_conflicts=True
+    )
+    list(
+        RoundRobinCursor.objects.select_for_update()
+        .filter(team_id__in=team_ids)
+        .order_by("team_id")
+        .values_list("team_id", flat=True)
+    )
 
 
 def _owned_by_logging_agent(ticket: Ticket, team: Team) -> bool:

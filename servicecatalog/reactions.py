@@ -14,8 +14,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Team
-from routing.services import routing_assign_in_team
+from routing.services import routing_assign_in_team, routing_lock_assignment
 from tickets import services as ticket_services
+from tickets import wiring
 from tickets.choices import Priority, Status
 from tickets.models import Ticket
 
@@ -104,3 +105,18 @@ def on_ticket_created(*, ticket_id: int, **payload) -> None:
             routing_assign_in_team(ticket_id=ticket_id, team_id=team.pk)
         request.routed = True
         request.save(update_fields=["routed"])
+
+
+def on_tickets_created(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form (intake drain): one query finds the batch's catalogue requests; only
+    those are routed, each as `on_ticket_created` does."""
+    ids = [payload["ticket_id"] for payload in payloads]
+    requests = set(
+        ServiceRequest.objects.filter(ticket_id__in=ids, routed=False).values_list(
+            "ticket_id", flat=True
+        )
+    )
+    if not requests:
+        return {}
+    routing_lock_assignment()
+    return wiring.run_each(on_ticket_created, payloads, only=requests)

@@ -5,6 +5,9 @@ Each reaction runs after the ticket's transaction committed and calls one servic
 
 from __future__ import annotations
 
+from tickets.choices import PendingReason, Status
+from tickets.models import Ticket
+
 from . import services
 
 
@@ -12,15 +15,60 @@ def on_ticket_created(*, ticket_id: int, **_payload) -> None:
     services.sla_timers_start(ticket_id=ticket_id)
 
 
+def on_tickets_created(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form (intake drain): every new ticket's clocks in a few statements."""
+    services.sla_timers_start_many(ticket_ids=[payload["ticket_id"] for payload in payloads])
+    return {}
+
+
 def on_status_changed(*, ticket_id: int, old: str, new: str, **_payload) -> None:
     services.sla_timers_on_status(ticket_id=ticket_id, old=old, new=new)
 
 
-def on_status_changed_many(*, payloads: list[dict]) -> None:
-    """The batch form of `on_status_changed` (tickets/wiring.py BATCH_FORMS)."""
-    services.sla_timers_on_status_many(
-        changes=[(p["ticket_id"], p["old"], p["new"]) for p in payloads]
+def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form: one query tells which of the changes can move a clock (the routing of
+    an intake batch moves none); only those go through `on_status_changed`."""
+    candidates = {
+        p["ticket_id"]
+        for p in payloads
+        if not (p["new"] == Status.QUEUED and p["old"] in (Status.NEW, Status.IN_PROGRESS))
+    }
+    if not candidates:
+        return {}
+    rows = Ticket.objects.filter(pk__in=candidates).values_list(
+        "pk", "pending_reason", "first_response_at"
     )
+    concern = {
+        pk
+        for pk, pending_reason, first_response_at in rows
+        if first_response_at is not None or pending_reason == PendingReason.REQUESTER
+    }
+    for p in payloads:
+        if p["old"] in (Status.PENDING, Status.RESOLVED, Status.CLOSED) or p["new"] in (
+            Status.RESOLVED,
+            Status.CLOSED,
+            Status.CANCELLED,
+            Status.PENDING,
+        ):
+            concern.add(p["ticket_id"])
+    concern &= candidates
+    if concern:
+        # Set-based for the many tickets a bulk change finishes (a major incident's recovery),
+        # the one-ticket path for the rest, under the same per-ticket locks.
+        services.sla_timers_on_status_many(
+            changes=[
+                (p["ticket_id"], p["old"], p["new"]) for p in payloads if p["ticket_id"] in concern
+            ]
+        )
+    return {}
+
+
+def on_assignments_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
+    """The batch form: every tier stint of the batch moved in a few statements."""
+    services.tier_spans_on_assignment_many(
+        moves=[(p["ticket_id"], p["new_tier"], p["new_team_id"]) for p in payloads]
+    )
+    return {}
 
 
 def on_priority_changed(*, ticket_id: int, old: str, new: str, **_payload) -> None:

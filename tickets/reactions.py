@@ -25,12 +25,12 @@ from .wiring import (  # noqa: F401  (the events, batch and inline are part of t
     WIRING,
     batch,
     chain,
+    collect,
     deferred,
     inline,
     memo,
     registered,
     run_chain,
-    run_chain_many,
     wired_for_test,
 )
 
@@ -63,17 +63,20 @@ def dispatch(event: str, payload: dict) -> None:
             logger.debug("broker unreachable: running the %s reactions in-process", event)
         intake.run([payload["ticket_id"]])
         return
-    if deferred(event) and enqueue_by_name("tickets.run_reactions", event, payload):
-        return
+    if deferred(event):
+        if enqueue_by_name("tickets.run_reactions", event, payload):
+            return
+    elif collect(event, payload):
+        return  # fired inside an intake batch: run with the batch's other events of this kind
     run_now(event, **payload)
 
 
 def fire_many(event: str, payloads: list[dict]) -> None:
     """`fire` for the same event of many tickets (bulk services: thousands of linked tickets
     resolved together, a delivery's new alert tickets): one after-commit hand-off for all of
-    them, and the chain's batch forms (tickets/wiring.py BATCH_FORMS) instead of a chain run
-    per ticket. The outcome per ticket is the same as firing each: every reaction runs for
-    every ticket, and a failure is recorded for that ticket's retry."""
+    them, and the chain's batch forms (tickets/wiring.py BATCH_FORMS, `wiring.run_batch`)
+    instead of a chain run per ticket. The outcome per ticket is the same as firing each:
+    every reaction runs for every ticket, and a failure is recorded for that ticket's retry."""
     if event not in EVENTS:
         raise ValueError(f"unknown ticket event {event!r}")
     if payloads:
@@ -99,8 +102,19 @@ def dispatch_many(event: str, payloads: list[dict]) -> None:
             return
         payloads = unsent
     with batch():
-        for payload, failed, error in run_chain_many(event, payloads):
-            retries.record_failure(event=event, payload=payload, reaction=failed, error=error)
+        # The chain reaction by reaction for a chunk of tickets (`wiring.run_batch`, the intake
+        # drain's way, with the reactions' batch forms): each ticket's failure is its own.
+        for start in range(0, len(payloads), wiring.BATCH_CHUNK):
+            chunk = payloads[start : start + wiring.BATCH_CHUNK]
+            failed, fired_failures = wiring.run_batch(event, chunk)
+            for index, (reaction, error) in failed.items():
+                retries.record_failure(
+                    event=event, payload=chunk[index], reaction=reaction, error=error
+                )
+            for fired_event, payload, reaction, error in fired_failures:
+                retries.record_failure(
+                    event=fired_event, payload=payload, reaction=reaction, error=error
+                )
 
 
 def run_now(event: str, **payload) -> None:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from servicedesk.tasks import enqueue_by_name
 
 from .models import ReactionRetry, Ticket
-from .wiring import TICKET_CREATED, run_chain
+from .wiring import TICKET_CREATED, run_batch, run_chain
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,11 @@ def record_failure(
 def run_intake(ticket_ids: list[int]) -> list[int]:
     """Run the TICKET_CREATED chain of each ticket (resuming where an earlier attempt stopped);
     return the ids whose chain completed. The others stay due in the intake queue until their
-    next attempt, or leave it parked."""
+    next attempt, or leave it parked.
+
+    Fresh tickets run together, reaction by reaction (`wiring.run_batch`: one transaction and
+    the reactions' batch forms per step); a ticket resuming a failed chain runs on its own.
+    """
     if not ticket_ids:
         return []
     open_rows = {
@@ -99,14 +103,24 @@ def run_intake(ticket_ids: list[int]) -> list[int]:
             state__in=[ReactionRetry.State.RETRYING, ReactionRetry.State.PARKED],
         )
     }
+    fresh = [ticket_id for ticket_id in ticket_ids if ticket_id not in open_rows]
+    outcome: dict[int, tuple[str, BaseException | None]] = {}
+    if fresh:
+        failed, fired_failures = run_batch(TICKET_CREATED, [{"ticket_id": t} for t in fresh])
+        outcome = {fresh[index]: failure for index, failure in failed.items()}
+        for event, payload, reaction, error in fired_failures:
+            record_failure(event=event, payload=payload, reaction=reaction, error=error)
     completed = []
     for ticket_id in ticket_ids:
         row = open_rows.get(ticket_id)
-        failed, error = run_chain(
-            TICKET_CREATED, {"ticket_id": ticket_id}, start_at=row.reaction if row else ""
-        )
+        if row is not None:
+            failed_at, error = run_chain(
+                TICKET_CREATED, {"ticket_id": ticket_id}, start_at=row.reaction
+            )
+        else:
+            failed_at, error = outcome.get(ticket_id, ("", None))
         now = timezone.now()
-        if not failed:
+        if not failed_at:
             completed.append(ticket_id)
             if row is not None:
                 row.state, row.next_attempt_at, row.updated_at = ReactionRetry.State.DONE, None, now
@@ -119,7 +133,7 @@ def run_intake(ticket_ids: list[int]) -> list[int]:
                 payload={"ticket_id": ticket_id},
                 created_at=now,
             )
-        _fail(row, failed, error, now)
+        _fail(row, failed_at, error, now)
         with transaction.atomic():
             row.save()
             Ticket.objects.filter(pk=ticket_id).update(intake_due_at=row.next_attempt_at)

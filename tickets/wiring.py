@@ -70,28 +70,41 @@ WIRING: tuple[tuple[str, str], ...] = (
     (ASSIGNMENT_CHANGED, "notifications.reactions.on_assignment_changed"),
 )
 
-# Batch forms: a reaction that can follow the same event of many tickets at once (set-based,
-# e.g. a major incident's recovery resolving thousands of linked tickets), next to the
-# one-ticket reaction of WIRING it stands for. `run_chain_many` runs the chain in WIRING's
-# order, calling the batch form where there is one and the one-ticket reaction otherwise; a
-# batch form that raises is replaced by the one-ticket reaction for each ticket of the batch,
-# so a failure is recorded (and retried) per ticket, exactly as for a single change.
-# A batch form handles at most this many changes per transaction (bounded locks and work).
-BATCH_CHUNK = 500
-BATCH_FORMS: dict[str, str] = {
-    "sla.reactions.on_status_changed": "sla.reactions.on_status_changed_many",
-    "notifications.reactions.on_status_changed": "notifications.reactions.on_status_changed_many",
-    "feedback.reactions.on_status_changed": "feedback.reactions.on_status_changed_many",
-}
-
 # Before the TICKET_CREATED chains of an intake batch run: work done once for the batch (one
 # prediction call of the classifier for all of it) that the chains then find ready. A
 # preparation that fails only costs speed: each ticket is then handled on its own.
 BEFORE_INTAKE_BATCH: tuple[str, ...] = ("routing.reactions.before_intake_batch",)
 
+# Batch forms: in the intake drain a reaction runs for the whole batch before the next one
+# (reaction-major, each ticket's own order kept), through its batch form when it has one here:
+# one transaction and a few queries for the batch instead of a transaction and a dozen queries
+# per ticket. A batch form takes `payloads` (a list) and returns {index: exception} for the
+# payloads whose work it rolled back; if it raises, that reaction runs one payload at a time.
+BATCH_FORMS: dict[str, str] = {
+    "servicecatalog.reactions.on_ticket_created": "servicecatalog.reactions.on_tickets_created",
+    "routing.reactions.on_ticket_created": "routing.reactions.on_tickets_created",
+    "alerts.reactions.on_ticket_created": "alerts.reactions.on_tickets_created",
+    "sla.reactions.on_ticket_created": "sla.reactions.on_tickets_created",
+    "notifications.reactions.on_ticket_created": "notifications.reactions.on_tickets_created",
+    "sla.reactions.on_status_changed": "sla.reactions.on_statuses_changed",
+    "notifications.reactions.on_status_changed": "notifications.reactions.on_statuses_changed",
+    "feedback.reactions.on_status_changed": "feedback.reactions.on_statuses_changed",
+    "sla.reactions.on_assignment_changed": "sla.reactions.on_assignments_changed",
+    "routing.reactions.on_assignment_changed": "routing.reactions.on_assignments_changed",
+    "notifications.reactions.on_assignment_changed": (
+        "notifications.reactions.on_assignments_changed"
+    ),
+}
+
+# A bulk change of many tickets (a major incident's recovery resolving thousands of linked
+# tickets, `reactions.fire_many`) runs its chain this many tickets at a time: bounded locks,
+# transactions and memory.
+BATCH_CHUNK = 500
+
 Reaction = Callable[..., None]
+BatchForm = Callable[..., "dict[int, BaseException] | None"]
 _chains: dict[str, list[tuple[str, Reaction]]] | None = None
-_batch_forms: dict[str, Reaction] | None = None
+_batch_forms: dict[str, BatchForm] = {}
 _local = threading.local()
 
 
@@ -104,19 +117,9 @@ def load() -> dict[str, list[tuple[str, Reaction]]]:
         if event not in chains:
             raise ValueError(f"unknown ticket event {event!r} in the wiring of {path}")
         chains[event].append((path, import_string(path)))
-    _load_batch_forms(chains)
+    _batch_forms.update({path: import_string(form) for path, form in BATCH_FORMS.items()})
     _chains = chains
     return chains
-
-
-def _load_batch_forms(chains: dict[str, list[tuple[str, Reaction]]]) -> dict[str, Reaction]:
-    global _batch_forms
-    wired = {path for reactions in chains.values() for path, _fn in reactions}
-    for path in BATCH_FORMS:
-        if path not in wired:
-            raise ValueError(f"batch form given for {path}, which is not in the wiring")
-    _batch_forms = {path: import_string(many) for path, many in BATCH_FORMS.items()}
-    return _batch_forms
 
 
 def prepare_intake_batch(ticket_ids: list[int]) -> None:
@@ -172,47 +175,99 @@ def run_chain(event: str, payload: dict, *, start_at: str = "") -> tuple[str, Ba
     return "", None
 
 
-def run_chain_many(
-    event: str, payloads: list[dict]
-) -> list[tuple[dict, str, BaseException | None]]:
-    """Run `event`'s chain for many tickets' changes at once (the batch entry point): each
-    reaction in WIRING's order, its batch form (BATCH_FORMS) in one transaction per
-    BATCH_CHUNK payloads still going, or the one-ticket reaction in a transaction per
-    payload. A payload whose reaction raised leaves the batch there. Returns (payload,
-    reaction path, exception) for each payload whose chain stopped, so it is resumed from
-    that reaction alone."""
-    if _chains is None:
-        load()
-    going = list(payloads)
-    stopped: list[tuple[dict, str, BaseException | None]] = []
+Failure = tuple[str, BaseException]  # (the reaction that raised, what it raised)
+
+
+def run_batch(event: str, payloads: list[dict]) -> tuple[dict[int, Failure], list[tuple]]:
+    """Run `event`'s chain for many payloads, reaction by reaction (the intake drain's way).
+
+    Each reaction runs for every payload still in the race before the next reaction starts,
+    so one payload still sees its reactions in the wiring's order. A payload whose reaction
+    raised leaves the race (its work in that reaction rolled back, the later ones not run),
+    exactly where `run_chain` would have stopped. Events the reactions fire (a status or an
+    assignment change) are collected while a reaction runs and then run the same way, each
+    payload's in the order they were fired, before the next reaction.
+
+    Returns ({payload index: (failed reaction, exception)}, [(event, payload, failed reaction,
+    exception) of fired events whose chain stopped]) for the caller to record for retry.
+    """
+    failed: dict[int, Failure] = {}
+    fired_failures: list[tuple] = []
+    racing = list(range(len(payloads)))
     for path, reaction in chain(event):
-        if not going:
+        if not racing:
             break
-        many = (_batch_forms or {}).get(path)
-        still, one_by_one = [], going
-        if many is not None:
-            one_by_one = []
-            for start in range(0, len(going), BATCH_CHUNK):
-                part = going[start : start + BATCH_CHUNK]
-                try:
-                    with transaction.atomic():
-                        many(payloads=part)
-                    still += part
-                except Exception:
-                    # One ticket at a time below: a bad ticket then holds up only itself.
-                    logger.exception("batch reaction %s to %s failed", path, event)
-                    one_by_one += part
-        for payload in one_by_one:
-            try:
-                with transaction.atomic():
-                    reaction(**payload)
-            except Exception as exc:
-                logger.exception("reaction %s to %s failed for %s", path, event, payload)
-                stopped.append((payload, path, exc))
-                continue
-            still.append(payload)
-        going = still
-    return stopped
+        previous = getattr(_local, "fired", None)
+        _local.fired = []
+        try:
+            errors = _run_step(path, reaction, [payloads[i] for i in racing])
+        finally:
+            fired, _local.fired = _local.fired, previous
+        for position, error in errors.items():
+            failed[racing[position]] = (path, error)
+        racing = [index for position, index in enumerate(racing) if position not in errors]
+        fired_failures += _run_fired(fired)
+    return failed, fired_failures
+
+
+def _run_step(path: str, reaction: Reaction, payloads: list[dict]) -> dict[int, BaseException]:
+    form = _batch_forms.get(path) if _chains is not None else None
+    # A single payload (a ticket taken in without a worker, a retry) runs the reaction itself.
+    if form is not None and len(payloads) > 1:
+        try:
+            with transaction.atomic():
+                return dict(form(payloads=payloads) or {})
+        except Exception:
+            logger.exception("batch form of %s failed; running it one payload at a time", path)
+    with transaction.atomic():  # one transaction for the step
+        return run_each(reaction, payloads)
+
+
+def run_each(reaction: Reaction, payloads: list[dict], *, only=None) -> dict[int, BaseException]:
+    """For batch forms: `reaction(**payload)` for each payload (those whose ticket is in
+    `only`, when given), each in a savepoint, so a failure rolls back that payload's work
+    only; returns {index: exception}."""
+    errors: dict[int, BaseException] = {}
+    for position, payload in enumerate(payloads):
+        if only is not None and payload.get("ticket_id") not in only:
+            continue
+        try:
+            with transaction.atomic():
+                reaction(**payload)
+        except Exception as exc:
+            logger.exception("reaction %s failed for %s", _path(reaction), payload)
+            errors[position] = exc
+    return errors
+
+
+def _run_fired(fired: list[tuple[str, dict]]) -> list[tuple]:
+    """Run collected events in rounds: each round takes every ticket's next event (so a
+    ticket's events keep their order) and runs them as batches by event."""
+    failures: list[tuple] = []
+    while fired:
+        this_round: list[tuple[str, dict]] = []
+        later: list[tuple[str, dict]] = []
+        seen: set = set()
+        for event, payload in fired:
+            key = payload.get("ticket_id")
+            (later if key in seen else this_round).append((event, payload))
+            seen.add(key)
+        for event in dict.fromkeys(event for event, _payload in this_round):
+            payloads = [payload for name, payload in this_round if name == event]
+            failed, nested = run_batch(event, payloads)
+            failures += [(event, payloads[i], path, exc) for i, (path, exc) in failed.items()]
+            failures += nested
+        fired = later
+    return failures
+
+
+def collect(event: str, payload: dict) -> bool:
+    """Inside `run_batch`: keep a fired event to run with the batch's others; True if kept."""
+    fired = getattr(_local, "fired", None)
+    if fired is None:
+        return False
+    fired.append((event, payload))
+    return True
 
 
 def deferred(event: str) -> bool:

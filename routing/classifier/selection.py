@@ -22,6 +22,7 @@ from . import calibration
 from .candidates import (
     BASELINE,
     BLOCK_INPUT,
+    DEFAULT,
     FEATURE_SETS,
     SMALL_TRAINING_SET,
     Candidate,
@@ -41,6 +42,13 @@ MIN_SELECTION_EXAMPLES = 30
 ENSEMBLE_MARGIN = 0.002
 STAGE_TWO_FEATURE_SETS = 2
 ENSEMBLE_SIZE = 3
+#: Successive halving from this many selection texts (below, every fit is cheap): each stage
+#: first scores its candidates on one fold, and only the best go on to the other folds.
+HALVING_FROM = 3_000
+#: How many candidates of a stage go on to the full cross-validation (the plain baseline and
+#: the default configuration always do, besides).
+STAGE_ONE_KEEP = 4
+STAGE_TWO_KEEP = 3
 
 
 def n_folds_for(n_docs: int) -> int:
@@ -159,20 +167,37 @@ def _macro_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
     return float(f1_score(truth, predicted, average="macro", zero_division=0))
 
 
-def _score_candidate(
-    candidate: Candidate, features: FoldFeatures, y: np.ndarray, n_classes: int
-) -> Scored:
+def _fold_scores(
+    candidate: Candidate, features: FoldFeatures, y: np.ndarray, n_classes: int, index: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(held-out scores, informative rows, CPU seconds) of one fold."""
     started = time.process_time()
-    parts, informative = [], []
-    for index, fold in enumerate(features.fold_ids):
-        held = features.folds == fold
-        train, test = features.matrices(candidate.blocks, index)
-        coef, intercept = fit_linear(candidate, train, y[~held], n_classes)
-        parts.append(linear_scores(test, coef, intercept))
-        informative.append(np.diff(test.indptr) > 0)
-    scores = np.vstack(parts)
+    held = features.folds == features.fold_ids[index]
+    train, test = features.matrices(candidate.blocks, index)
+    coef, intercept = fit_linear(candidate, train, y[~held], n_classes)
+    scores = linear_scores(test, coef, intercept)
+    return scores, np.diff(test.indptr) > 0, time.process_time() - started
+
+
+def _score_candidate(
+    candidate: Candidate,
+    features: FoldFeatures,
+    y: np.ndarray,
+    n_classes: int,
+    done: dict | None = None,
+) -> Scored:
+    """Every fold's held-out scores; folds already scored (`done`: fold index → result of
+    `_fold_scores`, from a halving rung) are not fitted again."""
+    done = done or {}
+    results = [
+        done[index] if index in done else _fold_scores(candidate, features, y, n_classes, index)
+        for index in range(len(features.fold_ids))
+    ]
     return Scored(
-        candidate, scores, np.concatenate(informative), seconds=time.process_time() - started
+        candidate,
+        np.vstack([scores for scores, _informative, _seconds in results]),
+        np.concatenate([informative for _scores, informative, _seconds in results]),
+        seconds=sum(seconds for _scores, _informative, seconds in results),
     )
 
 
@@ -236,23 +261,57 @@ def select(
     n_classes = len(classes)
 
     scored: dict[Candidate, Scored] = {}
+    rung: dict[Candidate, tuple] = {}  # first-fold results of the halving rungs
+    pruned: list[dict[str, Any]] = []
+    halving = sample.size >= HALVING_FROM and len(features.fold_ids) > 1
+    first_fold = features.folds == features.fold_ids[0]
 
     def run(candidate: Candidate) -> Scored:
         if candidate not in scored:
-            result = _score_candidate(candidate, features, y, n_classes)
+            done = {0: rung[candidate]} if candidate in rung else None
+            result = _score_candidate(candidate, features, y, n_classes, done)
             result.macro_f1 = _macro_f1(truth, result.scores.argmax(axis=1))
             scored[candidate] = result
             say(f"  {candidate.name}: CV macro-F1 {result.macro_f1:.4f} ({result.seconds:.1f} s)")
         return scored[candidate]
 
+    def screen(candidates: list[Candidate], keep: int) -> list[Candidate]:
+        """Successive halving: every candidate on the first fold; the best `keep` (and always
+        the baseline and the default) go on to the other folds, reusing that fold's fit."""
+        fresh = [c for c in candidates if c not in scored]
+        if not halving or len(fresh) <= keep:
+            return candidates
+        fold_truth = y[first_fold]
+        one_fold = {}
+        for candidate in fresh:
+            rung[candidate] = _fold_scores(candidate, features, y, n_classes, 0)
+            one_fold[candidate] = _macro_f1(fold_truth, rung[candidate][0].argmax(axis=1))
+        ranked = sorted(fresh, key=lambda c: -one_fold[c])  # stable: the earlier wins a tie
+        kept = set(ranked[:keep]) | ({BASELINE, DEFAULT} & set(fresh))
+        for candidate in ranked:
+            if candidate not in kept:
+                pruned.append(
+                    {
+                        "name": candidate.name,
+                        "first_fold_macro_f1": round(one_fold[candidate], 4),
+                        "cpu_seconds": round(rung[candidate][2], 2),
+                    }
+                )
+                say(f"  {candidate.name}: pruned after one fold ({one_fold[candidate]:.4f})")
+        return [c for c in candidates if c in kept or c in scored]
+
     say(f"model selection: {sample.size} texts, {n_folds}-fold stratified cross-validation")
     first = [Candidate(blocks, "svm") for blocks in FEATURE_SETS]
-    for candidate in [first[0], BASELINE, *first[1:]]:
+    for candidate in screen([first[0], BASELINE, *first[1:]], STAGE_ONE_KEEP):
         run(candidate)
-    ranked_sets = sorted(first, key=lambda c: -scored[c].macro_f1)
-    for rank, best in enumerate(ranked_sets[:STAGE_TWO_FEATURE_SETS]):
-        for candidate in stage_two(best.blocks, rank):
-            run(candidate)
+    ranked_sets = sorted((c for c in first if c in scored), key=lambda c: -scored[c].macro_f1)
+    second = [
+        candidate
+        for rank, best in enumerate(ranked_sets[:STAGE_TWO_FEATURE_SETS])
+        for candidate in stage_two(best.blocks, rank)
+    ]
+    for candidate in screen(second, STAGE_TWO_KEEP):
+        run(candidate)
 
     # Stable order: the earlier candidate wins a tie (the default configuration comes first).
     ranking = sorted(scored.values(), key=lambda s: -s.macro_f1)
@@ -309,6 +368,7 @@ def select(
             }
             for s in ranking
         ],
+        "pruned": pruned,
         **report,
         "selection_seconds": round(time.perf_counter() - started_wall, 2),
         "selection_cpu_seconds": round(time.process_time() - started_cpu, 2),

@@ -30,13 +30,14 @@ from .common import (
     sweep_chunk_size,
 )
 from .sweep import sla_due_timer_ids, sla_timers_process
-from .tierspans import tier_span_on_assignment, tier_spans_move
+from .tierspans import tier_span_on_assignment, tier_spans_move, tier_spans_on_assignment_many
 from .timers import (
     sla_timers_on_public_reply,
     sla_timers_on_status,
     sla_timers_on_status_many,
     sla_timers_recalculate,
     sla_timers_start,
+    sla_timers_start_many,
 )
 
 __all__ = [
@@ -51,8 +52,10 @@ __all__ = [
     "sla_timers_process",
     "sla_timers_recalculate",
     "sla_timers_start",
+    "sla_timers_start_many",
     "sweep_batch_size",
     "sweep_chunk_size",
     "tier_span_on_assignment",
     "tier_spans_move",
+    "tier_spans_on_assignment_many",
 ]

@@ -17,7 +17,7 @@ from ..models import (
     SlaTimer,
     TierSpan,
 )
-from .common import _lock_ticket_sla, calendars_by_id
+from .common import _lock_ticket_sla, _lock_tickets_sla, calendars_by_id
 
 
 def tier_span_on_assignment(*, ticket_id: int, new_tier: str, new_team_id: int | None) -> None:
@@ -34,6 +34,14 @@ def tier_span_on_assignment(*, ticket_id: int, new_tier: str, new_team_id: int |
     with transaction.atomic():
         now = _lock_ticket_sla(ticket_id)  # the desk's clock (servicedesk/clock.py)
         tier_spans_move(moves=[(ticket_id, new_tier, new_team_id)], now=now)
+
+
+def tier_spans_on_assignment_many(*, moves: list[tuple[int, str, int | None]]) -> None:
+    """`tier_span_on_assignment` for many hand-overs at once, one per ticket (an intake batch):
+    the tickets' SLA locks in one query, then `tier_spans_move`."""
+    if moves:
+        now = _lock_tickets_sla([ticket_id for ticket_id, _tier, _team in moves])
+        tier_spans_move(moves=moves, now=now)
 
 
 def tier_spans_move(*, moves: list[tuple[int, str, int | None]], now: datetime) -> None:

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from servicedesk import clock
 from tickets.choices import EventKind, PendingReason, Status
+from tickets.events import event_record_many, event_row
 from tickets.models import Ticket
 
 from ..business_time import BusinessCalendar
@@ -21,11 +21,12 @@ from ..models import (
     SlaTimer,
 )
 from .common import (
-    _ADVISORY_NAMESPACE,
     _active_timers,
+    _build_timer,
     _fold,
     _is_waiting_on_requester,
     _lock_ticket_sla,
+    _lock_tickets_sla,
     _log,
     _new_timer,
     _save,
@@ -77,6 +78,59 @@ def sla_timers_start(*, ticket_id: int) -> list[SlaTimer]:
     if _is_waiting_on_requester(ticket):
         _pause_all(ticket, now)
     return started
+
+
+def sla_timers_start_many(*, ticket_ids: list[int]) -> None:
+    """`sla_timers_start` for a batch of new tickets (the intake drain) in a few statements:
+    one lock query, one read of the tickets and one of their timers, one INSERT of timers and
+    one of log entries. A ticket off the common path (already answered, waiting, closed, with
+    timers) goes through `sla_timers_start` itself, in a savepoint."""
+    if not ticket_ids:
+        return
+    now = _lock_tickets_sla(ticket_ids)
+    tickets = list(Ticket.objects.filter(pk__in=ticket_ids).order_by("pk"))
+    with_timers = set(
+        SlaTimer.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", flat=True)
+    )
+    timers, entries, others = [], [], []
+    for ticket in tickets:
+        if (
+            ticket.pk in with_timers
+            or ticket.first_response_at is not None
+            or ticket.status in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
+            or _is_waiting_on_requester(ticket)
+        ):
+            others.append(ticket.pk)
+            continue
+        policy = policy_for(ticket)
+        if policy is None:
+            logger.warning("no SLA policy for ticket %s (%s)", ticket.number, ticket.priority)
+            continue
+        start = min(ticket.created_at, now)  # never from a future instant (as one ticket)
+        started = [
+            timer
+            for metric in (Metric.FIRST_RESPONSE, Metric.RESOLUTION)
+            if (timer := _build_timer(ticket, policy, metric, start)) is not None
+        ]
+        if started:
+            timers += started
+            entries.append(
+                event_row(
+                    ticket=ticket,
+                    kind=EventKind.SLA_STARTED,
+                    message=_("SLA clocks started (%(policy)s).") % {"policy": policy.name},
+                    is_public=False,
+                    data={
+                        "policy": policy.pk,
+                        "timers": {t.metric: t.due_at.isoformat() for t in started},
+                    },
+                )
+            )
+    SlaTimer.objects.bulk_create(timers)
+    event_record_many(entries)
+    for ticket_id in others:
+        with transaction.atomic():
+            sla_timers_start(ticket_id=ticket_id)
 
 
 def _sync_first_response(ticket: Ticket, now: datetime, policy: SlaPolicy | None = None) -> None:
@@ -211,14 +265,7 @@ def sla_timers_on_status_many(*, changes: list[tuple[int, str, str]]) -> None:
     }
     if batched:
         ids = sorted(batched)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, key) FROM ("
-                "SELECT DISTINCT (id %% 2147483648)::int AS key FROM unnest(%s::bigint[]) AS id "
-                "ORDER BY key) AS keys",
-                [_ADVISORY_NAMESPACE, ids],
-            )
-        now = clock.now()  # the desk's one clock, read once the locks are held
+        now = _lock_tickets_sla(ids)  # the desk's one clock, read once the locks are held
         # What the clocks need, not model instances: thousands of tickets at a time.
         tickets = {
             row[0]: row[1:]

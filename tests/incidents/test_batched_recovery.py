@@ -1,6 +1,6 @@
 """The recovery of a major incident resolves its linked tickets as one batch: the
-STATUS_CHANGED chain runs through the wiring's batch entry point (tickets/wiring.py
-`run_chain_many`), with the same outcome per ticket as a change of one ticket."""
+STATUS_CHANGED chain runs through the wiring's batch entry point (`reactions.fire_many`,
+tickets/wiring.py `run_batch`), with the same outcome per ticket as a change of one ticket."""
 
 from __future__ import annotations
 

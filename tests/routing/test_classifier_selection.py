@@ -129,3 +129,21 @@ def test_english_only_training_still_works(bilingual: TextClassifier) -> None:
     english = TextClassifier().fit(*flatten(EN_TRAIN))
     predictions = english.predict([text for text, _label in EN_HELDOUT])
     assert [p.label for p in predictions] == [label for _text, label in EN_HELDOUT]
+
+
+def test_successive_halving_prunes_after_one_fold_and_keeps_baseline_and_default(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(selection, "HALVING_FROM", 0)  # a large desk's selection
+    zh_texts, zh_labels = flatten(ZH_TRAIN)
+    en_texts, en_labels = flatten(EN_TRAIN)
+    summary = TextClassifier().fit(zh_texts + en_texts, zh_labels + en_labels).selection_
+
+    names = [candidate["name"] for candidate in summary["candidates"]]
+    pruned = [candidate["name"] for candidate in summary["pruned"]]
+    assert pruned and not set(pruned) & set(names)
+    # The plain baseline and the default are always cross-validated in full.
+    assert BASELINE.name in names and DEFAULT.name in names
+    assert len(names) <= selection.STAGE_ONE_KEEP + 2 + selection.STAGE_TWO_KEEP
+    assert summary["cv_macro_f1"] >= summary["baseline_cv_macro_f1"]
+    assert all(candidate["first_fold_macro_f1"] >= 0 for candidate in summary["pruned"])

@@ -9,6 +9,7 @@ The package is split along its seams; callers import from `tickets.services`:
 - `creation`: taking a ticket in (`ticket_create`);
 - `lifecycle`: the transitions and hand-overs;
 - `escalation`: the SLA sweep's bulk escalation;
+- `intake_routing`: automatic routing of an intake batch (bulk);
 - `conversation`: replies and internal notes;
 - `attachments`: files;
 - `following`: watchers of a ticket;
@@ -27,6 +28,7 @@ from .conversation import comment_add
 from .creation import external_ref_for_key, ticket_create, ticket_create_many
 from .escalation import EscalationMove, EscalationMoved, EscalationOutcome, ticket_escalate_many
 from .following import ticket_follow, ticket_unfollow
+from .intake_routing import IntakeMove, lock_new_tickets, ticket_route_new_many
 from .lifecycle import (
     ticket_assign,
     ticket_auto_close,
@@ -62,11 +64,13 @@ __all__ = [
     "EscalationMove",
     "EscalationMoved",
     "EscalationOutcome",
+    "IntakeMove",
     "attachment_add",
     "attachment_clean_filename",
     "available_transitions",
     "comment_add",
     "external_ref_for_key",
+    "lock_new_tickets",
     "taken_by_an_agent",
     "ticket_assign",
     "ticket_auto_close",
@@ -90,6 +94,7 @@ __all__ = [
     "ticket_resolve_linked",
     "ticket_resume",
     "ticket_route",
+    "ticket_route_new_many",
     "ticket_send_to_triage",
     "ticket_set_priority",
     "ticket_suspend",
