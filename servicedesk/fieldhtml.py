@@ -45,7 +45,10 @@ def _attrs(attrs: dict) -> str:
 
 def _choices(field: forms.Field, cache: dict | None) -> list[tuple]:
     """(value, label) of a choice field; a model choice field's rows read once per cache."""
-    if not isinstance(field, forms.ModelChoiceField):
+    # A field that builds its own choices (e.g. grouped by system) is asked for them as is.
+    if not isinstance(field, forms.ModelChoiceField) or (
+        type(field).choices is not forms.ModelChoiceField.choices
+    ):
         return list(field.choices)
     queryset = field.queryset
     query = queryset.query
