@@ -282,3 +282,20 @@ def test_dashboard_page_query_count_is_fixed(client, board, desk, django_assert_
         with time_machine.travel(board["now"], tick=False), django_assert_num_queries(10):
             response = client.get(url, {"date_from": period[0], "date_to": period[1]})
         assert response.status_code == 200
+
+
+def test_dashboard_links_to_the_full_queue_when_the_list_is_cut(client, board, desk, monkeypatch):
+    from sla import views
+
+    client.force_login(desk.admin)
+    url = reverse("dashboard")
+    with time_machine.travel(board["now"], tick=False):
+        body = client.get(url).content.decode()
+    assert reverse("workspace:queue_which", args=["breached"]) not in body
+    monkeypatch.setattr(views, "LIST_LIMIT", 0)
+    with time_machine.travel(board["now"], tick=False):
+        body = client.get(url).content.decode()
+    assert (
+        f'href="{reverse("workspace:queue_which", args=["breached"])}">All 1 in the queue' in body
+    )
+    assert f'href="{reverse("workspace:queue_which", args=["at_risk"])}">All 1 in the queue' in body
