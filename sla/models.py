@@ -409,6 +409,14 @@ class SlaTimer(models.Model):
                 condition=Q(state__in=["running", "paused"], breached_at__isnull=False),
                 name="sla_timer_breached",
             ),
+            # The dashboard's breached and at-risk lists: every flagged active clock, matched
+            # with the open tickets without reading the rest of the timer table.
+            models.Index(
+                fields=["ticket"],
+                condition=Q(state__in=["running", "paused"])
+                & (Q(warned_at__isnull=False) | Q(breached_at__isnull=False)),
+                name="sla_timer_flagged",
+            ),
             # The dashboard's period (timers started in it).
             models.Index(fields=["started_at"], name="sla_timer_started"),
         ]

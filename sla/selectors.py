@@ -10,7 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.contrib.postgres.aggregates import BoolOr
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils import timezone
 
 from accounts.models import User
@@ -222,19 +233,6 @@ def _period(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _rows(queryset, key: str, label_of) -> list[ComplianceRow]:
-    rows = queryset.values(key).annotate(
-        decided=Count("id"), breached=Count("id", filter=Q(breached_at__isnull=False))
-    )
-    return sorted(
-        (
-            ComplianceRow(str(row[key]), label_of(row[key]), row["decided"], row["breached"])
-            for row in rows
-        ),
-        key=lambda r: r.label,
-    )
-
-
 def sla_compliance(
     *, viewer: User, date_from: date, date_to: date, list_limit: int = 50
 ) -> Dashboard:
@@ -255,12 +253,31 @@ def sla_compliance(
         )
         .filter(Q(state=TimerState.MET) | Q(breached_at__isnull=False))
     )
-    by_priority = _rows(decided, "priority", lambda p: Priority(p).label)
-    team_rows = list(
-        decided.values("ticket__team_id").annotate(
-            decided=Count("id"), breached=Count("id", filter=Q(breached_at__isnull=False))
-        )
+    # One pass over the period's decided clocks, grouped by priority and team together; the
+    # two tables are the sums of its cells (was a scan of the period per table).
+    cells = decided.values("priority", "ticket__team_id").annotate(
+        decided=Count("id"), breached=Count("id", filter=Q(breached_at__isnull=False))
     )
+    per_priority: dict[str, list[int]] = {}
+    per_team: dict[int | None, list[int]] = {}
+    for cell in cells:
+        for totals in (
+            per_priority.setdefault(cell["priority"], [0, 0]),
+            per_team.setdefault(cell["ticket__team_id"], [0, 0]),
+        ):
+            totals[0] += cell["decided"]
+            totals[1] += cell["breached"]
+    by_priority = sorted(
+        (
+            ComplianceRow(str(key), Priority(key).label, n_decided, n_breached)
+            for key, (n_decided, n_breached) in per_priority.items()
+        ),
+        key=lambda r: r.label,
+    )
+    team_rows = [
+        {"ticket__team_id": key, "decided": n_decided, "breached": n_breached}
+        for key, (n_decided, n_breached) in per_team.items()
+    ]
     names = {
         team.pk: team.label
         for team in Team.objects.filter(
@@ -304,22 +321,7 @@ def sla_compliance(
         key=lambda r: list(Tier.values).index(r.key),
     )
 
-    open_tickets = Ticket.objects.filter(status__in=OPEN_STATUSES)
-    if scope is not None:
-        open_tickets = open_tickets.filter(scope)
-    earliest_due = SlaTimer.objects.filter(
-        ticket_id=OuterRef("pk"), state__in=ACTIVE_TIMER_STATES
-    ).order_by("due_at")
-    lists = {}
-    counts = {}
-    for which in ("breached", "at_risk"):
-        queue = filter_queue(open_tickets, which)
-        counts[which] = queue.count()
-        lists[which] = list(
-            queue.select_related("team", "assignee")
-            .annotate(sla_due_at=Subquery(earliest_due.values("due_at")[:1]))
-            .order_by("sla_due_at", "id")[:list_limit]
-        )
+    lists, counts = _flagged_open_tickets(scope, list_limit)
     return Dashboard(
         date_from=date_from,
         date_to=date_to,
@@ -331,3 +333,52 @@ def sla_compliance(
         breached_count=counts["breached"],
         at_risk_count=counts["at_risk"],
     )
+
+
+def _flagged_open_tickets(
+    scope: Q | None, list_limit: int
+) -> tuple[dict[str, list[Ticket]], dict[str, int]]:
+    """The breached and at-risk open tickets the viewer may see: how many, and the first
+    `list_limit` of each by their earliest active due time (then id), in two queries.
+
+    Driven from the timer side: the flagged active timers (`sla_timer_flagged`, whose size is
+    the backlog of warned or breached clocks, not the timer table) are matched with the open
+    tickets' ids, which PostgreSQL reads from an index without touching ticket rows; the
+    viewer's scope then only reads the rows of those few tickets. Starting from the open
+    tickets instead read all of them to match them with the timers (issue #19).
+    """
+    flagged = SlaTimer.objects.filter(
+        Q(warned_at__isnull=False) | Q(breached_at__isnull=False),
+        state__in=ACTIVE_TIMER_STATES,
+        ticket_id__in=Ticket.objects.filter(status__in=OPEN_STATUSES).values("pk"),
+    ).values("ticket_id")
+    if scope is not None:
+        flagged = Ticket.objects.filter(scope, pk__in=flagged).values("pk")
+    # Every flagged ticket is breached (a clock breached) or at risk (a clock warned, none
+    # breached); its place in the list is its earliest due time over all its active clocks.
+    rows = (
+        SlaTimer.objects.filter(state__in=ACTIVE_TIMER_STATES, ticket_id__in=flagged)
+        .values("ticket_id")
+        .annotate(
+            due=Min("due_at"),
+            breached=BoolOr(
+                ExpressionWrapper(Q(breached_at__isnull=False), output_field=BooleanField())
+            ),
+        )
+        .values_list("ticket_id", "due", "breached")
+    )
+    groups: dict[str, list[tuple]] = {"breached": [], "at_risk": []}
+    for ticket_id, due, breached in rows:
+        # PostgreSQL sorts NULL last in ascending order, as the queue pages do.
+        groups["breached" if breached else "at_risk"].append((due is None, due, ticket_id))
+    counts = {which: len(group) for which, group in groups.items()}
+    top = {which: [row[2] for row in sorted(group)[:list_limit]] for which, group in groups.items()}
+    due_of = {row[2]: row[1] for group in groups.values() for row in group}
+    wanted = [pk for ids in top.values() for pk in ids]
+    tickets = Ticket.objects.select_related("team", "assignee").in_bulk(wanted) if wanted else {}
+    lists = {}
+    for which, ids in top.items():
+        lists[which] = [tickets[pk] for pk in ids if pk in tickets]  # deleted since
+        for ticket in lists[which]:
+            ticket.sla_due_at = due_of[ticket.pk]
+    return lists, counts

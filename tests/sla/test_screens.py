@@ -1,7 +1,9 @@
-"""SLA on screen: badges, the at-risk and breached queues, the manager dashboard."""
+"""SLA on screen: badges, the at-risk and breached queues, the manager dashboard (its numbers
+and lists equal a direct recomputation; the page costs a fixed number of queries)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
@@ -10,12 +12,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from sla import tasks
-from sla.choices import BadgeState, Metric
+from sla.choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, BadgeState, Metric, TimerState
+from sla.models import SlaTimer
 from sla.selectors import filter_queue, sla_compliance, timer_badges
 from tests.sla.conftest import sh
 from tickets import services as tickets
-from tickets.choices import PendingReason
+from tickets.choices import OPEN_STATUSES, PendingReason, Priority, Status
 from tickets.models import Ticket
+from tickets.selectors import visible_tickets
 
 T0 = sh(2025, 10, 1, 3, 0)
 
@@ -263,3 +267,123 @@ def test_the_portal_and_the_ticket_page_show_the_same_paused_badge(board, client
     assert 'class="sla-badge sla-paused"' in portal
     # The requester sees only the resolution clock.
     assert "First response:" not in portal and "Progress update:" not in portal
+
+
+# --- the dashboard at scale (issue #19 item 4): built from the timer side ---------------------
+
+
+def _recompute(viewer, date_from: date, date_to: date, list_limit: int) -> dict:
+    """The dashboard's numbers from every row, in Python: the definition, not the query."""
+    visible = set(visible_tickets(viewer).values_list("pk", flat=True))
+    tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=visible).select_related("team")}
+    start = sh(date_from.year, date_from.month, date_from.day)
+    end = sh(date_to.year, date_to.month, date_to.day) + timedelta(days=1)
+    by_priority, by_team = Counter(), Counter()
+    active: dict[int, list[SlaTimer]] = {}
+    for timer in SlaTimer.objects.filter(ticket_id__in=visible):
+        if timer.state in ACTIVE_TIMER_STATES:
+            active.setdefault(timer.ticket_id, []).append(timer)
+        decided = timer.state == TimerState.MET or timer.breached_at is not None
+        if timer.metric in ESCALATING_METRICS and decided and start <= timer.started_at < end:
+            team = tickets[timer.ticket_id].team
+            for counter, key in ((by_priority, timer.priority), (by_team, team and team.label)):
+                counter[(key, "decided")] += 1
+                counter[(key, "breached")] += timer.breached_at is not None
+    lists: dict[str, list] = {"breached": [], "at_risk": []}
+    for ticket_id, timers in active.items():
+        if tickets[ticket_id].status not in OPEN_STATUSES:
+            continue
+        dues = [t.due_at for t in timers if t.due_at is not None]
+        key = (not dues, min(dues) if dues else None, ticket_id)
+        if any(t.breached_at for t in timers):
+            lists["breached"].append(key)
+        elif any(t.warned_at for t in timers):
+            lists["at_risk"].append(key)
+    return {
+        "by_priority": {
+            p: (by_priority[(p, "decided")], by_priority[(p, "breached")])
+            for p, kind in by_priority
+            if kind == "decided"
+        },
+        "by_team": {
+            (t or "—"): (by_team[(t, "decided")], by_team[(t, "breached")])
+            for t, kind in by_team
+            if kind == "decided"
+        },
+        "counts": {which: len(rows) for which, rows in lists.items()},
+        "lists": {
+            which: [key[2] for key in sorted(rows)[:list_limit]] for which, rows in lists.items()
+        },
+    }
+
+
+def _shown(data) -> dict:
+    return {
+        "by_priority": {r.key: (r.decided, r.breached) for r in data.by_priority},
+        "by_team": {r.label: (r.decided, r.breached) for r in data.by_team},
+        "counts": {"breached": data.breached_count, "at_risk": data.at_risk_count},
+        "lists": {
+            "breached": [t.pk for t in data.breached],
+            "at_risk": [t.pk for t in data.at_risk],
+        },
+    }
+
+
+def test_numbers_and_lists_equal_a_recomputation(board, desk, open_ticket):
+    # More breached and at-risk clocks, in other priorities, a paused breached one, a closed
+    # ticket whose clock still runs (not listed) and a clock from before the period.
+    extra = [open_ticket(at=T0 + timedelta(minutes=m), priority="P2") for m in range(1, 7)]
+    now = board["now"]
+    resolution = SlaTimer.objects.filter(metric=Metric.RESOLUTION)
+    for i, ticket in enumerate(extra[:3]):
+        resolution.filter(ticket=ticket).update(
+            due_at=now - timedelta(minutes=10 * (3 - i)), breached_at=now, warned_at=now
+        )
+    resolution.filter(ticket=extra[3]).update(warned_at=now, due_at=now + timedelta(minutes=1))
+    resolution.filter(ticket=extra[4]).update(
+        state=TimerState.PAUSED, due_at=None, breached_at=now, warned_at=now
+    )
+    resolution.filter(ticket=extra[5]).update(breached_at=now, due_at=now - timedelta(hours=9))
+    Ticket.objects.filter(pk=extra[5].pk).update(status=Status.CLOSED)
+    SlaTimer.objects.filter(ticket=extra[0], metric=Metric.FIRST_RESPONSE).update(
+        state=TimerState.MET, started_at=sh(2025, 9, 30, 23, 0)
+    )
+    period = {"date_from": date(2025, 10, 1), "date_to": date(2025, 10, 1)}
+    for viewer in (desk.admin, desk.manager):
+        for limit in (50, 2):
+            with time_machine.travel(now, tick=False):
+                data = sla_compliance(viewer=viewer, list_limit=limit, **period)
+            assert _shown(data) == _recompute(viewer, list_limit=limit, **period)
+    with time_machine.travel(now, tick=False):
+        data = sla_compliance(viewer=desk.admin, **period)
+    # The recomputation is not empty: every kind of row is exercised.
+    assert data.breached_count == 5 and data.at_risk_count == 2
+    assert {r.key for r in data.by_priority} == {Priority.P1, Priority.P2}
+    assert data.breached[-1].pk == extra[4].pk  # paused: no due time, listed last
+    assert data.breached[0].sla_due_at == now - timedelta(minutes=30)
+
+
+def test_dashboard_page_query_count_is_fixed(client, board, desk, django_assert_num_queries):
+    client.force_login(desk.admin)
+    url = reverse("dashboard")
+    for period in (("2025-10-01", "2025-10-01"), ("2024-10-02", "2025-10-01")):
+        with time_machine.travel(board["now"], tick=False), django_assert_num_queries(10):
+            response = client.get(url, {"date_from": period[0], "date_to": period[1]})
+        assert response.status_code == 200
+
+
+def test_dashboard_links_to_the_full_queue_when_the_list_is_cut(client, board, desk, monkeypatch):
+    from sla import views
+
+    client.force_login(desk.admin)
+    url = reverse("dashboard")
+    with time_machine.travel(board["now"], tick=False):
+        body = client.get(url).content.decode()
+    assert "in the queue" not in body  # every breached and at-risk ticket is listed
+    monkeypatch.setattr(views, "LIST_LIMIT", 0)
+    with time_machine.travel(board["now"], tick=False):
+        body = client.get(url).content.decode()
+    assert (
+        f'href="{reverse("workspace:queue_which", args=["breached"])}">All 1 in the queue' in body
+    )
+    assert f'href="{reverse("workspace:queue_which", args=["at_risk"])}">All 1 in the queue' in body
