@@ -126,44 +126,68 @@ def follow_as_actor(ticket: Ticket, actor: User | None) -> None:
 
 
 def _fire_changes(ticket: Ticket, before: dict[str, Any], actor: User | None) -> None:
-    """Fire the reactions of what changed. Every payload names the actor and `at`, the
-    ticket's new version (updated_at): a reaction's own dedupe key for this one change."""
+    """Fire the reactions of what changed (see `change_events`)."""
+    for event, payload in change_events(ticket, before, actor):
+        reactions.fire(event, **payload)
+
+
+def change_events(
+    ticket: Ticket, before: dict[str, Any], actor: User | None
+) -> list[tuple[str, dict]]:
+    """The events of what changed, in the order they fire. Every payload names the actor and
+    `at`, the ticket's new version (updated_at): a reaction's own dedupe key for this one
+    change."""
     changed_at = ticket.updated_at.isoformat() if ticket.updated_at else ""
+    actor_id = actor.pk if actor else None
+    events = []
     if before["status"] != ticket.status:
-        reactions.fire(
-            reactions.STATUS_CHANGED,
-            ticket_id=ticket.pk,
-            old=before["status"],
-            new=ticket.status,
-            actor_id=actor.pk if actor else None,
-            at=changed_at,
+        events.append(
+            (
+                reactions.STATUS_CHANGED,
+                {
+                    "ticket_id": ticket.pk,
+                    "old": before["status"],
+                    "new": ticket.status,
+                    "actor_id": actor_id,
+                    "at": changed_at,
+                },
+            )
         )
     if (before["team_id"], before["tier"], before["assignee_id"]) != (
         ticket.team_id,
         ticket.tier,
         ticket.assignee_id,
     ):
-        reactions.fire(
-            reactions.ASSIGNMENT_CHANGED,
-            ticket_id=ticket.pk,
-            old_team_id=before["team_id"],
-            new_team_id=ticket.team_id,
-            old_tier=before["tier"],
-            new_tier=ticket.tier,
-            old_assignee_id=before["assignee_id"],
-            new_assignee_id=ticket.assignee_id,
-            actor_id=actor.pk if actor else None,
-            at=changed_at,
+        events.append(
+            (
+                reactions.ASSIGNMENT_CHANGED,
+                {
+                    "ticket_id": ticket.pk,
+                    "old_team_id": before["team_id"],
+                    "new_team_id": ticket.team_id,
+                    "old_tier": before["tier"],
+                    "new_tier": ticket.tier,
+                    "old_assignee_id": before["assignee_id"],
+                    "new_assignee_id": ticket.assignee_id,
+                    "actor_id": actor_id,
+                    "at": changed_at,
+                },
+            )
         )
     if before["priority"] != ticket.priority:
-        reactions.fire(
-            reactions.PRIORITY_CHANGED,
-            ticket_id=ticket.pk,
-            old=before["priority"],
-            new=ticket.priority,
-            actor_id=actor.pk if actor else None,
-            at=changed_at,
+        events.append(
+            (
+                reactions.PRIORITY_CHANGED,
+                {
+                    "ticket_id": ticket.pk,
+                    "old": before["priority"],
+                    "new": ticket.priority,
+                    "actor_id": actor_id,
+                    "at": changed_at,
+                },
+            )
         )
+    return events
 
 
 def _require(value: str, *, field: str, label: str) -> str:

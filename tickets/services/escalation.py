@@ -13,6 +13,7 @@ from django_fsm import can_proceed
 
 from accounts.models import Team
 
+from .. import reactions
 from ..choices import Status
 from ..events import (
     event_record_many,
@@ -21,7 +22,7 @@ from ..events import (
 )
 from ..exceptions import IllegalTransition
 from ..models import Ticket
-from .common import _fire_changes
+from .common import change_events
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def ticket_escalate_many(*, moves: list[EscalationMove]) -> EscalationOutcome:
             **dict(zip(_ESCALATE_FIELDS, values, strict=True)), updated_at=now
         )
     event_record_many(rows)
+    fired: dict[str, list[dict]] = defaultdict(list)
     for ticket_id, before in first_snapshot.items():
         ticket = tickets[ticket_id]
         outcome.moved.append(
@@ -122,5 +124,10 @@ def ticket_escalate_many(*, moves: list[EscalationMove]) -> EscalationOutcome:
                 new_team_id=ticket.team_id,
             )
         )
-        _fire_changes(ticket, before, None)
+        for event, payload in change_events(ticket, before, None):
+            fired[event].append(payload)
+    # The reactions of the whole chunk as batches (the wiring's batch forms: the hand-over
+    # assignments, stints and notifications in a few statements), not a chain per ticket.
+    for event, payloads in fired.items():
+        reactions.fire_many(event, payloads)
     return outcome
