@@ -153,7 +153,10 @@ def test_five_hundred_alerts_give_bounded_tickets_and_p1_only_for_critical(
         int(seen.timestamp()) // 60
         for seen in Alert.objects.filter(opened_ticket=True).values_list("first_seen_at", flat=True)
     )
-    assert max(per_minute.values()) == 60
+    # The deliveries may straddle a minute boundary (then two minutes share the opened
+    # tickets), but no minute goes over its budget and the budget was used.
+    assert max(per_minute.values()) <= 60
+    assert sum(per_minute.values()) >= 60
     # Own tickets within the budget, plus at most one storm ticket per group and the overflow.
     storm_tickets = alert_tickets().count() - sum(per_minute.values())
     assert 1 <= storm_tickets <= len(names) + 1
