@@ -39,9 +39,7 @@ def _ticket(ticket_id: int, *, status_message: str = "") -> Ticket:
         tickets = tickets.annotate(
             change_message=Subquery(changes.filter(new_value=status_message).values("message")[:1]),
             resolution_note=Subquery(
-                changes.filter(new_value__in=[Status.RESOLVED, Status.PENDING_VERIFICATION])
-                .exclude(data__transition="verify_pass")
-                .values("message")[:1]
+                _resolution_events().filter(ticket=OuterRef("pk")).values("message")[:1]
             ),
         )
     return tickets.get(pk=ticket_id)
@@ -213,6 +211,9 @@ def _resolved_many(resolved: list[dict]) -> None:
 
 
 def _resolution_events():
+    """The changes whose note is the resolution the requester is asked to confirm: the last
+    resolve or submit-fix (a back-office fix reaches the requester only after the middle
+    office verified it), newest first."""
     return (
         TicketEvent.objects.filter(
             field="status", new_value__in=[Status.RESOLVED, Status.PENDING_VERIFICATION]
@@ -223,7 +224,7 @@ def _resolution_events():
 
 
 def _resolutions(ticket_ids: list[int]) -> dict[int, str]:
-    """`_resolution` of many tickets in one query."""
+    """The resolution note of many tickets in one query."""
     rows = (
         _resolution_events()
         .filter(ticket_id__in=ticket_ids)

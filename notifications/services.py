@@ -343,31 +343,36 @@ def notify_ticket_messages(*, ticket, key: str, messages: Sequence[TicketMessage
         muted = {}
         for user in users:
             pref = next((p for p in user.prefs if p["kind"] == message.kind), {})
-            muted[user.pk] = {
-                channel
-                for channel, on in (
-                    (Channel.INBOX, pref.get("inbox")),
-                    (Channel.EMAIL, pref.get("email")),
-                )
-                if on is False
-            }
+            muted[user.pk] = _muted(pref.get("inbox"), pref.get("email"))
         specs.append(
-            NotificationSpec(
-                dedupe_key=f"{message.kind}:{ticket.pk}:{key}"[:180],
-                recipients=users,
-                subject="",
-                body="",
-                team_id=ticket.team_id,
-                channels=channels,
-                # Recipients are chosen above (requester or desk staff by construction).
-                internal=False,
-                kind=message.kind,
-                params={"number": ticket.number, "title": ticket.title, **message.params},
-                ticket_id=ticket.pk,
-                muted=muted,
-            )
+            _ticket_spec(message.kind, ticket, key, message.params, users, muted, channels)
         )
     return notify_many(specs)
+
+
+def _muted(inbox: bool | None, email: bool | None) -> set[str]:
+    """The channels a person switched off for a kind (None: no preference stored)."""
+    return {
+        channel for channel, on in ((Channel.INBOX, inbox), (Channel.EMAIL, email)) if on is False
+    }
+
+
+def _ticket_spec(kind, ticket, key, params, recipients, muted, channels) -> NotificationSpec:
+    """One kind of message about one change of a ticket, its recipients already chosen
+    (requester or desk staff by construction, so never `internal`)."""
+    return NotificationSpec(
+        dedupe_key=f"{kind}:{ticket.pk}:{key}"[:180],
+        recipients=recipients,
+        subject="",
+        body="",
+        team_id=ticket.team_id,
+        channels=channels,
+        internal=False,
+        kind=kind,
+        params={"number": ticket.number, "title": ticket.title, **params},
+        ticket_id=ticket.pk,
+        muted=muted,
+    )
 
 
 class TicketRef(NamedTuple):
@@ -435,27 +440,10 @@ def notify_ticket_many(messages: Sequence[TicketNotice]) -> list[int]:
         muted = {}
         for user in recipients:
             pref = prefs.get((user.pk, kind))
-            muted[user.pk] = {
-                channel
-                for channel, on in (
-                    (Channel.INBOX, pref.inbox if pref else None),
-                    (Channel.EMAIL, pref.email if pref else None),
-                )
-                if on is False
-            }
+            muted[user.pk] = _muted(pref.inbox if pref else None, pref.email if pref else None)
         specs.append(
-            NotificationSpec(
-                dedupe_key=f"{kind}:{ticket.pk}:{message.key}"[:180],
-                recipients=recipients,
-                subject="",
-                body="",
-                team_id=ticket.team_id,
-                channels=channels[kind],
-                internal=False,
-                kind=kind,
-                params={"number": ticket.number, "title": ticket.title, **message.params},
-                ticket_id=ticket.pk,
-                muted=muted,
+            _ticket_spec(
+                kind, ticket, message.key, message.params, recipients, muted, channels[kind]
             )
         )
     return notify_many(specs)

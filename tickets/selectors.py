@@ -240,8 +240,6 @@ def apply_filters(
     if filters.tier:
         queryset = queryset.filter(tier__in=filters.tier)
     if filters.unit is not None:
-        from accounts.models import OrgUnit
-
         path = OrgUnit.objects.filter(pk=filters.unit).values_list("path", flat=True).first()
         queryset = queryset.filter(unit_path__startswith=path) if path else queryset.none()
     if filters.assignee is not None:

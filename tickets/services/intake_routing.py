@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from django.db import connection, transaction
@@ -21,11 +20,12 @@ from psycopg2.extras import execute_values
 
 from accounts.models import Team, User
 
+from .. import reactions
 from ..choices import EventKind, Status
 from ..events import event_record_many, event_row, event_rows_for_changes, snapshot
 from ..exceptions import IllegalTransition
 from ..models import Ticket
-from .common import _fire_changes
+from .common import change_events
 
 # What a move may classify (`ticket_classify`'s fields), in the order it sets them.
 CLASSIFY_FIELDS = (
@@ -36,9 +36,6 @@ CLASSIFY_FIELDS = (
     "priority",
     "classification_confidence",
 )
-
-# What `_fire_changes` compares with the snapshot before a change.
-_FIRED = ("status", "team_id", "tier", "assignee_id", "priority")
 
 
 @dataclass
@@ -118,7 +115,7 @@ def ticket_route_new_many(*, moves: list[IntakeMove]) -> list[Ticket]:
             message=move.summary,
             data={"confidence": confidence, **move.data},
         )
-        fired.append((before, _state(ticket)))
+        fired += change_events(ticket, before, None)
         rows.append(
             event_row(
                 ticket=ticket,
@@ -154,7 +151,7 @@ def ticket_route_new_many(*, moves: list[IntakeMove]) -> list[Ticket]:
             message=move.route_reason,
             data={"transition": "route", **move.data},
         )
-        fired.append((before, _state(ticket)))
+        fired += change_events(ticket, before, None)
         # 3. Given to a member (`ticket_assign` → start_work), or left in the queue.
         if move.assignee is not None:
             before = snapshot(ticket)
@@ -166,7 +163,7 @@ def ticket_route_new_many(*, moves: list[IntakeMove]) -> list[Ticket]:
                 message=move.assign_reason,
                 data={"transition": "start_work"},
             )
-            fired.append((before, _state(ticket)))
+            fired += change_events(ticket, before, None)
         elif move.queue_note:
             rows.append(
                 event_row(
@@ -176,19 +173,9 @@ def ticket_route_new_many(*, moves: list[IntakeMove]) -> list[Ticket]:
         saved.append(ticket)
     _update(saved)
     event_record_many(rows)
-    for before, state in fired:
-        _fire_changes(state, before, None)
+    for event, payload in fired:
+        reactions.fire(event, **payload)
     return saved
-
-
-def _state(ticket: Ticket) -> SimpleNamespace:
-    """The ticket as one change left it, for firing that change's reactions after the later
-    changes of the batch (`_fire_changes` reads these attributes)."""
-    return SimpleNamespace(
-        pk=ticket.pk,
-        updated_at=ticket.updated_at,
-        **{name: getattr(ticket, name) for name in _FIRED},
-    )
 
 
 def _update(tickets: list[Ticket]) -> None:
