@@ -1,64 +1,34 @@
-"""Messages the feedback app sends, one function per kind, each with a stable dedupe key.
+"""Messages the feedback app sends, one function per kind (`notifications.kinds`).
 
-Survey mails go to the requester, so they carry only public facts (number and title) and are
-rendered in the requester's own language (`User.language`, else the desk's default).
+Survey messages go to the requester, so they carry only public facts (number and title) and
+the survey's one-click link; like every notification they are stored as kind + parameters and
+rendered in the reader's language when shown or sent, so the requester's profile decides their
+channels too.
 """
 
 from __future__ import annotations
 
-from django.utils import translation
-from django.utils.translation import gettext as _
-
-from notifications.choices import Channel
-from notifications.services import notify
+from notifications.services import notify_ticket
 from tickets.models import Ticket
-
-
-def _send_to_requester(ticket: Ticket, *, dedupe_key: str, subject, body, link: str) -> None:
-    requester = ticket.requester
-    with translation.override(requester.preferred_language()):
-        notify(
-            recipients=[requester],
-            subject=str(subject()),
-            body=str(body()),
-            dedupe_key=dedupe_key,
-            url=link,
-            channels=(Channel.INBOX, Channel.EMAIL),
-            internal=False,
-        )
 
 
 def notify_survey(ticket: Ticket, link: str) -> None:
     """The satisfaction survey of a closed ticket (e-mail and in-app), with its one link."""
-    facts = {"number": ticket.number, "title": ticket.title, "link": link}
-    _send_to_requester(
-        ticket,
-        dedupe_key=f"feedback.survey:{ticket.pk}",
-        subject=lambda: _("How did we do? %(number)s %(title)s") % facts,
-        body=lambda: (
-            _(
-                "Your request %(number)s “%(title)s” is closed. Tell us in one click how satisfied "
-                "you are (1–5 stars); the link works once and needs no login:\n\n%(link)s"
-            )
-            % facts
-        ),
-        link=link,
+    notify_ticket(
+        kind="feedback.survey",
+        ticket=ticket,
+        key="survey",
+        params={"link": link},
+        user_ids=[ticket.requester_id],
     )
 
 
 def notify_survey_reminder(ticket: Ticket, link: str) -> None:
     """The one reminder of an unanswered survey."""
-    facts = {"number": ticket.number, "title": ticket.title, "link": link}
-    _send_to_requester(
-        ticket,
-        dedupe_key=f"feedback.survey_reminder:{ticket.pk}",
-        subject=lambda: _("Reminder: how did we do? %(number)s") % facts,
-        body=lambda: (
-            _(
-                "We have not heard from you about %(number)s “%(title)s”. It takes one click:"
-                "\n\n%(link)s"
-            )
-            % facts
-        ),
-        link=link,
+    notify_ticket(
+        kind="feedback.survey_reminder",
+        ticket=ticket,
+        key="reminder",
+        params={"link": link},
+        user_ids=[ticket.requester_id],
     )

@@ -90,6 +90,8 @@ def content(
         subject, body = render(row.kind, row.params, language)
         spec = KINDS.get(row.kind)
         number = row.params.get("number", "")
+        if spec and spec.link_param and row.params.get(spec.link_param):
+            return subject, body, row.params[spec.link_param]
         if spec and number:
             path = ticket_link(number, for_requester=spec.for_requester)
             return subject, body, absolute(path) if absolute_link else path

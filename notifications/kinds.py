@@ -29,6 +29,9 @@ class Kind:
     for_requester: bool
     email: bool = True
     webhook: bool = False
+    # The parameter holding the message's own link (absolute), when it is not the ticket's
+    # page: a survey's one-click link, which works once and needs no login.
+    link_param: str = ""
 
 
 KINDS: dict[str, Kind] = {
@@ -106,6 +109,28 @@ KINDS: dict[str, Kind] = {
             _("Outage: %(system)s"),
             _("%(headline)s\n\n%(text)s"),
             for_requester=True,
+        ),
+        Kind(
+            "feedback.survey",
+            _("the requester of a closed request"),
+            _("How did we do? %(number)s %(title)s"),
+            _(
+                "Your request %(number)s “%(title)s” is closed. Tell us in one click how satisfied "
+                "you are (1–5 stars); the link works once and needs no login:\n\n%(link)s"
+            ),
+            for_requester=True,
+            link_param="link",
+        ),
+        Kind(
+            "feedback.survey_reminder",
+            _("the requester of a closed request"),
+            _("Reminder: how did we do? %(number)s"),
+            _(
+                "We have not heard from you about %(number)s “%(title)s”. It takes one click:"
+                "\n\n%(link)s"
+            ),
+            for_requester=True,
+            link_param="link",
         ),
         # --- the desk -----------------------------------------------------------------------
         Kind(

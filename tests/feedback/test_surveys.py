@@ -21,6 +21,7 @@ from feedback.choices import VisitReason
 from feedback.models import Rating, ReturnVisit, Survey
 from feedback.services.surveys import token_hash
 from notifications.models import Notification
+from notifications.selectors import readable as readable_rows
 from portal.services import ticket_rate
 from tests.factories import TicketFactory
 from tickets import services as ticket_services
@@ -51,6 +52,15 @@ def test_closing_sends_one_survey_by_mail_and_inbox(desk, django_capture_on_comm
         ).values_list("channel", flat=True)
     )
     assert channels == ["email", "inbox"]
+    # Stored as a kind with its parameters (rendered for each reader), not as sent text.
+    inbox_row = Notification.objects.get(
+        dedupe_key__startswith=f"feedback.survey:{ticket.pk}:", channel="inbox"
+    )
+    assert (inbox_row.kind, inbox_row.subject, inbox_row.body) == ("feedback.survey", "", "")
+    assert sorted(inbox_row.params) == ["link", "number", "title"]
+    [readable] = readable_rows([inbox_row], language="zh-hans")
+    assert readable.subject == f"服务满意度调查：{ticket.number} Password reset"
+    assert readable.link == inbox_row.params["link"] and "/feedback/survey/" in readable.link
     # The survey mail (the desk also told the requester the ticket is closed).
     [message] = [m for m in mail.outbox if "/feedback/survey/" in m.body]
     assert message.to == [desk.requester.email]
