@@ -77,6 +77,19 @@ def desk(db) -> Desk:
 DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_test_redis():
+    """Start the run with an empty test Redis database (its own number, `TEST_REDIS_DB`).
+
+    A test database created again reuses ids, so keys an earlier run left (an integration's
+    per-minute alert budget, queued tasks, cached rules) would otherwise be read as this
+    run's."""
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
 def replay_data_migrations() -> None:
     """Run every data migration (RunPython) of the project's apps again, in migration order.
 
