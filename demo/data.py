@@ -53,7 +53,9 @@ TEAMS = [
         "middle",
         "back-core",
         True,
-        "round_robin",
+        # The experts pick escalations from their queue themselves, so the demo shows a team
+        # queue with waiting tickets (and the "unassigned too long" reminder to its lead).
+        "manual",
         "tech-experts",
     ),
     (

@@ -26,7 +26,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
-from accounts.choices import Tier
+from accounts.choices import AssignmentStrategy, Tier
 from accounts.models import OrgUnit, Team, TeamMembership, User
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
 from tickets import services as ticket_services
@@ -34,6 +34,7 @@ from tickets import wiring
 from tickets.choices import Channel, PendingReason, Priority, Status
 from tickets.exceptions import TicketError
 from tickets.models import Ticket
+from tickets.permissions import can_dispatch
 
 from . import data
 
@@ -308,8 +309,13 @@ def _plans(desk: _Desk, count: int) -> list[TicketPlan]:
                 chinese=rng.random() < 0.6,
                 channel=channel,
                 requester=rng.choice(requesters),
-                via_back=scenario.request_type in {"fault", "defect", "change_request"}
-                or rng.random() < 0.2,
+                # A ticket still waiting unassigned waits in the middle office's queue (its
+                # experts pick escalations themselves): the back-office teams assign at once.
+                via_back=(
+                    scenario.request_type in {"fault", "defect", "change_request"}
+                    or rng.random() < 0.2
+                )
+                and target != Status.QUEUED,
                 verify_fails_once=rng.random() < 0.12,
                 rejected_once=rng.random() < 0.1,
                 pending_reason=rng.choice(
@@ -382,6 +388,15 @@ def _owner_team(desk: _Desk, ticket: Ticket, plan: TicketPlan) -> Team:
     if ticket.system_id:
         return ticket.system.owner_team
     return desk.teams["back-infra"]
+
+
+def _dispatcher_of(desk: _Desk, ticket: Ticket, owner: User | None) -> User | None:
+    """Who hands the ticket on: its owner, else a member of its team allowed to dispatch
+    (back-office engineers are not)."""
+    for person in [owner, *desk.members(ticket.team_id)]:
+        if person is not None and can_dispatch(ticket, person):
+            return person
+    return None
 
 
 def _cancel_in_progress(plan: TicketPlan, ticket: Ticket, owner: User | None) -> None:
@@ -487,16 +502,21 @@ def _step(desk: _Desk, plan: TicketPlan, ticket: Ticket) -> bool:
             )
             return True
         if target == Status.QUEUED:
-            # Someone (automatic assignment) took it: escalate, nobody has it at the next team.
+            # Someone (automatic assignment) took it: escalate to the next team of the chain,
+            # where it waits in the queue once a team does not assign automatically.
             next_team = ticket.team.escalates_to or _owner_team(desk, ticket, plan)
-            if next_team.pk == ticket.team_id:
+            if next_team.assignment_strategy != AssignmentStrategy.MANUAL:
+                # Not a queue that keeps it waiting: the technical experts' queue does.
+                next_team = desk.teams["middle-tech"]
+            actor = _dispatcher_of(desk, ticket, owner)
+            if next_team.pk == ticket.team_id or actor is None:
                 return False
             ticket_services.ticket_dispatch(
                 ticket_id=ticket.pk,
-                actor=owner,
+                actor=actor,
                 team=next_team,
                 reason="需要上级支持" if plan.chinese else "Needs the next tier.",
-                escalation=True,
+                escalation=ticket.team.escalates_to == next_team,
             )
             return True
         if target == Status.PENDING:
