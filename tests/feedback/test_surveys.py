@@ -65,6 +65,8 @@ def test_closing_sends_one_survey_by_mail_and_inbox(desk, django_capture_on_comm
     [message] = [m for m in mail.outbox if "/feedback/survey/" in m.body]
     assert message.to == [desk.requester.email]
     assert "请求" in message.body  # the requester's language
+    assert "评价我们的服务：" in message.body  # the link is the survey's, and says so
+    assert "评价我们的服务</a>" in message.alternatives[0][0]
     token = _link_token(message.body)
     assert len(token) >= 43  # 256 random bits, url-safe
     assert survey.token_hash == token_hash(token) and token not in survey.token_hash
