@@ -1,6 +1,6 @@
 """Benchmark of the ticket text classifier against a plain TF-IDF + LinearSVC baseline.
 
-    python bench/bench_classifier.py [--small|--quick] [--data PATH]
+    python bench/bench_classifier.py [--small|--quick] [--full-grid] [--data PATH]
 
 Data: `--data PATH`, else the environment variable CLASSIFIER_BENCH_DATA, else
 ../shared/data/it_tickets_en.csv.gz beside the checkout (47,837 English IT tickets, columns
@@ -10,8 +10,10 @@ model selection sees the training part only. Both models are trained in the same
 same split. It also times training on a 10,000-ticket stratified sample (the issue's budget:
 ≤ 120 s on 2 cores) and prediction one at a time and in batches of 100 (the intake drain's
 batch). Progress goes to stderr; the last line of stdout is one JSON object. `--small` (or
-`--quick`) uses a 10,000-ticket sample of the data for a smoke run; other arguments (run_all
-passes its own) are ignored. Needs no Django settings.
+`--quick`) uses a 10,000-ticket sample of the data for a smoke run; `--full-grid` turns
+successive halving off (every candidate on every fold), to compare its cost and choice with
+the default selection on the same data. Other arguments (run_all passes its own) are ignored.
+Needs no Django settings.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ if str(REPO) not in sys.path:
 from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 
 from routing.classifier import TextClassifier, baseline_model  # noqa: E402
+from routing.classifier import selection as model_selection  # noqa: E402
 from routing.csvdata import read_labelled_csv, stratified_split  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared/data/it_tickets_en.csv.gz"
@@ -68,12 +71,17 @@ def timed_fit(texts: list[str], labels: list[str]) -> tuple[TextClassifier, floa
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", "--quick", dest="small", action="store_true")
+    parser.add_argument("--full-grid", action="store_true", help="no successive halving")
     parser.add_argument("--data", type=Path, default=None, help="labelled CSV (.csv[.gz])")
     parser.add_argument("--text", default="Document", help="text column(s), comma-separated")
     parser.add_argument("--label", default="Topic_group", help="label column")
     args, _ignored = parser.parse_known_args(argv)
 
     path = data_path(args.data)
+    if args.full_grid:
+        # Halving starts at HALVING_FROM selection texts: out of reach, every candidate is
+        # cross-validated on every fold, as before halving.
+        model_selection.HALVING_FROM = sys.maxsize
     texts, labels, dropped = read_labelled_csv(path, args.text.split(","), args.label)
     if args.small and len(texts) > SMALL_SIZE:
         # The sample is itself a stratified split, so the class balance is kept.
@@ -140,6 +148,8 @@ def main(argv: list[str] | None = None) -> dict:
         "cv_folds": selection.get("folds"),
         "n_selection": selection.get("n_selection"),
         "candidates": selection.get("candidates"),
+        "pruned": selection.get("pruned"),
+        "full_grid": args.full_grid,
         "train_seconds": round(train_seconds, 2),
         "train_cpu_seconds": round(train_cpu_seconds, 2),
         "budget_n_train": len(budget_x),

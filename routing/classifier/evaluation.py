@@ -39,8 +39,9 @@ def evaluate(
     train_seconds, train_cpu_seconds, predict_ms_per_ticket, n_train, n_test, n_classes, the
     chosen configuration (`config`), the model selection's summary (`selection`: every
     candidate's cross-validated macro-F1, the folds, the held-out ECE), its `cv_macro_f1`,
-    `baseline_cv_macro_f1` and `cv_ece`, and, with `baseline`, baseline_accuracy and
-    baseline_macro_f1 on the test set.
+    `baseline_cv_macro_f1` and `cv_ece`, the load average before and after training
+    (`load_average_at_start`, `load_average`: a wall time means little without it), and,
+    with `baseline`, baseline_accuracy and baseline_macro_f1 on the test set.
     """
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
@@ -50,6 +51,8 @@ def evaluate(
     truth = [str(label) for label in test_labels]
 
     say(f"training on {len(train_texts)} texts ...")
+    # On a shared machine the wall time measures the neighbours too: keep the load with it.
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     started, started_cpu = time.perf_counter(), time.process_time()
     classifier = TextClassifier().fit(train_texts, train_labels, log=say)
     train_seconds = time.perf_counter() - started
@@ -85,6 +88,7 @@ def evaluate(
         "cv_macro_f1": classifier.selection_.get("cv_macro_f1"),
         "baseline_cv_macro_f1": classifier.selection_.get("baseline_cv_macro_f1"),
         "cv_ece": classifier.selection_.get("ece"),
+        "load_average_at_start": load_at_start,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     if baseline:

@@ -52,3 +52,23 @@ def test_a_small_run_on_a_tiny_file(bench, tmp_path, capsys) -> None:
     assert result["chosen"] and result["cv_macro_f1"] >= result["baseline_cv_macro_f1"]
     assert result["budget_n_train"] == result["n_train"]
     assert result["data"] == str(data)
+
+
+@pytest.mark.parametrize("full_grid", [False, True])
+def test_full_grid_turns_successive_halving_off(bench, tmp_path, monkeypatch, full_grid) -> None:
+    from routing.classifier import selection
+
+    from .test_classifier import EN_TRAIN, ZH_TRAIN, flatten
+
+    # Halving from any size (a large desk's selection), restored after the test.
+    monkeypatch.setattr(selection, "HALVING_FROM", 0)
+    rows = list(zip(*flatten(ZH_TRAIN), strict=True)) + list(zip(*flatten(EN_TRAIN), strict=True))
+    data = tmp_path / "tickets.csv"
+    data.write_text(
+        "Document,Topic_group\n" + "".join(f'"{text}",{label}\n' for text, label in rows * 2),
+        encoding="utf-8",
+    )
+    result = bench.main(["--small", "--data", str(data), *(["--full-grid"] if full_grid else [])])
+    assert result["full_grid"] is full_grid
+    assert bool(result["pruned"]) is not full_grid
+    assert result["cv_macro_f1"] >= result["baseline_cv_macro_f1"]

@@ -154,6 +154,9 @@ def test_command_prints_json_on_the_last_line(files: dict[str, Path], capsys) ->
     assert result["selection"]["baseline"] in names
     assert result["cv_macro_f1"] >= result["baseline_cv_macro_f1"]
     assert 0.0 <= result["cv_ece"] <= 1.0
+    # Training time comes with the CPU time and the load it was measured under.
+    assert result["train_cpu_seconds"] >= 0
+    assert len(result["load_average_at_start"]) == len(result["load_average"]) == 3
     assert f"chosen by cross-validation: {chosen}" in lines[-2]
 
 

@@ -231,13 +231,24 @@ def admin_client(client, db):
     return client
 
 
-def test_the_admin_shows_the_choice_and_sets_a_target_precision(admin_client, model_dir):
+@pytest.mark.parametrize("halving", [False, True], ids=["full-grid", "successive-halving"])
+def test_the_admin_shows_the_choice_and_sets_a_target_precision(
+    admin_client, model_dir, monkeypatch, halving
+):
+    if halving:
+        # A large desk's selection (from HALVING_FROM texts): pruned candidates must not take
+        # the held-out calibration error or the triage numbers out of the admin.
+        monkeypatch.setattr("routing.classifier.selection.HALVING_FROM", 0)
     services.routing_seed_examples()
     [result] = services.routing_train_models(targets=[Target.REQUEST_TYPE])
     model = result.model
+    assert bool(model.metrics["pruned"]) is halving
+    assert model.ece is not None and model.curve is not None
     listing = admin_client.get("/admin/routing/classifiermodel/").content.decode()
     assert model.metrics["chosen"] in listing
     assert f"{model.cv_macro_f1}" in listing
+    assert f"{model.ece}" in listing
+    assert f"{100 * model.triage_share:.1f} %" in listing  # at the desk-wide threshold
     url = f"/admin/routing/classifiermodel/{model.pk}/change/"
     page = admin_client.get(url).content.decode()
     assert "precision of the rest" in page and "CV macro-F1" in page

@@ -147,3 +147,12 @@ def test_successive_halving_prunes_after_one_fold_and_keeps_baseline_and_default
     assert len(names) <= selection.STAGE_ONE_KEEP + 2 + selection.STAGE_TWO_KEEP
     assert summary["cv_macro_f1"] >= summary["baseline_cv_macro_f1"]
     assert all(candidate["first_fold_macro_f1"] >= 0 for candidate in summary["pruned"])
+    # Pruning leaves the chosen members' scores on every fold: the calibration error and the
+    # curve the admin's triage threshold is derived from are still measured on all of them.
+    assert summary["n_held_out"] == len(zh_texts) + len(en_texts)
+    assert 0.0 <= summary["ece"] <= 1.0
+    curve = summary["curve"]
+    assert len(curve["thresholds"]) == calibration.CURVE_STEPS
+    assert curve["precision"][0] == summary["accuracy"]
+    threshold, triage, _reachable = calibration.threshold_for_precision(curve, 0.9)
+    assert 0.0 <= threshold <= 1.0 and 0.0 <= triage <= 1.0
