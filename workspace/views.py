@@ -18,10 +18,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Team, User
 from routing.services import routing_correct
@@ -223,6 +224,7 @@ def _render_ticket(
         .only("id", "number", "title", "status", "created_at")[:5]
     )
     bound = bound or {}
+    act_url = reverse("workspace:act", args=[ticket.number, "ACTION"])
     known = (ticket.team, ticket.assignee, ticket.requester, user)
     entries = timeline_entries(events, viewer_is_staff=staff, known=[o for o in known if o])
     context = {
@@ -231,13 +233,17 @@ def _render_ticket(
         # else's change has made stale is refused (decision 0003).
         "version": services.ticket_etag(ticket),
         "staff": staff,
-        # (name, button label, form or None for a direct action, direct)
+        # (name, button label, form, direct, its URL). Only the form of the action the agent
+        # has open (sent back with errors, refused as stale, or the no-JS page of one action)
+        # is built here; the others are fetched when opened (`ticket_act`'s GET), with the
+        # version of this page. Building every form on every view was the page's largest cost.
         "actions": [
             (
                 action.name,
                 action.label_for(ticket),
-                None if action.direct else bound.get(action.name) or _make_form(action, ticket),
+                None if action.direct else bound.get(action.name),
                 action.direct,
+                act_url.replace("ACTION", action.name),
             )
             for action in offered
         ],
@@ -274,15 +280,53 @@ def _after_action(request: HttpRequest, ticket: Ticket, done: str) -> HttpRespon
     return redirect("workspace:queue")
 
 
+def _action_form(
+    request: HttpRequest, ticket: Ticket, ticket_action: catalogue.TicketAction
+) -> HttpResponse:
+    """GET of an action: its form. HTMX asks for it when the agent opens the action on the
+    ticket page and gets the form alone, carrying the version of the page it was opened on
+    (`?version=`), so acting on a page someone else's change made stale is still refused.
+    Without JavaScript the action's button is a link here: the ticket page with that form open."""
+    offered = ticket_action.name in catalogue.available(ticket=ticket, viewer=request.user)
+    if not request.htmx:
+        if ticket_action.direct or not offered:
+            messages.error(request, str(ConcurrentModification()))
+            return redirect("workspace:ticket", number=ticket.number)
+        form = _make_form(ticket_action, ticket)
+        return _render_ticket(request, ticket, bound={ticket_action.name: form})
+    if ticket_action.direct or not offered:
+        # The ticket changed since the page was shown: this action is no longer offered.
+        response = render(
+            request, "workspace/_action_gone.html", {"message": ConcurrentModification()}
+        )
+    else:
+        response = render(
+            request,
+            "workspace/_action_form.html",
+            {
+                "name": ticket_action.name,
+                "label": ticket_action.label_for(ticket),
+                "form": _make_form(ticket_action, ticket),
+                "url": request.path,
+                "version": request.GET.get("version") or services.ticket_etag(ticket),
+            },
+        )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
 @agent_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ticket_act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     """Run one catalogue action: its form (none for a direct action), its service, its
-    success message; a refusal is shown on the ticket page, nothing half done."""
+    success message; a refusal is shown on the ticket page, nothing half done. A GET shows
+    the action's form (`_action_form`)."""
     ticket = _ticket_or_404(request, number)
     ticket_action = catalogue.get(action)
     if ticket_action is None:
         raise Http404
+    if request.method == "GET":
+        return _action_form(request, ticket, ticket_action)
     form = None if ticket_action.direct else _make_form(ticket_action, ticket, request.POST)
     if form is not None and not form.is_valid():
         return _render_ticket(request, ticket, bound={action: form}, status=400)
