@@ -46,8 +46,10 @@ LIST_RELATED = ("requester", "assignee", "team", "request_type", "system", "unit
 # query each, skipped when all are empty. A page costs the same queries at any size.
 LIST_JOINED = ("team",)
 LIST_PREFETCHED = ("request_type", "system", "unit")
+DETAIL_JOINED = ("requester", "assignee", *LIST_JOINED, "unit")
 DETAIL_PREFETCHED = (
-    *LIST_PREFETCHED,
+    "request_type",
+    "system",
     "category",
     "module",
     "incident",
@@ -273,13 +275,15 @@ def ticket_list(*, viewer: User, filters: TicketFilters | None = None) -> QueryS
 def ticket_get(*, viewer: User, ticket_id: int | None = None, number: str | None = None) -> Ticket:
     """One ticket the viewer may see; Ticket.DoesNotExist (a 404) for anything else, so ids
     of other people's tickets do not leak."""
-    # One row: joining its people costs nothing; the rest as in lists.
-    queryset = (
-        visible_tickets(viewer)
-        .select_related("requester", "assignee", *LIST_JOINED)
-        .prefetch_related(*DETAIL_PREFETCHED)
-    )
+    # One row: joining its people and its unit costs nothing. Each further join costs
+    # PostgreSQL planning time (all eight joined: 9.8 ms of planning for 0.2 ms of execution at
+    # 1,000,000 tickets), so the other relations are read after, and only those the ticket has:
+    # the prefetch machinery for a dozen empty relations cost more than the query itself.
+    queryset = visible_tickets(viewer).select_related(*DETAIL_JOINED)
     ticket = queryset.get(number=number) if number is not None else queryset.get(pk=ticket_id)
+    filled = [name for name in DETAIL_PREFETCHED if getattr(ticket, f"{name}_id") is not None]
+    if filled:
+        prefetch_related_objects([ticket], *filled)
     # Who logged it is nearly always its requester or its assignee (a phone request taken by
     # the agent who logged it), both joined above: no query for them.
     created_by = Ticket._meta.get_field("created_by")
@@ -308,6 +312,24 @@ def viewer_is_staff_on(ticket: Ticket, viewer: User) -> bool:
 
 def viewer_follows(ticket: Ticket, viewer: User) -> bool:
     return TicketFollower.objects.filter(ticket=ticket, user=viewer).exists()
+
+
+def attach_known_people(rows: list, field_name: str, known=()) -> None:
+    """Set the person `field_name` of each row from `known` (people the caller already has:
+    the ticket's requester and assignee, the viewer) and load the others in one query, none
+    when all are known. A ticket's log and conversation are nearly all written by those
+    people: joining the user table to 20 rows cost more than naming them from what is there."""
+    field = rows[0]._meta.get_field(field_name) if rows else None
+    if field is None:
+        return
+    people = {person.pk: person for person in known if person is not None}
+    missing = {getattr(row, field.attname) for row in rows} - people.keys() - {None}
+    if missing:
+        people.update(User.objects.in_bulk(missing))
+    for row in rows:
+        person_id = getattr(row, field.attname)
+        if person_id is not None:
+            field.set_cached_value(row, people.get(person_id))
 
 
 def ticket_timeline(*, viewer: User, ticket: Ticket) -> QuerySet[TicketEvent]:
