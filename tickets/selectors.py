@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchRank
 from django.db import connection
-from django.db.models import F, Q, QuerySet, prefetch_related_objects
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, prefetch_related_objects
 from django.utils.safestring import SafeString
 
 from accounts.choices import Tier
@@ -272,14 +272,24 @@ def ticket_list(*, viewer: User, filters: TicketFilters | None = None) -> QueryS
     return with_list_relations(queryset).order_by("-id")
 
 
-def ticket_get(*, viewer: User, ticket_id: int | None = None, number: str | None = None) -> Ticket:
+def ticket_get(
+    *,
+    viewer: User,
+    ticket_id: int | None = None,
+    number: str | None = None,
+    with_following: bool = False,
+) -> Ticket:
     """One ticket the viewer may see; Ticket.DoesNotExist (a 404) for anything else, so ids
-    of other people's tickets do not leak."""
+    of other people's tickets do not leak. `with_following`: whether the viewer follows it
+    comes with the row (`viewer_follows` then asks no query)."""
     # One row: joining its people and its unit costs nothing. Each further join costs
     # PostgreSQL planning time (all eight joined: 9.8 ms of planning for 0.2 ms of execution at
     # 1,000,000 tickets), so the other relations are read after, and only those the ticket has:
     # the prefetch machinery for a dozen empty relations cost more than the query itself.
     queryset = visible_tickets(viewer).select_related(*DETAIL_JOINED)
+    if with_following:
+        follower = TicketFollower.objects.filter(ticket_id=OuterRef("pk"), user_id=viewer.pk)
+        queryset = queryset.annotate(followed_by_viewer=Exists(follower))
     ticket = queryset.get(number=number) if number is not None else queryset.get(pk=ticket_id)
     filled = [name for name in DETAIL_PREFETCHED if getattr(ticket, f"{name}_id") is not None]
     if filled:
@@ -311,6 +321,8 @@ def viewer_is_staff_on(ticket: Ticket, viewer: User) -> bool:
 
 
 def viewer_follows(ticket: Ticket, viewer: User) -> bool:
+    if hasattr(ticket, "followed_by_viewer"):  # read with the ticket (`ticket_get`)
+        return ticket.followed_by_viewer
     return TicketFollower.objects.filter(ticket=ticket, user=viewer).exists()
 
 

@@ -169,9 +169,11 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
     return render(request, template, context)
 
 
-def _ticket_or_404(request: HttpRequest, number: str) -> Ticket:
+def _ticket_or_404(request: HttpRequest, number: str, *, with_following: bool = False) -> Ticket:
     try:
-        return selectors.ticket_get(viewer=request.user, number=number)
+        return selectors.ticket_get(
+            viewer=request.user, number=number, with_following=with_following
+        )
     except Ticket.DoesNotExist as exc:
         raise Http404(_("No such ticket.")) from exc
 
@@ -231,14 +233,13 @@ def _render_ticket(
     selectors.attach_known_people(events, "actor", people)
     comments = list(selectors.ticket_comments(viewer=user, ticket=ticket).select_related(None))
     selectors.attach_known_people(comments, "author", people)
+    # The requester's latest other tickets the viewer may see (no relations are shown).
     other_tickets = (
-        selectors.ticket_list(
-            viewer=user, filters=selectors.TicketFilters(requester=ticket.requester_id)
-        )
+        selectors.visible_tickets(user)
+        .filter(requester_id=ticket.requester_id)
         .exclude(pk=ticket.pk)
-        .select_related(None)
-        .prefetch_related(None)
-        .only("id", "number", "title", "status", "created_at")[:5]
+        .order_by("-id")
+        .only("id", "number", "title", "status")[:5]
     )
     bound = bound or {}
     act_url = reverse("workspace:act", args=[ticket.number, "ACTION"])
@@ -329,7 +330,7 @@ def _render_ticket(
 
 @agent_required
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
-    return _render_ticket(request, _ticket_or_404(request, number))
+    return _render_ticket(request, _ticket_or_404(request, number, with_following=True))
 
 
 def _after_action(request: HttpRequest, ticket: Ticket, done: str) -> HttpResponse:
