@@ -229,9 +229,8 @@ def _render_ticket(
     offered = [catalogue.BY_NAME[name] for name in catalogue.available(ticket=ticket, viewer=user)]
     # The people of the log and the conversation are nearly always these: named without a join.
     people = (ticket.requester, ticket.assignee, user)
-    events = list(selectors.ticket_timeline(viewer=user, ticket=ticket).select_related(None))
+    events, comments, attachments = selectors.ticket_page_reads(viewer=user, ticket=ticket)
     selectors.attach_known_people(events, "actor", people)
-    comments = list(selectors.ticket_comments(viewer=user, ticket=ticket).select_related(None))
     selectors.attach_known_people(comments, "author", people)
     # The requester's latest other tickets the viewer may see (no relations are shown).
     other_tickets = (
@@ -269,10 +268,7 @@ def _render_ticket(
         "comments_html": comments_html(comments, ticket),
         "entries": entries,
         "history_html": history_html(entries),
-        # Who uploaded a file is not shown here: no join.
-        "attachments": list(
-            selectors.ticket_attachments(viewer=user, ticket=ticket).select_related(None)
-        ),
+        "attachments": attachments,  # who uploaded a file is not shown here
         "badges_html": badges_html(timer_badges([ticket.pk])[ticket.pk]),
         "comment_form": bound.get("comment") or forms.CommentForm(),
         "can_comment": staff and user.has_perm("accounts.handle_tickets"),
