@@ -349,10 +349,11 @@ def _action_form(
     if not request.htmx:
         if ticket_action.direct or not offered:
             messages.error(request, str(ConcurrentModification()))
-            return redirect("workspace:ticket", number=ticket.number)
-        form = _make_form(ticket_action, ticket)
-        return _render_ticket(request, ticket, bound={ticket_action.name: form})
-    if ticket_action.direct or not offered:
+            response = redirect("workspace:ticket", number=ticket.number)
+        else:
+            form = _make_form(ticket_action, ticket)
+            response = _render_ticket(request, ticket, bound={ticket_action.name: form})
+    elif ticket_action.direct or not offered:
         # The ticket changed since the page was shown: this action is no longer offered.
         response = render(
             request, "workspace/_action_gone.html", {"message": ConcurrentModification()}
