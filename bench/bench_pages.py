@@ -7,6 +7,9 @@ middleware, view, queries, template) as its assignee: median / p90 ms, the query
 cProfile of 20 renders whose top entries (by own time and by cumulative time) are printed and
 recorded, to show where the Python time goes.
 
+`--without-base`: the same with `workspace/base.html` (the navigation, owned apart) replaced by
+its content block alone, to tell the page's own cost from the frame's.
+
 Prints one JSON object on its last line.
 """
 
@@ -16,6 +19,7 @@ import cProfile
 import io
 import pstats
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -62,6 +66,21 @@ def top(profile: cProfile.Profile, sort: str, count: int = 15) -> list[str]:
     return [line for line in lines[start : start + count + 1] if line]
 
 
+def _drop_the_frame() -> None:
+    """Render `workspace/base.html` as its content block alone (a template directory searched
+    first), so the numbers are the ticket page's own."""
+    from django.template import engines
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-pages-")) / "workspace"
+    folder.mkdir()
+    (folder / "base.html").write_text("{% block content %}{% endblock %}")
+    engine = engines["django"].engine
+    engine.dirs = [str(folder.parent), *engine.dirs]
+    for loader in engine.template_loaders:
+        if hasattr(loader, "reset"):
+            loader.reset()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = common.parse_args(__doc__.splitlines()[0], argv)
     common.setup_django(args.quick)
@@ -71,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     from tickets.models import Comment, Ticket, TicketEvent
 
     runs = args.runs or (15 if args.quick else 40)
+    without_base = "--without-base" in (argv if argv is not None else sys.argv[1:])
+    if without_base:
+        _drop_the_frame()
     agent = User.objects.get(username=AGENT)
     ticket = make_ticket(agent, User.objects.get(username=REQUESTER))
     client = Client(HTTP_HOST="localhost")
@@ -96,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     common.emit(
         {
             "name": "pages",
+            "without_base": without_base,
             "tickets": Ticket.objects.count(),
             "ticket_page": {
                 **timing,

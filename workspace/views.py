@@ -16,20 +16,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Team, User
+from mailin.templatetags.mailin import mail_sources
 from routing.services import routing_correct
 from servicedesk.ui import Sort, keyset_page, run_service
 from sla.selectors import filter_queue, timer_badges
 from tickets import actions as catalogue
 from tickets import selectors, services
-from tickets.choices import Status
+from tickets.choices import Channel, Status
 from tickets.exceptions import ConcurrentModification, TicketError
 from tickets.models import Ticket
 from tickets.permissions import team_ids_of, works_on
@@ -37,7 +42,15 @@ from tickets.timeline import timeline_entries
 from tickets.views import attach_files
 
 from . import forms
-from .rendering import badges_html, comments_html, history_html, queue_rows
+from .rendering import (
+    badges_html,
+    comments_html,
+    history_html,
+    queue_rows,
+    ticket_actions_html,
+    ticket_aside_html,
+    ticket_header_html,
+)
 
 QUEUES = {
     "mine": gettext_lazy("My tickets"),
@@ -156,9 +169,11 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
     return render(request, template, context)
 
 
-def _ticket_or_404(request: HttpRequest, number: str) -> Ticket:
+def _ticket_or_404(request: HttpRequest, number: str, *, with_following: bool = False) -> Ticket:
     try:
-        return selectors.ticket_get(viewer=request.user, number=number)
+        return selectors.ticket_get(
+            viewer=request.user, number=number, with_following=with_following
+        )
     except Ticket.DoesNotExist as exc:
         raise Http404(_("No such ticket.")) from exc
 
@@ -212,17 +227,21 @@ def _render_ticket(
     user = request.user
     staff = selectors.viewer_is_staff_on(ticket, user)
     offered = [catalogue.BY_NAME[name] for name in catalogue.available(ticket=ticket, viewer=user)]
-    events = selectors.ticket_timeline(viewer=user, ticket=ticket)
+    # The people of the log and the conversation are nearly always these: named without a join.
+    people = (ticket.requester, ticket.assignee, user)
+    events, comments, attachments = selectors.ticket_page_reads(viewer=user, ticket=ticket)
+    selectors.attach_known_people(events, "actor", people)
+    selectors.attach_known_people(comments, "author", people)
+    # The requester's latest other tickets the viewer may see (no relations are shown).
     other_tickets = (
-        selectors.ticket_list(
-            viewer=user, filters=selectors.TicketFilters(requester=ticket.requester_id)
-        )
+        selectors.visible_tickets(user)
+        .filter(requester_id=ticket.requester_id)
         .exclude(pk=ticket.pk)
-        .select_related(None)
-        .prefetch_related(None)
-        .only("id", "number", "title", "status", "created_at")[:5]
+        .order_by("-id")
+        .only("id", "number", "title", "status")[:5]
     )
     bound = bound or {}
+    act_url = reverse("workspace:act", args=[ticket.number, "ACTION"])
     known = (ticket.team, ticket.assignee, ticket.requester, user)
     entries = timeline_entries(events, viewer_is_staff=staff, known=[o for o in known if o])
     context = {
@@ -231,38 +250,83 @@ def _render_ticket(
         # else's change has made stale is refused (decision 0003).
         "version": services.ticket_etag(ticket),
         "staff": staff,
-        # (name, button label, form or None for a direct action, direct)
+        # (name, button label, form, direct, its URL). Only the form of the action the agent
+        # has open (sent back with errors, refused as stale, or the no-JS page of one action)
+        # is built here; the others are fetched when opened (`ticket_act`'s GET), with the
+        # version of this page. Building every form on every view was the page's largest cost.
         "actions": [
             (
                 action.name,
                 action.label_for(ticket),
-                None if action.direct else bound.get(action.name) or _make_form(action, ticket),
+                None if action.direct else bound.get(action.name),
                 action.direct,
+                act_url.replace("ACTION", action.name),
             )
             for action in offered
         ],
         "open_action": next(iter(bound), ""),
-        "comments_html": comments_html(
-            list(selectors.ticket_comments(viewer=user, ticket=ticket)), ticket
-        ),
+        "comments_html": comments_html(comments, ticket),
         "entries": entries,
         "history_html": history_html(entries),
-        "attachments": selectors.ticket_attachments(viewer=user, ticket=ticket),
+        "attachments": attachments,  # who uploaded a file is not shown here
         "badges_html": badges_html(timer_badges([ticket.pk])[ticket.pk]),
         "comment_form": bound.get("comment") or forms.CommentForm(),
         "can_comment": staff and user.has_perm("accounts.handle_tickets"),
         # Agents who see the ticket without working on it write internal notes only.
         "can_reply_publicly": works_on(ticket, user),
         "following": selectors.viewer_follows(ticket, user),
-        "other_tickets": other_tickets,
+        "other_tickets": list(other_tickets),
         "queues": QUEUES,
     }
+    # The header, the actions and the side panel are built in Python (workspace.rendering):
+    # the template engine was most of what the page still cost.
+    csrf_token = get_token(request)
+    context["header_html"] = mark_safe(  # noqa: S308  # nosec B308 B703 - built escaped
+        ticket_header_html(
+            ticket,
+            viewer=user,
+            badges=context["badges_html"],
+            following=context["following"],
+            csrf_token=csrf_token,
+        )
+    )
+
+    def form_html(name, label, form, url) -> str:
+        action_context = {"name": name, "label": label, "form": form, "url": url}
+        return render_to_string(
+            "workspace/_action_form.html",
+            {**action_context, "version": context["version"]},
+            request,
+        )
+
+    context["actions_html"] = mark_safe(  # noqa: S308  # nosec B308 B703 - built escaped
+        ticket_actions_html(
+            context["actions"],
+            version=context["version"],
+            open_action=context["open_action"],
+            csrf_token=csrf_token,
+            form_html=form_html,
+        )
+    )
+    sources = ""
+    if ticket.channel == Channel.EMAIL:  # the messages it came from, for those who work on it
+        sources = render_to_string(
+            "mailin/_sources.html", mail_sources({"request": request}, ticket), request
+        )
+    context["aside_html"] = mark_safe(  # noqa: S308  # nosec B308 B703 - built escaped
+        ticket_aside_html(
+            ticket,
+            other_tickets=context["other_tickets"],
+            attachments=context["attachments"],
+            mail_sources=sources,
+        )
+    )
     return render(request, "workspace/ticket.html", context, status=status)
 
 
 @agent_required
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
-    return _render_ticket(request, _ticket_or_404(request, number))
+    return _render_ticket(request, _ticket_or_404(request, number, with_following=True))
 
 
 def _after_action(request: HttpRequest, ticket: Ticket, done: str) -> HttpResponse:
@@ -274,15 +338,54 @@ def _after_action(request: HttpRequest, ticket: Ticket, done: str) -> HttpRespon
     return redirect("workspace:queue")
 
 
+def _action_form(
+    request: HttpRequest, ticket: Ticket, ticket_action: catalogue.TicketAction
+) -> HttpResponse:
+    """GET of an action: its form. HTMX asks for it when the agent opens the action on the
+    ticket page and gets the form alone, carrying the version of the page it was opened on
+    (`?version=`), so acting on a page someone else's change made stale is still refused.
+    Without JavaScript the action's button is a link here: the ticket page with that form open."""
+    offered = ticket_action.name in catalogue.available(ticket=ticket, viewer=request.user)
+    if not request.htmx:
+        if ticket_action.direct or not offered:
+            messages.error(request, str(ConcurrentModification()))
+            response = redirect("workspace:ticket", number=ticket.number)
+        else:
+            form = _make_form(ticket_action, ticket)
+            response = _render_ticket(request, ticket, bound={ticket_action.name: form})
+    elif ticket_action.direct or not offered:
+        # The ticket changed since the page was shown: this action is no longer offered.
+        response = render(
+            request, "workspace/_action_gone.html", {"message": ConcurrentModification()}
+        )
+    else:
+        response = render(
+            request,
+            "workspace/_action_form.html",
+            {
+                "name": ticket_action.name,
+                "label": ticket_action.label_for(ticket),
+                "form": _make_form(ticket_action, ticket),
+                "url": request.path,
+                "version": request.GET.get("version") or services.ticket_etag(ticket),
+            },
+        )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
 @agent_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ticket_act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     """Run one catalogue action: its form (none for a direct action), its service, its
-    success message; a refusal is shown on the ticket page, nothing half done."""
+    success message; a refusal is shown on the ticket page, nothing half done. A GET shows
+    the action's form (`_action_form`)."""
     ticket = _ticket_or_404(request, number)
     ticket_action = catalogue.get(action)
     if ticket_action is None:
         raise Http404
+    if request.method == "GET":
+        return _action_form(request, ticket, ticket_action)
     form = None if ticket_action.direct else _make_form(ticket_action, ticket, request.POST)
     if form is not None and not form.is_valid():
         return _render_ticket(request, ticket, bound={action: form}, status=400)

@@ -47,12 +47,17 @@
   function openAction(name) {
     var button = document.querySelector('[data-action="' + name + '"]');
     if (!button) return;
-    button.click();
     var panel = document.getElementById("action-" + name);
-    if (panel) setTimeout(function () {
+    function focusField() {
       var field = panel.querySelector("textarea, select, input:not([type=hidden])");
       if (field) field.focus();
-    }, 200);
+    }
+    // A form not on the page yet is fetched as the panel opens (htmx): focus it on arrival.
+    if (panel && !panel.querySelector("form")) {
+      panel.addEventListener("htmx:afterSettle", focusField, { once: true });
+    }
+    button.click();
+    if (panel) setTimeout(focusField, 200);
   }
 
   function focusComment(internal) {

@@ -71,10 +71,11 @@ def test_the_route_form_stores_the_module_and_refuses_a_mismatch(client, desk, m
     ticket = TicketFactory(desk).new(title="???")
     services.ticket_send_to_triage(ticket_id=ticket.pk, reason="low confidence")
     client.force_login(desk.tier1)
-    page = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
-    assert '<select name="module"' in page and '<optgroup label="Trading">' in page
-    fault = RequestType.objects.get(code="fault")
     url = reverse("workspace:act", args=[ticket.number, "route"])
+    # the form HTMX fetches when the agent opens "route" on the ticket page
+    form = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert '<select name="module"' in form and '<optgroup label="Trading">' in form
+    fault = RequestType.objects.get(code="fault")
     wrong = client.post(
         url,
         {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from urllib.parse import unquote
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -258,7 +259,11 @@ def test_a_bad_filter_value_drops_only_that_filter(client, desk):
 
 
 def _versions(html: str) -> set[str]:
-    return {unescape(v) for v in re.findall(r'name="version" value="([^"]*)"', html)}
+    """The versions a page's forms send: in the forms it holds, and in the address of each
+    action form it fetches when the agent opens that action."""
+    sent = {unescape(v) for v in re.findall(r'name="version" value="([^"]*)"', html)}
+    fetched = re.findall(r' hx-get="[^"?]*\?version=([^"&]*)"', html)
+    return sent | {unquote(unescape(v)) for v in fetched}
 
 
 def test_every_action_form_carries_the_version_it_was_rendered_from(client, desk):
@@ -267,9 +272,17 @@ def test_every_action_form_carries_the_version_it_was_rendered_from(client, desk
     html = client.get(reverse("workspace:ticket", args=[ticket.number])).content.decode()
     prefix = reverse("workspace:act", args=[ticket.number, "take"]).rsplit("take/", 1)[0]
     names = re.findall(rf'<form method="post" action="{re.escape(prefix)}([a-z_]+)/"', html)
+    panels = re.findall(rf' hx-get="({re.escape(prefix)}[a-z_]+/\?version=[^"]*)"', html)
     forms = [name for name in names if name in actions.BY_NAME]
-    assert len(forms) >= 3 and html.count('name="version"') == len(forms)
-    assert _versions(html) == {services.ticket_etag(Ticket.objects.get(pk=ticket.pk))}
+    assert len(forms) + len(panels) >= 3 and html.count('name="version"') == len(forms)
+    (seen,) = _versions(html)
+    assert seen == services.ticket_etag(Ticket.objects.get(pk=ticket.pk))
+    # An action's form is fetched when it is opened, perhaps after someone else changed the
+    # ticket: it still sends the version of the page it was opened on.
+    services.ticket_set_priority(ticket_id=ticket.pk, actor=desk.admin, priority="P2", reason="x")
+    for url in panels:
+        fragment = client.get(unescape(url), HTTP_HX_REQUEST="true").content.decode()
+        assert fragment.count("<form ") == 1 and _versions(fragment) == {seen}
 
 
 def test_resolving_from_a_stale_page_is_refused_with_a_reload_message(client, desk):
