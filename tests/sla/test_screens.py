@@ -3,18 +3,21 @@ and lists equal a direct recomputation; the page costs a fixed number of queries
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from datetime import date, timedelta
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from sla import tasks
 from sla.choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, BadgeState, Metric, TimerState
-from sla.models import SlaTimer
+from sla.models import SlaComplianceDay, SlaDecision, SlaTimer
 from sla.selectors import filter_queue, sla_compliance, timer_badges
+from sla.services import sla_decisions_rebuild, sla_decisions_refresh
 from tests.sla.conftest import sh
 from tickets import services as tickets
 from tickets.choices import OPEN_STATUSES, PendingReason, Priority, Status
@@ -348,6 +351,9 @@ def test_numbers_and_lists_equal_a_recomputation(board, desk, open_ticket):
     SlaTimer.objects.filter(ticket=extra[0], metric=Metric.FIRST_RESPONSE).update(
         state=TimerState.MET, started_at=sh(2025, 9, 30, 23, 0)
     )
+    # The rows were changed behind the services' back: bring the dashboard's record of
+    # decided clocks in line, as the services do in their transaction.
+    sla_decisions_refresh(ticket_ids=[t.pk for t in extra])
     period = {"date_from": date(2025, 10, 1), "date_to": date(2025, 10, 1)}
     for viewer in (desk.admin, desk.manager):
         for limit in (50, 2):
@@ -361,6 +367,93 @@ def test_numbers_and_lists_equal_a_recomputation(board, desk, open_ticket):
     assert {r.key for r in data.by_priority} == {Priority.P1, Priority.P2}
     assert data.breached[-1].pk == extra[4].pk  # paused: no due time, listed last
     assert data.breached[0].sla_due_at == now - timedelta(minutes=30)
+
+
+def _record() -> dict:
+    """The dashboard's record of decided clocks and its per-day sums, as comparable values."""
+    return {
+        "decisions": sorted(SlaDecision.objects.values_list()),
+        "days": sorted(
+            SlaComplianceDay.objects.filter(decided__gt=0).values_list(
+                "day", "metric", "priority", "team_id", "decided", "breached"
+            ),
+            key=str,
+        ),
+    }
+
+
+def test_the_record_follows_resolution_team_changes_reassignment_and_reopen(
+    board, desk, django_capture_on_commit_callbacks
+):
+    period = {"date_from": date(2025, 10, 1), "date_to": date(2025, 10, 1)}
+
+    def check(expect_front: tuple[int, int]) -> None:
+        # Kept incrementally by the reactions and the sweep: the same as a recount from every
+        # row, and the same rows as a rebuild from scratch.
+        for viewer in (desk.admin, desk.manager):
+            with time_machine.travel(board["now"], tick=False):
+                data = sla_compliance(viewer=viewer, list_limit=50, **period)
+            assert _shown(data) == _recompute(viewer, list_limit=50, **period)
+        teams = {row.label: (row.decided, row.breached) for row in data.by_team}
+        assert teams.get("Front office") == expect_front
+        incremental = _record()
+        assert sla_decisions_rebuild() == len(incremental["decisions"])
+        assert _record() == incremental
+
+    check((2, 0))  # at T0 + 40: two first responses met in the front office
+
+    def act(minutes: int, action, **kwargs) -> None:
+        with (
+            time_machine.travel(T0 + timedelta(minutes=minutes), tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            action(**kwargs)
+
+    # Resolved in time: the resolution clock is decided (met), in the front office.
+    act(
+        45, tickets.ticket_resolve, ticket_id=board["at_risk"].pk, actor=desk.tier1, resolution="ok"
+    )
+    check((3, 0))
+    # The escalated ticket's breached first response follows it to the back office ...
+    act(
+        50,
+        tickets.ticket_dispatch,
+        ticket_id=board["breached"].pk,
+        actor=desk.admin,
+        team=desk.back,
+        reason="needs the system's owners",
+    )
+    assert SlaDecision.objects.get(ticket_id=board["breached"].pk).team_id == desk.back.pk
+    check((3, 0))
+    # ... and back to the front office; taking it there changes hands, not the counts.
+    act(
+        55,
+        tickets.ticket_dispatch,
+        ticket_id=board["breached"].pk,
+        actor=desk.admin,
+        team=desk.front,
+        reason="back to the front office",
+    )
+    act(56, tickets.ticket_take, ticket_id=board["breached"].pk, actor=desk.tier1)
+    check((4, 1))
+    # The requester rejects the fix (the ticket reopens): the resolution clock runs again, so
+    # it no longer counts as decided.
+    act(
+        60,
+        tickets.ticket_reject,
+        ticket_id=board["at_risk"].pk,
+        actor=desk.requester,
+        reason="still broken",
+    )
+    check((3, 1))
+    # A second refresh changes nothing (idempotent); the command recounts the same rows.
+    before = _record()
+    sla_decisions_refresh(ticket_ids=[t.pk for t in Ticket.objects.all()])
+    assert _record() == before
+    out = io.StringIO()
+    call_command("sla_rebuild_rollup", stdout=out)
+    assert out.getvalue() == f"{len(before['decisions'])} decided clocks recounted.\n"
+    assert _record() == before
 
 
 def test_dashboard_page_query_count_is_fixed(client, board, desk, django_assert_num_queries):
