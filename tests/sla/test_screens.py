@@ -456,6 +456,39 @@ def test_the_record_follows_resolution_team_changes_reassignment_and_reopen(
     assert _record() == before
 
 
+# The dashboard's list rows as the template loop wrote them before they were built in Python
+# (sla_tags.sla_ticket_rows): the markup must not change.
+_ROWS_AS_A_TEMPLATE_LOOP = """{% load i18n sla_tags %}<table class="tickets">
+  <thead><tr><th>{% translate "Ticket" %}</th><th>{% translate "Priority" %}</th><th>{% translate "Team" %}</th><th>{% translate "Assignee" %}</th><th>{% translate "SLA" %}</th></tr></thead>
+  <tbody>
+  {% for ticket in tickets %}<tr>
+    <td>{{ ticket.number }} {{ ticket.title }}</td><td>{{ ticket.priority }}</td>
+    <td>{{ ticket.team.label|default:"—" }}</td><td>{{ ticket.assignee|default:"—" }}</td>
+    <td>{% include "sla/_badges.html" with badges=badges|get_item:ticket.pk %}</td>
+  </tr>{% empty %}<tr><td colspan="5">{% translate "None." %}</td></tr>{% endfor %}
+  </tbody>
+</table>
+"""  # noqa: E501
+
+
+def test_list_rows_are_the_template_loops_markup(board, desk):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    Ticket.objects.filter(pk=board["fresh"].pk).update(
+        title='<b>"Quotes" & ampersands</b>', team=None
+    )
+    listed = list(Ticket.objects.select_related("team", "assignee").order_by("pk"))
+    assert any(t.assignee_id for t in listed) and any(not t.team_id for t in listed)
+    badges = timer_badges([t.pk for t in listed])
+    for language in ("en", "zh-hans"):
+        with translation.override(language), time_machine.travel(board["now"], tick=False):
+            for tickets in (listed, []):
+                context = {"tickets": tickets, "badges": badges}
+                expected = Template(_ROWS_AS_A_TEMPLATE_LOOP).render(Context(context))
+                assert render_to_string("sla/_ticket_list.html", context) == expected
+
+
 def test_dashboard_page_query_count_is_fixed(client, board, desk, django_assert_num_queries):
     client.force_login(desk.admin)
     url = reverse("dashboard")
