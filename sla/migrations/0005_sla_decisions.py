@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'SLA compliance per day',
                 'verbose_name_plural': 'SLA compliance per day',
-                'constraints': [models.UniqueConstraint(fields=('day', 'metric', 'priority', 'team_id'), name='sla_compliance_day_unique', nulls_distinct=False)],
+                'constraints': [models.UniqueConstraint(fields=('day', 'metric', 'priority', 'team_id'), include=('decided', 'breached'), name='sla_compliance_day_unique', nulls_distinct=False)],
             },
         ),
         migrations.CreateModel(

@@ -53,11 +53,19 @@ SET decided = sla_slacomplianceday.decided + EXCLUDED.decided,
     breached = sla_slacomplianceday.breached + EXCLUDED.breached
 """
 
-_INSERT_DECISIONS = """
+_WRITE_DECISIONS = """
+written AS (
 INSERT INTO sla_sladecision (timer_id, ticket_id, started_at, day, metric, priority, team_id,
     unit_path, breached)
 VALUES {values}
+ON CONFLICT (timer_id) DO UPDATE
+SET ticket_id = EXCLUDED.ticket_id, started_at = EXCLUDED.started_at, day = EXCLUDED.day,
+    metric = EXCLUDED.metric, priority = EXCLUDED.priority, team_id = EXCLUDED.team_id,
+    unit_path = EXCLUDED.unit_path, breached = EXCLUDED.breached
+)
 """
+
+_WITH = "WITH {ctes} "
 
 _REBUILD = [
     "TRUNCATE sla_sladecision, sla_slacomplianceday",
@@ -85,23 +93,38 @@ def _params() -> dict:
     }
 
 
+def _difference(cursor, ids: list[int]) -> tuple[list[tuple], list[tuple]]:
+    """(the recorded rows that are no longer right, the rows as they should be now) for the
+    decided clocks of these tickets."""
+    cursor.execute(_READ, {**_params(), "ids": ids})
+    wanted, had = {}, {}
+    for source, *row in cursor.fetchall():
+        (wanted if source == "w" else had)[row[0]] = tuple(row)
+    gone = [row for pk, row in had.items() if wanted.get(pk) != row]
+    new = [row for pk, row in wanted.items() if had.get(pk) != row]
+    return gone, new
+
+
 def sla_decisions_refresh(*, ticket_ids: Iterable[int]) -> None:
     """Bring the decided clocks of these tickets in line with their timers and tickets (a clock
     met, breached, reopened, re-prioritised; the ticket moved to another team), and move the
-    per-day sums by the difference. Two queries when nothing changed, five at most.
+    per-day sums by the difference. One query when nothing changed, four otherwise.
     Idempotent; joins the caller's transaction (call it last there: it takes locks)."""
     ids = sorted({int(pk) for pk in ticket_ids})
     if not ids:
         return
-    with transaction.atomic(), connection.cursor() as cursor:
+    # No savepoint of its own (two more statements per reaction): it only writes after its
+    # reads, and a failure rolls back the caller's transaction, as it should.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # Most calls change nothing (a clock started, a hand-over before any clock is decided):
+        # one read tells, without locks. A change read here without the lock is read again
+        # under it: another refresh of these tickets may have committed meanwhile.
+        gone, new = _difference(cursor, ids)
+        if not gone and not new:
+            return
         cursor.execute(_LOCK, [_DECISIONS_NAMESPACE, _REBUILD_KEY, _DECISIONS_NAMESPACE, ids])
         # A statement of its own after the locks: it sees what the previous holder committed.
-        cursor.execute(_READ, {**_params(), "ids": ids})
-        wanted, had = {}, {}
-        for source, *row in cursor.fetchall():
-            (wanted if source == "w" else had)[row[0]] = tuple(row)
-        gone = [row for pk, row in had.items() if wanted.get(pk) != row]
-        new = [row for pk, row in wanted.items() if had.get(pk) != row]
+        gone, new = _difference(cursor, ids)
         if not gone and not new:
             return
         sums: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
@@ -110,27 +133,30 @@ def sla_decisions_refresh(*, ticket_ids: Iterable[int]) -> None:
                 totals = sums[(row[3], row[4], row[5], row[6])]
                 totals[0] += sign
                 totals[1] += sign * row[8]
-        if gone:
-            cursor.execute(
-                "DELETE FROM sla_sladecision WHERE timer_id = ANY(%s)", [[row[0] for row in gone]]
-            )
-        if new:
-            cursor.execute(
-                _INSERT_DECISIONS.format(
-                    values=", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(new))
-                ),
-                [value for row in new for value in row],
-            )
         # Sorted, so two refreshes of the same days update the rows in the same order.
         changed = sorted(
             ((key, totals) for key, totals in sums.items() if totals != [0, 0]),
             key=lambda item: (item[0][0], item[0][1], item[0][2], item[0][3] or 0),
         )
+        # One statement for every write: the clocks no longer decided go, the others are
+        # written as they count now, the day sums move by the difference.
+        parts, params = [], []
+        rewritten = {row[0] for row in new}
+        removed = [row[0] for row in gone if row[0] not in rewritten]
+        if removed:
+            parts.append("removed AS (DELETE FROM sla_sladecision WHERE timer_id = ANY(%s))")
+            params.append(removed)
+        if new:
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(new))
+            parts.append(_WRITE_DECISIONS.format(values=values))
+            params += [value for row in new for value in row]
         if changed:
-            cursor.execute(
-                _ADD_TO_DAYS.format(values=", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(changed))),
-                [value for key, totals in changed for value in (*key, *totals)],
-            )
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(changed))
+            last = _ADD_TO_DAYS.format(values=values)
+            params += [value for key, totals in changed for value in (*key, *totals)]
+        else:
+            last = "SELECT 1"
+        cursor.execute(_WITH.format(ctes=", ".join(parts)) + last if parts else last, params)
 
 
 def sla_decisions_rebuild() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -490,12 +490,44 @@ def test_list_rows_are_the_template_loops_markup(board, desk):
 
 
 def test_dashboard_page_query_count_is_fixed(client, board, desk, django_assert_num_queries):
-    client.force_login(desk.admin)
+    # Whatever the period: the administrator's counts are one query of the per-day sums; a
+    # unit manager's two (the clocks of the managed units, and of the few tickets the rest of
+    # the scope names). The scope itself is one more query for the manager.
     url = reverse("dashboard")
-    for period in (("2025-10-01", "2025-10-01"), ("2024-10-02", "2025-10-01")):
-        with time_machine.travel(board["now"], tick=False), django_assert_num_queries(9):
-            response = client.get(url, {"date_from": period[0], "date_to": period[1]})
-        assert response.status_code == 200
+    for viewer, queries in ((desk.admin, 9), (desk.manager, 11)):
+        client.force_login(viewer)
+        for period in (("2025-10-01", "2025-10-01"), ("2024-10-02", "2025-10-01")):
+            with time_machine.travel(board["now"], tick=False), django_assert_num_queries(queries):
+                response = client.get(url, {"date_from": period[0], "date_to": period[1]})
+            assert response.status_code == 200
+
+
+def test_a_viewer_in_another_time_zone_gets_the_hours_at_the_edges(board, desk):
+    # The desk's days are Asia/Shanghai; a viewer's 1 October in Europe/London starts at 07:00
+    # there: whole desk days come from the per-day sums, the hours at both edges from the
+    # clocks' own rows. The numbers are those of a recount in the viewer's zone.
+    import zoneinfo
+
+    from django.utils import timezone as dj_timezone
+
+    SlaTimer.objects.filter(ticket=board["fresh"]).update(
+        state=TimerState.MET, started_at=sh(2025, 10, 2, 6, 30)
+    )
+    SlaTimer.objects.filter(ticket=board["paused"]).update(started_at=sh(2025, 9, 30, 20, 0))
+    sla_decisions_refresh(ticket_ids=[board["fresh"].pk, board["paused"].pk])
+    london = zoneinfo.ZoneInfo("Europe/London")
+    for days in ((date(2025, 10, 1), date(2025, 10, 1)), (date(2025, 9, 30), date(2025, 10, 2))):
+        with dj_timezone.override(london), time_machine.travel(board["now"], tick=False):
+            data = sla_compliance(viewer=desk.admin, date_from=days[0], date_to=days[1])
+        start = datetime.combine(days[0], datetime.min.time(), tzinfo=london)
+        end = datetime.combine(days[1] + timedelta(days=1), datetime.min.time(), tzinfo=london)
+        decided = [
+            t
+            for t in SlaTimer.objects.filter(metric__in=ESCALATING_METRICS)
+            if (t.state == TimerState.MET or t.breached_at) and start <= t.started_at < end
+        ]
+        assert decided and sum(r.decided for r in data.by_priority) == len(decided)
+        assert sum(r.breached for r in data.by_priority) == sum(1 for t in decided if t.breached_at)
 
 
 def test_dashboard_links_to_the_full_queue_when_the_list_is_cut(client, board, desk, monkeypatch):
