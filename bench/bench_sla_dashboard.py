@@ -63,6 +63,7 @@ def ensure_timers() -> None:
     if SlaTimer.objects.exists():
         return
     from sla.services import sla_decisions_rebuild
+
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(TIMERS_SQL)
