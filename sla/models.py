@@ -499,3 +499,78 @@ class OfficialScheduleDate(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.year = self.date.year
         super().save(*args, **kwargs)
+
+
+class SlaDecision(models.Model):
+    """What one decided clock counts for on the SLA dashboard: a first-response or resolution
+    timer that was met or breached, with its start (instant and desk day), metric, priority,
+    outcome, and its ticket's team and unit as of the last refresh.
+
+    Kept by `sla.rollups.sla_decisions_refresh` in the transaction that decided or moved the
+    clock (reactions, the sweep), rebuilt by `manage.py sla_rebuild_rollup`. `SlaComplianceDay`
+    is the sum of these rows per day; scoped viewers read these rows (no join with tickets for
+    the unit and team part of their scope). Plain ids, no foreign keys: a row is only ever
+    changed by the refresh, which also takes away the rows of clocks that are gone.
+    """
+
+    timer_id = models.BigIntegerField(primary_key=True)
+    ticket_id = models.BigIntegerField(db_index=True)
+    started_at = models.DateTimeField()
+    # The start's date in settings.TIME_ZONE (the desk's days; rebuild after changing it).
+    day = models.DateField()
+    metric = models.CharField(max_length=20, choices=Metric.choices)
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    team_id = models.BigIntegerField(null=True)
+    unit_path = models.CharField(max_length=255, blank=True)
+    breached = models.BooleanField()
+
+    class Meta:
+        verbose_name = _("decided SLA clock")
+        verbose_name_plural = _("decided SLA clocks")
+        indexes = [
+            # A period for everyone (the edges of a period in another time zone than the
+            # desk's), and a unit manager's subtree, both answered from the index alone.
+            models.Index(
+                fields=["started_at"],
+                include=["metric", "priority", "team_id", "breached", "unit_path"],
+                name="sla_decision_started",
+            ),
+            models.Index(
+                fields=["unit_path", "started_at"],
+                opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+                include=["metric", "priority", "team_id", "breached"],
+                name="sla_decision_unit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.metric} {self.day}"
+
+
+class SlaComplianceDay(models.Model):
+    """Decided clocks per desk day, metric, priority and (current) team: the sum of the day's
+    `SlaDecision` rows, kept in step with them by the same refresh (one row per group, so the
+    dashboard reads one row per day and group instead of every timer of the period)."""
+
+    day = models.DateField()
+    metric = models.CharField(max_length=20, choices=Metric.choices)
+    priority = models.CharField(max_length=2, choices=Priority.choices)
+    team_id = models.BigIntegerField(null=True)
+    decided = models.IntegerField(default=0)
+    breached = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("SLA compliance per day")
+        verbose_name_plural = _("SLA compliance per day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "metric", "priority", "team_id"],
+                # The dashboard sums a period's rows from the index alone.
+                include=["decided", "breached"],
+                nulls_distinct=False,
+                name="sla_compliance_day_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.metric} {self.priority} {self.team_id}"

@@ -1,6 +1,10 @@
 """How the SLA engine follows the ticket core (connected in `SlaConfig.ready()`).
 
-Each reaction runs after the ticket's transaction committed and calls one service.
+Each reaction runs after the ticket's transaction committed (in a transaction of its own,
+`tickets.wiring`) and calls one service; in that same transaction it then refreshes the
+dashboard's record of decided clocks for the tickets concerned
+(`services.sla_decisions_refresh`: a clock met, breached, reopened or re-prioritised, a ticket
+moved to another team), so that record never lags the timers.
 """
 
 from __future__ import annotations
@@ -13,16 +17,20 @@ from . import services
 
 def on_ticket_created(*, ticket_id: int, **_payload) -> None:
     services.sla_timers_start(ticket_id=ticket_id)
+    services.sla_decisions_refresh(ticket_ids=[ticket_id])
 
 
 def on_tickets_created(*, payloads: list[dict]) -> dict[int, BaseException]:
     """The batch form (intake drain): every new ticket's clocks in a few statements."""
-    services.sla_timers_start_many(ticket_ids=[payload["ticket_id"] for payload in payloads])
+    ticket_ids = [payload["ticket_id"] for payload in payloads]
+    services.sla_timers_start_many(ticket_ids=ticket_ids)
+    services.sla_decisions_refresh(ticket_ids=ticket_ids)
     return {}
 
 
 def on_status_changed(*, ticket_id: int, old: str, new: str, **_payload) -> None:
     services.sla_timers_on_status(ticket_id=ticket_id, old=old, new=new)
+    services.sla_decisions_refresh(ticket_ids=[ticket_id])
 
 
 def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
@@ -60,28 +68,41 @@ def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
                 (p["ticket_id"], p["old"], p["new"]) for p in payloads if p["ticket_id"] in concern
             ]
         )
+        services.sla_decisions_refresh(ticket_ids=concern)
     return {}
 
 
 def on_assignments_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
-    """The batch form: every tier stint of the batch moved in a few statements."""
+    """The batch form: every tier stint of the batch moved in a few statements (and the
+    decided clocks of the tickets counted under their new team)."""
     services.tier_spans_on_assignment_many(
         moves=[(p["ticket_id"], p["new_tier"], p["new_team_id"]) for p in payloads]
     )
+    services.sla_decisions_refresh(ticket_ids=[p["ticket_id"] for p in payloads if _team_moved(p)])
     return {}
 
 
 def on_priority_changed(*, ticket_id: int, old: str, new: str, **_payload) -> None:
     services.sla_timers_recalculate(ticket_id=ticket_id, reason="")
+    services.sla_decisions_refresh(ticket_ids=[ticket_id])
 
 
 def on_public_reply(*, ticket_id: int, by_requester: bool, **_payload) -> None:
     services.sla_timers_on_public_reply(ticket_id=ticket_id, by_requester=by_requester)
+    services.sla_decisions_refresh(ticket_ids=[ticket_id])
 
 
 def on_assignment_changed(
-    *, ticket_id: int, new_tier: str, new_team_id: int | None, **_payload
+    *, ticket_id: int, new_tier: str, new_team_id: int | None, **payload
 ) -> None:
     services.tier_span_on_assignment(
         ticket_id=ticket_id, new_tier=new_tier, new_team_id=new_team_id
     )
+    if _team_moved({"new_team_id": new_team_id, **payload}):
+        services.sla_decisions_refresh(ticket_ids=[ticket_id])
+
+
+def _team_moved(payload: dict) -> bool:
+    """Only a change of team moves decided clocks (an assignee change within the team does
+    not); without the old team in the payload, assume it moved."""
+    return payload.get("old_team_id", object()) != payload.get("new_team_id")

@@ -18,7 +18,8 @@ it; this module logs the SLA side (`sla.*` events).
 
 The package is split along its seams; callers import from `sla.services`: `timers` (clocks
 follow the ticket), `tierspans` (OLA stints), `sweep` (warnings, breaches, escalation),
-`messages` (texts), `common` (policies, calendars, timer arithmetic).
+`messages` (texts), `common` (policies, calendars, timer arithmetic), `decisions` (the
+dashboard's record of decided clocks, refreshed by the reactions and the sweep).
 """
 
 from .common import (
@@ -29,6 +30,7 @@ from .common import (
     sweep_batch_size,
     sweep_chunk_size,
 )
+from .decisions import sla_decisions_rebuild, sla_decisions_refresh
 from .sweep import sla_due_timer_ids, sla_timers_process
 from .tierspans import tier_span_on_assignment, tier_spans_move, tier_spans_on_assignment_many
 from .timers import (
@@ -45,6 +47,8 @@ __all__ = [
     "_schedule",
     "calendars_by_id",
     "policy_for",
+    "sla_decisions_rebuild",
+    "sla_decisions_refresh",
     "sla_due_timer_ids",
     "sla_timers_on_public_reply",
     "sla_timers_on_status",

@@ -26,6 +26,7 @@ from ..models import (
     SlaTimer,
 )
 from .common import ROUTINE_PRIORITIES, _EscalationPolicies, sweep_batch_size
+from .decisions import sla_decisions_refresh
 from .messages import (
     _breach_subject,
     _breach_text,
@@ -233,6 +234,8 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
         outcome.escalated.append(timer.pk)
     chunk.finish()
     notify_many(specs)
+    if level != Level.WARNING:  # breached or escalated: the dashboard's record (decisions.py)
+        sla_decisions_refresh(ticket_ids={timer.ticket_id for timer in timers})
     return outcome
 
 

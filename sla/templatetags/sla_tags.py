@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from html import escape
 
 from django import template
 from django.utils import timezone
@@ -116,3 +117,26 @@ def badges_html(badges, labels: dict | None = None) -> SafeString:
 def sla_badges(badges) -> SafeString:
     """{% sla_badges badges %}: the badges of one ticket (a list of TimerBadge)."""
     return badges_html(badges or [])
+
+
+@register.simple_tag
+def sla_ticket_rows(tickets, badges: dict) -> SafeString:
+    """{% sla_ticket_rows tickets badges %}: the dashboard's breached / at-risk rows (number and
+    title, priority, team, assignee, badges), built here rather than by a template loop: the
+    labels are translated once per list instead of once per row, and 100 rows of template
+    lookups were a fifth of the page. The same markup as the loop it replaced
+    (tests/sla/test_screens.py compares them)."""
+    labels = badge_labels()
+    rows = []
+    for ticket in tickets:
+        team = ticket.team.label if ticket.team_id and ticket.team else ""
+        assignee = str(ticket.assignee) if ticket.assignee_id and ticket.assignee else "—"
+        rows.append(
+            f"<tr>\n    <td>{escape(str(ticket.number))} {escape(str(ticket.title))}</td>"
+            f"<td>{escape(str(ticket.priority))}</td>\n"
+            f"    <td>{escape(team or '—')}</td><td>{escape(assignee)}</td>\n"
+            f"    <td>{badges_html(badges.get(ticket.pk, []) if badges else [], labels)}\n</td>\n"
+            "  </tr>"
+        )
+    # Safe: every value went through html.escape, the badges through format_html.
+    return mark_safe("".join(rows))  # noqa: S308  # nosec B308 B703

@@ -3,18 +3,21 @@ and lists equal a direct recomputation; the page costs a fixed number of queries
 
 from __future__ import annotations
 
+import io
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from sla import tasks
 from sla.choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, BadgeState, Metric, TimerState
-from sla.models import SlaTimer
+from sla.models import SlaComplianceDay, SlaDecision, SlaTimer
 from sla.selectors import filter_queue, sla_compliance, timer_badges
+from sla.services import sla_decisions_rebuild, sla_decisions_refresh
 from tests.sla.conftest import sh
 from tickets import services as tickets
 from tickets.choices import OPEN_STATUSES, PendingReason, Priority, Status
@@ -348,6 +351,9 @@ def test_numbers_and_lists_equal_a_recomputation(board, desk, open_ticket):
     SlaTimer.objects.filter(ticket=extra[0], metric=Metric.FIRST_RESPONSE).update(
         state=TimerState.MET, started_at=sh(2025, 9, 30, 23, 0)
     )
+    # The rows were changed behind the services' back: bring the dashboard's record of
+    # decided clocks in line, as the services do in their transaction.
+    sla_decisions_refresh(ticket_ids=[t.pk for t in extra])
     period = {"date_from": date(2025, 10, 1), "date_to": date(2025, 10, 1)}
     for viewer in (desk.admin, desk.manager):
         for limit in (50, 2):
@@ -363,13 +369,165 @@ def test_numbers_and_lists_equal_a_recomputation(board, desk, open_ticket):
     assert data.breached[0].sla_due_at == now - timedelta(minutes=30)
 
 
+def _record() -> dict:
+    """The dashboard's record of decided clocks and its per-day sums, as comparable values."""
+    return {
+        "decisions": sorted(SlaDecision.objects.values_list()),
+        "days": sorted(
+            SlaComplianceDay.objects.filter(decided__gt=0).values_list(
+                "day", "metric", "priority", "team_id", "decided", "breached"
+            ),
+            key=str,
+        ),
+    }
+
+
+def test_the_record_follows_resolution_team_changes_reassignment_and_reopen(
+    board, desk, django_capture_on_commit_callbacks
+):
+    period = {"date_from": date(2025, 10, 1), "date_to": date(2025, 10, 1)}
+
+    def check(expect_front: tuple[int, int]) -> None:
+        # Kept incrementally by the reactions and the sweep: the same as a recount from every
+        # row, and the same rows as a rebuild from scratch.
+        for viewer in (desk.admin, desk.manager):
+            with time_machine.travel(board["now"], tick=False):
+                data = sla_compliance(viewer=viewer, list_limit=50, **period)
+            assert _shown(data) == _recompute(viewer, list_limit=50, **period)
+        teams = {row.label: (row.decided, row.breached) for row in data.by_team}
+        assert teams.get("Front office") == expect_front
+        incremental = _record()
+        assert sla_decisions_rebuild() == len(incremental["decisions"])
+        assert _record() == incremental
+
+    check((2, 0))  # at T0 + 40: two first responses met in the front office
+
+    def act(minutes: int, action, **kwargs) -> None:
+        with (
+            time_machine.travel(T0 + timedelta(minutes=minutes), tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            action(**kwargs)
+
+    # Resolved in time: the resolution clock is decided (met), in the front office.
+    act(
+        45, tickets.ticket_resolve, ticket_id=board["at_risk"].pk, actor=desk.tier1, resolution="ok"
+    )
+    check((3, 0))
+    # The escalated ticket's breached first response follows it to the back office ...
+    act(
+        50,
+        tickets.ticket_dispatch,
+        ticket_id=board["breached"].pk,
+        actor=desk.admin,
+        team=desk.back,
+        reason="needs the system's owners",
+    )
+    assert SlaDecision.objects.get(ticket_id=board["breached"].pk).team_id == desk.back.pk
+    check((3, 0))
+    # ... and back to the front office; taking it there changes hands, not the counts.
+    act(
+        55,
+        tickets.ticket_dispatch,
+        ticket_id=board["breached"].pk,
+        actor=desk.admin,
+        team=desk.front,
+        reason="back to the front office",
+    )
+    act(56, tickets.ticket_take, ticket_id=board["breached"].pk, actor=desk.tier1)
+    check((4, 1))
+    # The requester rejects the fix (the ticket reopens): the resolution clock runs again, so
+    # it no longer counts as decided.
+    act(
+        60,
+        tickets.ticket_reject,
+        ticket_id=board["at_risk"].pk,
+        actor=desk.requester,
+        reason="still broken",
+    )
+    check((3, 1))
+    # A second refresh changes nothing (idempotent); the command recounts the same rows.
+    before = _record()
+    sla_decisions_refresh(ticket_ids=[t.pk for t in Ticket.objects.all()])
+    assert _record() == before
+    out = io.StringIO()
+    call_command("sla_rebuild_rollup", stdout=out)
+    assert out.getvalue() == f"{len(before['decisions'])} decided clocks recounted.\n"
+    assert _record() == before
+
+
+# The dashboard's list rows as the template loop wrote them before they were built in Python
+# (sla_tags.sla_ticket_rows): the markup must not change.
+_ROWS_AS_A_TEMPLATE_LOOP = """{% load i18n sla_tags %}<table class="tickets">
+  <thead><tr><th>{% translate "Ticket" %}</th><th>{% translate "Priority" %}</th><th>{% translate "Team" %}</th><th>{% translate "Assignee" %}</th><th>{% translate "SLA" %}</th></tr></thead>
+  <tbody>
+  {% for ticket in tickets %}<tr>
+    <td>{{ ticket.number }} {{ ticket.title }}</td><td>{{ ticket.priority }}</td>
+    <td>{{ ticket.team.label|default:"—" }}</td><td>{{ ticket.assignee|default:"—" }}</td>
+    <td>{% include "sla/_badges.html" with badges=badges|get_item:ticket.pk %}</td>
+  </tr>{% empty %}<tr><td colspan="5">{% translate "None." %}</td></tr>{% endfor %}
+  </tbody>
+</table>
+"""  # noqa: E501
+
+
+def test_list_rows_are_the_template_loops_markup(board, desk):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    Ticket.objects.filter(pk=board["fresh"].pk).update(
+        title='<b>"Quotes" & ampersands</b>', team=None
+    )
+    listed = list(Ticket.objects.select_related("team", "assignee").order_by("pk"))
+    assert any(t.assignee_id for t in listed) and any(not t.team_id for t in listed)
+    badges = timer_badges([t.pk for t in listed])
+    for language in ("en", "zh-hans"):
+        with translation.override(language), time_machine.travel(board["now"], tick=False):
+            for tickets in (listed, []):
+                context = {"tickets": tickets, "badges": badges}
+                expected = Template(_ROWS_AS_A_TEMPLATE_LOOP).render(Context(context))
+                assert render_to_string("sla/_ticket_list.html", context) == expected
+
+
 def test_dashboard_page_query_count_is_fixed(client, board, desk, django_assert_num_queries):
-    client.force_login(desk.admin)
+    # Whatever the period: the administrator's counts are one query of the per-day sums; a
+    # unit manager's two (the clocks of the managed units, and of the few tickets the rest of
+    # the scope names). The scope itself is one more query for the manager.
     url = reverse("dashboard")
-    for period in (("2025-10-01", "2025-10-01"), ("2024-10-02", "2025-10-01")):
-        with time_machine.travel(board["now"], tick=False), django_assert_num_queries(9):
-            response = client.get(url, {"date_from": period[0], "date_to": period[1]})
-        assert response.status_code == 200
+    for viewer, queries in ((desk.admin, 9), (desk.manager, 11)):
+        client.force_login(viewer)
+        for period in (("2025-10-01", "2025-10-01"), ("2024-10-02", "2025-10-01")):
+            with time_machine.travel(board["now"], tick=False), django_assert_num_queries(queries):
+                response = client.get(url, {"date_from": period[0], "date_to": period[1]})
+            assert response.status_code == 200
+
+
+def test_a_viewer_in_another_time_zone_gets_the_hours_at_the_edges(board, desk):
+    # The desk's days are Asia/Shanghai; a viewer's 1 October in Europe/London starts at 07:00
+    # there: whole desk days come from the per-day sums, the hours at both edges from the
+    # clocks' own rows. The numbers are those of a recount in the viewer's zone.
+    import zoneinfo
+
+    from django.utils import timezone as dj_timezone
+
+    SlaTimer.objects.filter(ticket=board["fresh"]).update(
+        state=TimerState.MET, started_at=sh(2025, 10, 2, 6, 30)
+    )
+    SlaTimer.objects.filter(ticket=board["paused"]).update(started_at=sh(2025, 9, 30, 20, 0))
+    sla_decisions_refresh(ticket_ids=[board["fresh"].pk, board["paused"].pk])
+    london = zoneinfo.ZoneInfo("Europe/London")
+    for days in ((date(2025, 10, 1), date(2025, 10, 1)), (date(2025, 9, 30), date(2025, 10, 2))):
+        with dj_timezone.override(london), time_machine.travel(board["now"], tick=False):
+            data = sla_compliance(viewer=desk.admin, date_from=days[0], date_to=days[1])
+        start = datetime.combine(days[0], datetime.min.time(), tzinfo=london)
+        end = datetime.combine(days[1] + timedelta(days=1), datetime.min.time(), tzinfo=london)
+        decided = [
+            t
+            for t in SlaTimer.objects.filter(metric__in=ESCALATING_METRICS)
+            if (t.state == TimerState.MET or t.breached_at) and start <= t.started_at < end
+        ]
+        assert decided and sum(r.decided for r in data.by_priority) == len(decided)
+        assert sum(r.breached for r in data.by_priority) == sum(1 for t in decided if t.breached_at)
 
 
 def test_dashboard_links_to_the_full_queue_when_the_list_is_cut(client, board, desk, monkeypatch):
