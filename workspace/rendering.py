@@ -20,6 +20,8 @@ from accounts.choices import Tier
 from sla.templatetags.sla_tags import badge_labels, badges_html
 from tickets.choices import Status
 
+from .reference import Labels
+
 
 def _or_dash(value) -> str:
     return str(value) if value else "–"
@@ -33,12 +35,15 @@ def _esc(value) -> str:
     return html.escape(str(value))
 
 
-def queue_rows(rows: list, *, ticket_url: str, can_bulk: bool) -> SafeString:
-    """The <tr> elements of a queue table (columns as in workspace/_queue_table.html). Every
+def queue_rows(rows: list, *, labels: Labels, ticket_url: str, can_bulk: bool) -> SafeString:
+    """The <tr> elements of a queue table (columns as in workspace/_queue_table.html) from
+    `tickets.selectors.TicketRow`s, their team, type, system and unit named by `labels`. Every
     value goes through `_esc`; the markup around them is constant."""
     status_labels, tier_labels = dict(Status.choices), dict(Tier.choices)
+    teams, units = labels.teams, labels.units
+    request_types, systems = labels.request_types, labels.systems
     select_label = _("Select %(number)s")
-    labels = badge_labels()
+    badge_words = badge_labels()
     out = []
     for ticket in rows:
         url = _esc(ticket_url.format(ticket.number))
@@ -51,13 +56,15 @@ def queue_rows(rows: list, *, ticket_url: str, can_bulk: bool) -> SafeString:
             if can_bulk
             else ""
         )
+        unit_label = units.get(ticket.unit_id) if ticket.unit_id else None
         unit = (
-            f'<div class="requester-unit">{_esc(ticket.unit.label)}</div>'
-            if ticket.unit_id and ticket.unit
+            f'<div class="requester-unit">{_esc(unit_label)}</div>'
+            if unit_label is not None
             else ""
         )
-        if ticket.team_id and ticket.team:
-            tier, team_label = _esc(tier_labels.get(ticket.tier, "")), _esc(ticket.team.label)
+        team_label = teams.get(ticket.team_id) if ticket.team_id else None
+        if team_label is not None:
+            tier, team_label = _esc(tier_labels.get(ticket.tier, "")), _esc(team_label)
             team = (
                 f'<td class="d-none d-md-table-cell trunc" title="{team_label} · {tier}">'
                 f'{team_label}<div><span class="tier tier-{_esc(ticket.tier)}">{tier}</span>'
@@ -65,7 +72,7 @@ def queue_rows(rows: list, *, ticket_url: str, can_bulk: bool) -> SafeString:
             )
         else:
             team = '<td class="d-none d-md-table-cell">–</td>'
-        badges = badges_html(ticket.badges, labels) if getattr(ticket, "badges", None) else ""
+        badges = badges_html(ticket.badges, badge_words) if getattr(ticket, "badges", None) else ""
         priority, status = _esc(ticket.priority), _esc(ticket.status)
         out.append(
             f'<tr data-href="{url}">{check}'
@@ -77,9 +84,9 @@ def queue_rows(rows: list, *, ticket_url: str, can_bulk: bool) -> SafeString:
             f"{_esc(status_labels.get(ticket.status, ticket.status))}</span></td>"
             f'<td class="d-none d-md-table-cell trunc">{_esc(ticket.requester)}{unit}</td>'
             f'<td class="d-none d-lg-table-cell trunc">'
-            f"{_esc(_or_dash(ticket.request_type and ticket.request_type.label))}"
+            f"{_esc(_or_dash(request_types.get(ticket.request_type_id)))}"
             f'<div class="requester-unit">'
-            f"{_esc(_or_dash(ticket.system and ticket.system.label))}</div></td>"
+            f"{_esc(_or_dash(systems.get(ticket.system_id)))}</div></td>"
             f"{team}"
             f'<td class="d-none d-xl-table-cell trunc">{_esc(_or_dash(ticket.assignee))}</td>'
             f'<td class="sla-cell">{badges}</td>'
