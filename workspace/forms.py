@@ -65,25 +65,22 @@ class QueueFilterForm(StyledForm):
             {"placeholder": _("Number or words of the title"), "type": "search"}
         )
 
+    def memo_key(self) -> tuple:
+        """What the selects' markup depends on besides the language (`{% memo %}` in
+        workspace/queue.html): the reference lists and the chosen values."""
+        return (
+            self.labels.fingerprint,
+            *(str(self[name].value()) for name in self.fields if name != "q"),
+        )
+
     def selects(self) -> list[tuple[forms.BoundField, SafeString]]:
-        """Every filter but the text, with its <option>s. A select showing no choice (the
-        usual case) is rendered once per language and reference lists, then reused."""
-        out = []
-        for bound in self:
-            if bound.name == "q":
-                continue
-            value = bound.value()
-            if value in (None, ""):
-                key = f"{bound.name}:{value}"
-                options = self.labels.options_html.get(key)
-                if options is None:
-                    options = options_html(bound.field.choices, {str(value)})
-                    self.labels.options_html[key] = options
-            else:
-                options = options_html(bound.field.choices, {str(value)})
+        """Every filter but the text, with its <option>s."""
+        return [
             # Safe: options_html escapes every value and label.
-            out.append((bound, mark_safe(options)))  # noqa: S308  # nosec B308 B703
-        return out
+            (bound, mark_safe(options_html(bound.field.choices, {str(bound.value())})))  # noqa: S308  # nosec B308 B703
+            for bound in self
+            if bound.name != "q"
+        ]
 
 
 class RouteForm(StyledForm):

@@ -31,6 +31,7 @@ _FINGERPRINT_SQL = "SELECT " + ", ".join(_SUM.format(m._meta.db_table) for m in 
 class Labels:
     """The lists in one language: id → label, and the filter form's choices."""
 
+    fingerprint: tuple  # of the lists' contents (the same lists, the same fingerprint)
     teams: dict[int, str]
     tiers: dict[int, str]  # team id → tier code
     request_types: dict[int, str]
@@ -40,8 +41,12 @@ class Labels:
     request_type_choices: list[tuple[str, str]]
     system_choices: list[tuple[int, str]]
     unit_choices: list[tuple[int, str]]
-    # Rendered <option> lists (the form's blank choice included), by field name.
-    options_html: dict[str, str] = field(default_factory=dict)
+    # The labels HTML-escaped, for the queue rows: {"teams": {id: escaped label}, ...}.
+    escaped: dict[str, dict[int, str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("teams", "request_types", "systems", "units"):
+            self.escaped[name] = {pk: html.escape(text) for pk, text in getattr(self, name).items()}
 
 
 @dataclass
@@ -79,7 +84,7 @@ def _load(fingerprint: tuple) -> _Snapshot:
     )
 
 
-def _labels(rows: dict[str, list[tuple]], chinese: bool) -> Labels:
+def _labels(fingerprint: tuple, rows: dict[str, list[tuple]], chinese: bool) -> Labels:
     def label(name: str, name_zh: str) -> str:
         # As LocalizedNameMixin.label.
         return name_zh if chinese and name_zh else name
@@ -89,6 +94,7 @@ def _labels(rows: dict[str, list[tuple]], chinese: bool) -> Labels:
     systems = [(pk, label(n, z), active) for pk, n, z, active in rows["systems"]]
     units = [(pk, label(n, z), depth) for pk, n, z, depth in rows["units"]]
     return Labels(
+        fingerprint=fingerprint,
         teams={pk: text for pk, text, _tier in teams},
         tiers={pk: tier for pk, _text, tier in teams},
         request_types={pk: text for pk, text, _code, _active in types},
@@ -116,7 +122,7 @@ def reference_labels() -> Labels:
     key = "zh" if chinese else "en"
     labels = snapshot.by_language.get(key)
     if labels is None:
-        labels = snapshot.by_language[key] = _labels(snapshot.rows, chinese)
+        labels = snapshot.by_language[key] = _labels(fingerprint, snapshot.rows, chinese)
     return labels
 
 
