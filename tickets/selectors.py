@@ -281,6 +281,7 @@ class TicketRow:
         "assignee",
         "badges",
         "created_at",
+        "description",
         "number",
         "pk",
         "priority",
@@ -310,6 +311,7 @@ class TicketRow:
         ) = values[:11]
         self.requester = _person_name(*values[11:15])
         self.assignee = _person_name(*values[15:19]) if values[15] is not None else None
+        self.description = values[19] if len(values) > 19 else None
         self.badges = []
 
     @property
@@ -338,14 +340,15 @@ _ROW_COLUMNS = (
 )
 
 
-def ticket_rows(ids: list[int]) -> list[TicketRow]:
+def ticket_rows(ids: list[int], *, description: bool = False) -> list[TicketRow]:
     """The queue rows of `ids` (already chosen through the viewer's scope), in that order, in
-    one query."""
+    one query; with `description` (the search page's snippets) also that."""
     if not ids:
         return []
+    columns = (*_ROW_COLUMNS, "description") if description else _ROW_COLUMNS
     found = {
         values[0]: TicketRow(values)
-        for values in Ticket.objects.filter(pk__in=ids).order_by().values_list(*_ROW_COLUMNS)
+        for values in Ticket.objects.filter(pk__in=ids).order_by().values_list(*columns)
     }
     return [found[pk] for pk in ids if pk in found]
 
@@ -449,7 +452,7 @@ def attachment_get(*, viewer: User, attachment_id: int) -> Attachment:
 class SearchResult:
     """One ranked hit: the ticket, its highlighted title and a highlighted snippet."""
 
-    ticket: Ticket
+    ticket: TicketRow
     title_html: SafeString
     snippet_html: SafeString
     rank: float
@@ -488,7 +491,7 @@ def ticket_search(*, viewer: User, text: str, limit: int = SEARCH_PAGE_SIZE) -> 
     ids = sorted(order, key=lambda pk: order[pk][:2])[:limit]
     if not ids:
         return []
-    tickets = {t.pk: t for t in with_list_relations(Ticket.objects.filter(pk__in=ids))}
+    tickets = {t.pk: t for t in ticket_rows(ids, description=True)}
     terms = terms_of(text)
     return [
         SearchResult(

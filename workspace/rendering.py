@@ -170,31 +170,37 @@ def comments_html(comments, ticket) -> SafeString:
     )
 
 
-def search_rows(results, *, ticket_url: str) -> SafeString:
+def search_rows(results, *, labels: Labels, ticket_url: str) -> SafeString:
     """The <li> items of the search page (`workspace/search.html`): 50 ranked hits with their
-    highlighted title and snippet (already escaped by `tickets.search.highlight`)."""
-    status_labels = dict(Status.choices)
+    highlighted title and snippet (already escaped by `tickets.search.highlight`), their
+    team named by `labels`."""
+    escape = html.escape
+    statuses = {value: escape(str(text)) for value, text in Status.choices}
+    teams = labels.escaped["teams"]
     out = []
     for hit in results:
         ticket = hit.ticket
-        number = _esc(ticket.number)
+        number = escape(ticket.number)
         created = timezone.localtime(ticket.created_at)
-        team = f" · {_esc(ticket.team.label)}" if ticket.team_id and ticket.team else ""
+        team = teams.get(ticket.team_id) if ticket.team_id else None
+        team = f" · {team}" if team is not None else ""
         snippet = (
             f'\n    <div class="small snippet">{_esc(hit.snippet_html)}</div>'
             if hit.snippet_html
             else ""
         )
+        status = escape(ticket.status)
+        # isoformat and strftime("%Y-%m-%d %H:%M") are digits and punctuation: nothing to escape.
         out.append(
             f'<li class="mb-3" data-ticket="{number}">\n'
-            f'    <a href="{_esc(ticket_url.format(ticket.number))}">'
+            f'    <a href="{escape(ticket_url.format(ticket.number))}">'
             f'<span class="font-monospace small text-body-secondary">{number}</span>\n'
             f'      <span class="title">{_esc(hit.title_html)}</span></a>\n'
-            f'    <span class="status status-{_esc(ticket.status)} ms-1">'
-            f"{_esc(status_labels.get(ticket.status, ticket.status))}</span>\n"
-            f'    <div class="small text-body-secondary">{_esc(ticket.requester)}{team} · '
-            f'<time datetime="{_esc(created.isoformat())}">'
-            f"{_esc(created.strftime('%Y-%m-%d %H:%M'))}</time></div>{snippet}\n  </li>"
+            f'    <span class="status status-{status} ms-1">'
+            f"{statuses.get(ticket.status, status)}</span>\n"
+            f'    <div class="small text-body-secondary">{escape(ticket.requester)}{team} · '
+            f'<time datetime="{created.isoformat()}">'
+            f"{created.strftime('%Y-%m-%d %H:%M')}</time></div>{snippet}\n  </li>"
         )
-    # Safe: every value went through _esc (the highlights are SafeStrings built escaped).
+    # Safe: every value was escaped (the highlights are SafeStrings built escaped).
     return mark_safe("\n  ".join(out))  # noqa: S308  # nosec B308 B703
