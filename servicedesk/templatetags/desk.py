@@ -76,6 +76,19 @@ _FRAGMENTS_MAX = 2_000
 _lock = Lock()
 
 
+def _hashable(value):
+    """A key part for any value a template may hold (the reports pass their `nav` as a list)."""
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
 class MemoNode(template.Node):
     def __init__(self, name: str, key_vars: list, nodelist):
         self.name, self.key_vars, self.nodelist = name, key_vars, nodelist
@@ -85,7 +98,7 @@ class MemoNode(template.Node):
             self.name,
             get_language(),
             get_script_prefix(),
-            *(var.resolve(context) for var in self.key_vars),
+            *(_hashable(var.resolve(context)) for var in self.key_vars),
         )
         html = _fragments.get(key)
         if html is None:
