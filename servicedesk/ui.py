@@ -100,7 +100,13 @@ def _after(sort: Sort, lead: str | None, pk: int, *, forward: bool) -> Q:
 
 
 def keyset_page(
-    queryset: QuerySet, sort: Sort, *, after: str = "", before: str = "", size: int = 50
+    queryset: QuerySet,
+    sort: Sort,
+    *,
+    after: str = "",
+    before: str = "",
+    size: int = 50,
+    fetch: Callable[[list[int]], list] | None = None,
 ) -> Page:
     """One page of `queryset` in `sort`'s order, without OFFSET or COUNT(*).
 
@@ -110,8 +116,14 @@ def keyset_page(
 
     Two steps, both on the viewer-scoped queryset: the ids of the page first (the ticket
     table alone, so when PostgreSQL must sort a large queue it sorts bare ids), then the
-    page's rows with their related people, team and reference data, by those ids.
+    page's rows with their related people, team and reference data, by those ids (or
+    `fetch(ids)`'s rows, in that order, each with `pk` and the sort's column).
     """
+    if fetch is None:
+
+        def fetch(ids: list[int]) -> list:
+            return _rows_by_id(queryset, ids)
+
     cursor = _decode(after, sort) if after else None
     back = _decode(before, sort) if before and not cursor else None
     ids_only = queryset.select_related(None).prefetch_related(None)
@@ -123,7 +135,7 @@ def keyset_page(
             .values_list("id", flat=True)[: size + 1]
         )
         has_more = len(ids) > size
-        rows = _rows_by_id(queryset, list(reversed(ids[:size])))
+        rows = fetch(list(reversed(ids[:size])))
         return Page(
             rows=rows,
             next_cursor=_encode(rows[-1], sort) if rows else None,
@@ -133,7 +145,7 @@ def keyset_page(
         ids_only = ids_only.filter(_after(sort, *cursor, forward=True))
     ids = list(ids_only.order_by(*sort.order_by()).values_list("id", flat=True)[: size + 1])
     has_more = len(ids) > size
-    rows = _rows_by_id(queryset, ids[:size])
+    rows = fetch(ids[:size])
     return Page(
         rows=rows,
         next_cursor=_encode(rows[-1], sort) if rows and has_more else None,

@@ -7,11 +7,11 @@ triage form the workspace specialises `route` with."""
 from __future__ import annotations
 
 from django import forms
-from django.utils.translation import get_language
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Tier
-from accounts.models import OrgUnit, Team, User
+from accounts.models import Team, User
 from catalog.models import Category, InformationSystem, RequestType
 from servicedesk.ui import StyledForm
 from tickets import actions as catalogue
@@ -23,6 +23,8 @@ from tickets.forms import (
     module_matches_system,
 )
 from tickets.models import TITLE_MAX_LENGTH
+
+from .reference import Labels, options_html
 
 ANY = _("Any")
 
@@ -47,33 +49,38 @@ class QueueFilterForm(StyledForm):
     unit = forms.TypedChoiceField(label=_("Unit"), required=False, coerce=int)
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORTS)
 
-    def __init__(self, *args, teams=(), **kwargs):
+    def __init__(self, *args, labels: Labels, **kwargs):
         super().__init__(*args, **kwargs)
+        self.labels = labels
         self.fields["status"].choices = _blank(Status.choices)
         self.fields["priority"].choices = _blank([(p, p) for p in Priority.values])
-        # Plain tuples, not model instances: these lists are read on every queue page.
-        chinese = (get_language() or "").startswith("zh")
-
-        def label(name: str, name_zh: str) -> str:
-            return name_zh if chinese and name_zh else name
-
-        types = RequestType.objects.filter(is_active=True).values_list("code", "name", "name_zh")
-        self.fields["request_type"].choices = _blank([(c, label(n, z)) for c, n, z in types])
-        systems = (
-            InformationSystem.objects.filter(is_active=True)
-            .order_by("code")
-            .values_list("pk", "name", "name_zh")
-        )
-        self.fields["system"].choices = _blank([(pk, label(n, z)) for pk, n, z in systems])
-        self.fields["team"].choices = _blank([(t.pk, t.label) for t in teams])
+        # Plain tuples from the per-process reference lists (workspace.reference): these
+        # lists are read on every queue page.
+        self.fields["request_type"].choices = _blank(labels.request_type_choices)
+        self.fields["system"].choices = _blank(labels.system_choices)
+        self.fields["team"].choices = _blank(labels.team_choices)
         self.fields["tier"].choices = _blank(Tier.choices)
-        units = OrgUnit.objects.order_by("path").values_list("pk", "name", "name_zh", "depth")
-        self.fields["unit"].choices = _blank(
-            [(pk, "\u2003" * (depth - 1) + label(n, z)) for pk, n, z, depth in units]
-        )
+        self.fields["unit"].choices = _blank(labels.unit_choices)
         self.fields["q"].widget.attrs.update(
             {"placeholder": _("Number or words of the title"), "type": "search"}
         )
+
+    def memo_key(self) -> tuple:
+        """What the selects' markup depends on besides the language (`{% memo %}` in
+        workspace/queue.html): the reference lists and the chosen values."""
+        return (
+            self.labels.fingerprint,
+            *(str(self[name].value()) for name in self.fields if name != "q"),
+        )
+
+    def selects(self) -> list[tuple[forms.BoundField, SafeString]]:
+        """Every filter but the text, with its <option>s."""
+        return [
+            # Safe: options_html escapes every value and label.
+            (bound, mark_safe(options_html(bound.field.choices, {str(bound.value())})))  # noqa: S308  # nosec B308 B703
+            for bound in self
+            if bound.name != "q"
+        ]
 
 
 class RouteForm(StyledForm):

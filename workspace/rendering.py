@@ -24,6 +24,8 @@ from servicedesk.templatetags.desk import filesize
 from sla.templatetags.sla_tags import badge_labels, badges_html
 from tickets.choices import Channel, Impact, PendingReason, Status, Urgency
 
+from .reference import Labels
+
 
 def _or_dash(value) -> str:
     return str(value) if value else "–"
@@ -37,61 +39,68 @@ def _esc(value) -> str:
     return html.escape(str(value))
 
 
-def queue_rows(rows: list, *, ticket_url: str, can_bulk: bool) -> SafeString:
-    """The <tr> elements of a queue table (columns as in workspace/_queue_table.html). Every
-    value goes through `_esc`; the markup around them is constant."""
-    status_labels, tier_labels = dict(Status.choices), dict(Tier.choices)
+def queue_rows(rows: list, *, labels: Labels, ticket_url: str, can_bulk: bool) -> SafeString:
+    """The <tr> elements of a queue table (columns as in workspace/_queue_table.html) from
+    `tickets.selectors.TicketRow`s, their team, type, system and unit named by `labels`. Every
+    value is escaped (the labels once per process, in `labels.escaped`); the markup around
+    them is constant."""
+    escape = html.escape
+    # Translated and escaped once per page, not once per row.
+    statuses = {value: escape(str(text)) for value, text in Status.choices}
+    tiers = {value: escape(str(text)) for value, text in Tier.choices}
+    teams, units = labels.escaped["teams"], labels.escaped["units"]
+    request_types, systems = labels.escaped["request_types"], labels.escaped["systems"]
     select_label = _("Select %(number)s")
-    labels = badge_labels()
+    badge_words = badge_labels()
     out = []
     for ticket in rows:
-        url = _esc(ticket_url.format(ticket.number))
-        number = _esc(ticket.number)
+        number = escape(ticket.number)
+        url = escape(ticket_url.format(ticket.number))
         created = timezone.localtime(ticket.created_at)
         check = (
             '<td class="col-check"><input type="checkbox" class="form-check-input" '
-            f'name="ids" value="{_esc(ticket.pk)}" form="bulk-form" '
-            f'aria-label="{_esc(select_label % {"number": ticket.number})}"></td>'
+            f'name="ids" value="{ticket.pk:d}" form="bulk-form" '
+            f'aria-label="{escape(select_label % {"number": ticket.number})}"></td>'
             if can_bulk
             else ""
         )
-        unit = (
-            f'<div class="requester-unit">{_esc(ticket.unit.label)}</div>'
-            if ticket.unit_id and ticket.unit
-            else ""
-        )
-        if ticket.team_id and ticket.team:
-            tier, team_label = _esc(tier_labels.get(ticket.tier, "")), _esc(ticket.team.label)
+        unit = units.get(ticket.unit_id) if ticket.unit_id else None
+        unit = f'<div class="requester-unit">{unit}</div>' if unit is not None else ""
+        team = teams.get(ticket.team_id) if ticket.team_id else None
+        if team is not None:
+            tier = tiers.get(ticket.tier, "")
             team = (
-                f'<td class="d-none d-md-table-cell trunc" title="{team_label} · {tier}">'
-                f'{team_label}<div><span class="tier tier-{_esc(ticket.tier)}">{tier}</span>'
+                f'<td class="d-none d-md-table-cell trunc" title="{team} · {tier}">'
+                f'{team}<div><span class="tier tier-{escape(ticket.tier)}">{tier}</span>'
                 "</div></td>"
             )
         else:
             team = '<td class="d-none d-md-table-cell">–</td>'
-        badges = badges_html(ticket.badges, labels) if getattr(ticket, "badges", None) else ""
-        priority, status = _esc(ticket.priority), _esc(ticket.status)
+        badges = badges_html(ticket.badges, badge_words) if ticket.badges else ""
+        priority, status = escape(ticket.priority), escape(ticket.status)
+        assignee = escape(ticket.assignee) if ticket.assignee else "–"
+        # isoformat and strftime("%m-%d %H:%M") are digits and punctuation: nothing to escape.
         out.append(
             f'<tr data-href="{url}">{check}'
             f'<td class="ticket-cell"><a class="ticket-link" href="{url}">'
             f'<span class="font-monospace small text-body-secondary">{number}</span> '
-            f'<span class="title">{_esc(ticket.title)}</span></a></td>'
+            f'<span class="title">{escape(ticket.title)}</span></a></td>'
             f'<td><span class="prio prio-{priority}">{priority}</span></td>'
             f'<td><span class="status status-{status}">'
-            f"{_esc(status_labels.get(ticket.status, ticket.status))}</span></td>"
-            f'<td class="d-none d-md-table-cell trunc">{_esc(ticket.requester)}{unit}</td>'
+            f"{statuses.get(ticket.status, status)}</span></td>"
+            f'<td class="d-none d-md-table-cell trunc">{escape(ticket.requester)}{unit}</td>'
             f'<td class="d-none d-lg-table-cell trunc">'
-            f"{_esc(_or_dash(ticket.request_type and ticket.request_type.label))}"
+            f"{request_types.get(ticket.request_type_id) or '–'}"
             f'<div class="requester-unit">'
-            f"{_esc(_or_dash(ticket.system and ticket.system.label))}</div></td>"
+            f"{systems.get(ticket.system_id) or '–'}</div></td>"
             f"{team}"
-            f'<td class="d-none d-xl-table-cell trunc">{_esc(_or_dash(ticket.assignee))}</td>'
+            f'<td class="d-none d-xl-table-cell trunc">{assignee}</td>'
             f'<td class="sla-cell">{badges}</td>'
             '<td class="d-none d-sm-table-cell small text-nowrap">'
-            f'<time datetime="{_esc(created.isoformat())}">'
-            f"{_esc(created.strftime('%m-%d %H:%M'))}</time></td></tr>"
+            f'<time datetime="{created.isoformat()}">'
+            f"{created.strftime('%m-%d %H:%M')}</time></td></tr>"
         )
-    # Safe: every value above went through _esc, the rest is constant markup.
+    # Safe: every value above was escaped, the rest is constant markup.
     return mark_safe("".join(out))  # noqa: S308  # nosec B308 B703
 
 
@@ -156,33 +165,39 @@ def comments_html(comments, ticket) -> SafeString:
     return mark_safe("\n".join(rows))  # noqa: S308  # nosec B308 B703
 
 
-def search_rows(results, *, ticket_url: str) -> SafeString:
+def search_rows(results, *, labels: Labels, ticket_url: str) -> SafeString:
     """The <li> items of the search page (`workspace/search.html`): 50 ranked hits with their
-    highlighted title and snippet (already escaped by `tickets.search.highlight`)."""
-    status_labels = dict(Status.choices)
+    highlighted title and snippet (already escaped by `tickets.search.highlight`), their
+    team named by `labels`."""
+    escape = html.escape
+    statuses = {value: escape(str(text)) for value, text in Status.choices}
+    teams = labels.escaped["teams"]
     out = []
     for hit in results:
         ticket = hit.ticket
-        number = _esc(ticket.number)
+        number = escape(ticket.number)
         created = timezone.localtime(ticket.created_at)
-        team = f" · {_esc(ticket.team.label)}" if ticket.team_id and ticket.team else ""
+        team = teams.get(ticket.team_id) if ticket.team_id else None
+        team = f" · {team}" if team is not None else ""
         snippet = (
             f'\n    <div class="small snippet">{_esc(hit.snippet_html)}</div>'
             if hit.snippet_html
             else ""
         )
+        status = escape(ticket.status)
+        # isoformat and strftime("%Y-%m-%d %H:%M") are digits and punctuation: nothing to escape.
         out.append(
             f'<li class="mb-3" data-ticket="{number}">\n'
-            f'    <a href="{_esc(ticket_url.format(ticket.number))}">'
+            f'    <a href="{escape(ticket_url.format(ticket.number))}">'
             f'<span class="font-monospace small text-body-secondary">{number}</span>\n'
             f'      <span class="title">{_esc(hit.title_html)}</span></a>\n'
-            f'    <span class="status status-{_esc(ticket.status)} ms-1">'
-            f"{_esc(status_labels.get(ticket.status, ticket.status))}</span>\n"
-            f'    <div class="small text-body-secondary">{_esc(ticket.requester)}{team} · '
-            f'<time datetime="{_esc(created.isoformat())}">'
-            f"{_esc(created.strftime('%Y-%m-%d %H:%M'))}</time></div>{snippet}\n  </li>"
+            f'    <span class="status status-{status} ms-1">'
+            f"{statuses.get(ticket.status, status)}</span>\n"
+            f'    <div class="small text-body-secondary">{escape(ticket.requester)}{team} · '
+            f'<time datetime="{created.isoformat()}">'
+            f"{created.strftime('%Y-%m-%d %H:%M')}</time></div>{snippet}\n  </li>"
         )
-    # Safe: every value went through _esc (the highlights are SafeStrings built escaped).
+    # Safe: every value was escaped (the highlights are SafeStrings built escaped).
     return mark_safe("\n  ".join(out))  # noqa: S308  # nosec B308 B703
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from tickets.selectors import ticket_search
 
+from .reference import reference_labels
 from .rendering import search_rows
 from .views import QUEUES, agent_required
 
@@ -28,7 +29,11 @@ def search(request: HttpRequest) -> HttpResponse:
     context = {
         "q": text,
         "results": results,
-        "rows_html": search_rows(results, ticket_url=ticket_url),
+        "rows_html": (
+            search_rows(results, labels=reference_labels(), ticket_url=ticket_url)
+            if results
+            else ""
+        ),
         "queues": QUEUES,
         "nav": "search",
     }

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Team, User
+from accounts.models import User
 from mailin.templatetags.mailin import mail_sources
 from routing.services import routing_correct
 from servicedesk.ui import Sort, keyset_page, run_service
@@ -42,6 +42,7 @@ from tickets.timeline import timeline_entries
 from tickets.views import attach_files
 
 from . import forms
+from .reference import options_html, reference_labels
 from .rendering import (
     badges_html,
     comments_html,
@@ -125,8 +126,8 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
     user = request.user
     # The viewer's teams and units in one statement (the queue and its scope both use them).
     selectors.load_viewer_scope(user)
-    teams = list(Team.objects.order_by("tier", "code"))
-    form = forms.QueueFilterForm(request.GET or None, teams=teams)
+    labels = reference_labels()
+    form = forms.QueueFilterForm(request.GET or None, labels=labels)
     # A bad value (an unknown unit id, say) drops that filter only, never the page:
     # cleaned_data keeps the fields that were valid.
     form.is_valid()
@@ -141,6 +142,7 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
         size=PAGE_SIZE,
+        fetch=selectors.ticket_rows,
     )
     badges = timer_badges([t.pk for t in page.rows])
     for ticket in page.rows:
@@ -148,23 +150,29 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
         ticket.badges = [b for b in badges.get(ticket.pk, []) if b.state != "met"][:2]
     can_bulk = user.has_perm("accounts.handle_tickets")
     ticket_url = reverse("workspace:ticket", args=["NUMBER"]).replace("NUMBER", "{}")
-    my_team_ids = sorted(team_ids_of(user))
-    members = (
-        User.objects.filter(memberships__team_id__in=my_team_ids, is_active=True)
-        .distinct()
-        .order_by("display_name", "username")
-    )
     context = {
         "which": which,
         "queue_title": QUEUES[which],
         "queues": QUEUES,
         "form": form,
         "page": page,
-        "bulk_form": forms.BulkForm(members=members),
         "can_bulk": can_bulk,
-        "rows_html": queue_rows(page.rows, ticket_url=ticket_url, can_bulk=can_bulk),
+        "rows_html": queue_rows(page.rows, labels=labels, ticket_url=ticket_url, can_bulk=can_bulk),
         "nav": which,
     }
+    if can_bulk and page.rows:
+        # Only the bulk bar (shown when there are rows to act on) lists the team's members.
+        context["bulk_actions"] = forms.BULK_ACTIONS
+        context["assignee_options"] = mark_safe(  # noqa: S308  # nosec B308 B703
+            # Safe: options_html escapes every value and label.
+            options_html(
+                [
+                    ("", forms.BulkForm.base_fields["assignee"].empty_label),
+                    *selectors.team_members(team_ids_of(user)),
+                ],
+                set(),
+            )
+        )
     template = "workspace/_queue_table.html" if request.htmx else "workspace/queue.html"
     return render(request, template, context)
 
