@@ -183,7 +183,9 @@ class _Renderer:
         if language is None:
             language = recipient.preferred_language() if recipient else settings.LANGUAGE_CODE
         subject, plain, html = self.texts(row, language)
-        number = row.params.get("number") or (row.ticket.number if row.ticket_id else "")
+        number = row.params.get("number") or (
+            getattr(row, "ticket_number", None) or (row.ticket.number if row.ticket_id else "")
+        )
         headers = {
             "Auto-Submitted": "auto-generated",
             "X-Auto-Response-Suppress": "All",
@@ -307,7 +309,9 @@ def _deliver_slice(
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=list(notification_ids), status=DeliveryStatus.PENDING)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .select_related("webhook", "recipient", "ticket")
+            .select_related("webhook", "recipient")
+            # The thread needs only the ticket's number (messages without a kind).
+            .annotate(ticket_number=F("ticket__number"))
             .order_by("pk")
         )
         sent, failed = [], []

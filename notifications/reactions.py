@@ -113,8 +113,12 @@ def _followers_only(old: str, new: str) -> bool:
     return old in (Status.NEW, *working) and new in working
 
 
-def _tickets(ids: list[int]) -> dict[int, Ticket]:
-    return Ticket.objects.select_related("team").in_bulk(ids)
+def _tickets(ids: list[int]) -> dict[int, TicketRef]:
+    """What a batch's messages need of their tickets: a few fields, not model instances."""
+    rows = Ticket.objects.filter(pk__in=ids).values_list(
+        "pk", "number", "title", "requester_id", "team_id", "priority"
+    )
+    return {row[0]: TicketRef(*row) for row in rows}
 
 
 def on_status_changed(*, ticket_id: int, old: str, new: str, actor_id=None, at="", **_p) -> None:
