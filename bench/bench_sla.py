@@ -12,8 +12,9 @@ On the database `bench/generate.py` filled (1,000,000 tickets):
     three partial indexes), and its query count.
 (c) 10,000 breached timers end to end: resolution timers of 10,000 queued or in-progress
     tickets are made due; a real Celery worker (prefork, concurrency 2) receives one
-    `sla.sweep` from the broker, fans out, marks, escalates (reassigns each ticket to the next
-    team through `ticket_dispatch`, logs, reacts) and delivers the notifications (inbox, and
+    `sla.sweep` from the broker, fans out, marks, escalates (moves each ticket to the next
+    team in bulk, where that team's strategy assigns it; logs, reacts, all as batches) and
+    delivers the notifications (inbox, and
     e-mail through Django's locmem backend: the SMTP round trip is not measured). Measured from
     the sweep's enqueue until every timer is breached and escalated and no notification is
     pending; also the CPU the worker processes and their PostgreSQL sessions spent on it, and

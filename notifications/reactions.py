@@ -79,14 +79,10 @@ def on_tickets_created(*, payloads: list[dict]) -> dict[int, BaseException]:
 
 def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
     """The batch form: moves that tell only the followers (a new ticket routed, work started
-    on a queued one) and resolutions (a major incident's recovery resolving thousands of
-    linked tickets) in a few queries for the batch; any other change as `on_status_changed`."""
-    quiet = [
-        p
-        for p in payloads
-        if p["old"] in (Status.NEW, Status.QUEUED)
-        and p["new"] in (Status.QUEUED, Status.IN_PROGRESS)
-    ]
+    on a queued one, a ticket handed over or escalated back to a queue) and resolutions (a
+    major incident's recovery resolving thousands of linked tickets) in a few queries for the
+    batch; any other change as `on_status_changed`."""
+    quiet = [p for p in payloads if _followers_only(p["old"], p["new"])]
     if quiet:
         tickets = _tickets([p["ticket_id"] for p in quiet])
         notify_ticket_many(
@@ -110,8 +106,19 @@ def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
     return wiring.run_each(on_status_changed, payloads, only=rest) if rest else {}
 
 
-def _tickets(ids: list[int]) -> dict[int, Ticket]:
-    return Ticket.objects.select_related("team").in_bulk(ids)
+def _followers_only(old: str, new: str) -> bool:
+    """A move among the working states (routed, taken, handed over or escalated to a queue):
+    `on_status_changed` tells only the followers of it, whoever made it."""
+    working = (Status.QUEUED, Status.IN_PROGRESS)
+    return old in (Status.NEW, *working) and new in working
+
+
+def _tickets(ids: list[int]) -> dict[int, TicketRef]:
+    """What a batch's messages need of their tickets: a few fields, not model instances."""
+    rows = Ticket.objects.filter(pk__in=ids).values_list(
+        "pk", "number", "title", "requester_id", "team_id", "priority"
+    )
+    return {row[0]: TicketRef(*row) for row in rows}
 
 
 def on_status_changed(*, ticket_id: int, old: str, new: str, actor_id=None, at="", **_p) -> None:

@@ -383,6 +383,7 @@ class TicketRef(NamedTuple):
     title: str
     requester_id: int
     team_id: int | None
+    priority: str = ""
 
 
 @dataclass

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from tickets import wiring
 
-from . import services
+from . import handovers, services
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,14 @@ def on_assignments_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
         and p.get("new_team_id") not in (None, p.get("old_team_id"))
         and p.get("new_assignee_id") is None
     }
-    return wiring.run_each(on_assignment_changed, payloads, only=handed) if handed else {}
+    if not handed:
+        return {}
+    # Every hand-over of the batch assigned in bulk; the few it leaves (teams assigning by
+    # skills) one by one, each in a savepoint.
+    rest = handovers.routing_assign_in_team_many(
+        handovers={p["ticket_id"]: p["new_team_id"] for p in payloads if p["ticket_id"] in handed}
+    )
+    return wiring.run_each(on_assignment_changed, payloads, only=set(rest)) if rest else {}
 
 
 def before_intake_batch(*, ticket_ids: list[int]) -> None:

@@ -9,10 +9,12 @@ moved to another team), so that record never lags the timers.
 
 from __future__ import annotations
 
-from tickets.choices import PendingReason, Status
+from tickets.choices import Status
 from tickets.models import Ticket
 
 from . import services
+from .choices import ACTIVE_TIMER_STATES, Metric
+from .models import SlaTimer
 
 
 def on_ticket_created(*, ticket_id: int, **_payload) -> None:
@@ -43,14 +45,16 @@ def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
     }
     if not candidates:
         return {}
-    rows = Ticket.objects.filter(pk__in=candidates).values_list(
-        "pk", "pending_reason", "first_response_at"
+    # As `_status_concerns_sla` asks per ticket: a first response given while its clock still
+    # runs (the clock is met); a change to or from a waiting or finished state (below).
+    responded = Ticket.objects.filter(pk__in=candidates, first_response_at__isnull=False)
+    concern = set(
+        SlaTimer.objects.filter(
+            ticket_id__in=responded.values("pk"),
+            metric=Metric.FIRST_RESPONSE,
+            state__in=ACTIVE_TIMER_STATES,
+        ).values_list("ticket_id", flat=True)
     )
-    concern = {
-        pk
-        for pk, pending_reason, first_response_at in rows
-        if first_response_at is not None or pending_reason == PendingReason.REQUESTER
-    }
     for p in payloads:
         if p["old"] in (Status.PENDING, Status.RESOLVED, Status.CLOSED) or p["new"] in (
             Status.RESOLVED,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import Model
+from psycopg2.extras import Json, execute_values
 
 from .choices import ActorKind, EventKind
 from .models import Ticket, TicketEvent
@@ -93,9 +95,52 @@ def event_row(
     return row
 
 
+_INSERT_MANY = """
+INSERT INTO tickets_ticketevent (kind, actor_id, data, message, created_at, ticket_id,
+    actor_kind, field, old_value, new_value, is_public)
+VALUES %s RETURNING id
+"""
+
+
 def event_record_many(rows: list[TicketEvent]) -> list[TicketEvent]:
-    """Write many log rows in one INSERT (rows from `event_row` / `event_rows_for_changes`)."""
-    return TicketEvent.objects.bulk_create(rows) if rows else []
+    """Write many log rows in one INSERT per 1,000 (rows from `event_row` /
+    `event_rows_for_changes`); the rows get their ids. The values go to the driver as they
+    are (JSON columns as JSON): an SLA sweep logs ~8 rows per breach, and preparing each
+    field of each row through the ORM cost more than the statement itself."""
+    if not rows:
+        return []
+
+    def json_or_null(value):
+        return None if value is None else Json(value)
+
+    values = [
+        (
+            row.kind,
+            row.actor_id,
+            Json(row.data),
+            row.message,
+            row.created_at,
+            row.ticket_id,
+            row.actor_kind,
+            row.field,
+            json_or_null(row.old_value),
+            json_or_null(row.new_value),
+            row.is_public,
+        )
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        ids = execute_values(
+            cursor.cursor if hasattr(cursor, "cursor") else cursor,
+            _INSERT_MANY,
+            values,
+            page_size=1000,
+            fetch=True,
+        )
+    for row, (pk,) in zip(rows, ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+    return rows
 
 
 def event_rows_for_changes(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import re
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -21,7 +22,21 @@ from ..models import (
 
 def _ticket_url(ticket: Ticket) -> str:
     base = settings.SERVICEDESK.get("PUBLIC_BASE_URL", "").rstrip("/")
-    return base + reverse("workspace:ticket", kwargs={"number": ticket.number})
+    if not _PLAIN_NUMBER.fullmatch(ticket.number):
+        return base + reverse("workspace:ticket", kwargs={"number": ticket.number})
+    # A sweep links thousands of tickets: the URL resolver runs once per process, not per link.
+    head, _placeholder, tail = _ticket_path(get_script_prefix(), get_urlconf()).partition(_NUMBER)
+    return base + head + ticket.number + tail
+
+
+# Numbers the URL needs no quoting for (the desk's own, SD-2026-000123).
+_PLAIN_NUMBER = re.compile(r"[A-Za-z0-9._-]+")
+_NUMBER = "NUMBER"
+
+
+@functools.lru_cache(maxsize=8)
+def _ticket_path(prefix: str, urlconf: str | None) -> str:
+    return reverse("workspace:ticket", kwargs={"number": _NUMBER})
 
 
 def _specs(timer, level, users, subject, body, ticket, *, step: int = 0) -> list:

@@ -8,7 +8,7 @@ effects (reactions of other apps, notifications) run after commit via `tickets.r
 The package is split along its seams; callers import from `tickets.services`:
 - `creation`: taking a ticket in (`ticket_create`);
 - `lifecycle`: the transitions and hand-overs;
-- `escalation`: the SLA sweep's bulk escalation;
+- `escalation`: the SLA sweep's bulk escalation, and the bulk assignment after it;
 - `intake_routing`: automatic routing of an intake batch (bulk);
 - `conversation`: replies and internal notes;
 - `attachments`: files;
@@ -26,7 +26,14 @@ from .attachments import (
 from .common import available_transitions, ticket_check_unchanged, ticket_etag
 from .conversation import comment_add
 from .creation import external_ref_for_key, ticket_create, ticket_create_many
-from .escalation import EscalationMove, EscalationMoved, EscalationOutcome, ticket_escalate_many
+from .escalation import (
+    EscalationMove,
+    EscalationMoved,
+    EscalationOutcome,
+    QueueAssignment,
+    ticket_assign_queued_many,
+    ticket_escalate_many,
+)
 from .following import ticket_follow, ticket_unfollow
 from .intake_routing import IntakeMove, lock_new_tickets, ticket_route_new_many
 from .lifecycle import (
@@ -65,6 +72,7 @@ __all__ = [
     "EscalationMoved",
     "EscalationOutcome",
     "IntakeMove",
+    "QueueAssignment",
     "attachment_add",
     "attachment_clean_filename",
     "available_transitions",
@@ -73,6 +81,7 @@ __all__ = [
     "lock_new_tickets",
     "taken_by_an_agent",
     "ticket_assign",
+    "ticket_assign_queued_many",
     "ticket_auto_close",
     "ticket_cancel",
     "ticket_check_unchanged",

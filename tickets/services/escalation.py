@@ -1,4 +1,5 @@
-"""The desk's own functional escalation of many tickets at once (the SLA sweep's breaches)."""
+"""The desk's own functional escalation of many tickets at once (the SLA sweep's breaches), and
+the assignment of the escalated tickets by the receiving teams' strategies, in bulk."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
+from psycopg2.extras import execute_values
 
-from accounts.models import Team
+from accounts.models import Team, TeamMembership, User
 
 from .. import reactions
 from ..choices import Status
@@ -131,3 +133,92 @@ def ticket_escalate_many(*, moves: list[EscalationMove]) -> EscalationOutcome:
     for event, payloads in fired.items():
         reactions.fire_many(event, payloads)
     return outcome
+
+
+@dataclass(frozen=True)
+class QueueAssignment:
+    """The desk gives a queued ticket (locked by the caller) to a member of its team."""
+
+    ticket: Ticket
+    assignee: User
+    reason: str
+
+
+_ASSIGN_SQL = """
+    UPDATE tickets_ticket AS t SET status = v.status, assignee_id = v.assignee_id,
+        updated_at = v.updated_at
+    FROM (VALUES %s) AS v(id, status, assignee_id, updated_at)
+    WHERE t.id = v.id
+"""
+
+
+@transaction.atomic
+def ticket_assign_queued_many(*, assignments: list[QueueAssignment]) -> dict[int, str]:
+    """`ticket_assign(actor=None)` of many queued tickets at once (routing assigning the
+    tickets an SLA sweep handed over, by each team's strategy).
+
+    Guards per ticket, as `ticket_assign`: the assignee is an agent and a member of the
+    ticket's team, and the state machine allows `start_work` (the ticket is still queued).
+    The caller holds the tickets' locks (`lock_new_tickets`). Writes one UPDATE, one INSERT
+    of log entries, and runs the changes' reactions after commit as batches
+    (`reactions.fire_many`). Returns {ticket_id: why} for those refused.
+    """
+    if not assignments:
+        return {}
+    user_ids = {a.assignee.pk for a in assignments}
+    members = set(
+        TeamMembership.objects.filter(
+            user_id__in=user_ids, team_id__in={a.ticket.team_id for a in assignments}
+        ).values_list("user_id", "team_id")
+    )
+    agents = set(
+        User.objects.with_perm("accounts.handle_tickets")
+        .filter(pk__in=user_ids)
+        .values_list("pk", flat=True)
+    )
+    refused: dict[int, str] = {}
+    now = timezone.now()
+    rows, fired, values = [], [], []
+    for assignment in assignments:
+        ticket, assignee = assignment.ticket, assignment.assignee
+        if ticket.team_id is not None and (assignee.pk, ticket.team_id) not in members:
+            refused[ticket.pk] = _("%(user)s is not in the ticket's team.") % {"user": assignee}
+            continue
+        if assignee.pk not in agents:
+            refused[ticket.pk] = _("%(user)s is not an agent.") % {"user": assignee}
+            continue
+        if ticket.status != Status.QUEUED or not can_proceed(ticket.start_work):
+            refused[ticket.pk] = str(
+                IllegalTransition(transition="start_work", status=ticket.status, allowed=[])
+            )
+            continue
+        before = snapshot(ticket)
+        ticket.start_work(assignee=assignee)
+        ticket.updated_at = now
+        rows += event_rows_for_changes(
+            ticket=ticket,
+            before=before,
+            actor=None,
+            message=assignment.reason,
+            data={"transition": "start_work"},
+        )
+        fired += change_events(ticket, before, None)
+        values.append((ticket.pk, ticket.status, assignee.pk, now))
+    if values:
+        with connection.cursor() as cursor:
+            execute_values(
+                cursor.cursor if hasattr(cursor, "cursor") else cursor,
+                _ASSIGN_SQL,
+                values,
+                template="(%s::bigint, %s, %s::bigint, %s::timestamptz)",
+                page_size=1000,
+            )
+    event_record_many(rows)
+    by_event: dict[str, list[dict]] = defaultdict(list)
+    for event, payload in fired:
+        by_event[event].append(payload)
+    # As the escalation's own: the reactions of the whole batch as batches (the new
+    # assignees told in a few statements), not a chain per ticket.
+    for event, payloads in by_event.items():
+        reactions.fire_many(event, payloads)
+    return refused

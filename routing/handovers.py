@@ -1,0 +1,94 @@
+"""Assignment of many hand-overs at once (an SLA sweep escalating a chunk of tickets to the
+next teams): the batch form of `services.routing_assign_in_team`, in its own module because
+`services.py` is at the size the project allows for a module."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.choices import AssignmentStrategy
+from accounts.models import Team
+from tickets import services as ticket_services
+from tickets.choices import EventKind, Status
+from tickets.events import event_record_many, event_row
+
+from . import engine
+from .models import RoundRobinCursor
+from .services import routing_lock_assignment
+
+logger = logging.getLogger(__name__)
+
+
+def routing_assign_in_team_many(*, handovers: dict[int, int]) -> list[int]:
+    """`routing_assign_in_team` for many hand-overs at once ({ticket_id: team_id}: an SLA
+    sweep's escalations), in a few statements: every team's assignment lock taken in team
+    order, the tickets locked in one query, each team's members, loads and round-robin turn
+    read once and kept in memory as the batch assigns (as if the tickets came one after
+    another), then one bulk assignment (`ticket_assign_queued_many`) and one INSERT of the
+    notes of tickets left in the queue. Tickets no longer queued, unassigned, for that team
+    are left alone. Returns the ids to assign one by one (teams assigning by skills)."""
+    if not handovers:
+        return []
+    routing_lock_assignment()
+    tickets = ticket_services.lock_new_tickets(list(handovers))
+    teams = Team.objects.in_bulk(set(handovers.values()))
+    cursors = dict(RoundRobinCursor.objects.values_list("team_id", "last_assignee_id"))
+    members: dict[int, list] = {}
+    loads: dict[int, dict[int, int]] = {}
+    assignments, notes, one_by_one = [], [], []
+    for ticket_id in sorted(handovers):
+        ticket, team = tickets.get(ticket_id), teams.get(handovers[ticket_id])
+        if ticket is None or team is None:
+            continue
+        if ticket.status != Status.QUEUED or ticket.assignee_id or ticket.team_id != team.pk:
+            continue
+        if team.assignment_strategy == AssignmentStrategy.SKILL:
+            one_by_one.append(ticket_id)
+            continue
+        if team.pk not in members:
+            members[team.pk] = engine.eligible_memberships(team)
+            if team.assignment_strategy == AssignmentStrategy.LEAST_LOADED:
+                loads[team.pk] = engine.workloads([m.user_id for m in members[team.pk]])
+        assignee, why = engine.choose_assignee(
+            ticket,
+            team,
+            last_assignee_id=cursors.get(team.pk),
+            members=members[team.pk],
+            loads=loads.get(team.pk),
+        )
+        if assignee is None:
+            notes.append(
+                event_row(ticket=ticket, kind=EventKind.ROUTED, message=why, is_public=False)
+            )
+            continue
+        assignments.append(ticket_services.QueueAssignment(ticket, assignee, why))
+        if team.pk in loads:
+            loads[team.pk][assignee.pk] += engine.LOAD_WEIGHTS.get(ticket.priority, 1)
+        cursors[team.pk] = assignee.pk
+    refused = ticket_services.ticket_assign_queued_many(assignments=assignments)
+    for assignment in assignments:
+        if assignment.ticket.pk in refused:
+            logger.warning(
+                "automatic assignment of ticket %s failed: %s",
+                assignment.ticket.pk,
+                refused[assignment.ticket.pk],
+            )
+            notes.append(
+                event_row(
+                    ticket=assignment.ticket,
+                    kind=EventKind.ROUTED,
+                    message=_("Automatic assignment failed: %(error)s")
+                    % {"error": refused[assignment.ticket.pk]},
+                    is_public=False,
+                )
+            )
+    event_record_many(notes)
+    now = timezone.now()
+    for team_id in {a.ticket.team_id for a in assignments if a.ticket.pk not in refused}:
+        RoundRobinCursor.objects.filter(team_id=team_id).update(
+            last_assignee_id=cursors[team_id], updated_at=now
+        )
+    return one_by_one
