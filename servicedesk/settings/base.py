@@ -178,7 +178,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 REDIS_URL = env_str("REDIS_URL", EMBEDDED_REDIS_URL)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, one client per pool (servicedesk/cache.py).
+        "BACKEND": "servicedesk.cache.SharedClientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "sd",
         # A request that touches Redis (the intake queue's wake-up) must not hang when Redis is
