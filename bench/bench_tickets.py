@@ -13,7 +13,10 @@ On the database `bench/generate.py` filled (1,000,000 tickets, 3,000,000 events)
     until every new ticket is routed gives the end-to-end rate. `create_in_process` shows
     `services.ticket_create` with and without the reactions;
 (d) the worker's CPU per new ticket: bursts of new tickets drained in process, `process_time`
-    around each drained batch ÷ its tickets (`drain`, also run with `create`).
+    around each drained batch ÷ its tickets (`drain`, also run with `create`);
+(e) the web process's CPU and queries per `POST /api/tickets/` through the whole WSGI stack
+    (middleware, token, throttle, view, response), in process (`create_request`, with
+    `create`; `bench/request_cost.py --profile` shows where it goes).
 
 Prints one JSON object on its last line.
 """
@@ -37,6 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
+import request_cost
 
 FRONT_AGENT = "bench-front-1-front_tier1-01"
 BACK_AGENT = "bench-back-1-back_engineer-01"
@@ -638,6 +642,10 @@ def main() -> None:
         result["drain"] = bench_drain(min(runs, 10), options.batch)
     if "create" in parts:
         result["create_in_process"] = bench_create_in_process(runs)
+        request = request_cost.measure(10 * runs)
+        request.pop("queries")
+        result["create_request"] = request
+        common.log(f"create request: {request}")
         try:
             result["create_http"] = bench_create(
                 args.quick, options.threads, options.clients, not options.without_worker

@@ -60,8 +60,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Content-Security-Policy and Permissions-Policy on every response (docs/security.md).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (docs/security.md);
+    # django-csp's middleware with the policy built once (servicedesk/middleware.py).
+    "servicedesk.middleware.ContentSecurityPolicyMiddleware",
     "servicedesk.middleware.SecurityHeadersMiddleware",
     # NUL characters in the address: 400 before anything reads them (servicedesk/middleware.py).
     "servicedesk.middleware.RequestGuardMiddleware",
