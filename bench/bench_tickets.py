@@ -574,8 +574,14 @@ def bench_create(quick: bool, threads: int, clients: int, with_worker: bool) -> 
             warm_id = Ticket.objects.order_by("-id").values_list("id", flat=True).first() or 0
             wait_until_routed(last_id, time.perf_counter())
             last_id, worker_cpu = warm_id, process_tree_cpu(worker.pid)
+        web_cpu = process_tree_cpu(process.pid)
         started = time.perf_counter()
         result = post_tickets(port, token.key, 200 if quick else 2000, clients)
+        # The web tier's whole CPU (gunicorn's workers) per request: far steadier than the
+        # rate on a shared machine, and comparable between runs at different loads.
+        result["web_cpu_ms_per_request"] = round(
+            (process_tree_cpu(process.pid) - web_cpu) * 1000 / max(result["requests"], 1), 2
+        )
         if worker is not None:
             result["all_routed_seconds"] = wait_until_routed(last_id, started)
             result["end_to_end_tickets_per_s"] = round(
