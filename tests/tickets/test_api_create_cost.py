@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.authentication import DeskTokenAuthentication
 from accounts.throttles import DeskUserRateThrottle
 from tickets.api.serializers import TicketCreateSerializer
 from tickets.models import Ticket
@@ -116,3 +117,25 @@ def test_the_throttle_window_slides(desk, token_client, four_a_minute, monkeypat
     assert token_client.get("/api/tickets/").status_code == 200
     clock["now"] = 1_000_000.0 + 61
     assert token_client.get("/api/tickets/").status_code == 429
+
+
+def test_token_authentication_loads_the_person_and_unit_in_one_query(desk):
+    token = Token.objects.create(user=desk.requester)
+    with CaptureQueriesContext(connection) as ctx:
+        user, found = DeskTokenAuthentication().authenticate_credentials(token.key)
+        assert (user.pk, found.key, user.unit.code) == (desk.requester.pk, token.key, "unit-a")
+    assert len(ctx.captured_queries) == 1
+    desk.requester.unit = None
+    desk.requester.save(update_fields=["unit"])
+    user, _found = DeskTokenAuthentication().authenticate_credentials(token.key)
+    assert user.unit is None and user.unit_id is None
+
+
+def test_a_wrong_or_inactive_token_is_refused(desk):
+    token = Token.objects.create(user=desk.requester)
+    wrong = APIClient(HTTP_AUTHORIZATION="Token " + "0" * 40).get("/api/tickets/")
+    assert (wrong.status_code, wrong.json()) == (401, {"detail": "Invalid token."})
+    desk.requester.is_active = False
+    desk.requester.save(update_fields=["is_active"])
+    inactive = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}").get("/api/tickets/")
+    assert (inactive.status_code, inactive.json()) == (401, {"detail": "User inactive or deleted."})
