@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCacheClient
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
@@ -139,3 +140,13 @@ def test_a_wrong_or_inactive_token_is_refused(desk):
     desk.requester.save(update_fields=["is_active"])
     inactive = APIClient(HTTP_AUTHORIZATION=f"Token {token.key}").get("/api/tickets/")
     assert (inactive.status_code, inactive.json()) == (401, {"detail": "User inactive or deleted."})
+
+
+def test_the_cache_shares_one_redis_client_per_pool(db):
+    """Django's Redis cache, except that its operations reuse one client (Django built a new
+    `redis.Redis` for each); values still round-trip."""
+    assert isinstance(cache._cache, RedisCacheClient)
+    assert cache._cache.get_client(write=True) is cache._cache.get_client(write=True)
+    cache.set("create-test", {"n": 1}, 30)
+    assert cache.get("create-test") == {"n": 1} and cache.add("create-test", 2) is False
+    cache.delete("create-test")
