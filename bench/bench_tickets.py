@@ -13,7 +13,10 @@ On the database `bench/generate.py` filled (1,000,000 tickets, 3,000,000 events)
     until every new ticket is routed gives the end-to-end rate. `create_in_process` shows
     `services.ticket_create` with and without the reactions;
 (d) the worker's CPU per new ticket: bursts of new tickets drained in process, `process_time`
-    around each drained batch ÷ its tickets (`drain`, also run with `create`).
+    around each drained batch ÷ its tickets (`drain`, also run with `create`);
+(e) the web process's CPU and queries per `POST /api/tickets/` through the whole WSGI stack
+    (middleware, token, throttle, view, response), in process (`create_request`, with
+    `create`; `bench/request_cost.py --profile` shows where it goes).
 
 Prints one JSON object on its last line.
 """
@@ -37,6 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
+import request_cost
 
 FRONT_AGENT = "bench-front-1-front_tier1-01"
 BACK_AGENT = "bench-back-1-back_engineer-01"
@@ -570,8 +574,14 @@ def bench_create(quick: bool, threads: int, clients: int, with_worker: bool) -> 
             warm_id = Ticket.objects.order_by("-id").values_list("id", flat=True).first() or 0
             wait_until_routed(last_id, time.perf_counter())
             last_id, worker_cpu = warm_id, process_tree_cpu(worker.pid)
+        web_cpu = process_tree_cpu(process.pid)
         started = time.perf_counter()
         result = post_tickets(port, token.key, 200 if quick else 2000, clients)
+        # The web tier's whole CPU (gunicorn's workers) per request: far steadier than the
+        # rate on a shared machine, and comparable between runs at different loads.
+        result["web_cpu_ms_per_request"] = round(
+            (process_tree_cpu(process.pid) - web_cpu) * 1000 / max(result["requests"], 1), 2
+        )
         if worker is not None:
             result["all_routed_seconds"] = wait_until_routed(last_id, started)
             result["end_to_end_tickets_per_s"] = round(
@@ -638,6 +648,10 @@ def main() -> None:
         result["drain"] = bench_drain(min(runs, 10), options.batch)
     if "create" in parts:
         result["create_in_process"] = bench_create_in_process(runs)
+        request = request_cost.measure(10 * runs)
+        request.pop("queries")
+        result["create_request"] = request
+        common.log(f"create request: {request}")
         try:
             result["create_http"] = bench_create(
                 args.quick, options.threads, options.clients, not options.without_worker

@@ -2,6 +2,8 @@
 URLs that never reach the database as a bad query, input validation, and the documented error
 answers of an action endpoint. Nothing here knows a domain app."""
 
+import copy
+
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy
@@ -63,6 +65,30 @@ def validated(serializer_class, request: Request, data=None) -> dict:
     )
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class InputSerializer(serializers.Serializer):
+    """An input serializer whose fields are copied shallowly for each request.
+
+    DRF deep-copies every declared field for every serializer instance (each field is rebuilt
+    from its arguments, its queryset cloned, its choices copied): for the ten fields of a new
+    ticket that was most of the input's validation time (docs/benchmarks.md, "Ticket core").
+    Binding a field to its serializer only sets attributes on the copy, and a related field
+    re-reads its queryset (`.all()`) on every use, so a shallow copy per request is enough.
+    Fields holding other fields (nested serializers, list children) are still deep-copied:
+    their inner field is bound to its parent."""
+
+    def get_fields(self):
+        return {
+            name: (
+                copy.deepcopy(field)
+                if isinstance(field, serializers.BaseSerializer)
+                or hasattr(field, "child")
+                or hasattr(field, "child_relation")
+                else copy.copy(field)
+            )
+            for name, field in self._declared_fields.items()
+        }
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.core.exceptions import (
     RequestDataTooBig,
@@ -15,6 +18,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.core.signals import setting_changed
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -107,3 +111,66 @@ class SecurityHeadersMiddleware:
         if policy:
             response.headers.setdefault("Permissions-Policy", policy)
         return response
+
+
+# What a view can set on its response to change django-csp's policy for that response.
+PER_RESPONSE_POLICY = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_exempt",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+    "_csp_exempt_ro",
+)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the settings' policy built once instead of per response.
+
+    django-csp builds both headers from the settings on every response (a dataclass copied
+    into a dict, every directive copied and joined, twice); on `POST /api/tickets/` that was
+    the largest middleware cost (docs/benchmarks.md, "Ticket core"). The desk's policy has no
+    nonce and no per-view changes, so the strings are the same for every response: they are
+    kept until a setting changes. A response that carries its own policy (django-csp's
+    decorators), a nonce used by a template, or a debug error page goes through django-csp
+    unchanged.
+    """
+
+    _headers: tuple[str, str] | None = None
+
+    @classmethod
+    def forget_policy(cls, *, setting: str = "", **kwargs) -> None:
+        if setting.startswith("CONTENT_SECURITY_POLICY"):
+            cls._headers = None
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if (
+            getattr(request, "_csp_nonce", None) is not None
+            or any(hasattr(response, name) for name in PER_RESPONSE_POLICY)
+            or (settings.DEBUG and response.status_code in (404, 500))
+        ):
+            return super().process_response(request, response)
+        headers = ContentSecurityPolicyMiddleware._headers
+        if headers is None:
+            headers = ContentSecurityPolicyMiddleware._headers = (
+                build_policy(),
+                build_policy(report_only=True),
+            )
+        for header, value, setting in (
+            (HEADER, headers[0], "CONTENT_SECURITY_POLICY"),
+            (HEADER_REPORT_ONLY, headers[1], "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+        ):
+            if value and header not in response:
+                excluded = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES")
+                if not (excluded and request.path_info.startswith(tuple(excluded))):
+                    response[header] = value
+        # As django-csp: a nonce asked for after the header was written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+
+setting_changed.connect(
+    ContentSecurityPolicyMiddleware.forget_policy, dispatch_uid="servicedesk.csp_policy"
+)

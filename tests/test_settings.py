@@ -115,7 +115,8 @@ def test_redis_url_feeds_the_broker_the_results_and_the_cache():
     assert values["CELERY_BROKER_URL"] == url
     assert values["CELERY_RESULT_BACKEND"] == url
     assert values["CACHES"]["default"]["LOCATION"] == url
-    assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    # Django's Redis cache, sharing one client per connection pool (servicedesk/cache.py).
+    assert values["CACHES"]["default"]["BACKEND"] == "servicedesk.cache.SharedClientRedisCache"
 
 
 def test_tests_use_their_own_redis_database_and_test_database_name():

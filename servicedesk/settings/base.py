@@ -60,8 +60,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Content-Security-Policy and Permissions-Policy on every response (docs/security.md).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response (docs/security.md);
+    # django-csp's middleware with the policy built once (servicedesk/middleware.py).
+    "servicedesk.middleware.ContentSecurityPolicyMiddleware",
     "servicedesk.middleware.SecurityHeadersMiddleware",
     # NUL characters in the address: 400 before anything reads them (servicedesk/middleware.py).
     "servicedesk.middleware.RequestGuardMiddleware",
@@ -178,7 +179,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 REDIS_URL = env_str("REDIS_URL", EMBEDDED_REDIS_URL)
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, one client per pool (servicedesk/cache.py).
+        "BACKEND": "servicedesk.cache.SharedClientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "sd",
         # A request that touches Redis (the intake queue's wake-up) must not hang when Redis is

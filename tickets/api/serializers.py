@@ -22,6 +22,7 @@ from rest_framework import serializers
 from accounts.choices import Tier
 from accounts.models import User
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
+from servicedesk.api import InputSerializer
 
 from ..actions import available as ticket_actions
 from ..choices import Channel, EventKind, Impact, PendingReason, Priority, Status, Urgency
@@ -256,7 +257,7 @@ class TicketDetailSerializer(TicketListSerializer):
         return ticket_actions(ticket=ticket, viewer=viewer)
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(InputSerializer):
     """A new request. A requester files it for themself (channel `api`); an agent allowed to
     log on behalf of others names the `requester` and the channel it came in by."""
 
