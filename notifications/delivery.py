@@ -144,8 +144,9 @@ class _Renderer:
         spec = KINDS.get(row.kind)
         for_requester = bool(spec and spec.for_requester)
         number = bool(row.params.get("number", ""))
-        # The template tests only whether the kind is the confirmation request.
-        kind = row.kind if row.kind == "ticket.please_confirm" else ""
+        # The kind is part of the shape: the templates word some kinds' links themselves (the
+        # confirmation request, the survey), and a batch holds few kinds.
+        kind = row.kind
         key = (kind, for_requester, number, link, named, language)
         if key not in self._layouts:
             context = {
