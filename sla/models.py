@@ -126,6 +126,16 @@ class BusinessCalendarConfig(models.Model):
             _calendar_cache[self.pk] = (key, calendar)
         return calendar
 
+    @classmethod
+    def calendar_of(cls, pk: int, updated_at) -> BusinessCalendar:
+        """`as_calendar` of the row `pk` known to be at `updated_at`, without reading the row
+        when this process has it built already (screens read the version with their timers)."""
+        with _calendar_lock:
+            cached = _calendar_cache.get(pk)
+        if cached is not None and cached[0] == updated_at:
+            return cached[1]
+        return cls.objects.get(pk=pk).as_calendar()
+
     def touch(self) -> None:
         """Mark the calendar changed so every process rebuilds it."""
         self.updated_at = timezone.now()

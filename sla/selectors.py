@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -35,7 +36,14 @@ from tickets.selectors import visibility_q
 
 from .business_time import BusinessCalendar, business_time_between
 from .choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, BadgeState, Metric, TimerState
-from .models import OlaTarget, SlaComplianceDay, SlaDecision, SlaTimer, TierSpan
+from .models import (
+    BusinessCalendarConfig,
+    OlaTarget,
+    SlaComplianceDay,
+    SlaDecision,
+    SlaTimer,
+    TierSpan,
+)
 
 METRIC_ORDER = [Metric.FIRST_RESPONSE, Metric.RESOLUTION, Metric.PROGRESS_UPDATE]
 
@@ -118,6 +126,21 @@ def _badge(
     return TimerBadge(timer.metric, state, timer.due_at, remaining, timer.target)
 
 
+class _BadgeRow(NamedTuple):
+    """What `_badge` reads of a timer."""
+
+    ticket_id: int
+    metric: str
+    state: str
+    target: timedelta
+    used: timedelta
+    due_at: datetime | None
+    warned_at: datetime | None
+    breached_at: datetime | None
+    calendar_id: int
+    calendar_version: datetime
+
+
 def timer_badges(ticket_ids: list[int]) -> dict[int, list[TimerBadge]]:
     """The latest timer of each metric for each ticket, with its calendar, in one query
     (DISTINCT ON; the built calendar is cached per process)."""
@@ -125,30 +148,24 @@ def timer_badges(ticket_ids: list[int]) -> dict[int, list[TimerBadge]]:
     if not ticket_ids:
         return result
     now = timezone.now()
-    timers = (
+    # Plain rows, not model instances, and the calendar's version instead of its row: the
+    # built calendar is kept per process (`calendar_of`); a ticket page pays for this query on
+    # every view.
+    rows = (
         SlaTimer.objects.filter(ticket_id__in=list(ticket_ids))
-        .select_related("calendar")
         .order_by("ticket_id", "metric", "-id")
         .distinct("ticket_id", "metric")
-        .only(
-            "ticket_id",
-            "metric",
-            "state",
-            "target",
-            "used",
-            "due_at",
-            "warned_at",
-            "breached_at",
-            "calendar",
-        )
+        .values_list(*_BadgeRow._fields[:-1], "calendar__updated_at")
     )
     calendars: dict[int, BusinessCalendar] = {}
-    for timer in timers:
+    for timer in map(_BadgeRow._make, rows):
         calendar = None
         if timer.state == TimerState.RUNNING:
             calendar = calendars.get(timer.calendar_id)
             if calendar is None:
-                calendar = calendars[timer.calendar_id] = timer.calendar.as_calendar()
+                calendar = calendars[timer.calendar_id] = BusinessCalendarConfig.calendar_of(
+                    timer.calendar_id, timer.calendar_version
+                )
         badge = _badge(timer, now, calendar)
         if badge is not None:
             result[timer.ticket_id].append(badge)
