@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.choices import AssignmentStrategy
@@ -15,9 +14,8 @@ from tickets import services as ticket_services
 from tickets.choices import EventKind, Status
 from tickets.events import event_record_many, event_row
 
-from . import engine
-from .models import RoundRobinCursor
 from .services import routing_lock_assignment
+from .turns import TeamTurns
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +33,7 @@ def routing_assign_in_team_many(*, handovers: dict[int, int]) -> list[int]:
     routing_lock_assignment()
     tickets = ticket_services.lock_new_tickets(list(handovers))
     teams = Team.objects.in_bulk(set(handovers.values()))
-    cursors = dict(RoundRobinCursor.objects.values_list("team_id", "last_assignee_id"))
-    members: dict[int, list] = {}
-    loads: dict[int, dict[int, int]] = {}
+    turns = TeamTurns()
     assignments, notes, one_by_one = [], [], []
     for ticket_id in sorted(handovers):
         ticket, team = tickets.get(ticket_id), teams.get(handovers[ticket_id])
@@ -48,26 +44,13 @@ def routing_assign_in_team_many(*, handovers: dict[int, int]) -> list[int]:
         if team.assignment_strategy == AssignmentStrategy.SKILL:
             one_by_one.append(ticket_id)
             continue
-        if team.pk not in members:
-            members[team.pk] = engine.eligible_memberships(team)
-            if team.assignment_strategy == AssignmentStrategy.LEAST_LOADED:
-                loads[team.pk] = engine.workloads([m.user_id for m in members[team.pk]])
-        assignee, why = engine.choose_assignee(
-            ticket,
-            team,
-            last_assignee_id=cursors.get(team.pk),
-            members=members[team.pk],
-            loads=loads.get(team.pk),
-        )
+        assignee, why = turns.choose(ticket, team, ticket.priority)
         if assignee is None:
             notes.append(
                 event_row(ticket=ticket, kind=EventKind.ROUTED, message=why, is_public=False)
             )
             continue
         assignments.append(ticket_services.QueueAssignment(ticket, assignee, why))
-        if team.pk in loads:
-            loads[team.pk][assignee.pk] += engine.LOAD_WEIGHTS.get(ticket.priority, 1)
-        cursors[team.pk] = assignee.pk
     refused = ticket_services.ticket_assign_queued_many(assignments=assignments)
     for assignment in assignments:
         if assignment.ticket.pk in refused:
@@ -86,9 +69,5 @@ def routing_assign_in_team_many(*, handovers: dict[int, int]) -> list[int]:
                 )
             )
     event_record_many(notes)
-    now = timezone.now()
-    for team_id in {a.ticket.team_id for a in assignments if a.ticket.pk not in refused}:
-        RoundRobinCursor.objects.filter(team_id=team_id).update(
-            last_assignee_id=cursors[team_id], updated_at=now
-        )
+    turns.save(a.ticket.team_id for a in assignments if a.ticket.pk not in refused)
     return one_by_one

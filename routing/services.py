@@ -31,6 +31,7 @@ from tickets.models import Ticket, TicketEvent
 from . import engine, modelstore, training
 from .choices import ExampleSource, Target
 from .models import ClassifierModel, RoundRobinCursor, TrainingExample
+from .turns import TeamTurns
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +120,7 @@ def routing_auto_route_many(*, ticket_ids: list[int]) -> list[int]:
     already in triage are left alone.
     """
     tickets = ticket_services.lock_new_tickets(ticket_ids)
-    cursors = dict(RoundRobinCursor.objects.values_list("team_id", "last_assignee_id"))
-    members: dict[int, list] = {}
-    loads: dict[int, dict[int, int]] = {}
+    turns = TeamTurns()
     moves, one_by_one = [], []
     for ticket_id in ticket_ids:
         ticket = tickets.get(ticket_id)
@@ -166,30 +165,13 @@ def routing_auto_route_many(*, ticket_ids: list[int]) -> list[int]:
             move.triage_reason = _("The ticket cannot be routed: %(why)s.") % {"why": team_reason}
             continue
         move.team, move.route_reason = team, team_reason
-        if team.pk not in members:
-            members[team.pk] = engine.eligible_memberships(team)
-            if team.assignment_strategy == AssignmentStrategy.LEAST_LOADED:
-                loads[team.pk] = engine.workloads([m.user_id for m in members[team.pk]])
-        assignee, why = engine.choose_assignee(
-            ticket,
-            team,
-            last_assignee_id=cursors.get(team.pk),
-            members=members[team.pk],
-            loads=loads.get(team.pk),
-        )
+        assignee, why = turns.choose(ticket, team, decision.priority)
         if assignee is None:
             move.queue_note = why
             continue
         move.assignee, move.assign_reason = assignee, why
-        if team.pk in loads:
-            loads[team.pk][assignee.pk] += engine.LOAD_WEIGHTS.get(decision.priority, 1)
-        cursors[team.pk] = assignee.pk
     ticket_services.ticket_route_new_many(moves=moves)
-    now = timezone.now()
-    for team_id in {move.team.pk for move in moves if move.assignee is not None}:
-        RoundRobinCursor.objects.filter(team_id=team_id).update(
-            last_assignee_id=cursors[team_id], updated_at=now
-        )
+    turns.save(move.team.pk for move in moves if move.assignee is not None)
     return one_by_one
 
 

@@ -228,3 +228,20 @@ def test_survey_page_speaks_the_requesters_language(
     desk.requester.save(update_fields=["language"])
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "您对本次服务满意吗" in page and ticket.number in page
+
+
+def test_a_requester_who_switched_off_survey_mail_gets_it_in_the_inbox_only(
+    desk, django_capture_on_commit_callbacks
+):
+    from notifications.services import kinds_for, notification_preferences_set
+
+    assert {"feedback.survey", "feedback.survey_reminder"} <= set(kinds_for(desk.requester))
+    notification_preferences_set(user=desk.requester, choices={"feedback.survey": (True, False)})
+    ticket = _close(desk, django_capture_on_commit_callbacks)
+    channels = sorted(
+        Notification.objects.filter(
+            dedupe_key__startswith=f"feedback.survey:{ticket.pk}:"
+        ).values_list("channel", flat=True)
+    )
+    assert channels == ["inbox"]
+    assert [m for m in mail.outbox if "/feedback/survey/" in m.body] == []
