@@ -5,10 +5,11 @@ unit manager, for periods of 7, 30 and 365 days ending today. The generated desk
 timers: on a copy without any, the bench first adds one resolution timer per ticket (one
 INSERT … SELECT, 30 % running — their tickets opened, as a running clock's ticket is —, 8 %
 breached, 14 % warned; docs/benchmarks.md item 4) and
-builds the dashboard's record of decided clocks for them (`sla_decisions_rebuild`, what
-`manage.py sla_rebuild_rollup` runs), not timed. Median / min ms, this process's CPU ms and
-the query count of each page, and each part's database time (compliance counts, lists, the
-rest; the fastest run). Prints one JSON object on its last line.
+builds the dashboard's two records for them as the product would (`sla_decisions_rebuild`
+and `sla_summary_rebuild`, what `manage.py sla_rebuild_rollup` runs: the decided clocks, and
+the summary of flagged open tickets the breached / at-risk lists read), not timed. Median /
+min ms, this process's CPU ms and the query count of each page, and each part's database time
+(compliance counts, lists, the rest; the fastest run). Prints one JSON object on its last line.
 """
 
 from __future__ import annotations
@@ -59,32 +60,38 @@ def _part(sql: str) -> str:
     or the rest (session, user, permissions, team names, OLA per tier, badges)."""
     if "sla_slacomplianceday" in sql or "sla_sladecision" in sql:
         return "compliance"
-    if "BOOL_OR" in sql:
-        return "lists"
+    if "sla_slaticketsummary" in sql or "BOOL_OR" in sql:
+        return "lists"  # the summary of flagged tickets (before it: the clocks aggregated)
     if '"sla_slatimer"."priority"' in sql and "COUNT(" in sql:
         return "compliance"  # before the record: the timers of the period, grouped
     return "rest"
 
 
 def ensure_timers() -> None:
-    """Give the bench copy its timers and the dashboard's record of them, once."""
+    """Give the bench copy its timers and the dashboard's records of them, once (and the
+    summary of flagged tickets to a copy that has timers but none: made before it existed)."""
     from django.db import connection
 
-    from sla.models import SlaTimer
+    from sla.models import SlaTicketSummary, SlaTimer
+    from sla.services import sla_decisions_rebuild, sla_summary_rebuild
 
     if SlaTimer.objects.exists():
+        if not SlaTicketSummary.objects.exists():
+            common.log(f"summary rebuilt: {sla_summary_rebuild()} flagged open tickets")
         return
-    from sla.services import sla_decisions_rebuild
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(OPEN_SQL)
         cursor.execute(TIMERS_SQL)
     decided = sla_decisions_rebuild()
+    flagged = sla_summary_rebuild()
+    tables = ("tickets_ticket", "sla_slatimer", "sla_sladecision", "sla_slacomplianceday")
     with connection.cursor() as cursor:
-        for table in ("tickets_ticket", "sla_slatimer", "sla_sladecision", "sla_slacomplianceday"):
+        for table in (*tables, "sla_slaticketsummary"):
             cursor.execute(f"VACUUM ANALYZE {table}")
-    common.log(f"timers added, {decided} decided, in {time.perf_counter() - started:.1f} s")
+    elapsed = time.perf_counter() - started
+    common.log(f"timers added, {decided} decided, {flagged} flagged open, in {elapsed:.1f} s")
 
 
 def main(argv: list[str] | None = None) -> int:

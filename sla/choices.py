@@ -29,6 +29,15 @@ class TimerState(models.TextChoices):
 ACTIVE_TIMER_STATES = (TimerState.RUNNING, TimerState.PAUSED)
 
 
+class SummaryFlag(models.TextChoices):
+    """How a ticket's active clocks stand on the dashboard (`SlaTicketSummary`): a clock
+    breached, or a clock warned and none breached. Tickets whose clocks are neither have no
+    summary row."""
+
+    BREACHED = "breached", _("Breached")
+    AT_RISK = "at_risk", _("At risk")
+
+
 class BadgeState(models.TextChoices):
     """What a screen shows for a timer (derived from state and markers)."""
 

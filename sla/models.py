@@ -20,7 +20,7 @@ from tickets.choices import Priority
 from tickets.models import Ticket
 
 from .business_time import BusinessCalendar
-from .choices import CalendarDateKind, Metric, TimerState
+from .choices import CalendarDateKind, Metric, SummaryFlag, TimerState
 
 # --- business calendars -----------------------------------------------------------------------
 
@@ -584,3 +584,53 @@ class SlaComplianceDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.metric} {self.priority} {self.team_id}"
+
+
+class SlaTicketSummary(models.Model):
+    """One open ticket with a flagged active clock (warned or breached): its flag, the earliest
+    due time over all its active clocks (None when they are all paused) and its team and unit
+    as of the last refresh: the dashboard's breached and at-risk lists and counts.
+
+    Kept by `sla.services.sla_summary_refresh` in the transaction that flagged, moved, paused,
+    met or stopped a clock or moved the ticket to another team (the reactions, the sweep),
+    rebuilt by `manage.py sla_rebuild_rollup`. No row for a ticket without a flagged clock, so
+    its size is the flagged backlog and a new clock costs no write. No database foreign key
+    (a refresh must not lock ticket rows: the sweep holds them while it escalates); deleting a
+    ticket deletes its row through the ORM. docs/decisions/0011-sla-ticket-summary.md.
+    """
+
+    ticket = models.OneToOneField(
+        Ticket,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="sla_summary",
+    )
+    flag = models.CharField(max_length=10, choices=SummaryFlag.choices)
+    due_at = models.DateTimeField(null=True)
+    team_id = models.BigIntegerField(null=True)
+    unit_path = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("SLA ticket summary")
+        verbose_name_plural = _("SLA ticket summaries")
+        indexes = [
+            # The lists: the first N of a flag in order; the counts: index-only per flag; a
+            # scoped viewer's lists filter the same scan on the included team and unit.
+            models.Index(
+                fields=["flag", "due_at", "ticket"],
+                include=["team_id", "unit_path"],
+                name="sla_summary_list",
+            ),
+            # A unit manager's and a team's flagged tickets, counted from the index alone.
+            models.Index(
+                fields=["unit_path"],
+                opclasses=["varchar_pattern_ops"],
+                include=["flag"],
+                name="sla_summary_unit",
+            ),
+            models.Index(fields=["team_id"], include=["flag"], name="sla_summary_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.flag} {self.due_at}"

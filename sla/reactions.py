@@ -2,9 +2,11 @@
 
 Each reaction runs after the ticket's transaction committed (in a transaction of its own,
 `tickets.wiring`) and calls one service; in that same transaction it then refreshes the
-dashboard's record of decided clocks for the tickets concerned
-(`services.sla_decisions_refresh`: a clock met, breached, reopened or re-prioritised, a ticket
-moved to another team), so that record never lags the timers.
+dashboard's two records for the tickets concerned, last (they take locks): its breached and
+at-risk open tickets (`services.sla_summary_refresh`: a clock paused, resumed, met, stopped,
+reopened or recalculated, the ticket resolved, closed or moved to another team) and its
+decided clocks (`services.sla_decisions_refresh`: a clock met, breached, reopened or
+re-prioritised, a ticket moved to another team), so neither lags the timers.
 """
 
 from __future__ import annotations
@@ -19,20 +21,22 @@ from .models import SlaTimer
 
 def on_ticket_created(*, ticket_id: int, **_payload) -> None:
     services.sla_timers_start(ticket_id=ticket_id)
-    services.sla_decisions_refresh(ticket_ids=[ticket_id])
+    _refresh([ticket_id])
 
 
 def on_tickets_created(*, payloads: list[dict]) -> dict[int, BaseException]:
     """The batch form (intake drain): every new ticket's clocks in a few statements."""
     ticket_ids = [payload["ticket_id"] for payload in payloads]
-    services.sla_timers_start_many(ticket_ids=ticket_ids)
+    restarted = services.sla_timers_start_many(ticket_ids=ticket_ids)
+    # New clocks are never flagged: only tickets that had clocks may have a summary to change.
+    services.sla_summary_refresh(ticket_ids=restarted)
     services.sla_decisions_refresh(ticket_ids=ticket_ids)
     return {}
 
 
 def on_status_changed(*, ticket_id: int, old: str, new: str, **_payload) -> None:
     services.sla_timers_on_status(ticket_id=ticket_id, old=old, new=new)
-    services.sla_decisions_refresh(ticket_ids=[ticket_id])
+    _refresh([ticket_id])
 
 
 def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
@@ -72,7 +76,7 @@ def on_statuses_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
                 (p["ticket_id"], p["old"], p["new"]) for p in payloads if p["ticket_id"] in concern
             ]
         )
-        services.sla_decisions_refresh(ticket_ids=concern)
+        _refresh(concern)
     return {}
 
 
@@ -82,18 +86,18 @@ def on_assignments_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
     services.tier_spans_on_assignment_many(
         moves=[(p["ticket_id"], p["new_tier"], p["new_team_id"]) for p in payloads]
     )
-    services.sla_decisions_refresh(ticket_ids=[p["ticket_id"] for p in payloads if _team_moved(p)])
+    _refresh([p["ticket_id"] for p in payloads if _team_moved(p)])
     return {}
 
 
 def on_priority_changed(*, ticket_id: int, old: str, new: str, **_payload) -> None:
     services.sla_timers_recalculate(ticket_id=ticket_id, reason="")
-    services.sla_decisions_refresh(ticket_ids=[ticket_id])
+    _refresh([ticket_id])
 
 
 def on_public_reply(*, ticket_id: int, by_requester: bool, **_payload) -> None:
     services.sla_timers_on_public_reply(ticket_id=ticket_id, by_requester=by_requester)
-    services.sla_decisions_refresh(ticket_ids=[ticket_id])
+    _refresh([ticket_id])
 
 
 def on_assignment_changed(
@@ -103,7 +107,13 @@ def on_assignment_changed(
         ticket_id=ticket_id, new_tier=new_tier, new_team_id=new_team_id
     )
     if _team_moved({"new_team_id": new_team_id, **payload}):
-        services.sla_decisions_refresh(ticket_ids=[ticket_id])
+        _refresh([ticket_id])
+
+
+def _refresh(ticket_ids) -> None:
+    """Both dashboard records of these tickets, the summary first (the same locks)."""
+    services.sla_summary_refresh(ticket_ids=ticket_ids)
+    services.sla_decisions_refresh(ticket_ids=ticket_ids)
 
 
 def _team_moved(payload: dict) -> bool:

@@ -13,14 +13,10 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.postgres.aggregates import BoolOr
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     Count,
     Exists,
-    ExpressionWrapper,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -30,17 +26,24 @@ from django.db.models import (
 from django.utils import timezone
 
 from accounts.models import User
-from tickets.choices import OPEN_STATUSES
 from tickets.models import Ticket
 from tickets.selectors import visibility_q
 
 from .business_time import BusinessCalendar, business_time_between
-from .choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, BadgeState, Metric, TimerState
+from .choices import (
+    ACTIVE_TIMER_STATES,
+    ESCALATING_METRICS,
+    BadgeState,
+    Metric,
+    SummaryFlag,
+    TimerState,
+)
 from .models import (
     BusinessCalendarConfig,
     OlaTarget,
     SlaComplianceDay,
     SlaDecision,
+    SlaTicketSummary,
     SlaTimer,
     TierSpan,
 )
@@ -442,64 +445,84 @@ _LISTED_FIELDS = (
 )
 
 
+def _summary_where(condition: Q) -> tuple[str, list]:
+    """A condition on `SlaTicketSummary` as SQL for the hand-written query below (compiled
+    once, used by every part of it: compiling a queryset per part cost more Python than the
+    query took)."""
+    query = SlaTicketSummary.objects.filter(condition).query
+    sql, params = query.get_compiler(using="default").compile(query.where)
+    return sql, list(params)
+
+
+def _summary_scope(scope: Q) -> tuple[tuple[str, list], tuple[str, list] | None]:
+    """A viewer's scope as conditions on the summary of flagged tickets: (the team and unit
+    part, asked of the rows' own columns: the ticket's as of the last refresh; the rest of the
+    scope (own requests, assigned, followed, ...): the tickets it names, one SELECT per
+    condition, each answered by its own index, UNION ALL'ed: a hashed set in the plan)."""
+    by_record, rest = _split_scope(scope)
+    record = _summary_where(by_record) if by_record is not None else ("FALSE", [])
+    if not rest:
+        return record, None
+    parts = [Ticket.objects.filter(Q(c)).order_by().values("pk") for c in rest]
+    named = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return record, _summary_where(Q(ticket_id__in=named))
+
+
+_LISTED = """(SELECT flag, ticket_id, due_at, NULL::bigint FROM sla_slaticketsummary
+WHERE flag = %s AND ({}) ORDER BY due_at, ticket_id LIMIT %s)"""
+_COUNTED = """(SELECT %s, NULL::bigint, NULL::timestamptz, count(*) FROM sla_slaticketsummary
+WHERE flag = %s AND ({}))"""
+
+
 def _flagged_open_tickets(
     scope: Q | None, list_limit: int
 ) -> tuple[dict[str, list[Ticket]], dict[str, int]]:
     """The breached and at-risk open tickets the viewer may see: how many, and the first
     `list_limit` of each by their earliest active due time (then id), in two queries.
 
-    Driven from the timer side: the flagged active timers (`sla_timer_flagged`, whose size is
-    the backlog of warned or breached clocks, not the timer table) are matched with the open
-    tickets' ids, which PostgreSQL reads from an index without touching ticket rows; the
-    viewer's scope then only reads the rows of those few tickets. Starting from the open
-    tickets instead read all of them to match them with the timers (issue #19).
+    Read from the summary the SLA services keep of every open ticket with a warned or
+    breached active clock (`SlaTicketSummary`, services/summary.py): each list is an index scan
+    of its flag's first rows in order (`sla_summary_list`; a scoped viewer's filters the same
+    scan on the team and unit it includes and stops at the limit), each count an index-only
+    count per flag (a scoped viewer's: its team and unit part from `sla_summary_unit` /
+    `sla_summary_team`, the few other tickets its scope names by primary key). One query for
+    all of them. Aggregating every flagged ticket's clocks at read time cost 240-420 ms for a
+    60,000-ticket backlog (issue #19 item 4).
     """
-    flagged = SlaTimer.objects.filter(
-        Q(warned_at__isnull=False) | Q(breached_at__isnull=False),
-        state__in=ACTIVE_TIMER_STATES,
-        ticket_id__in=Ticket.objects.filter(status__in=OPEN_STATUSES).values("pk"),
-    ).values("ticket_id")
-    if scope is not None:
-        flagged = Ticket.objects.filter(scope, pk__in=flagged).values("pk")
-    # Every flagged ticket is breached (a clock breached) or at risk (a clock warned, none
-    # breached); its place in the list is its earliest due time over all its active clocks.
-    rows = (
-        SlaTimer.objects.filter(state__in=ACTIVE_TIMER_STATES, ticket_id__in=flagged)
-        .values("ticket_id")
-        .annotate(
-            due=Min("due_at"),
-            breached=BoolOr(
-                ExpressionWrapper(Q(breached_at__isnull=False), output_field=BooleanField())
-            ),
-        )
-        .values_list("ticket_id", "due", "breached")
-    )
-    # Counted and cut in the database: a desk with a large backlog has tens of thousands of
-    # flagged tickets, and grouping them in Python cost ~100 ms a page (bench_sla_dashboard).
-    # PostgreSQL sorts NULL last in ascending order, as the queue pages do.
-    inner, params = rows.query.sql_with_params()
-    ranked = f"""
-        SELECT ticket_id, due, breached, n
-        FROM (
-            SELECT ticket_id, due, breached,
-                count(*) OVER (PARTITION BY breached) AS n,
-                row_number() OVER (
-                    PARTITION BY breached ORDER BY due ASC NULLS LAST, ticket_id
-                ) AS place
-            FROM ({inner}) AS flagged_tickets
-        ) AS ranked
-        WHERE place <= %s OR place = 1
-    """  # noqa: S608  # nosec B608: the inner SQL is Django's, the limit a parameter
-    groups: dict[str, list[tuple]] = {"breached": [], "at_risk": []}
+    if scope is None:
+        listed = counted = [("TRUE", [])]
+    else:
+        record, named = _summary_scope(scope)
+        listed = [record]
+        counted = [record]
+        if named is not None:
+            # Each ticket counted once: the named ones outside the team and unit part.
+            listed = [(f"({record[0]}) OR ({named[0]})", record[1] + named[1])]
+            counted.append((f"({named[0]}) AND ({record[0]}) IS NOT TRUE", named[1] + record[1]))
+    # One round trip: each list's rows with no count, then each count with no ticket. The
+    # conditions are Django's SQL, the values parameters. PostgreSQL sorts NULL (every clock
+    # paused) last in ascending order, as the index does and the queue pages do.
+    parts, params = [], []
+    for flag in SummaryFlag if list_limit > 0 else ():
+        for where, where_params in listed:
+            parts.append(_LISTED.format(where))
+            params += [str(flag), *where_params, list_limit]
+    for flag in SummaryFlag:
+        for where, where_params in counted:
+            parts.append(_COUNTED.format(where))
+            params += [str(flag), str(flag), *where_params]
+    sql = " UNION ALL ".join(parts)
+    top: dict[str, list[int]] = {"breached": [], "at_risk": []}
     counts = {"breached": 0, "at_risk": 0}
+    due_of = {}
     with connection.cursor() as cursor:
-        cursor.execute(ranked, (*params, list_limit))
-        for ticket_id, due, breached, total in cursor.fetchall():
-            which = "breached" if breached else "at_risk"
-            counts[which] = total
-            groups[which].append((due is None, due, ticket_id))
-    top = {which: [row[2] for row in sorted(group)[:list_limit]] for which, group in groups.items()}
-    due_of = {row[2]: row[1] for group in groups.values() for row in group}
+        cursor.execute(sql, params)
+        for flag, ticket_id, due, total in cursor.fetchall():
+            if total is not None:
+                counts[flag] += total
+            else:
+                top[flag].append(ticket_id)
+                due_of[ticket_id] = due
     wanted = [pk for ids in top.values() for pk in ids]
     # Only what the lists show (and the state machine's field, read when a ticket is built):
     # a third of the time building 100 tickets with their team and assignee went to the

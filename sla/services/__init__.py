@@ -19,7 +19,8 @@ it; this module logs the SLA side (`sla.*` events).
 The package is split along its seams; callers import from `sla.services`: `timers` (clocks
 follow the ticket), `tierspans` (OLA stints), `sweep` (warnings, breaches, escalation),
 `messages` (texts), `common` (policies, calendars, timer arithmetic), `decisions` (the
-dashboard's record of decided clocks, refreshed by the reactions and the sweep).
+dashboard's record of decided clocks) and `summary` (its breached and at-risk open tickets),
+both refreshed by the reactions and the sweep.
 """
 
 from .common import (
@@ -31,6 +32,7 @@ from .common import (
     sweep_chunk_size,
 )
 from .decisions import sla_decisions_rebuild, sla_decisions_refresh
+from .summary import sla_summary_rebuild, sla_summary_refresh
 from .sweep import sla_due_timer_ids, sla_timers_process
 from .tierspans import tier_span_on_assignment, tier_spans_move, tier_spans_on_assignment_many
 from .timers import (
@@ -50,6 +52,8 @@ __all__ = [
     "sla_decisions_rebuild",
     "sla_decisions_refresh",
     "sla_due_timer_ids",
+    "sla_summary_rebuild",
+    "sla_summary_refresh",
     "sla_timers_on_public_reply",
     "sla_timers_on_status",
     "sla_timers_on_status_many",

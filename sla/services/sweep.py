@@ -35,6 +35,7 @@ from .messages import (
     _warning_subject,
     _warning_text,
 )
+from .summary import sla_summary_refresh
 from .tierspans import tier_spans_move
 
 
@@ -234,6 +235,8 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
         outcome.escalated.append(timer.pk)
     chunk.finish()
     notify_many(specs)
+    # Warned, breached or moved to another team: the dashboard's flagged tickets (summary.py).
+    sla_summary_refresh(ticket_ids={timer.ticket_id for timer in timers})
     if level != Level.WARNING:  # breached or escalated: the dashboard's record (decisions.py)
         sla_decisions_refresh(ticket_ids={timer.ticket_id for timer in timers})
     return outcome

@@ -80,13 +80,14 @@ def sla_timers_start(*, ticket_id: int) -> list[SlaTimer]:
     return started
 
 
-def sla_timers_start_many(*, ticket_ids: list[int]) -> None:
+def sla_timers_start_many(*, ticket_ids: list[int]) -> list[int]:
     """`sla_timers_start` for a batch of new tickets (the intake drain) in a few statements:
     one lock query, one read of the tickets and one of their timers, one INSERT of timers and
     one of log entries. A ticket off the common path (already answered, waiting, closed, with
-    timers) goes through `sla_timers_start` itself, in a savepoint."""
+    timers) goes through `sla_timers_start` itself, in a savepoint. Returns those tickets:
+    the others only got new clocks, which nothing flags yet (no summary to refresh)."""
     if not ticket_ids:
-        return
+        return []
     now = _lock_tickets_sla(ticket_ids)
     tickets = list(Ticket.objects.filter(pk__in=ticket_ids).order_by("pk"))
     with_timers = set(
@@ -131,6 +132,7 @@ def sla_timers_start_many(*, ticket_ids: list[int]) -> None:
     for ticket_id in others:
         with transaction.atomic():
             sla_timers_start(ticket_id=ticket_id)
+    return others
 
 
 def _sync_first_response(ticket: Ticket, now: datetime, policy: SlaPolicy | None = None) -> None:
