@@ -17,8 +17,9 @@ from sla import tasks
 from sla.choices import ACTIVE_TIMER_STATES, ESCALATING_METRICS, BadgeState, Metric, TimerState
 from sla.models import SlaComplianceDay, SlaDecision, SlaTimer
 from sla.selectors import filter_queue, sla_compliance, timer_badges
-from sla.services import sla_decisions_rebuild, sla_decisions_refresh
+from sla.services import sla_decisions_rebuild, sla_decisions_refresh, sla_summary_refresh
 from tests.sla.conftest import sh
+from tests.sla.test_summary import _recount, _summary
 from tickets import services as tickets
 from tickets.choices import OPEN_STATUSES, PendingReason, Priority, Status
 from tickets.models import Ticket
@@ -351,8 +352,9 @@ def test_numbers_and_lists_equal_a_recomputation(board, desk, open_ticket):
     SlaTimer.objects.filter(ticket=extra[0], metric=Metric.FIRST_RESPONSE).update(
         state=TimerState.MET, started_at=sh(2025, 9, 30, 23, 0)
     )
-    # The rows were changed behind the services' back: bring the dashboard's record of
-    # decided clocks in line, as the services do in their transaction.
+    # The rows were changed behind the services' back: bring the dashboard's records (decided
+    # clocks, flagged open tickets) in line, as the reactions and the sweep do.
+    sla_summary_refresh(ticket_ids=[t.pk for t in extra])
     sla_decisions_refresh(ticket_ids=[t.pk for t in extra])
     period = {"date_from": date(2025, 10, 1), "date_to": date(2025, 10, 1)}
     for viewer in (desk.admin, desk.manager):
@@ -450,9 +452,16 @@ def test_the_record_follows_resolution_team_changes_reassignment_and_reopen(
     before = _record()
     sla_decisions_refresh(ticket_ids=[t.pk for t in Ticket.objects.all()])
     assert _record() == before
+    # The summary of flagged open tickets, kept by the same reactions, is the recount too.
+    flagged = _summary()
+    assert flagged == _recount() and len(flagged) == 2
     out = io.StringIO()
     call_command("sla_rebuild_rollup", stdout=out)
-    assert out.getvalue() == f"{len(before['decisions'])} decided clocks recounted.\n"
+    assert out.getvalue() == (
+        f"{len(before['decisions'])} decided clocks recounted.\n"
+        "2 breached or at-risk open tickets summarised.\n"
+    )
+    assert _summary() == flagged
     assert _record() == before
 
 
