@@ -13,6 +13,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
 from django.db.models import (
     Count,
@@ -450,7 +451,12 @@ def _summary_where(condition: Q) -> tuple[str, list]:
     once, used by every part of it: compiling a queryset per part cost more Python than the
     query took)."""
     query = SlaTicketSummary.objects.filter(condition).query
-    sql, params = query.get_compiler(using="default").compile(query.where)
+    try:
+        sql, params = query.get_compiler(using="default").compile(query.where)
+    except EmptyResultSet:  # e.g. `team_id__in=[]`: matches nothing
+        return "FALSE", []
+    except FullResultSet:
+        return "TRUE", []
     return sql, list(params)
 
 

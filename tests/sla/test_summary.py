@@ -290,3 +290,17 @@ def test_lists_and_counts_equal_a_recount_for_every_kind_of_viewer(desk, flagged
         ).breached
         == []
     )
+
+
+def test_a_scope_part_that_matches_nothing_or_everything(desk, flagged):
+    from django.db.models import Q
+
+    from sla.selectors import _flagged_open_tickets
+
+    flagged(3)
+    _lists, counts = _flagged_open_tickets(Q(team_id__in=[]), 50)
+    assert counts == {"breached": 0, "at_risk": 0}
+    _lists, counts = _flagged_open_tickets(
+        Q(team_id__in=[]) | Q(requester_id=desk.requester.pk), 50
+    )
+    assert counts == {"breached": 1, "at_risk": 2}
