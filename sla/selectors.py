@@ -529,6 +529,8 @@ def _flagged_open_tickets(
             else:
                 top[flag].append(ticket_id)
                 due_of[ticket_id] = due
+    for ids in top.values():  # each list's order, whatever order UNION ALL returns them in
+        ids.sort(key=lambda pk: (due_of[pk] is None, due_of[pk] or 0, pk))
     wanted = [pk for ids in top.values() for pk in ids]
     # Only what the lists show (and the state machine's field, read when a ticket is built):
     # a third of the time building 100 tickets with their team and assignee went to the
