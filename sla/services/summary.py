@@ -81,9 +81,11 @@ WHERE (s.flag, s.due_at, s.team_id, s.unit_path)
 )
 
 # Every flagged ticket, from the flagged active clocks (`sla_timer_flagged`), not the timer
-# table.
+# table. DELETE, not TRUNCATE: TRUNCATE's table lock would wait for a refresh that read the
+# table (its gate) and now waits for the rebuild's advisory lock — a deadlock; the table is
+# the flagged backlog's size.
 _REBUILD = [
-    "TRUNCATE sla_slaticketsummary",
+    "DELETE FROM sla_slaticketsummary",
     "INSERT INTO sla_slaticketsummary (ticket_id, flag, due_at, team_id, unit_path) "  # noqa: S608
     + _WANTED.format(
         tickets="""t.ticket_id IN (
