@@ -67,8 +67,12 @@ SET ticket_id = EXCLUDED.ticket_id, started_at = EXCLUDED.started_at, day = EXCL
 
 _WITH = "WITH {ctes} "
 
+# DELETE, not TRUNCATE: TRUNCATE's table lock would wait for a refresh that already read the
+# table (its unlocked first read) and now waits for the rebuild's advisory lock, a deadlock
+# PostgreSQL ends by aborting one of them. A rebuild is rare; deleting rows is slower, not wrong.
 _REBUILD = [
-    "TRUNCATE sla_sladecision, sla_slacomplianceday",
+    "DELETE FROM sla_sladecision",
+    "DELETE FROM sla_slacomplianceday",
     """
     INSERT INTO sla_sladecision (timer_id, ticket_id, started_at, day, metric, priority, team_id,
         unit_path, breached)
