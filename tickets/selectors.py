@@ -10,7 +10,6 @@ request without going through `ticket_get`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchRank
@@ -22,6 +21,7 @@ from accounts.choices import Tier
 from accounts.models import OrgUnit, Team, TeamMembership, User
 
 from .choices import OPEN_STATUSES, Status
+from .compiled import ANY_NUMBER, ANY_PERSON, ANY_TICKET, compiled_tickets, rows_of_ticket
 from .models import Attachment, Comment, Ticket, TicketEvent, TicketFollower, TicketSearchDocument
 from .permissions import is_requester, team_ids_of, works_on
 from .search import (
@@ -139,48 +139,79 @@ def visibility_q(viewer: User) -> Q | None:
     request (cached on the user, as the scope and the permissions it reads already are): a
     ticket page asks twice."""
     if "_visibility_q" not in viewer.__dict__:
-        viewer._visibility_q = _visibility_q(viewer)
+        viewer._visibility_q = _scope_q(scope_key(viewer))
     return viewer._visibility_q
 
 
-def _visibility_q(viewer: User) -> Q | None:
-    if viewer.has_perm("accounts.view_all_tickets"):
+# The permissions the visibility clause reads, in the order `scope_key` lists them.
+_SCOPE_PERMS = (
+    "accounts.handle_tickets",
+    "accounts.dispatch_tickets",
+    "accounts.verify_fixes",
+    "accounts.log_on_behalf",
+    "accounts.inspect_quality",
+    "accounts.view_reports",
+)
+
+
+def scope_key(viewer: User) -> tuple:
+    """Everything the visibility clause depends on, as a hashable value: the clause is built
+    from it alone (`_scope_q`), so two viewers with the same key see the same tickets and a
+    query compiled for one key is right for every request with that key. Cached on the user
+    for the request."""
+    if "_scope_key" not in viewer.__dict__:
+        if viewer.has_perm("accounts.view_all_tickets"):
+            viewer._scope_key = ("all",)
+        else:
+            load_viewer_scope(viewer)
+            served = served_unit_paths(viewer)
+            viewer._scope_key = (
+                viewer.pk,
+                tuple(viewer.has_perm(perm) for perm in _SCOPE_PERMS),
+                tuple(sorted(team_ids_of(viewer))),
+                tuple(managed_unit_paths(viewer)),
+                None if served is None else tuple(served),
+            )
+    return viewer._scope_key
+
+
+def _scope_q(key: tuple) -> Q | None:
+    """The visibility clause of a `scope_key`."""
+    if key == ("all",):
         return None
-    load_viewer_scope(viewer)
-    scope = Q(requester_id=viewer.pk)
-    if viewer.has_perm("accounts.handle_tickets"):
-        scope |= Q(assignee_id=viewer.pk)
-        team_ids = team_ids_of(viewer)
+    pk, perms, team_ids, managed, served = key
+    handles, dispatches, verifies, logs_on_behalf, inspects, reports = perms
+    scope = Q(requester_id=pk)
+    if handles:
+        scope |= Q(assignee_id=pk)
         if team_ids:
-            scope |= Q(team_id__in=sorted(team_ids))
-    if viewer.has_perm("accounts.dispatch_tickets"):
+            scope |= Q(team_id__in=list(team_ids))
+    if dispatches:
         # New tickets no team has yet: the manual triage queue (人工兜底) every dispatcher works,
         # as `permissions.can_dispatch` says.
         scope |= Q(status=Status.NEW, team__isnull=True)
-    if viewer.has_perm("accounts.verify_fixes"):
+    if verifies:
         # Back-office fixes wait for a middle-office expert's verification (PRODUCT.md §3),
         # whichever team holds the ticket, as `permissions.can_verify` says.
         scope |= Q(status=Status.PENDING_VERIFICATION)
-    managed = managed_unit_paths(viewer)
     for path in managed:
         scope |= Q(unit_path__startswith=path)
-    if viewer.has_perm("accounts.log_on_behalf"):
+    if logs_on_behalf:
         # Front-office agents read (not change) the tickets of the units their teams serve,
         # to answer a caller: lookup by number, requester name, phone or e-mail.
-        served = served_unit_paths(viewer)
         if served is None:
             return None  # a team that serves every unit: every ticket may be read
         for path in served:
             scope |= Q(unit_path__startswith=path)
-    if viewer.has_perm("accounts.inspect_quality"):
+    if inspects:
         # QA inspectors read closed tickets (of their units when they have some) to sample.
         closed = Q(status=Status.CLOSED)
         if managed:
             closed &= Q(unit_path__regex=r"^(" + "|".join(map(re.escape, managed)) + ")")
         scope |= closed
-    if viewer.has_perm("accounts.handle_tickets") or viewer.has_perm("accounts.view_reports"):
+    if handles or reports:
         # Followers keep sight of what they touched (and what they chose to follow).
-        scope |= Q(pk__in=TicketFollower.objects.filter(user_id=viewer.pk).values("ticket_id"))
+        scope |= Q(pk__in=TicketFollower.objects.filter(user_id=pk).values("ticket_id"))
     return scope
 
 
@@ -304,9 +335,10 @@ class TicketRow:
         "tier",
         "title",
         "unit_id",
+        "values",
     )
 
-    def __init__(self, values: tuple) -> None:
+    def __init__(self, values: tuple, description: bool = False) -> None:
         (
             self.pk,
             self.number,
@@ -320,10 +352,15 @@ class TicketRow:
             self.system_id,
             self.unit_id,
         ) = values[:11]
-        self.requester = _person_name(*values[11:15])
-        self.assignee = _person_name(*values[15:19]) if values[15] is not None else None
-        self.description = values[19] if len(values) > 19 else None
+        people = 12 if description else 11
+        self.description = values[11] if description else None
+        self.requester = _person_name(*values[people : people + 4])
+        assignee = values[people + 4 : people + 8]
+        self.assignee = _person_name(*assignee) if assignee[0] is not None else None
         self.badges = []
+        # Everything a queue row shows of the ticket (workspace.rendering keys its rendered
+        # rows by it).
+        self.values = values
 
     @property
     def id(self) -> int:
@@ -347,8 +384,25 @@ _ROW_COLUMNS = (
     "request_type_id",
     "system_id",
     "unit_id",
-    *(f"{who}__{name}" for who in ("requester", "assignee") for name in _PERSON_NAME),
 )
+
+
+def _rows_sql(description: bool) -> str:
+    # Written out once (table and column names from the models, the ids as one array
+    # parameter): the ORM compiled this query anew for every queue page, a third of the
+    # rows' cost (bench/bench_ui.py), and `id IN (...)` of a varying length is a new
+    # statement to PostgreSQL each time.
+    ticket, user = Ticket._meta.db_table, User._meta.db_table
+    people = ", ".join(f"{who}.{name}" for who in ("r", "a") for name in _PERSON_NAME)
+    own = ", ".join(f"t.{name}" for name in (*_ROW_COLUMNS, *(["description"] * description)))
+    return (
+        f"SELECT {own}, {people} FROM {ticket} t "  # noqa: S608  # nosec B608 - no input
+        f"JOIN {user} r ON r.id = t.requester_id LEFT JOIN {user} a ON a.id = t.assignee_id "
+        "WHERE t.id = ANY(%s)"
+    )
+
+
+_ROWS_SQL = {}
 
 
 def ticket_rows(ids: list[int], *, description: bool = False) -> list[TicketRow]:
@@ -356,24 +410,35 @@ def ticket_rows(ids: list[int], *, description: bool = False) -> list[TicketRow]
     one query; with `description` (the search page's snippets) also that."""
     if not ids:
         return []
-    columns = (*_ROW_COLUMNS, "description") if description else _ROW_COLUMNS
-    found = {
-        values[0]: TicketRow(values)
-        for values in Ticket.objects.filter(pk__in=ids).order_by().values_list(*columns)
-    }
+    sql = _ROWS_SQL.get(description)
+    if sql is None:
+        sql = _ROWS_SQL[description] = _rows_sql(description)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(ids)])
+        rows = cursor.fetchall()
+    found = {values[0]: TicketRow(values, description) for values in rows}
     return [found[pk] for pk in ids if pk in found]
+
+
+_MEMBERS_SQL = {}
 
 
 def team_members(team_ids) -> list[tuple[int, str]]:
     """(id, name) of the active members of the teams, by name: whom a team's tickets may be
-    assigned to in bulk."""
-    members = (
-        User.objects.filter(memberships__team_id__in=sorted(team_ids), is_active=True)
-        .distinct()
-        .order_by("display_name", "username")
-        .values_list("pk", *_PERSON_NAME)
-    )
-    return [(pk, _person_name(*names)) for pk, *names in members]
+    assigned to in bulk. Written out once, as `ticket_rows` (the ORM's compiling of it was
+    most of what the queue page's bulk bar cost)."""
+    sql = _MEMBERS_SQL.get("sql")
+    if sql is None:
+        user, membership = User._meta.db_table, TeamMembership._meta.db_table
+        names = ", ".join(f"u.{name}" for name in _PERSON_NAME)
+        sql = _MEMBERS_SQL["sql"] = (
+            f"SELECT DISTINCT u.id, {names} FROM {user} u "  # noqa: S608  # nosec B608
+            f"JOIN {membership} m ON m.user_id = u.id "
+            "WHERE m.team_id = ANY(%s) AND u.is_active ORDER BY u.display_name, u.username, u.id"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sorted(team_ids)])
+        return [(pk, _person_name(*names)) for pk, *names in cursor.fetchall()]
 
 
 def ticket_get(
@@ -390,11 +455,23 @@ def ticket_get(
     # PostgreSQL planning time (all eight joined: 9.8 ms of planning for 0.2 ms of execution at
     # 1,000,000 tickets), so the other relations are read after, and only those the ticket has:
     # the prefetch machinery for a dozen empty relations cost more than the query itself.
-    queryset = visible_tickets(viewer).select_related(*DETAIL_JOINED)
-    if with_following:
-        follower = TicketFollower.objects.filter(ticket_id=OuterRef("pk"), user_id=viewer.pk)
-        queryset = queryset.annotate(followed_by_viewer=Exists(follower))
-    ticket = queryset.get(number=number) if number is not None else queryset.get(pk=ticket_id)
+    by_number = number is not None
+
+    def build() -> QuerySet[Ticket]:
+        queryset = visible_tickets(viewer).select_related(*DETAIL_JOINED)
+        if with_following:
+            follower = TicketFollower.objects.filter(ticket_id=OuterRef("pk"), user_id=viewer.pk)
+            queryset = queryset.annotate(followed_by_viewer=Exists(follower))
+        if by_number:
+            return queryset.filter(number=ANY_NUMBER)[:2]
+        return queryset.filter(pk=ANY_TICKET)[:2]
+
+    key = ("ticket_get", by_number, with_following, scope_key(viewer))
+    value = {ANY_NUMBER: str(number)} if by_number else {ANY_TICKET: int(ticket_id)}
+    found = compiled_tickets(key, build, value)
+    if len(found) != 1:
+        raise Ticket.DoesNotExist("No such ticket in the viewer's scope.")
+    ticket = found[0]
     filled = [name for name in DETAIL_PREFETCHED if getattr(ticket, f"{name}_id") is not None]
     if filled:
         prefetch_related_objects([ticket], *filled)
@@ -408,6 +485,22 @@ def ticket_get(
     else:
         prefetch_related_objects([ticket], "created_by")
     return ticket
+
+
+def requester_other_tickets(*, viewer: User, ticket: Ticket, limit: int = 5) -> list[Ticket]:
+    """The requester's latest other tickets the viewer may see (number, title, status)."""
+
+    def build() -> QuerySet[Ticket]:
+        return (
+            visible_tickets(viewer)
+            .filter(requester_id=ANY_PERSON)
+            .exclude(pk=ANY_TICKET)
+            .order_by("-id")
+            .only("id", "number", "title", "status")[:limit]
+        )
+
+    key = ("requester_other_tickets", limit, scope_key(viewer))
+    return compiled_tickets(key, build, {ANY_PERSON: ticket.requester_id, ANY_TICKET: ticket.pk})
 
 
 def viewer_is_staff_on(ticket: Ticket, viewer: User) -> bool:
@@ -478,35 +571,15 @@ def ticket_attachments(*, viewer: User, ticket: Ticket) -> QuerySet[Attachment]:
     return _attachments_of(ticket.pk, staff).select_related("uploaded_by")
 
 
-# The SQL of a read that differs only by the ticket, compiled once per process:
-# key → (model, SQL, parameters with the ticket's id as _ANY_TICKET).
-_COMPILED: dict[tuple, tuple] = {}
-_ANY_TICKET = -(2**62)  # no ticket has it: marks where the ticket's id goes in the parameters
-
-
-def _rows_of_ticket(key: tuple, queryset_of: Callable[[int], QuerySet], ticket_id: int) -> list:
-    """The rows `queryset_of(ticket_id)` selects. Django compiles a queryset's SQL anew for
-    every request; for the ticket page's log, conversation and files that cost as much as
-    running them (bench/bench_pages.py). Their SQL differs only by the ticket's id, so it is
-    compiled once, by Django, for a placeholder id, and run with the ticket's."""
-    if key not in _COMPILED:
-        queryset = queryset_of(_ANY_TICKET)
-        sql, params = queryset.query.sql_with_params()
-        _COMPILED[key] = (queryset.model, sql, params)
-    model, sql, params = _COMPILED[key]
-    values = [ticket_id if value == _ANY_TICKET else value for value in params]
-    return list(model.objects.raw(sql, values))
-
-
 def ticket_page_reads(*, viewer: User, ticket: Ticket) -> tuple[list, list, list]:
     """The ticket's log, conversation and files as this viewer may read them (as
     `ticket_timeline`, `ticket_comments` and `ticket_attachments`, without their people:
     `attach_known_people` names them)."""
     staff = viewer_is_staff_on(ticket, viewer)
     return (
-        _rows_of_ticket(("timeline", staff), lambda pk: _timeline_of(pk, staff), ticket.pk),
-        _rows_of_ticket(("comments", staff), lambda pk: _comments_of(pk, staff), ticket.pk),
-        _rows_of_ticket(("attachments", staff), lambda pk: _attachments_of(pk, staff), ticket.pk),
+        rows_of_ticket(("timeline", staff), lambda pk: _timeline_of(pk, staff), ticket.pk),
+        rows_of_ticket(("comments", staff), lambda pk: _comments_of(pk, staff), ticket.pk),
+        rows_of_ticket(("attachments", staff), lambda pk: _attachments_of(pk, staff), ticket.pk),
     )
 
 

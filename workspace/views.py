@@ -240,14 +240,6 @@ def _render_ticket(
     events, comments, attachments = selectors.ticket_page_reads(viewer=user, ticket=ticket)
     selectors.attach_known_people(events, "actor", people)
     selectors.attach_known_people(comments, "author", people)
-    # The requester's latest other tickets the viewer may see (no relations are shown).
-    other_tickets = (
-        selectors.visible_tickets(user)
-        .filter(requester_id=ticket.requester_id)
-        .exclude(pk=ticket.pk)
-        .order_by("-id")
-        .only("id", "number", "title", "status")[:5]
-    )
     bound = bound or {}
     act_url = reverse("workspace:act", args=[ticket.number, "ACTION"])
     known = (ticket.team, ticket.assignee, ticket.requester, user)
@@ -283,7 +275,8 @@ def _render_ticket(
         # Agents who see the ticket without working on it write internal notes only.
         "can_reply_publicly": works_on(ticket, user),
         "following": selectors.viewer_follows(ticket, user),
-        "other_tickets": list(other_tickets),
+        # The requester's latest other tickets the viewer may see (no relations are shown).
+        "other_tickets": selectors.requester_other_tickets(viewer=user, ticket=ticket),
         "queues": QUEUES,
     }
     # The header, the actions and the side panel are built in Python (workspace.rendering):
