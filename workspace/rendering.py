@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.choices import Tier
 from servicedesk.templatetags.desk import filesize
 from sla.templatetags.sla_tags import badge_labels, badges_html
+from tickets import timeline
 from tickets.choices import Channel, Impact, PendingReason, Status, Urgency
 
 from .reference import Labels
@@ -158,54 +159,108 @@ def _time(at, fmt: str) -> str:
     return f'<time datetime="{_esc(local.isoformat())}">{_esc(local.strftime(fmt))}</time>'
 
 
-def history_html(entries) -> SafeString:
-    """The <li> items of the ticket's history (the operation log, as `timeline_entries`).
-    Every value goes through `_esc` (as in `queue_rows`: `format_html` cost more than the
-    escaping for 20 entries)."""
-    internal = f' <span class="badge text-bg-secondary">{_esc(_("internal"))}</span>'
+# Rendered log entries and replies, per process. A log entry is never changed once written
+# (a database trigger refuses it) and a reply has no edit path, so an entry's markup depends
+# only on what identifies the row (id and time) and on what the key adds: the language, the
+# time zone, whether the viewer is desk staff, and the names it shows (its author's, and the
+# team or person it names), which can change and are therefore read on every page. Which
+# entries a viewer gets (internal notes only for staff) is the query's decision, not the
+# cache's.
+_ENTRIES: dict[tuple, str] = {}
+_ENTRIES_MAX = 10_000  # ~0.5 kB each: a few MB per process, cleared when full
+
+
+def _remember(key: tuple, markup: str) -> str:
+    if len(_ENTRIES) >= _ENTRIES_MAX:
+        _ENTRIES.clear()
+    _ENTRIES[key] = markup
+    return markup
+
+
+def history_html(events, *, viewer_is_staff: bool, known=()) -> SafeString:
+    """The <li> items of the ticket's history: its log as `tickets.timeline` words it, each
+    item rendered once per process for its key (see `_ENTRIES`). Every value goes through
+    `_esc` (as in `queue_rows`: `format_html` cost more than the escaping for 20 entries)."""
+    names = timeline.resolve_names(events, known)
+    context = ("log", get_language(), timezone.get_current_timezone(), viewer_is_staff)
+    internal = None
     items = []
-    for entry in entries:
-        body = (
-            f'<div class="timeline-body">{linebreaksbr(entry.message)}</div>'
-            if entry.message
-            else ""
+    for event, repeated in zip(events, timeline.repeated_reasons(events), strict=True):
+        actor = event.actor
+        key = (
+            event.pk,
+            event.created_at,
+            context,
+            event.actor_kind,
+            None if actor is None else str(actor),
+            timeline.named_values(event, names),
+            repeated,
         )
-        items.append(
-            f'<li class="timeline-item tone-{_esc(entry.tone)}'
-            f'{"" if entry.is_public else " internal"}"><div class="timeline-head">'
-            f"<strong>{_esc(entry.headline)}</strong>{'' if entry.is_public else internal}"
-            f' <span class="text-body-secondary small">· {_esc(entry.actor)} · '
-            f"{_time(entry.at, '%Y-%m-%d %H:%M:%S')}</span></div>{body}</li>"
-        )
+        markup = _ENTRIES.get(key)
+        if markup is None:
+            entry = timeline.entry_of(event, names, viewer_is_staff)
+            if repeated:
+                entry.message = ""
+            if internal is None:
+                internal = f' <span class="badge text-bg-secondary">{_esc(_("internal"))}</span>'
+            markup = _remember(key, _history_item(entry, internal))
+        items.append(markup)
     # Safe: every value went through _esc (linebreaksbr escapes its text), the rest is markup.
     return mark_safe("\n".join(items))  # noqa: S308  # nosec B308 B703
 
 
+def _history_item(entry, internal: str) -> str:
+    body = (
+        f'<div class="timeline-body">{linebreaksbr(entry.message)}</div>' if entry.message else ""
+    )
+    return (
+        f'<li class="timeline-item tone-{_esc(entry.tone)}'
+        f'{"" if entry.is_public else " internal"}"><div class="timeline-head">'
+        f"<strong>{_esc(entry.headline)}</strong>{'' if entry.is_public else internal}"
+        f' <span class="text-body-secondary small">· {_esc(entry.actor)} · '
+        f"{_time(entry.at, '%Y-%m-%d %H:%M:%S')}</span></div>{body}</li>"
+    )
+
+
 def comments_html(comments, ticket) -> SafeString:
-    """The <article>s of the conversation: replies, the requester's messages, internal notes."""
+    """The <article>s of the conversation: replies, the requester's messages, internal notes,
+    each rendered once per process for its key (see `_ENTRIES`)."""
     if not comments:
         return format_html(
             '<p class="text-body-secondary small">{}</p>', _("No replies or notes yet.")
         )
-    note = f'<span class="badge text-bg-warning">{_esc(_("Internal note"))}</span>'
-    by_requester = f'<span class="badge text-bg-info">{_esc(_("Requester"))}</span>'
-    reply = f'<span class="badge text-bg-light">{_esc(_("Public reply"))}</span>'
+    context = ("comment", get_language(), timezone.get_current_timezone())
     rows = []
     for comment in comments:
         if comment.is_internal:
-            css, badge = " comment-internal", note
+            role = "note"
         elif comment.author_id == ticket.requester_id:
-            css, badge = " comment-requester", by_requester
+            role = "requester"
         else:
-            css, badge = "", reply
-        rows.append(
-            f'<article class="comment{css}"><header class="small"><strong>'
-            f"{_esc(comment.author)}</strong> {badge}"
-            f' <span class="text-body-secondary">· {_time(comment.created_at, "%Y-%m-%d %H:%M")}'
-            f'</span></header><div class="text-break">{linebreaksbr(comment.body)}</div></article>'
-        )
+            role = "reply"
+        key = (comment.pk, comment.created_at, context, role, str(comment.author))
+        markup = _ENTRIES.get(key)
+        if markup is None:
+            markup = _remember(key, _comment_item(comment, role))
+        rows.append(markup)
     # Safe: every value went through _esc (linebreaksbr escapes its text), the rest is markup.
     return mark_safe("\n".join(rows))  # noqa: S308  # nosec B308 B703
+
+
+def _comment_item(comment, role: str) -> str:
+    if role == "note":
+        css, badge = " comment-internal", ("warning", _("Internal note"))
+    elif role == "requester":
+        css, badge = " comment-requester", ("info", _("Requester"))
+    else:
+        css, badge = "", ("light", _("Public reply"))
+    return (
+        f'<article class="comment{css}"><header class="small"><strong>'
+        f'{_esc(comment.author)}</strong> <span class="badge text-bg-{badge[0]}">'
+        f"{_esc(badge[1])}</span>"
+        f' <span class="text-body-secondary">· {_time(comment.created_at, "%Y-%m-%d %H:%M")}'
+        f'</span></header><div class="text-break">{linebreaksbr(comment.body)}</div></article>'
+    )
 
 
 def search_rows(results, *, labels: Labels, ticket_url: str) -> SafeString:

@@ -38,7 +38,6 @@ from tickets.choices import Channel, Status
 from tickets.exceptions import ConcurrentModification, TicketError
 from tickets.models import Ticket
 from tickets.permissions import team_ids_of, works_on
-from tickets.timeline import timeline_entries
 from tickets.views import attach_files
 
 from . import forms
@@ -242,8 +241,7 @@ def _render_ticket(
     selectors.attach_known_people(comments, "author", people)
     bound = bound or {}
     act_url = reverse("workspace:act", args=[ticket.number, "ACTION"])
-    known = (ticket.team, ticket.assignee, ticket.requester, user)
-    entries = timeline_entries(events, viewer_is_staff=staff, known=[o for o in known if o])
+    known = [o for o in (ticket.team, ticket.assignee, ticket.requester, user) if o]
     context = {
         "ticket": ticket,
         # Every action form sends the version it was rendered from: acting on a page someone
@@ -266,8 +264,8 @@ def _render_ticket(
         ],
         "open_action": next(iter(bound), ""),
         "comments_html": comments_html(comments, ticket),
-        "entries": entries,
-        "history_html": history_html(entries),
+        "history_count": len(events),
+        "history_html": history_html(events, viewer_is_staff=staff, known=known),
         "attachments": attachments,  # who uploaded a file is not shown here
         "badges_html": badges_html(timer_badges([ticket.pk])[ticket.pk]),
         "comment_form": bound.get("comment") or forms.CommentForm(),

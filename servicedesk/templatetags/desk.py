@@ -70,6 +70,17 @@ def form_field(context, field, wrapper_class: str = ""):
     return field_html(field, wrapper_class, cache)
 
 
+@register.simple_tag
+def widget(field):
+    """`{{ field }}` (the widget alone), built in Python where servicedesk.fieldhtml can: the
+    queue's search box went through Django's widget templates on every page."""
+    from servicedesk.fieldhtml import widget_html
+
+    markup = widget_html(field)
+    # Safe: widget_html escapes every value, as the widget templates do.
+    return str(field) if markup is None else mark_safe(markup)  # noqa: S308  # nosec B308 B703
+
+
 # Rendered fragments by key; bounded (the keys are few: sections × role sets × languages).
 _fragments: dict[tuple, str] = {}
 _FRAGMENTS_MAX = 2_000
