@@ -138,9 +138,15 @@ def visibility_q(viewer: User) -> Q | None:
     """The WHERE clause of what `viewer` may see; None means everything. Built once per
     request (cached on the user, as the scope and the permissions it reads already are): a
     ticket page asks twice."""
-    if "_visibility_q" not in viewer.__dict__:
-        viewer._visibility_q = _scope_q(scope_key(viewer))
-    return viewer._visibility_q
+    # getattr, not `viewer.__dict__`: request.user is a SimpleLazyObject, whose own __dict__
+    # never holds what was set on the user it wraps (the clause was built on every call).
+    scope = getattr(viewer, "_visibility_q", _UNSET)
+    if scope is _UNSET:
+        scope = viewer._visibility_q = _scope_q(scope_key(viewer))
+    return scope
+
+
+_UNSET = object()
 
 
 # The permissions the visibility clause reads, in the order `scope_key` lists them.
@@ -159,20 +165,22 @@ def scope_key(viewer: User) -> tuple:
     from it alone (`_scope_q`), so two viewers with the same key see the same tickets and a
     query compiled for one key is right for every request with that key. Cached on the user
     for the request."""
-    if "_scope_key" not in viewer.__dict__:
+    key = getattr(viewer, "_scope_key", None)
+    if key is None:
         if viewer.has_perm("accounts.view_all_tickets"):
-            viewer._scope_key = ("all",)
+            key = ("all",)
         else:
             load_viewer_scope(viewer)
             served = served_unit_paths(viewer)
-            viewer._scope_key = (
+            key = (
                 viewer.pk,
                 tuple(viewer.has_perm(perm) for perm in _SCOPE_PERMS),
                 tuple(sorted(team_ids_of(viewer))),
                 tuple(managed_unit_paths(viewer)),
                 None if served is None else tuple(served),
             )
-    return viewer._scope_key
+        viewer._scope_key = key
+    return key
 
 
 def _scope_q(key: tuple) -> Q | None:

@@ -9,6 +9,7 @@ come from the sla app's one renderer (`sla_tags.badges_html`, also behind `sla/_
 from __future__ import annotations
 
 import html
+import unicodedata
 from urllib.parse import quote
 
 from django.template.defaultfilters import linebreaksbr
@@ -441,9 +442,19 @@ def ticket_actions_html(actions, *, version: str, open_action: str, csrf_token: 
     )
 
 
-def _ticket_link(number: str) -> str:
-    url = reverse("workspace:ticket", args=[number])
+def _ticket_link(number: str, url: str = "") -> str:
+    """A link to a ticket's page; `url`: its address with "{}" for the number (reversed once
+    for a list of links: `reverse` per link was a third of the side panel's time)."""
+    url = url.format(number) if url else reverse("workspace:ticket", args=[number])
     return f'<a href="{_esc(url)}">{_esc(number)}</a>'
+
+
+def _truncate(text: str, length: int) -> str:
+    """`Truncator(text).chars(length)`, without its work for the usual short, normalised
+    title (which it returns as it is)."""
+    if len(text) <= length and unicodedata.is_normalized("NFC", text):
+        return text
+    return Truncator(text).chars(length)
 
 
 def _details_html(ticket, mail_sources: str) -> str:
@@ -500,9 +511,10 @@ def ticket_aside_html(ticket, *, other_tickets, attachments, mail_sources: str =
         contact += f"☎ {_esc(requester.phone)}"
     others = ""
     if other_tickets:
+        ticket_url = reverse("workspace:ticket", args=["NUMBER"]).replace("NUMBER", "{}")
         status_labels = _CHOICES["status"]
         items = "".join(
-            f"<li>{_ticket_link(other.number)} {_esc(Truncator(other.title).chars(40))} "
+            f"<li>{_ticket_link(other.number, ticket_url)} {_esc(_truncate(other.title, 40))} "
             f'<span class="status status-{_esc(other.status)}">'
             f"{_esc(status_labels.get(other.status, other.status))}</span></li>"
             for other in other_tickets

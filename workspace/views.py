@@ -279,7 +279,9 @@ def _render_ticket(
     }
     # The header, the actions and the side panel are built in Python (workspace.rendering):
     # the template engine was most of what the page still cost.
-    csrf_token = get_token(request)
+    # The page's forms and the template's `{% csrf_token %}` share one masked token (Django
+    # masks it afresh for every `get_token`: random bytes each time).
+    csrf_token = context["csrf_token"] = get_token(request)
     context["header_html"] = mark_safe(  # noqa: S308  # nosec B308 B703 - built escaped
         ticket_header_html(
             ticket,
