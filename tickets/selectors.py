@@ -21,7 +21,13 @@ from accounts.choices import Tier
 from accounts.models import OrgUnit, Team, TeamMembership, User
 
 from .choices import OPEN_STATUSES, Status
-from .compiled import ANY_NUMBER, ANY_PERSON, ANY_TICKET, compiled_tickets, rows_of_ticket
+from .compiled import (
+    ANY_NUMBER,
+    ANY_PERSON,
+    ANY_TICKET,
+    compiled_tickets,
+    page_rows_of_ticket,
+)
 from .models import Attachment, Comment, Ticket, TicketEvent, TicketFollower, TicketSearchDocument
 from .permissions import is_requester, team_ids_of, works_on
 from .search import (
@@ -532,21 +538,28 @@ def viewer_follows(ticket: Ticket, viewer: User) -> bool:
 
 
 def attach_known_people(rows: list, field_name: str, known=()) -> None:
-    """Set the person `field_name` of each row from `known` (people the caller already has:
-    the ticket's requester and assignee, the viewer) and load the others in one query, none
-    when all are known. A ticket's log and conversation are nearly all written by those
-    people: joining the user table to 20 rows cost more than naming them from what is there."""
-    field = rows[0]._meta.get_field(field_name) if rows else None
-    if field is None:
+    """Set the person `field_name` of each row (a model instance or a `PageRow`) from `known`
+    (people the caller already has: the ticket's requester and assignee, the viewer) and load
+    the others in one query, none when all are known. A ticket's log and conversation are
+    nearly all written by those people: joining the user table to 20 rows cost more than
+    naming them from what is there."""
+    if not rows:
         return
+    attname = f"{field_name}_id"
     people = {person.pk: person for person in known if person is not None}
-    missing = {getattr(row, field.attname) for row in rows} - people.keys() - {None}
+    missing = {getattr(row, attname) for row in rows} - people.keys() - {None}
     if missing:
         people.update(User.objects.in_bulk(missing))
+    meta = getattr(rows[0], "_meta", None)
+    field = meta.get_field(field_name) if meta is not None else None
     for row in rows:
-        person_id = getattr(row, field.attname)
-        if person_id is not None:
-            field.set_cached_value(row, people.get(person_id))
+        person_id = getattr(row, attname)
+        person = None if person_id is None else people.get(person_id)
+        if field is not None:
+            if person_id is not None:
+                field.set_cached_value(row, person)
+        else:
+            setattr(row, field_name, person)
 
 
 def _timeline_of(ticket_id: int, staff: bool) -> QuerySet[TicketEvent]:
@@ -581,13 +594,15 @@ def ticket_attachments(*, viewer: User, ticket: Ticket) -> QuerySet[Attachment]:
 
 def ticket_page_reads(*, viewer: User, ticket: Ticket) -> tuple[list, list, list]:
     """The ticket's log, conversation and files as this viewer may read them (as
-    `ticket_timeline`, `ticket_comments` and `ticket_attachments`, without their people:
-    `attach_known_people` names them)."""
+    `ticket_timeline`, `ticket_comments` and `ticket_attachments`), as `PageRow`s with the
+    models' attribute names, without their people: `attach_known_people` names them."""
     staff = viewer_is_staff_on(ticket, viewer)
     return (
-        rows_of_ticket(("timeline", staff), lambda pk: _timeline_of(pk, staff), ticket.pk),
-        rows_of_ticket(("comments", staff), lambda pk: _comments_of(pk, staff), ticket.pk),
-        rows_of_ticket(("attachments", staff), lambda pk: _attachments_of(pk, staff), ticket.pk),
+        page_rows_of_ticket(("timeline", staff), lambda pk: _timeline_of(pk, staff), ticket.pk),
+        page_rows_of_ticket(("comments", staff), lambda pk: _comments_of(pk, staff), ticket.pk),
+        page_rows_of_ticket(
+            ("attachments", staff), lambda pk: _attachments_of(pk, staff), ticket.pk
+        ),
     )
 
 
