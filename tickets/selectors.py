@@ -321,10 +321,16 @@ def apply_filters(
     return queryset
 
 
-def ticket_list(*, viewer: User, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
-    """Tickets the viewer may see, filtered, newest first, with the list's relations loaded."""
+def ticket_list(
+    *, viewer: User, filters: TicketFilters | None = None, relations: bool = True
+) -> QuerySet[Ticket]:
+    """Tickets the viewer may see, filtered, newest first, with the list's relations loaded
+    (without them with `relations=False`: for a caller that reads its rows itself, such as
+    the queue pages' `ticket_rows`)."""
     queryset = apply_filters(visible_tickets(viewer), filters or TicketFilters(), viewer=viewer)
-    return with_list_relations(queryset).order_by("-id")
+    if relations:
+        queryset = with_list_relations(queryset)
+    return queryset.order_by("-id")
 
 
 class TicketRow:

@@ -131,7 +131,10 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
     # cleaned_data keeps the fields that were valid.
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
-    queryset = selectors.ticket_list(viewer=user, filters=_queue_filters(which, user, data))
+    # No relations: the page's rows are read by `ticket_rows`, after the ids.
+    queryset = selectors.ticket_list(
+        viewer=user, filters=_queue_filters(which, user, data), relations=False
+    )
     if which in ("at_risk", "breached"):
         queryset = filter_queue(queryset, which)
     sort = SORTS.get(data.get("sort") or "newest", SORTS["newest"])
