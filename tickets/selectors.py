@@ -486,7 +486,9 @@ def ticket_get(
             return queryset.filter(number=ANY_NUMBER)[:2]
         return queryset.filter(pk=ANY_TICKET)[:2]
 
-    key = ("ticket_get", by_number, with_following, scope_key(viewer))
+    # The viewer's id too: the follower test names them, and viewers who see everything share
+    # one scope key.
+    key = ("ticket_get", by_number, with_following, viewer.pk, scope_key(viewer))
     value = {ANY_NUMBER: str(number)} if by_number else {ANY_TICKET: int(ticket_id)}
     found = compiled_tickets(key, build, value)
     if len(found) != 1:

@@ -161,7 +161,9 @@ def test_internal_notes_reach_desk_staff_only_whatever_was_kept(client, desk):
     assert "Secret note" not in html and "comment-internal" not in html
 
 
-def test_sla_badges_are_rendered_live_in_kept_rows(client, desk, django_capture_on_commit_callbacks):
+def test_sla_badges_are_rendered_live_in_kept_rows(
+    client, desk, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         ticket = TicketFactory(desk).queued(desk.front, title="Timed")
     client.force_login(desk.tier1)
@@ -174,7 +176,9 @@ def test_sla_badges_are_rendered_live_in_kept_rows(client, desk, django_capture_
         later = _row(_page(client, url), ticket)
     assert " left</span>" not in later and " late</span>" in later
     # everything but the clocks is the kept markup
-    assert later[: later.index('<td class="sla-cell">')] == row[: row.index('<td class="sla-cell">')]
+    assert (
+        later[: later.index('<td class="sla-cell">')] == row[: row.index('<td class="sla-cell">')]
+    )
 
 
 def test_a_comment_sent_back_with_errors_is_not_kept(client, desk):
@@ -187,3 +191,17 @@ def test_a_comment_sent_back_with_errors_is_not_kept(client, desk):
     refused = response.content.decode()
     assert "is-invalid" in refused and "is-invalid" not in fresh
     assert "is-invalid" not in _page(client, page)
+
+
+def test_whether_the_viewer_follows_is_their_own(client, desk):
+    # Administrators share one scope (they see everything): the follower test is per person.
+    other_admin = agent(desk.front, Role.ADMINISTRATOR, username="admin2")
+    ticket = TicketFactory(desk).queued(desk.front)
+    services.ticket_follow(ticket=ticket, actor=desk.admin)
+    page = reverse("workspace:ticket", args=[ticket.number])
+    for _ in range(2):
+        client.force_login(desk.admin)
+        assert 'data-testid="unfollow"' in _page(client, page)
+        client.force_login(other_admin)
+        html = _page(client, page)
+        assert 'data-testid="follow"' in html and 'data-testid="unfollow"' not in html
