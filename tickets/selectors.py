@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchRank
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.db.models.functions import JSONObject
 from django.utils.safestring import SafeString
 
 from accounts.choices import Tier
@@ -467,10 +470,13 @@ def ticket_get(
     ticket_id: int | None = None,
     number: str | None = None,
     with_following: bool = False,
+    with_other_tickets: int = 0,
 ) -> Ticket:
     """One ticket the viewer may see; Ticket.DoesNotExist (a 404) for anything else, so ids
     of other people's tickets do not leak. `with_following`: whether the viewer follows it
-    comes with the row (`viewer_follows` then asks no query)."""
+    comes with the row (`viewer_follows` then asks no query); `with_other_tickets`: so many of
+    the requester's latest other tickets the viewer may see come with it too
+    (`requester_other_tickets` then asks no query)."""
     # One row: joining its people and its unit costs nothing. Each further join costs
     # PostgreSQL planning time (all eight joined: 9.8 ms of planning for 0.2 ms of execution at
     # 1,000,000 tickets), so the other relations are read after, and only those the ticket has:
@@ -482,18 +488,37 @@ def ticket_get(
         if with_following:
             follower = TicketFollower.objects.filter(ticket_id=OuterRef("pk"), user_id=viewer.pk)
             queryset = queryset.annotate(followed_by_viewer=Exists(follower))
+        if with_other_tickets:
+            # One statement instead of two: PostgreSQL plans the pair in about the time it
+            # planned the ticket's alone (EXPLAIN at 1,000,000 tickets), a round trip fewer.
+            others = (
+                visible_tickets(viewer)
+                .filter(requester_id=OuterRef("requester_id"))
+                .exclude(pk=OuterRef("pk"))
+                .order_by("-id")
+                .values(row=JSONObject(id="id", number="number", title="title", status="status"))
+            )
+            queryset = queryset.annotate(
+                other_tickets_of_requester=ArraySubquery(others[:with_other_tickets])
+            )
         if by_number:
             return queryset.filter(number=ANY_NUMBER)[:2]
         return queryset.filter(pk=ANY_TICKET)[:2]
 
     # The viewer's id too: the follower test names them, and viewers who see everything share
     # one scope key.
-    key = ("ticket_get", by_number, with_following, viewer.pk, scope_key(viewer))
+    key = ("ticket_get", by_number, with_following, with_other_tickets, viewer.pk)
+    key += (scope_key(viewer),)
     value = {ANY_NUMBER: str(number)} if by_number else {ANY_TICKET: int(ticket_id)}
     found = compiled_tickets(key, build, value)
     if len(found) != 1:
         raise Ticket.DoesNotExist("No such ticket in the viewer's scope.")
     ticket = found[0]
+    if with_other_tickets:
+        ticket.other_tickets_loaded = with_other_tickets
+        ticket.other_tickets_of_requester = [
+            SimpleNamespace(pk=row["id"], **row) for row in ticket.other_tickets_of_requester
+        ]
     filled = [name for name in DETAIL_PREFETCHED if getattr(ticket, f"{name}_id") is not None]
     if filled:
         prefetch_related_objects([ticket], *filled)
@@ -509,8 +534,11 @@ def ticket_get(
     return ticket
 
 
-def requester_other_tickets(*, viewer: User, ticket: Ticket, limit: int = 5) -> list[Ticket]:
-    """The requester's latest other tickets the viewer may see (number, title, status)."""
+def requester_other_tickets(*, viewer: User, ticket: Ticket, limit: int = 5) -> list:
+    """The requester's latest other tickets the viewer may see (number, title, status): read
+    with the ticket when `ticket_get(with_other_tickets=...)` fetched it."""
+    if limit <= getattr(ticket, "other_tickets_loaded", 0):
+        return ticket.other_tickets_of_requester[:limit]
 
     def build() -> QuerySet[Ticket]:
         return (

@@ -68,6 +68,7 @@ SORTS = {
     "priority": Sort("priority", gettext_lazy("Priority"), "priority", id_descending=True),
 }
 PAGE_SIZE = 50
+OTHER_TICKETS = 5  # the requester's other tickets the ticket page lists
 
 
 def agent_required(view: Callable) -> Callable:
@@ -179,10 +180,15 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
     return render(request, template, context)
 
 
-def _ticket_or_404(request: HttpRequest, number: str, *, with_following: bool = False) -> Ticket:
+def _ticket_or_404(request: HttpRequest, number: str, *, for_page: bool = False) -> Ticket:
+    """The ticket of the URL; `for_page`: with what its page shows besides (whether the viewer
+    follows it, the requester's other tickets), in the same statement."""
     try:
         return selectors.ticket_get(
-            viewer=request.user, number=number, with_following=with_following
+            viewer=request.user,
+            number=number,
+            with_following=for_page,
+            with_other_tickets=OTHER_TICKETS if for_page else 0,
         )
     except Ticket.DoesNotExist as exc:
         raise Http404(_("No such ticket.")) from exc
@@ -277,7 +283,9 @@ def _render_ticket(
         "can_reply_publicly": works_on(ticket, user),
         "following": selectors.viewer_follows(ticket, user),
         # The requester's latest other tickets the viewer may see (no relations are shown).
-        "other_tickets": selectors.requester_other_tickets(viewer=user, ticket=ticket),
+        "other_tickets": selectors.requester_other_tickets(
+            viewer=user, ticket=ticket, limit=OTHER_TICKETS
+        ),
         "queues": QUEUES,
     }
     # The header, the actions and the side panel are built in Python (workspace.rendering):
@@ -330,7 +338,7 @@ def _render_ticket(
 
 @agent_required
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
-    return _render_ticket(request, _ticket_or_404(request, number, with_following=True))
+    return _render_ticket(request, _ticket_or_404(request, number, for_page=True))
 
 
 def _after_action(request: HttpRequest, ticket: Ticket, done: str) -> HttpResponse:

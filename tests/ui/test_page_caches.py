@@ -205,3 +205,19 @@ def test_whether_the_viewer_follows_is_their_own(client, desk):
         client.force_login(other_admin)
         html = _page(client, page)
         assert 'data-testid="follow"' in html and 'data-testid="unfollow"' not in html
+
+
+def test_the_requesters_other_tickets_come_with_the_ticket_in_the_viewers_scope(desk):
+    bob = desk.other_requester  # unit B: not served by the front office
+    at_front = TicketFactory(desk).queued(desk.front, requester=bob, title="At the front")
+    at_back = TicketFactory(desk).queued(desk.back, requester=bob, title="At the back")
+    for _ in range(2):
+        loaded = selectors.ticket_get(
+            viewer=desk.tier1, ticket_id=at_front.pk, with_other_tickets=5
+        )
+        assert selectors.requester_other_tickets(viewer=desk.tier1, ticket=loaded) == []
+        loaded = selectors.ticket_get(viewer=bob, number=at_back.number, with_other_tickets=5)
+        others = selectors.requester_other_tickets(viewer=bob, ticket=loaded)
+        assert [(t.number, t.title, t.status) for t in others] == [
+            (at_front.number, "At the front", Status.QUEUED)
+        ]
