@@ -33,6 +33,7 @@ from .compiled import (
 )
 from .models import Attachment, Comment, Ticket, TicketEvent, TicketFollower, TicketSearchDocument
 from .permissions import is_requester, team_ids_of, works_on
+from .rows import TicketRow, team_members, ticket_rows  # noqa: F401  (the selectors' API)
 from .search import (
     RANK_CANDIDATES,
     SEARCH_PAGE_SIZE,
@@ -55,7 +56,6 @@ LIST_RELATED = ("requester", "assignee", "team", "request_type", "system", "unit
 # is cut, in one query (`TicketListQuerySet`); the small reference tables in one `id IN (...)`
 # query each, skipped when all are empty. A page costs the same queries at any size.
 LIST_JOINED = ("team",)
-_PERSON_NAME = ("username", "display_name", "first_name", "last_name")
 LIST_PREFETCHED = ("request_type", "system", "unit")
 DETAIL_JOINED = ("requester", "assignee", *LIST_JOINED, "unit")
 DETAIL_PREFETCHED = (
@@ -334,134 +334,6 @@ def ticket_list(
     if relations:
         queryset = with_list_relations(queryset)
     return queryset.order_by("-id")
-
-
-class TicketRow:
-    """One row of a queue table: the ticket's own columns and its people's names, without a
-    model instance (building 50 tickets, each through django-fsm's `__init__`, cost more than
-    the rest of the rows' work). `team_id`, `request_type_id`, `system_id` and `unit_id` are
-    named by the caller's reference lists."""
-
-    __slots__ = (
-        "assignee",
-        "badges",
-        "created_at",
-        "description",
-        "number",
-        "pk",
-        "priority",
-        "request_type_id",
-        "requester",
-        "status",
-        "system_id",
-        "team_id",
-        "tier",
-        "title",
-        "unit_id",
-        "values",
-    )
-
-    def __init__(self, values: tuple, description: bool = False) -> None:
-        (
-            self.pk,
-            self.number,
-            self.title,
-            self.priority,
-            self.status,
-            self.tier,
-            self.created_at,
-            self.team_id,
-            self.request_type_id,
-            self.system_id,
-            self.unit_id,
-        ) = values[:11]
-        people = 12 if description else 11
-        self.description = values[11] if description else None
-        self.requester = _person_name(*values[people : people + 4])
-        assignee = values[people + 4 : people + 8]
-        self.assignee = _person_name(*assignee) if assignee[0] is not None else None
-        self.badges = []
-        # Everything a queue row shows of the ticket (workspace.rendering keys its rendered
-        # rows by it).
-        self.values = values
-
-    @property
-    def id(self) -> int:
-        return self.pk
-
-
-def _person_name(username: str, display_name: str, first_name: str, last_name: str) -> str:
-    # As User.__str__.
-    return display_name or f"{first_name} {last_name}".strip() or username
-
-
-_ROW_COLUMNS = (
-    "id",
-    "number",
-    "title",
-    "priority",
-    "status",
-    "tier",
-    "created_at",
-    "team_id",
-    "request_type_id",
-    "system_id",
-    "unit_id",
-)
-
-
-def _rows_sql(description: bool) -> str:
-    # Written out once (table and column names from the models, the ids as one array
-    # parameter): the ORM compiled this query anew for every queue page, a third of the
-    # rows' cost (bench/bench_ui.py), and `id IN (...)` of a varying length is a new
-    # statement to PostgreSQL each time.
-    ticket, user = Ticket._meta.db_table, User._meta.db_table
-    people = ", ".join(f"{who}.{name}" for who in ("r", "a") for name in _PERSON_NAME)
-    own = ", ".join(f"t.{name}" for name in (*_ROW_COLUMNS, *(["description"] * description)))
-    return (
-        f"SELECT {own}, {people} FROM {ticket} t "  # noqa: S608  # nosec B608 - no input
-        f"JOIN {user} r ON r.id = t.requester_id LEFT JOIN {user} a ON a.id = t.assignee_id "
-        "WHERE t.id = ANY(%s)"
-    )
-
-
-_ROWS_SQL = {}
-
-
-def ticket_rows(ids: list[int], *, description: bool = False) -> list[TicketRow]:
-    """The queue rows of `ids` (already chosen through the viewer's scope), in that order, in
-    one query; with `description` (the search page's snippets) also that."""
-    if not ids:
-        return []
-    sql = _ROWS_SQL.get(description)
-    if sql is None:
-        sql = _ROWS_SQL[description] = _rows_sql(description)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(ids)])
-        rows = cursor.fetchall()
-    found = {values[0]: TicketRow(values, description) for values in rows}
-    return [found[pk] for pk in ids if pk in found]
-
-
-_MEMBERS_SQL = {}
-
-
-def team_members(team_ids) -> list[tuple[int, str]]:
-    """(id, name) of the active members of the teams, by name: whom a team's tickets may be
-    assigned to in bulk. Written out once, as `ticket_rows` (the ORM's compiling of it was
-    most of what the queue page's bulk bar cost)."""
-    sql = _MEMBERS_SQL.get("sql")
-    if sql is None:
-        user, membership = User._meta.db_table, TeamMembership._meta.db_table
-        names = ", ".join(f"u.{name}" for name in _PERSON_NAME)
-        sql = _MEMBERS_SQL["sql"] = (
-            f"SELECT DISTINCT u.id, {names} FROM {user} u "  # noqa: S608  # nosec B608
-            f"JOIN {membership} m ON m.user_id = u.id "
-            "WHERE m.team_id = ANY(%s) AND u.is_active ORDER BY u.display_name, u.username, u.id"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [sorted(team_ids)])
-        return [(pk, _person_name(*names)) for pk, *names in cursor.fetchall()]
 
 
 def ticket_get(
