@@ -67,7 +67,9 @@ def page_rows_of_ticket(
 # Ticket queries compiled once per process for each viewer scope (`scope_key`):
 # key → (queryset, its compiler after `as_sql`, SQL, parameters with placeholders).
 _COMPILED_TICKETS: dict[tuple, tuple] = {}
-_COMPILED_TICKETS_MAX = 2_000  # keys are few: scopes (agents) × a handful of queries
+# An entry (a queryset and its compiler) is ~90 KiB: a few hundred agents' pages per process
+# at most, cleared when full (compiling again costs ~1.5 ms once).
+_COMPILED_TICKETS_MAX = 256
 ANY_PERSON = -(2**62) + 1
 ANY_NUMBER = "\x00any ticket number\x00"
 
