@@ -49,7 +49,7 @@ def _esc(value) -> str:
 # viewer gets is decided by the query, never by this cache. The SLA cell is not kept: its
 # badges ("2 h left") are rendered on every page and placed between the two halves.
 _ROWS: dict[tuple, tuple[str, str]] = {}
-_ROWS_MAX = 5_000  # ~1.3 kB a row: a few MB per process, cleared when full
+_ROWS_MAX = 4_000  # ~2.5 kB with its key: ~10 MB per process at most, cleared when full
 
 
 def queue_rows(rows: list, *, labels: Labels, ticket_url: str, can_bulk: bool) -> SafeString:
@@ -168,7 +168,7 @@ def _time(at, fmt: str) -> str:
 # entries a viewer gets (internal notes only for staff) is the query's decision, not the
 # cache's.
 _ENTRIES: dict[tuple, str] = {}
-_ENTRIES_MAX = 10_000  # ~0.5 kB each: a few MB per process, cleared when full
+_ENTRIES_MAX = 10_000  # ~0.8 kB with its key: ~8 MB per process at most, cleared when full
 
 
 def _remember(key: tuple, markup: str) -> str:
