@@ -51,6 +51,17 @@ def timeline_entries(events, *, viewer_is_staff: bool, known=()) -> list[Timelin
     """`known`: objects the caller already has (the ticket's team and assignee, the viewer),
     named without a query; usually the whole history names nothing else."""
     events = list(events)
+    names = resolve_names(events, known)
+    entries = [entry_of(event, names, viewer_is_staff) for event in events]
+    for entry, repeated in zip(entries, repeated_reasons(events), strict=True):
+        if repeated:
+            entry.message = ""
+    return entries
+
+
+def resolve_names(events, known=()) -> dict[str, dict[int, str]]:
+    """The names of the teams, people, systems, types and categories the events' old and new
+    values point at, by field: one query per kind of object not in `known`."""
     wanted: dict[str, set[int]] = {name: set() for name in _LOOKUPS}
     for event in events:
         if event.field in wanted:
@@ -68,16 +79,28 @@ def timeline_entries(events, *, viewer_is_staff: bool, known=()) -> list[Timelin
             if missing:
                 rows = model.objects.filter(pk__in=missing)
                 names[field].update((obj.pk, _label(obj)) for obj in rows)
-    entries = [_entry(event, names, viewer_is_staff) for event in events]
-    # One action logs one entry per changed field (status, tier, team), each with the same
-    # reason: show the reason once, on the first of them.
-    previous = None
-    for event, entry in zip(events, entries, strict=True):
+    return names
+
+
+def repeated_reasons(events) -> list[bool]:
+    """Per event, whether its text is the one just shown: one action logs one entry per
+    changed field (status, tier, team), each with the same reason, shown once, on the first."""
+    repeated, previous = [], None
+    for event in events:
         key = (event.actor_id, event.message, event.created_at.replace(microsecond=0))
-        if previous == key and entry.message and entry.kind != EventKind.COMMENTED:
-            entry.message = ""
+        repeated.append(
+            previous == key and bool(event.message) and event.kind != EventKind.COMMENTED
+        )
         previous = key
-    return entries
+    return repeated
+
+
+def named_values(event, names) -> tuple | None:
+    """The names an event's entry shows for its old and new values (None: it shows none)."""
+    if event.field not in _LOOKUPS:
+        return None
+    looked_up = names.get(event.field, {})
+    return (looked_up.get(event.old_value), looked_up.get(event.new_value))
 
 
 def _value(event, names, value) -> str:
@@ -88,7 +111,8 @@ def _value(event, names, value) -> str:
     return str(value)
 
 
-def _entry(event, names, viewer_is_staff: bool) -> TimelineEntry:
+def entry_of(event, names, viewer_is_staff: bool) -> TimelineEntry:
+    """The entry of one event, its ids named by `names` (`resolve_names`)."""
     kind, field = event.kind, event.field
     old, new = event.old_value, event.new_value
     tone = "info"

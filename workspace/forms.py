@@ -6,6 +6,8 @@ triage form the workspace specialises `route` with."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +35,9 @@ def _blank(choices, label=ANY):
     return [("", label), *choices]
 
 
+_STATUS_CHOICES = Status.choices
+_PRIORITY_CHOICES = [(p, p) for p in Priority.values]
+_TIER_CHOICES = Tier.choices
 SORTS = [("newest", _("Newest first")), ("oldest", _("Oldest first")), ("priority", _("Priority"))]
 
 
@@ -52,15 +57,23 @@ class QueueFilterForm(StyledForm):
     def __init__(self, *args, labels: Labels, **kwargs):
         super().__init__(*args, **kwargs)
         self.labels = labels
-        self.fields["status"].choices = _blank(Status.choices)
-        self.fields["priority"].choices = _blank([(p, p) for p in Priority.values])
-        # Plain tuples from the per-process reference lists (workspace.reference): these
-        # lists are read on every queue page.
-        self.fields["request_type"].choices = _blank(labels.request_type_choices)
-        self.fields["system"].choices = _blank(labels.system_choices)
-        self.fields["team"].choices = _blank(labels.team_choices)
-        self.fields["tier"].choices = _blank(Tier.choices)
-        self.fields["unit"].choices = _blank(labels.unit_choices)
+        # Given as callables: assigning a list makes Django normalise every option on every
+        # page (the units alone are hundreds; a tenth of the queue view). The lists are
+        # iterated only to check a chosen value, or to build the selects' options when their
+        # `{% memo %}` has none yet.
+        choices = {
+            "status": _STATUS_CHOICES,
+            "priority": _PRIORITY_CHOICES,
+            # Plain tuples from the per-process reference lists (workspace.reference): these
+            # lists are read on every queue page.
+            "request_type": labels.request_type_choices,
+            "system": labels.system_choices,
+            "team": labels.team_choices,
+            "tier": _TIER_CHOICES,
+            "unit": labels.unit_choices,
+        }
+        for name, options in choices.items():
+            self.fields[name].choices = partial(_blank, options)
         self.fields["q"].widget.attrs.update(
             {"placeholder": _("Number or words of the title"), "type": "search"}
         )

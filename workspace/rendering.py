@@ -9,6 +9,7 @@ come from the sla app's one renderer (`sla_tags.badges_html`, also behind `sla/_
 from __future__ import annotations
 
 import html
+import unicodedata
 from urllib.parse import quote
 
 from django.template.defaultfilters import linebreaksbr
@@ -17,11 +18,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.choices import Tier
 from servicedesk.templatetags.desk import filesize
 from sla.templatetags.sla_tags import badge_labels, badges_html
+from tickets import timeline
 from tickets.choices import Channel, Impact, PendingReason, Status, Urgency
 
 from .reference import Labels
@@ -39,36 +42,77 @@ def _esc(value) -> str:
     return html.escape(str(value))
 
 
+# Rendered queue rows, per process, by everything a row shows: the row's values (its own
+# columns and its people's names, `TicketRow.values`), the language, the time zone, the
+# reference lists' fingerprint, whether it has a check box and the ticket URL. Any change to
+# the ticket or a name it shows is another key, so a stale row cannot be shown; which rows a
+# viewer gets is decided by the query, never by this cache. The SLA cell is not kept: its
+# badges ("2 h left") are rendered on every page and placed between the two halves.
+_ROWS: dict[tuple, tuple[str, str]] = {}
+_ROWS_MAX = 4_000  # ~2.5 kB with its key: ~10 MB per process at most, cleared when full
+
+
 def queue_rows(rows: list, *, labels: Labels, ticket_url: str, can_bulk: bool) -> SafeString:
     """The <tr> elements of a queue table (columns as in workspace/_queue_table.html) from
     `tickets.selectors.TicketRow`s, their team, type, system and unit named by `labels`. Every
     value is escaped (the labels once per process, in `labels.escaped`); the markup around
-    them is constant."""
-    escape = html.escape
-    # Translated and escaped once per page, not once per row.
-    statuses = {value: escape(str(text)) for value, text in Status.choices}
-    tiers = {value: escape(str(text)) for value, text in Tier.choices}
-    teams, units = labels.escaped["teams"], labels.escaped["units"]
-    request_types, systems = labels.escaped["request_types"], labels.escaped["systems"]
-    select_label = _("Select %(number)s")
-    badge_words = badge_labels()
+    them is constant. A row rendered before for the same values in the same language and
+    time zone is taken from `_ROWS` (a fifth of a queue page's time was rendering its rows)."""
+    context = (
+        get_language(),
+        timezone.get_current_timezone(),
+        labels.fingerprint,
+        can_bulk,
+        ticket_url,
+    )
+    badge_words = badge_labels() if any(ticket.badges for ticket in rows) else None
+    missing = None
     out = []
     for ticket in rows:
+        key = (ticket.values, context)
+        halves = _ROWS.get(key)
+        if halves is None:
+            if missing is None:
+                missing = _RowRenderer(labels, ticket_url, can_bulk)
+            halves = missing.render(ticket)
+            if len(_ROWS) >= _ROWS_MAX:
+                _ROWS.clear()
+            _ROWS[key] = halves
+        badges = badges_html(ticket.badges, badge_words) if ticket.badges else ""
+        out.append(f"{halves[0]}{badges}{halves[1]}")
+    # Safe: every value in the halves was escaped, the badges by sla's renderer.
+    return mark_safe("".join(out))  # noqa: S308  # nosec B308 B703
+
+
+class _RowRenderer:
+    """Renders queue rows of one page (its labels translated and escaped once)."""
+
+    def __init__(self, labels: Labels, ticket_url: str, can_bulk: bool) -> None:
+        escape = html.escape
+        self.statuses = {value: escape(str(text)) for value, text in Status.choices}
+        self.tiers = {value: escape(str(text)) for value, text in Tier.choices}
+        self.labels, self.ticket_url, self.can_bulk = labels.escaped, ticket_url, can_bulk
+        self.select_label = _("Select %(number)s")
+
+    def render(self, ticket) -> tuple[str, str]:
+        """The row's markup before and after the SLA cell's content."""
+        escape = html.escape
+        labels = self.labels
         number = escape(ticket.number)
-        url = escape(ticket_url.format(ticket.number))
+        url = escape(self.ticket_url.format(ticket.number))
         created = timezone.localtime(ticket.created_at)
         check = (
             '<td class="col-check"><input type="checkbox" class="form-check-input" '
             f'name="ids" value="{ticket.pk:d}" form="bulk-form" '
-            f'aria-label="{escape(select_label % {"number": ticket.number})}"></td>'
-            if can_bulk
+            f'aria-label="{escape(self.select_label % {"number": ticket.number})}"></td>'
+            if self.can_bulk
             else ""
         )
-        unit = units.get(ticket.unit_id) if ticket.unit_id else None
+        unit = labels["units"].get(ticket.unit_id) if ticket.unit_id else None
         unit = f'<div class="requester-unit">{unit}</div>' if unit is not None else ""
-        team = teams.get(ticket.team_id) if ticket.team_id else None
+        team = labels["teams"].get(ticket.team_id) if ticket.team_id else None
         if team is not None:
-            tier = tiers.get(ticket.tier, "")
+            tier = self.tiers.get(ticket.tier, "")
             team = (
                 f'<td class="d-none d-md-table-cell trunc" title="{team} · {tier}">'
                 f'{team}<div><span class="tier tier-{escape(ticket.tier)}">{tier}</span>'
@@ -76,32 +120,33 @@ def queue_rows(rows: list, *, labels: Labels, ticket_url: str, can_bulk: bool) -
             )
         else:
             team = '<td class="d-none d-md-table-cell">–</td>'
-        badges = badges_html(ticket.badges, badge_words) if ticket.badges else ""
         priority, status = escape(ticket.priority), escape(ticket.status)
         assignee = escape(ticket.assignee) if ticket.assignee else "–"
+        request_type = labels["request_types"].get(ticket.request_type_id) or "–"
+        system = labels["systems"].get(ticket.system_id) or "–"
         # isoformat and strftime("%m-%d %H:%M") are digits and punctuation: nothing to escape.
-        out.append(
+        before = (
             f'<tr data-href="{url}">{check}'
             f'<td class="ticket-cell"><a class="ticket-link" href="{url}">'
             f'<span class="font-monospace small text-body-secondary">{number}</span> '
             f'<span class="title">{escape(ticket.title)}</span></a></td>'
             f'<td><span class="prio prio-{priority}">{priority}</span></td>'
             f'<td><span class="status status-{status}">'
-            f"{statuses.get(ticket.status, status)}</span></td>"
+            f"{self.statuses.get(ticket.status, status)}</span></td>"
             f'<td class="d-none d-md-table-cell trunc">{escape(ticket.requester)}{unit}</td>'
-            f'<td class="d-none d-lg-table-cell trunc">'
-            f"{request_types.get(ticket.request_type_id) or '–'}"
-            f'<div class="requester-unit">'
-            f"{systems.get(ticket.system_id) or '–'}</div></td>"
+            f'<td class="d-none d-lg-table-cell trunc">{request_type}'
+            f'<div class="requester-unit">{system}</div></td>'
             f"{team}"
             f'<td class="d-none d-xl-table-cell trunc">{assignee}</td>'
-            f'<td class="sla-cell">{badges}</td>'
+            '<td class="sla-cell">'
+        )
+        after = (
+            "</td>"
             '<td class="d-none d-sm-table-cell small text-nowrap">'
             f'<time datetime="{created.isoformat()}">'
             f"{created.strftime('%m-%d %H:%M')}</time></td></tr>"
         )
-    # Safe: every value above was escaped, the rest is constant markup.
-    return mark_safe("".join(out))  # noqa: S308  # nosec B308 B703
+        return before, after
 
 
 # --- the ticket page's history and conversation ----------------------------------------------
@@ -115,54 +160,108 @@ def _time(at, fmt: str) -> str:
     return f'<time datetime="{_esc(local.isoformat())}">{_esc(local.strftime(fmt))}</time>'
 
 
-def history_html(entries) -> SafeString:
-    """The <li> items of the ticket's history (the operation log, as `timeline_entries`).
-    Every value goes through `_esc` (as in `queue_rows`: `format_html` cost more than the
-    escaping for 20 entries)."""
-    internal = f' <span class="badge text-bg-secondary">{_esc(_("internal"))}</span>'
+# Rendered log entries and replies, per process. A log entry is never changed once written
+# (a database trigger refuses it) and a reply has no edit path, so an entry's markup depends
+# only on what identifies the row (id and time) and on what the key adds: the language, the
+# time zone, whether the viewer is desk staff, and the names it shows (its author's, and the
+# team or person it names), which can change and are therefore read on every page. Which
+# entries a viewer gets (internal notes only for staff) is the query's decision, not the
+# cache's.
+_ENTRIES: dict[tuple, str] = {}
+_ENTRIES_MAX = 10_000  # ~0.8 kB with its key: ~8 MB per process at most, cleared when full
+
+
+def _remember(key: tuple, markup: str) -> str:
+    if len(_ENTRIES) >= _ENTRIES_MAX:
+        _ENTRIES.clear()
+    _ENTRIES[key] = markup
+    return markup
+
+
+def history_html(events, *, viewer_is_staff: bool, known=()) -> SafeString:
+    """The <li> items of the ticket's history: its log as `tickets.timeline` words it, each
+    item rendered once per process for its key (see `_ENTRIES`). Every value goes through
+    `_esc` (as in `queue_rows`: `format_html` cost more than the escaping for 20 entries)."""
+    names = timeline.resolve_names(events, known)
+    context = ("log", get_language(), timezone.get_current_timezone(), viewer_is_staff)
+    internal = None
     items = []
-    for entry in entries:
-        body = (
-            f'<div class="timeline-body">{linebreaksbr(entry.message)}</div>'
-            if entry.message
-            else ""
+    for event, repeated in zip(events, timeline.repeated_reasons(events), strict=True):
+        actor = event.actor
+        key = (
+            event.pk,
+            event.created_at,
+            context,
+            event.actor_kind,
+            None if actor is None else str(actor),
+            timeline.named_values(event, names),
+            repeated,
         )
-        items.append(
-            f'<li class="timeline-item tone-{_esc(entry.tone)}'
-            f'{"" if entry.is_public else " internal"}"><div class="timeline-head">'
-            f"<strong>{_esc(entry.headline)}</strong>{'' if entry.is_public else internal}"
-            f' <span class="text-body-secondary small">· {_esc(entry.actor)} · '
-            f"{_time(entry.at, '%Y-%m-%d %H:%M:%S')}</span></div>{body}</li>"
-        )
+        markup = _ENTRIES.get(key)
+        if markup is None:
+            entry = timeline.entry_of(event, names, viewer_is_staff)
+            if repeated:
+                entry.message = ""
+            if internal is None:
+                internal = f' <span class="badge text-bg-secondary">{_esc(_("internal"))}</span>'
+            markup = _remember(key, _history_item(entry, internal))
+        items.append(markup)
     # Safe: every value went through _esc (linebreaksbr escapes its text), the rest is markup.
     return mark_safe("\n".join(items))  # noqa: S308  # nosec B308 B703
 
 
+def _history_item(entry, internal: str) -> str:
+    body = (
+        f'<div class="timeline-body">{linebreaksbr(entry.message)}</div>' if entry.message else ""
+    )
+    return (
+        f'<li class="timeline-item tone-{_esc(entry.tone)}'
+        f'{"" if entry.is_public else " internal"}"><div class="timeline-head">'
+        f"<strong>{_esc(entry.headline)}</strong>{'' if entry.is_public else internal}"
+        f' <span class="text-body-secondary small">· {_esc(entry.actor)} · '
+        f"{_time(entry.at, '%Y-%m-%d %H:%M:%S')}</span></div>{body}</li>"
+    )
+
+
 def comments_html(comments, ticket) -> SafeString:
-    """The <article>s of the conversation: replies, the requester's messages, internal notes."""
+    """The <article>s of the conversation: replies, the requester's messages, internal notes,
+    each rendered once per process for its key (see `_ENTRIES`)."""
     if not comments:
         return format_html(
             '<p class="text-body-secondary small">{}</p>', _("No replies or notes yet.")
         )
-    note = f'<span class="badge text-bg-warning">{_esc(_("Internal note"))}</span>'
-    by_requester = f'<span class="badge text-bg-info">{_esc(_("Requester"))}</span>'
-    reply = f'<span class="badge text-bg-light">{_esc(_("Public reply"))}</span>'
+    context = ("comment", get_language(), timezone.get_current_timezone())
     rows = []
     for comment in comments:
         if comment.is_internal:
-            css, badge = " comment-internal", note
+            role = "note"
         elif comment.author_id == ticket.requester_id:
-            css, badge = " comment-requester", by_requester
+            role = "requester"
         else:
-            css, badge = "", reply
-        rows.append(
-            f'<article class="comment{css}"><header class="small"><strong>'
-            f"{_esc(comment.author)}</strong> {badge}"
-            f' <span class="text-body-secondary">· {_time(comment.created_at, "%Y-%m-%d %H:%M")}'
-            f'</span></header><div class="text-break">{linebreaksbr(comment.body)}</div></article>'
-        )
+            role = "reply"
+        key = (comment.pk, comment.created_at, context, role, str(comment.author))
+        markup = _ENTRIES.get(key)
+        if markup is None:
+            markup = _remember(key, _comment_item(comment, role))
+        rows.append(markup)
     # Safe: every value went through _esc (linebreaksbr escapes its text), the rest is markup.
     return mark_safe("\n".join(rows))  # noqa: S308  # nosec B308 B703
+
+
+def _comment_item(comment, role: str) -> str:
+    if role == "note":
+        css, badge = " comment-internal", ("warning", _("Internal note"))
+    elif role == "requester":
+        css, badge = " comment-requester", ("info", _("Requester"))
+    else:
+        css, badge = "", ("light", _("Public reply"))
+    return (
+        f'<article class="comment{css}"><header class="small"><strong>'
+        f'{_esc(comment.author)}</strong> <span class="badge text-bg-{badge[0]}">'
+        f"{_esc(badge[1])}</span>"
+        f' <span class="text-body-secondary">· {_time(comment.created_at, "%Y-%m-%d %H:%M")}'
+        f'</span></header><div class="text-break">{linebreaksbr(comment.body)}</div></article>'
+    )
 
 
 def search_rows(results, *, labels: Labels, ticket_url: str) -> SafeString:
@@ -343,9 +442,19 @@ def ticket_actions_html(actions, *, version: str, open_action: str, csrf_token: 
     )
 
 
-def _ticket_link(number: str) -> str:
-    url = reverse("workspace:ticket", args=[number])
+def _ticket_link(number: str, url: str = "") -> str:
+    """A link to a ticket's page; `url`: its address with "{}" for the number (reversed once
+    for a list of links: `reverse` per link was a third of the side panel's time)."""
+    url = url.format(number) if url else reverse("workspace:ticket", args=[number])
     return f'<a href="{_esc(url)}">{_esc(number)}</a>'
+
+
+def _truncate(text: str, length: int) -> str:
+    """`Truncator(text).chars(length)`, without its work for the usual short, normalised
+    title (which it returns as it is)."""
+    if len(text) <= length and unicodedata.is_normalized("NFC", text):
+        return text
+    return Truncator(text).chars(length)
 
 
 def _details_html(ticket, mail_sources: str) -> str:
@@ -402,9 +511,10 @@ def ticket_aside_html(ticket, *, other_tickets, attachments, mail_sources: str =
         contact += f"☎ {_esc(requester.phone)}"
     others = ""
     if other_tickets:
+        ticket_url = reverse("workspace:ticket", args=["NUMBER"]).replace("NUMBER", "{}")
         status_labels = _CHOICES["status"]
         items = "".join(
-            f"<li>{_ticket_link(other.number)} {_esc(Truncator(other.title).chars(40))} "
+            f"<li>{_ticket_link(other.number, ticket_url)} {_esc(_truncate(other.title, 40))} "
             f'<span class="status status-{_esc(other.status)}">'
             f"{_esc(status_labels.get(other.status, other.status))}</span></li>"
             for other in other_tickets

@@ -38,7 +38,6 @@ from tickets.choices import Channel, Status
 from tickets.exceptions import ConcurrentModification, TicketError
 from tickets.models import Ticket
 from tickets.permissions import team_ids_of, works_on
-from tickets.timeline import timeline_entries
 from tickets.views import attach_files
 
 from . import forms
@@ -69,6 +68,7 @@ SORTS = {
     "priority": Sort("priority", gettext_lazy("Priority"), "priority", id_descending=True),
 }
 PAGE_SIZE = 50
+OTHER_TICKETS = 5  # the requester's other tickets the ticket page lists
 
 
 def agent_required(view: Callable) -> Callable:
@@ -132,7 +132,10 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
     # cleaned_data keeps the fields that were valid.
     form.is_valid()
     data = getattr(form, "cleaned_data", {})
-    queryset = selectors.ticket_list(viewer=user, filters=_queue_filters(which, user, data))
+    # No relations: the page's rows are read by `ticket_rows`, after the ids.
+    queryset = selectors.ticket_list(
+        viewer=user, filters=_queue_filters(which, user, data), relations=False
+    )
     if which in ("at_risk", "breached"):
         queryset = filter_queue(queryset, which)
     sort = SORTS.get(data.get("sort") or "newest", SORTS["newest"])
@@ -177,10 +180,15 @@ def queue(request: HttpRequest, which: str = "mine") -> HttpResponse:
     return render(request, template, context)
 
 
-def _ticket_or_404(request: HttpRequest, number: str, *, with_following: bool = False) -> Ticket:
+def _ticket_or_404(request: HttpRequest, number: str, *, for_page: bool = False) -> Ticket:
+    """The ticket of the URL; `for_page`: with what its page shows besides (whether the viewer
+    follows it, the requester's other tickets), in the same statement."""
     try:
         return selectors.ticket_get(
-            viewer=request.user, number=number, with_following=with_following
+            viewer=request.user,
+            number=number,
+            with_following=for_page,
+            with_other_tickets=OTHER_TICKETS if for_page else 0,
         )
     except Ticket.DoesNotExist as exc:
         raise Http404(_("No such ticket.")) from exc
@@ -240,18 +248,9 @@ def _render_ticket(
     events, comments, attachments = selectors.ticket_page_reads(viewer=user, ticket=ticket)
     selectors.attach_known_people(events, "actor", people)
     selectors.attach_known_people(comments, "author", people)
-    # The requester's latest other tickets the viewer may see (no relations are shown).
-    other_tickets = (
-        selectors.visible_tickets(user)
-        .filter(requester_id=ticket.requester_id)
-        .exclude(pk=ticket.pk)
-        .order_by("-id")
-        .only("id", "number", "title", "status")[:5]
-    )
     bound = bound or {}
     act_url = reverse("workspace:act", args=[ticket.number, "ACTION"])
-    known = (ticket.team, ticket.assignee, ticket.requester, user)
-    entries = timeline_entries(events, viewer_is_staff=staff, known=[o for o in known if o])
+    known = [o for o in (ticket.team, ticket.assignee, ticket.requester, user) if o]
     context = {
         "ticket": ticket,
         # Every action form sends the version it was rendered from: acting on a page someone
@@ -274,8 +273,8 @@ def _render_ticket(
         ],
         "open_action": next(iter(bound), ""),
         "comments_html": comments_html(comments, ticket),
-        "entries": entries,
-        "history_html": history_html(entries),
+        "history_count": len(events),
+        "history_html": history_html(events, viewer_is_staff=staff, known=known),
         "attachments": attachments,  # who uploaded a file is not shown here
         "badges_html": badges_html(timer_badges([ticket.pk])[ticket.pk]),
         "comment_form": bound.get("comment") or forms.CommentForm(),
@@ -283,12 +282,17 @@ def _render_ticket(
         # Agents who see the ticket without working on it write internal notes only.
         "can_reply_publicly": works_on(ticket, user),
         "following": selectors.viewer_follows(ticket, user),
-        "other_tickets": list(other_tickets),
+        # The requester's latest other tickets the viewer may see (no relations are shown).
+        "other_tickets": selectors.requester_other_tickets(
+            viewer=user, ticket=ticket, limit=OTHER_TICKETS
+        ),
         "queues": QUEUES,
     }
     # The header, the actions and the side panel are built in Python (workspace.rendering):
     # the template engine was most of what the page still cost.
-    csrf_token = get_token(request)
+    # The page's forms and the template's `{% csrf_token %}` share one masked token (Django
+    # masks it afresh for every `get_token`: random bytes each time).
+    csrf_token = context["csrf_token"] = get_token(request)
     context["header_html"] = mark_safe(  # noqa: S308  # nosec B308 B703 - built escaped
         ticket_header_html(
             ticket,
@@ -334,7 +338,7 @@ def _render_ticket(
 
 @agent_required
 def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
-    return _render_ticket(request, _ticket_or_404(request, number, with_following=True))
+    return _render_ticket(request, _ticket_or_404(request, number, for_page=True))
 
 
 def _after_action(request: HttpRequest, ticket: Ticket, done: str) -> HttpResponse:

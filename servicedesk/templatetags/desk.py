@@ -70,6 +70,17 @@ def form_field(context, field, wrapper_class: str = ""):
     return field_html(field, wrapper_class, cache)
 
 
+@register.simple_tag
+def widget(field):
+    """`{{ field }}` (the widget alone), built in Python where servicedesk.fieldhtml can: the
+    queue's search box went through Django's widget templates on every page."""
+    from servicedesk.fieldhtml import widget_html
+
+    markup = widget_html(field)
+    # Safe: widget_html escapes every value, as the widget templates do.
+    return str(field) if markup is None else mark_safe(markup)  # noqa: S308  # nosec B308 B703
+
+
 # Rendered fragments by key; bounded (the keys are few: sections × role sets × languages).
 _fragments: dict[tuple, str] = {}
 _FRAGMENTS_MAX = 2_000
@@ -90,10 +101,12 @@ def _hashable(value):
 
 
 class MemoNode(template.Node):
-    def __init__(self, name: str, key_vars: list, nodelist):
-        self.name, self.key_vars, self.nodelist = name, key_vars, nodelist
+    def __init__(self, name: str, key_vars: list, nodelist, unless=None):
+        self.name, self.key_vars, self.nodelist, self.unless = name, key_vars, nodelist, unless
 
     def render(self, context) -> str:
+        if self.unless is not None and self.unless.resolve(context):
+            return self.nodelist.render(context)  # this time it depends on more: not kept
         key = (
             self.name,
             get_language(),
@@ -117,13 +130,18 @@ def memo(parser, token):
     process for each combination of the values, the active language and the script prefix,
     then reused. For fragments every page repeats (the workspace's menu: ~25 URLs, permission
     checks and translations per page). The values must be everything the fragment reads: no
-    user, request or CSRF token inside, or another person would be shown it."""
+    user, request or CSRF token inside, or another person would be shown it. A last argument
+    `unless=value` renders the fragment afresh, and does not keep it, when the value is true
+    (a form sent back with its input and errors)."""
     bits = token.split_contents()
     if len(bits) < 2:
         raise template.TemplateSyntaxError("{% memo %} needs a name")
+    unless = None
+    if bits[-1].startswith("unless="):
+        unless = parser.compile_filter(bits.pop()[len("unless=") :])
     nodelist = parser.parse(("endmemo",))
     parser.delete_first_token()
-    return MemoNode(bits[1], [parser.compile_filter(bit) for bit in bits[2:]], nodelist)
+    return MemoNode(bits[1], [parser.compile_filter(bit) for bit in bits[2:]], nodelist, unless)
 
 
 def memo_clear() -> None:

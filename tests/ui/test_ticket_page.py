@@ -14,10 +14,11 @@ from tickets.choices import PendingReason
 
 # The ticket page of an agent working the ticket (bench/bench_pages.py measures the same page
 # at a million tickets): session, user, permissions and roles, the viewer's teams and units,
-# the ticket with its unit and whether the viewer follows it, its log, replies, files and
-# timers, the requester's other tickets. The action forms, with their choices, are fetched
-# when an action is opened; the people of the log and the replies are the ticket's own.
-TICKET_PAGE_QUERIES = 10
+# the ticket with its unit, whether the viewer follows it and the requester's other tickets
+# (one statement), its log, replies, files and timers. The action forms, with their choices,
+# are fetched when an action is opened; the people of the log and the replies are the
+# ticket's own.
+TICKET_PAGE_QUERIES = 9
 
 
 def _queries(client, ticket) -> int:
