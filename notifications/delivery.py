@@ -4,7 +4,8 @@ A batch is sent a slice at a time (`DELIVERY_SLICE` rows), each slice in one sho
 transaction: its rows locked and loaded in one query (skipping rows another worker holds),
 sent over the batch's one SMTP connection, and recorded in one UPDATE; a crash loses the
 bookkeeping of one slice at most. An e-mail's text is rendered once per kind, parameters
-and language and reused for every recipient of it (only the greeting names the reader).
+and language and reused for every recipient of it (only the greeting names the reader);
+its MIME form is written directly, byte for byte what Django would write (`notifications.mime`).
 When the mail server cannot be reached, the slice's other e-mails are recorded as the same
 failed attempt instead of each waiting out the timeout. A failure is tried again with
 backoff — 30 s, 1 min, 2 min … at most an hour apart, `MAX_ATTEMPTS` times (about nine
@@ -44,6 +45,7 @@ from servicedesk.outbound import open_url
 
 from .choices import Channel, DeliveryStatus, WebhookKind
 from .kinds import KINDS, absolute, render, ticket_link
+from .mime import NotificationEmail
 from .models import Notification
 
 logger = logging.getLogger(__name__)
@@ -200,7 +202,7 @@ class _Renderer:
             headers.update({"Message-ID": own, "In-Reply-To": root, "References": root})
         else:
             headers["Message-ID"] = make_msgid(domain=mail_domain())
-        message = EmailMultiAlternatives(
+        message = NotificationEmail(
             subject=_one_line(subject)[:250],
             body=plain,
             from_email=settings.DEFAULT_FROM_EMAIL,
@@ -289,8 +291,11 @@ class _Mail:
 
 
 # Rows per transaction: a lock-and-load query and an UPDATE per slice, and a crash loses the
-# bookkeeping of one slice at most.
-DELIVERY_SLICE = 25
+# bookkeeping of one slice at most (its e-mails are sent again). A slice is a whole batch as
+# the desk enqueues them (`services.DELIVERY_CHUNK`): slices of 25 spent a third of a
+# delivery's CPU on the four statements, the commit and their ORM work per slice (0.30 ->
+# 0.19 ms per e-mail, and half the wall time, for the SLA sweep's mail; issue #10).
+DELIVERY_SLICE = 100
 _OUTCOME_FIELDS = ["attempts", "status", "sent_at", "last_error", "next_attempt_at"]
 
 

@@ -9,10 +9,12 @@ only: a question to the requester, a public reply, the resolution, a public reas
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
@@ -223,7 +225,21 @@ class _Params(dict):
 def ticket_link(number: str, *, for_requester: bool) -> str:
     """Where the message points: the portal page for a requester, the workspace for agents."""
     name = "portal:request" if for_requester else "workspace:ticket"
-    return reverse(name, kwargs={"number": number})
+    if not _PLAIN_NUMBER.fullmatch(number):
+        return reverse(name, kwargs={"number": number})
+    # A delivery batch links thousands of tickets: the URL resolver runs once per process and
+    # page, not per link (the desk's numbers need no quoting).
+    head, _number, tail = _link_pattern(name, get_script_prefix(), get_urlconf()).partition(_NUMBER)
+    return head + number + tail
+
+
+_PLAIN_NUMBER = re.compile(r"[A-Za-z0-9._-]+")
+_NUMBER = "NUMBER"
+
+
+@functools.lru_cache(maxsize=16)
+def _link_pattern(name: str, prefix: str, urlconf: str | None) -> str:
+    return reverse(name, kwargs={"number": _NUMBER})
 
 
 def absolute(path: str) -> str:

@@ -26,7 +26,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # Queries of one drained batch (claim, the batch's predictions and reference data, each
 # reaction's few statements, the events the routing fired, the release), whatever its size.
-BATCH_QUERY_BUDGET = 85
+# (86 since the notifications' INSERT goes through Django's cursor, which counts it: the same
+# statement that psycopg2's execute_values sent unseen before.)
+BATCH_QUERY_BUDGET = 86
 
 
 @pytest.fixture
