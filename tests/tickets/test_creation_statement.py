@@ -1,11 +1,13 @@
 """`ticket_create` writes the ticket, its number, its CREATED entry and its search document in
-one statement (issues #10, #11): the rows are the ones the ORM wrote, the ticket returned is
-the ticket stored, and a new ticket is found by its words as soon as it is committed."""
+one statement, prepared once per database session (issues #10, #11): the rows are the ones the
+ORM wrote, the ticket returned is the ticket stored, and a new ticket is found by its words as
+soon as it is committed."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -129,3 +131,27 @@ def test_a_ticket_just_created_over_the_api_is_found_by_its_words(desk):
         found = client.get("/api/tickets/", {"q": words})
         assert [row["number"] for row in found.json()["results"]] == [number], words
     assert client.get("/api/tickets/", {"q": "printer"}).json()["results"] == []
+
+
+def created_sql(**kwargs) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        services.ticket_create(**kwargs)
+    statements = [q["sql"].split(" ", 2) for q in ctx.captured_queries]
+    return [words[0] for words in statements if words[1:2] == ["tickets_ticket_create"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_statement_is_prepared_once_per_database_session(desk):
+    ticket = {"requester": desk.requester, "title": "VPN"}
+    connection.close()
+    assert created_sql(**ticket) == ["PREPARE", "EXECUTE"]
+    assert created_sql(**ticket) == ["EXECUTE"]
+    # A rolled-back transaction keeps it (PREPARE is not transactional) ...
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.ticket_create(**ticket)
+        raise RuntimeError
+    assert created_sql(**ticket) == ["EXECUTE"]
+    # ... a new session has to prepare it again.
+    connection.close()
+    assert created_sql(**ticket) == ["PREPARE", "EXECUTE"]
+    assert Ticket.objects.filter(title="VPN").count() == 4  # the rolled-back one is gone

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import weakref
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +39,13 @@ CHANNELS = frozenset(Channel.values)  # (`Channel.values` builds its list on eve
 _INSERT_FIELDS = [
     f for f in Ticket._meta.concrete_fields if not f.primary_key and f.attname != "number"
 ]
+# The statement is prepared once per database session (PREPARE lasts as long as the session,
+# whatever happens to transactions): PostgreSQL planned this three-INSERT statement anew for
+# every ticket, ~250 µs of the database's CPU per ticket on the bench desk (docs/benchmarks.md).
+# Named statements need a session per client connection: behind a transaction-pooling
+# PgBouncer this must go back to a plain `cursor.execute(_insert_sql(), params)`.
+_STATEMENT = "tickets_ticket_create"
+_prepared_on: weakref.WeakSet = weakref.WeakSet()  # the driver's connections that have it
 
 
 @functools.cache
@@ -45,13 +53,22 @@ def _insert_sql() -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in _INSERT_FIELDS)
     values = ", ".join(["%s"] * len(_INSERT_FIELDS))
+    # VALUES, not SELECT: a prepared statement's parameters take the columns' types.
     return (
         f"WITH t AS (INSERT INTO {quote(Ticket._meta.db_table)} (number, {columns}) "  # noqa: S608 (names from the model)  # nosec B608
-        f"SELECT %s || lpad(n.v::text, greatest(6, length(n.v::text)), '0'), {values} "
-        "FROM (SELECT nextval('tickets_ticket_number_seq') AS v) n RETURNING id, number), "
+        "VALUES ((SELECT %s || lpad(v::text, greatest(6, length(v::text)), '0') "
+        f"FROM nextval('tickets_ticket_number_seq') v), {values}) RETURNING id, number), "
         f"entry AS ({CREATED_ENTRY_SQL}), document AS ({NEW_DOCUMENT_OF_INSERTED_SQL}) "
         "SELECT id, number FROM t"
     )
+
+
+@functools.cache
+def _prepare_sql() -> tuple[str, int]:
+    """PREPARE of `_insert_sql` (its placeholders numbered) and how many parameters it has."""
+    parts = _insert_sql().split("%s")
+    numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+    return f"PREPARE {_STATEMENT} AS {numbered}", len(parts) - 1
 
 
 def _write_new(ticket: Ticket, created_by: User | None) -> None:
@@ -69,8 +86,12 @@ def _write_new(ticket: Ticket, created_by: User | None) -> None:
         created_entry_params(ticket=ticket, actor=created_by, data={"channel": ticket.channel})
     )
     params.extend(new_document_params(title=ticket.title, description=ticket.description))
+    prepare, count = _prepare_sql()
     with db.cursor() as cursor:
-        cursor.execute(_insert_sql(), params)
+        if db.connection not in _prepared_on:
+            cursor.execute(prepare)
+            _prepared_on.add(db.connection)
+        cursor.execute(f"EXECUTE {_STATEMENT} ({', '.join(['%s'] * count)})", params)
         ticket.pk, ticket.number = cursor.fetchone()
     ticket._state.adding = False
     ticket._state.db = db.alias
