@@ -6,7 +6,8 @@ split into two parts: runs of Chinese characters, segmented with jieba (`cut_for
 "打印机" is also indexed as "打印") into the `simple` configuration; everything else through
 `english` (stemmed: "printers" finds "printer"). A GIN index on each column answers a word in
 a few milliseconds whatever the number of tickets; the services that change those texts call
-`search_document_update` in their transaction, so a search sees the ticket as it is.
+`search_document_update` in their transaction (a new ticket's document is written by the
+statement that inserts it), so a search sees the ticket as it is.
 
 Reading: `search_q(viewer, text)` is the WHERE clause the ticket lists use (the API's and the
 queues' `q=`): an exact ticket number, a requester by user name / e-mail / phone, or the words.
