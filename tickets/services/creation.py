@@ -59,7 +59,9 @@ def _insert_sql() -> str:
         "VALUES ((SELECT %s || lpad(v::text, greatest(6, length(v::text)), '0') "
         f"FROM nextval('tickets_ticket_number_seq') v), {values}) RETURNING id, number), "
         f"entry AS ({CREATED_ENTRY_SQL}), document AS ({NEW_DOCUMENT_OF_INSERTED_SQL}) "
-        "SELECT id, number FROM t"
+        # Fixed result types: a prepared statement whose result type changed (a migration
+        # widening `number`) would fail in sessions that prepared it before.
+        "SELECT id::bigint, number::text FROM t"
     )
 
 
