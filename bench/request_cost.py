@@ -4,7 +4,9 @@
 
 Each request is a WSGI call of Django's handler with the deployed middleware, as gunicorn makes
 it (a requester's token, a JSON body, the response body read and closed): this process's CPU
-(`time.process_time`) and wall time per request, and the SQL queries of one request. With
+(`time.process_time`) and wall time per request, the SQL queries of one request and, when
+PostgreSQL runs on this machine, the CPU its server process for this connection spent per
+request (`db_cpu_ms_per_request_mean`, from /proc: the database's share of the cores). With
 `--profile`, cProfile's top entries by cumulative and by own time over the timed requests.
 `bench_tickets.py --parts create` records the same numbers (`create_request`). The intake
 reactions stay queued (no worker here): what is measured is the web tier's share alone.
@@ -19,6 +21,7 @@ import argparse
 import cProfile
 import io
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -108,6 +111,17 @@ class CreateRequests:
         self.statuses[status[0]] = self.statuses.get(status[0], 0) + 1
 
 
+def backend_cpu_ms(pid: int) -> float | None:
+    """CPU (user + system) the PostgreSQL process serving this connection has used, from
+    /proc; None where the server is not on this machine (or not readable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime, fields 14 and 15 of stat(5), in clock ticks
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
     requests: int, *, profile: bool = False, top: int = 30, dump: str = ""
 ) -> dict[str, Any]:
@@ -123,6 +137,10 @@ def measure(
     with CaptureQueriesContext(connection) as ctx:
         call()
     queries = [q["sql"] for q in ctx.captured_queries]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    backend_before = backend_cpu_ms(backend)
     cpu, wall = [], []
     # CPU time, not wall: the database and Redis waits are not this process's work.
     profiler = cProfile.Profile(time.process_time) if profile else None
@@ -135,6 +153,10 @@ def measure(
         wall.append((time.perf_counter() - started) * 1000)
         if profiler:
             profiler.disable()
+    backend_after = backend_cpu_ms(backend)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend_now,) = cursor.fetchone()
     result: dict[str, Any] = {
         "requests": requests,
         "statuses": dict(sorted(call.statuses.items())),
@@ -143,6 +165,10 @@ def measure(
         "wall_ms_per_request_median": round(statistics.median(wall), 3),
         "queries_per_request": len(queries),
     }
+    if None not in (backend_before, backend_after) and backend_now == backend:
+        # The database's share of the same two cores (its server process for this connection;
+        # clock ticks, so only a mean over many requests means anything).
+        result["db_cpu_ms_per_request_mean"] = round((backend_after - backend_before) / requests, 3)
     if profiler and dump:
         profiler.dump_stats(dump)  # for pstats or snakeviz
     if profiler:

@@ -85,10 +85,19 @@ class InputSerializer(serializers.Serializer):
                 if isinstance(field, serializers.BaseSerializer)
                 or hasattr(field, "child")
                 or hasattr(field, "child_relation")
-                else copy.copy(field)
+                else shallow_copy(field)
             )
             for name, field in self._declared_fields.items()
         }
+
+
+def shallow_copy(field):
+    """What `copy.copy(field)` makes (a new instance sharing the attributes' values), without
+    the pickling protocol's detour `copy.copy` takes for it: a third of the time. DRF's fields
+    define no `__copy__`, `__reduce__` or `__setstate__` that copy.copy would honour."""
+    duplicate = object.__new__(type(field))
+    duplicate.__dict__.update(field.__dict__)
+    return duplicate
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -69,6 +69,29 @@ def event_record(
     )
 
 
+# The CREATED entry of a ticket inserted by the same statement (`tickets.services.creation`):
+# `t` is that INSERT's RETURNING (id, number); the number is the entry's new value, as
+# `event_record(..., new=ticket.number)` writes it. Parameters: `created_entry_params`, in a
+# VALUES list so that a prepared statement takes their types from the columns.
+CREATED_ENTRY_SQL = """
+INSERT INTO tickets_ticketevent (kind, actor_id, data, message, created_at, ticket_id,
+    actor_kind, field, old_value, new_value, is_public)
+VALUES (%s, %s, %s, '', %s, (SELECT id FROM t), %s, '', NULL, (SELECT to_jsonb(number) FROM t),
+    true)
+"""
+
+
+def created_entry_params(*, ticket: Ticket, actor=None, data: dict) -> list[Any]:
+    """The values of CREATED_ENTRY_SQL: the entry `event_record` would write for `ticket`."""
+    return [
+        EventKind.CREATED.value,
+        None if actor is None else actor.pk,
+        Json(data),
+        ticket.created_at,
+        actor_kind_for(ticket, actor),
+    ]
+
+
 def event_row(
     *,
     ticket: Ticket,

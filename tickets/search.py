@@ -6,7 +6,8 @@ split into two parts: runs of Chinese characters, segmented with jieba (`cut_for
 "打印机" is also indexed as "打印") into the `simple` configuration; everything else through
 `english` (stemmed: "printers" finds "printer"). A GIN index on each column answers a word in
 a few milliseconds whatever the number of tickets; the services that change those texts call
-`search_document_update` in their transaction, so a search sees the ticket as it is.
+`search_document_update` in their transaction (a new ticket's document is written by the
+statement that inserts it), so a search sees the ticket as it is.
 
 Reading: `search_q(viewer, text)` is the WHERE clause the ticket lists use (the API's and the
 queues' `q=`): an exact ticket number, a requester by user name / e-mail / phone, or the words.
@@ -83,20 +84,15 @@ ON CONFLICT (ticket_id) DO UPDATE SET public = EXCLUDED.public, staff = EXCLUDED
 """
 
 
-def search_document_update(*, ticket_id: int, new_ticket: Ticket | None = None) -> None:
+def search_document_update(*, ticket_id: int) -> None:
     """Build the ticket's search document again from its number, title, description, replies
-    and notes. Called by the services that change those texts, inside their transaction.
-    `new_ticket`: the ticket just inserted, which has no comments yet; its document is built
-    from the object in hand (one statement instead of three on every channel's intake path)."""
+    and notes. Called by the services that change those texts, inside their transaction."""
     replies, notes = [], []
-    if new_ticket is not None:
-        ticket = new_ticket
-    else:
-        ticket = Ticket.objects.only("number", "title", "description").get(pk=ticket_id)
-        for body, internal in Comment.objects.filter(ticket_id=ticket_id).values_list(
-            "body", "is_internal"
-        ):
-            (notes if internal else replies).append(body)
+    ticket = Ticket.objects.only("number", "title", "description").get(pk=ticket_id)
+    for body, internal in Comment.objects.filter(ticket_id=ticket_id).values_list(
+        "body", "is_internal"
+    ):
+        (notes if internal else replies).append(body)
     parts = [
         ("A", f"{ticket.number} {ticket.title}"),
         ("B", ticket.description),
@@ -108,6 +104,27 @@ def search_document_update(*, ticket_id: int, new_ticket: Ticket | None = None) 
         params.extend(split_text(text))
     with connection.cursor() as cursor:
         cursor.execute(UPSERT_SQL, params)
+
+
+# The document of a ticket inserted by the same statement (`tickets.services.creation`): `t`
+# is that INSERT's RETURNING (id, number). A new ticket has no replies or notes yet: the C and
+# D parts of UPSERT_SQL are empty, so `staff` is `public`. Its number has no Chinese, so
+# `split_text(f"{number} {title}")` is the title's Chinese words, and the number, a space and
+# the title's other text. Parameters: `new_document_params`.
+NEW_DOCUMENT_OF_INSERTED_SQL = """
+INSERT INTO tickets_ticketsearchdocument (ticket_id, public, staff)
+SELECT t.id, p, p
+FROM t, LATERAL (
+    SELECT setweight(
+            to_tsvector('simple', %s) || to_tsvector('english', t.number || ' ' || %s), 'A')
+        || setweight(to_tsvector('simple', %s) || to_tsvector('english', %s), 'B') AS p) doc
+"""
+
+
+def new_document_params(*, title: str, description: str) -> list[str]:
+    """The values of NEW_DOCUMENT_OF_INSERTED_SQL: what `search_document_update` would index
+    for a ticket with this title and description."""
+    return [*split_text(title), *split_text(description)]
 
 
 # The same documents for many new tickets in one statement: no replies or notes yet.

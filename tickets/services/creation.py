@@ -3,7 +3,10 @@ alerts, an agent logging a call), numbered and idempotent by the channel's key."
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import weakref
 from typing import Any
 
 from django.conf import settings
@@ -17,19 +20,83 @@ from catalog.models import Category, InformationSystem, RequestType, SystemModul
 
 from .. import reactions
 from ..choices import Channel, EventKind
-from ..events import event_record, event_record_many, event_row
+from ..events import CREATED_ENTRY_SQL, created_entry_params, event_record_many, event_row
 from ..models import Ticket
-from ..search import search_document_update, search_documents_for_new
+from ..search import (
+    NEW_DOCUMENT_OF_INSERTED_SQL,
+    new_document_params,
+    search_documents_for_new,
+)
 from ..validation import clean_body, clean_title
 from .common import _check_scales, follow_as_actor
 
+CHANNELS = frozenset(Channel.values)  # (`Channel.values` builds its list on every call)
 
-def _next_number(created_at) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval('tickets_ticket_number_seq')")
-        (value,) = cursor.fetchone()
+# The ticket, its CREATED entry and its search document in one statement, numbered by the
+# sequence in it (`{prefix}-{year}-` and at least six digits, as `_insert_many` numbers):
+# one round trip where the ORM took four (the number, the ticket, the entry, the document).
+# Built once per process from the model, so a new column is written as the ORM would.
+_INSERT_FIELDS = [
+    f for f in Ticket._meta.concrete_fields if not f.primary_key and f.attname != "number"
+]
+# The statement is prepared once per database session (PREPARE lasts as long as the session,
+# whatever happens to transactions): PostgreSQL planned this three-INSERT statement anew for
+# every ticket, ~250 µs of the database's CPU per ticket on the bench desk (docs/benchmarks.md).
+# Named statements need a session per client connection: behind a transaction-pooling
+# PgBouncer this must go back to a plain `cursor.execute(_insert_sql(), params)`.
+_STATEMENT = "tickets_ticket_create"
+_prepared_on: weakref.WeakSet = weakref.WeakSet()  # the driver's connections that have it
+
+
+@functools.cache
+def _insert_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _INSERT_FIELDS)
+    values = ", ".join(["%s"] * len(_INSERT_FIELDS))
+    # VALUES, not SELECT: a prepared statement's parameters take the columns' types.
+    return (
+        f"WITH t AS (INSERT INTO {quote(Ticket._meta.db_table)} (number, {columns}) "  # noqa: S608 (names from the model)  # nosec B608
+        "VALUES ((SELECT %s || lpad(v::text, greatest(6, length(v::text)), '0') "
+        f"FROM nextval('tickets_ticket_number_seq') v), {values}) RETURNING id, number), "
+        f"entry AS ({CREATED_ENTRY_SQL}), document AS ({NEW_DOCUMENT_OF_INSERTED_SQL}) "
+        # Fixed result types: a prepared statement whose result type changed (a migration
+        # widening `number`) would fail in sessions that prepared it before.
+        "SELECT id::bigint, number::text FROM t"
+    )
+
+
+@functools.cache
+def _prepare_sql() -> tuple[str, int]:
+    """PREPARE of `_insert_sql` (its placeholders numbered) and how many parameters it has."""
+    parts = _insert_sql().split("%s")
+    numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
+    return f"PREPARE {_STATEMENT} AS {numbered}", len(parts) - 1
+
+
+def _write_new(ticket: Ticket, created_by: User | None) -> None:
+    """INSERT `ticket` (unsaved, no number yet) with its entry and document; it gets its id
+    and number and is then as a saved ticket."""
     prefix = settings.SERVICEDESK["TICKET_NUMBER_PREFIX"]
-    return f"{prefix}-{timezone.localtime(created_at).year}-{value:06d}"
+    params = [f"{prefix}-{timezone.localtime(ticket.created_at).year}-"]
+    # As the ORM's INSERT prepares them (`updated_at` is stamped here); the connection itself,
+    # not the thread-local proxy, which each field would look up again (a third of the cost).
+    db = transaction.get_connection()
+    for field in _INSERT_FIELDS:
+        value = field.pre_save(ticket, True)
+        params.append(None if value is None else field.get_db_prep_save(value, db))
+    params.extend(
+        created_entry_params(ticket=ticket, actor=created_by, data={"channel": ticket.channel})
+    )
+    params.extend(new_document_params(title=ticket.title, description=ticket.description))
+    prepare, count = _prepare_sql()
+    with db.cursor() as cursor:
+        if db.connection not in _prepared_on:
+            cursor.execute(prepare)
+            _prepared_on.add(db.connection)
+        cursor.execute(f"EXECUTE {_STATEMENT} ({', '.join(['%s'] * count)})", params)
+        ticket.pk, ticket.number = cursor.fetchone()
+    ticket._state.adding = False
+    ticket._state.db = db.alias
 
 
 def ticket_create(
@@ -57,7 +124,7 @@ def ticket_create(
     arrive at once. Side effects after commit: TICKET_CREATED reactions (classification,
     routing, SLA timers).
     """
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         raise ValidationError({"channel": [_("Unknown channel.")]})
     if created_by is not None and created_by.pk != requester.pk:
         if not created_by.has_perm("accounts.log_on_behalf"):
@@ -84,8 +151,13 @@ def ticket_create(
         )
         if existing_id is not None:
             return Ticket.objects.get(pk=existing_id), False
+    # The ticket is written by one statement, a transaction of its own. A transaction around
+    # it only where more is written (the agent logging a call follows the ticket), and inside
+    # the caller's transaction a savepoint, so a refused duplicate reference leaves it usable.
+    logs_for_other = created_by is not None and created_by.pk != requester.pk
+    own_transaction = logs_for_other or connection.in_atomic_block
     try:
-        with transaction.atomic():
+        with transaction.atomic() if own_transaction else contextlib.nullcontext():
             ticket = _insert_ticket(
                 requester=requester,
                 created_by=created_by,
@@ -118,19 +190,10 @@ def _insert_ticket(*, requester: User, created_by: User | None, **values: Any) -
         unit=unit,
         unit_path=unit.path if unit else "",
         created_at=now,
-        number=_next_number(now),
         intake_due_at=now if reactions.deferred(reactions.TICKET_CREATED) else None,
         **values,
     )
-    ticket.save(force_insert=True)
-    event_record(
-        ticket=ticket,
-        kind=EventKind.CREATED,
-        actor=created_by,
-        new=ticket.number,
-        data={"channel": ticket.channel},
-    )
-    search_document_update(ticket_id=ticket.pk, new_ticket=ticket)  # findable from its commit on
+    _write_new(ticket, created_by)  # with its entry; findable from its commit on
     follow_as_actor(ticket, created_by)  # an agent who logs a call follows it
     reactions.fire(reactions.TICKET_CREATED, ticket_id=ticket.pk)
     return ticket
@@ -150,7 +213,7 @@ def ticket_create_many(
     reactions handed off once (`reactions.fire_many`). When another delivery inserts one of
     the references at the same moment, the drafts are taken one at a time through
     `ticket_create`, which returns the winner's ticket."""
-    if channel not in Channel.values:
+    if channel not in CHANNELS:
         raise ValidationError({"channel": [_("Unknown channel.")]})
     cleaned = []
     for draft in drafts:
