@@ -282,6 +282,13 @@ def ticket_list(*, viewer: User, filters: TicketFilters | None = None) -> QueryS
     return with_list_relations(queryset).order_by("-id")
 
 
+def ticket_list_ids(*, viewer: User, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
+    """`ticket_list`'s tickets as `{"id": ...}` rows, newest first: what a page is cut on
+    before its rows are read by id (`tickets.api.listing`)."""
+    queryset = apply_filters(visible_tickets(viewer), filters or TicketFilters(), viewer=viewer)
+    return queryset.order_by("-id").values("id")
+
+
 class TicketRow:
     """One row of a queue table: the ticket's own columns and its people's names, without a
     model instance (building 50 tickets, each through django-fsm's `__init__`, cost more than
