@@ -154,9 +154,7 @@ def test_no_filters_is_what_the_serializer_validates_an_empty_query_to(desk):
     request = APIRequestFactory().get("/api/tickets/")
     request.user = desk.admin
     for query in ("", "cursor=abc&page_size=3"):
-        serializer = TicketListQuerySerializer(
-            data=QueryDict(query), context={"request": request}
-        )
+        serializer = TicketListQuerySerializer(data=QueryDict(query), context={"request": request})
         assert serializer.is_valid()
         assert dict(serializer.validated_data) == listing.NO_FILTERS
 
