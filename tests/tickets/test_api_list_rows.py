@@ -197,7 +197,7 @@ def test_a_requester_sees_only_their_own_rows(desk, varied):
     )
 
 
-def test_an_inactive_agent_role_change_shows_at_once(desk, varied):
+def test_a_role_taken_away_shows_on_the_next_request(desk, varied):
     # The permissions come with the person on every request: nothing is kept between them.
     viewer = UserFactory(username="temp", roles=[Role.ADMINISTRATOR])
     client = APIClient()
