@@ -5,9 +5,10 @@
 The companion of `bench_http.py` (which measures the same URLs over HTTP with wrk): each
 request is a WSGI call of Django's handler under the production settings, with the deployed
 middleware, signed in as bench_http's agent by a session cookie, as gunicorn makes it. Per
-path: this process's CPU (`time.process_time`) per request, the statuses and the SQL queries
-of one request; with `--profile`, cProfile's top entries. Paths default to a trivial page (`/`,
-the landing redirect), the API list and the API list of one ticket (its fixed part).
+path: this process's CPU (`time.process_time`) per request, the PostgreSQL backend's CPU per
+request (read from /proc when the server runs on this machine), the statuses and the SQL
+queries of one request; with `--profile`, cProfile's top entries. Paths default to a trivial
+page (`/`, the landing redirect), the API list and the API list of one ticket (its fixed part).
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ def session_cookie() -> str:
     return f"{name}={client.cookies[name].value}"
 
 
+def backend_cpu_ms(pid: int) -> float | None:
+    """CPU time (user + system) the PostgreSQL backend `pid` has used, if this machine runs it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def measure(path: str, cookie: str, requests: int, *, profile: bool, top: int) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -104,6 +114,10 @@ def measure(path: str, cookie: str, requests: int, *, profile: bool, top: int) -
     with CaptureQueriesContext(connection) as ctx:
         call()
     queries = [q["sql"] for q in ctx.captured_queries]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    backend_before = backend_cpu_ms(backend)
     cpu = []
     profiler = cProfile.Profile(time.process_time) if profile else None
     for _ in range(requests):
@@ -114,6 +128,10 @@ def measure(path: str, cookie: str, requests: int, *, profile: bool, top: int) -
         cpu.append((time.process_time() - started_cpu) * 1000)
         if profiler:
             profiler.disable()
+    backend_after = backend_cpu_ms(backend)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        same_backend = cursor.fetchone()[0] == backend
     result: dict[str, Any] = {
         "path": path,
         "requests": requests,
@@ -122,6 +140,13 @@ def measure(path: str, cookie: str, requests: int, *, profile: bool, top: int) -
         "cpu_ms_per_request_median": round(statistics.median(cpu), 3),
         "cpu_ms_per_request_mean": round(statistics.fmean(cpu), 3),
         "queries_per_request": len(queries),
+        # The database's side (planning and running the queries), when it runs here and the
+        # requests kept one connection (clock ticks: 10 ms resolution over all the requests).
+        "db_cpu_ms_per_request": (
+            round((backend_after - backend_before) / requests, 3)
+            if backend_before is not None and backend_after is not None and same_backend
+            else None
+        ),
         "queries": queries,
     }
     if profiler:
@@ -160,6 +185,7 @@ def main() -> None:
             common.log(f"{path} query: {sql[:160]}")
         common.log(
             f"{path}: {result['cpu_ms_per_request_median']} ms CPU (median), "
+            f"database {result['db_cpu_ms_per_request']} ms CPU (mean), "
             f"{result['queries_per_request']} queries, {result['statuses']}"
         )
         results.append(result)

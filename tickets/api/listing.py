@@ -1,5 +1,5 @@
-"""`GET /api/tickets/` built from plain rows: the page's ids cut by the cursor, then one
-precompiled statement for their rows, turned into the list's dicts by one function.
+"""`GET /api/tickets/` built from plain rows: the page's ids cut by the cursor, then two
+precompiled statements for their rows, turned into the list's dicts by one function.
 
 The list view used to cut the page as model instances (django-fsm's `__init__` per ticket), load
 their people and three reference tables in four more ORM queries, and build each row from the
@@ -27,7 +27,8 @@ from ..models import Ticket
 from ..selectors import TicketFilters
 from .serializers import STATUS_LABELS, TicketListQuerySerializer
 
-# The ticket's own columns, in the order of TicketListSerializer.Meta.fields.
+# The ticket's own columns, in the order of TicketListSerializer.Meta.fields, then the keys of
+# the four named relations (team, request type, system, unit).
 _TICKET_COLUMNS = (
     "id",
     "number",
@@ -40,26 +41,24 @@ _TICKET_COLUMNS = (
     "needs_triage",
     "created_at",
     "updated_at",
+    "team_id",
+    "request_type_id",
+    "system_id",
+    "unit_id",
 )
 _PERSON_COLUMNS = ("id", "username", "display_name", "first_name", "last_name")
-_NAMED_COLUMNS = ("id", "code", "name", "name_zh")
-# (alias, model, the ticket's foreign key column) of each relation the row names.
-_PEOPLE = (("r", User, "requester_id"), ("a", User, "assignee_id"))
-_NAMED = (
-    ("tm", Team, "team_id"),
-    ("rt", RequestType, "request_type_id"),
-    ("sy", InformationSystem, "system_id"),
-    ("un", OrgUnit, "unit_id"),
-)
+_PEOPLE = (("r", "requester_id"), ("a", "assignee_id"))
+_NAMED = (Team, RequestType, InformationSystem, OrgUnit)  # in the order of the keys above
+_FIRST_KEY = _TICKET_COLUMNS.index("team_id")
 
 
 def _rows_sql() -> str:
     columns = [f't."{c}"' for c in _TICKET_COLUMNS]
     joins = []
-    for alias, model, fk in (*_PEOPLE, *_NAMED):
-        names = _PERSON_COLUMNS if model is User else _NAMED_COLUMNS
-        columns += [f'{alias}."{c}"' for c in names]
-        joins.append(f'LEFT JOIN "{model._meta.db_table}" {alias} ON {alias}."id" = t."{fk}"')
+    users = User._meta.db_table
+    for alias, fk in _PEOPLE:
+        columns += [f'{alias}."{c}"' for c in _PERSON_COLUMNS]
+        joins.append(f'LEFT JOIN "{users}" {alias} ON {alias}."id" = t."{fk}"')
     # Table and column names from the models' metadata; the ids are a parameter.
     return (
         f'SELECT {", ".join(columns)} FROM "{Ticket._meta.db_table}" t '  # noqa: S608  # nosec B608
@@ -68,7 +67,28 @@ def _rows_sql() -> str:
     )
 
 
+# The rows join only the two people: joining the four reference tables too made PostgreSQL
+# plan the seven-table statement for 1.7 ms (in a warm connection) to run it in 0.3 ms; the
+# three-table one plans in 0.2 ms, the names' statement below in 0.07 ms.
 ROWS_SQL = _rows_sql()
+# One part per reference table, for the keys the page names (table names from the models).
+_NAMES_SQL = [
+    f'SELECT {i}, "id", "code", "name", "name_zh" FROM "{m._meta.db_table}" '  # noqa: S608  # nosec B608
+    'WHERE "id" = ANY(%s)'
+    for i, m in enumerate(_NAMED)
+]
+
+
+def _names(rows: list[tuple]) -> dict[tuple[int, int], tuple[str, str, str]]:
+    """(relation index, id) → (code, name, Chinese name) of the reference rows the page names,
+    in one statement (none when no row names any)."""
+    keys = [sorted({row[_FIRST_KEY + i] for row in rows} - {None}) for i in range(len(_NAMED))]
+    parts = [(sql, ids) for sql, ids in zip(_NAMES_SQL, keys, strict=True) if ids]
+    if not parts:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(sql for sql, _ids in parts), [ids for _sql, ids in parts])
+        return {(i, pk): (code, name, name_zh) for i, pk, code, name, name_zh in cursor.fetchall()}
 
 
 def iso_datetime(value: datetime | None, zone: tzinfo) -> str | None:
@@ -88,12 +108,13 @@ def _person(row: tuple, start: int) -> dict | None:
     return {"id": pk, "username": username, "name": name}
 
 
-def _named(row: tuple, start: int, chinese: bool) -> dict | None:
-    pk, code, name, name_zh = row[start : start + 4]
-    if pk is None:
-        return None
+def _named(names: dict, key: tuple[int, int | None], chinese: bool) -> dict | None:
+    found = names.get(key) if key[1] is not None else None
+    if found is None:
+        return None  # none set (or deleted between the two reads)
+    code, name, name_zh = found
     # As LocalizedNameMixin.label.
-    return {"id": pk, "code": code, "name": name_zh if chinese and name_zh else name}
+    return {"id": key[1], "code": code, "name": name_zh if chinese and name_zh else name}
 
 
 _labels_by_language: dict[str, dict[str, str]] = {}
@@ -111,13 +132,16 @@ def _status_labels(language: str) -> dict[str, str]:
 
 def list_rows(ids: list[int]) -> list[dict]:
     """TicketListSerializer's output for the tickets of `ids` (already chosen through the
-    viewer's scope), in that order, read in one query; labels in the active language, times
+    viewer's scope), in that order: their rows with their people, then the names of their
+    teams, request types, systems and units (two queries); labels in the active language, times
     in the active time zone."""
     if not ids:
         return []
     with connection.cursor() as cursor:
         cursor.execute(ROWS_SQL, [list(ids)])
-        rows = {row[0]: row for row in cursor.fetchall()}
+        fetched = cursor.fetchall()
+    names = _names(fetched)
+    rows = {row[0]: row for row in fetched}
     language = get_language() or ""
     chinese = language.startswith("zh")
     zone = timezone.get_current_timezone()
@@ -140,12 +164,12 @@ def list_rows(ids: list[int]) -> list[dict]:
                 "channel": row[6],
                 "tier": row[7],
                 "needs_triage": row[8],
-                "requester": _person(row, 11),
-                "assignee": _person(row, 16),
-                "team": _named(row, 21, chinese),
-                "request_type": _named(row, 25, chinese),
-                "system": _named(row, 29, chinese),
-                "unit": _named(row, 33, chinese),
+                "requester": _person(row, 15),
+                "assignee": _person(row, 20),
+                "team": _named(names, (0, row[11]), chinese),
+                "request_type": _named(names, (1, row[12]), chinese),
+                "system": _named(names, (2, row[13]), chinese),
+                "unit": _named(names, (3, row[14]), chinese),
                 "created_at": iso_datetime(row[9], zone),
                 "updated_at": iso_datetime(row[10], zone),
             }
