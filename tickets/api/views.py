@@ -163,7 +163,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         """Tickets you may see, newest first, 50 a page (`next`/`previous` cursors)."""
         # The page is cut on the tickets' ids (scope, filters and cursor as always), then its
-        # rows are read in one statement and shaped without model instances (`listing`).
+        # rows are read by two statements and shaped without model instances (`listing`).
         ids = selectors.ticket_list_ids(viewer=request.user, filters=listing.list_filters(request))
         page = self.paginate_queryset(ids)
         return self.get_paginated_response(listing.list_rows([row["id"] for row in page]))
