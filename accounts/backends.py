@@ -5,14 +5,20 @@ Django's `ModelBackend` does that in two queries (direct and through groups), ea
 permissions, content types, groups and users; PostgreSQL spent over a millisecond planning
 them. Roles here are groups, so both sets come from one small statement over the link tables,
 which also names the person's roles (groups).
+
+A signed-in browser's request loads its person by id (`get_user`, from the session) and then,
+on its first capability check, those permissions: two round trips, the first compiled by the ORM
+for every request. Both come from one statement written once per process instead
+(`USER_SQL`); the row becomes the model instance the ORM would make (`Model.from_db`).
 """
 
 from __future__ import annotations
 
 from axes.backends import AxesStandaloneBackend
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
-from django.db import connection
+from django.db import connection, connections, router
 
 # The tables are Django's and this app's defaults (auth, contenttypes, accounts.User's two
 # many-to-many links); tests/accounts/test_backends.py checks the result against ModelBackend.
@@ -30,6 +36,50 @@ PERMISSIONS_SQL = """
     SELECT NULL, g.name FROM auth_group g JOIN accounts_user_groups ug ON ug.group_id = g.id
     WHERE ug.user_id = %(user)s
 """
+
+
+# The person's row and, as one two-column array, what PERMISSIONS_SQL gives for them.
+USER_SQL = """
+    SELECT {columns}, ARRAY(
+        SELECT ARRAY[perms.app_label, perms.codename]::text[] FROM ({permissions}) perms
+    )
+    FROM {users} u WHERE u.id = %(user)s
+"""
+_user_statement: tuple[str, list[str]] | None = None
+
+
+def _user_sql() -> tuple[str, list[str]]:
+    global _user_statement
+    if _user_statement is None:
+        fields = get_user_model()._meta.concrete_fields
+        # Column and table names from the model's metadata; the id is a parameter.
+        sql = USER_SQL.format(
+            columns=", ".join(f'u."{f.column}"' for f in fields),
+            permissions=PERMISSIONS_SQL,
+            users=f'"{get_user_model()._meta.db_table}"',
+        )
+        _user_statement = (sql, [f.attname for f in fields])
+    return _user_statement
+
+
+def user_with_permissions(user_id: int):
+    """The person of `user_id` with their permissions and roles already loaded (as
+    `get_all_permissions` would load them), or None."""
+    sql, names = _user_sql()
+    model = get_user_model()
+    alias = router.db_for_read(model)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, {"user": user_id})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    user = model.from_db(alias, names, row[:-1])
+    if user.is_active and not user.is_superuser:
+        # A superuser's set is every permission, read when first asked, as before.
+        rows = row[-1]
+        user._role_names = {name for app_label, name in rows if app_label is None}
+        user._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows if app_label}
+    return user
 
 
 class DeskModelBackend(AxesStandaloneBackend, ModelBackend):
@@ -51,6 +101,11 @@ class DeskModelBackend(AxesStandaloneBackend, ModelBackend):
         return ModelBackend.authenticate(
             self, request, username=username, password=password, **kwargs
         )
+
+    def get_user(self, user_id):
+        """ModelBackend's `get_user` (an inactive person is nobody), in one statement."""
+        user = user_with_permissions(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

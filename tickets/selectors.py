@@ -336,6 +336,14 @@ def ticket_list(
     return queryset.order_by("-id")
 
 
+def ticket_list_ids(*, viewer: User, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
+    """`ticket_list`'s tickets as `{"id": ...}` rows, newest first: what a page is cut on
+    before its rows are read by id (`tickets.api.listing`)."""
+    queryset = apply_filters(visible_tickets(viewer), filters or TicketFilters(), viewer=viewer)
+    return queryset.order_by("-id").values("id")
+
+
+
 def ticket_get(
     *,
     viewer: User,

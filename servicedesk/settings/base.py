@@ -189,6 +189,11 @@ CACHES = {
     }
 }
 
+# Sessions are written to PostgreSQL and read from the cache (servicedesk/sessions.py): a
+# signed-in request no longer reads its session row. A cached copy lives at most this long.
+SESSION_ENGINE = "servicedesk.sessions"
+SESSION_CACHE_SECONDS = env_int("SESSION_CACHE_SECONDS", 600)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
