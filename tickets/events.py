@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+from psycopg2.extras import Json
 
 from .choices import ActorKind, EventKind
 from .models import Ticket, TicketEvent

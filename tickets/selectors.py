@@ -343,7 +343,6 @@ def ticket_list_ids(*, viewer: User, filters: TicketFilters | None = None) -> Qu
     return queryset.order_by("-id").values("id")
 
 
-
 def ticket_get(
     *,
     viewer: User,
