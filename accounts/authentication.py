@@ -1,7 +1,9 @@
 """API authentication: DRF's token scheme, loading the person's unit with the token.
 
 Intake reads the requester's unit for every new ticket (the ticket is filed under it), so it
-comes in the same query as the token and the person.
+comes in the same query as the token and the person; so do the person's permissions and roles
+(`accounts.backends.PERMISSIONS_SQL`), which every API view checks: a second round trip that
+PostgreSQL planned afresh for every request (0.36-0.43 ms of its CPU, bench/request_cost.py).
 
 The query is written once per process rather than built by the ORM for every request:
 compiling the three-table `select_related` was half of the authentication's Python time and
@@ -15,6 +17,8 @@ from django.db import connections, router
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
+
+from .backends import PERMISSIONS_SQL
 
 _statements: dict = {}  # per token model: (SQL, [(model, field names, column count)])
 
@@ -31,6 +35,12 @@ def _token_statement(token_model):
             columns += [f'{alias}."{f.column}"' for f in fields]
         token_table, user_table, unit_table = (
             f'"{m._meta.db_table}"' for m in (token_model, user_model, unit_model)
+        )
+        # The permissions' statement with the token's person in place of its parameter.
+        permissions = PERMISSIONS_SQL.replace("%(user)s", 't."user_id"')
+        # A constant statement, no input in it.
+        columns.append(
+            f"ARRAY(SELECT ARRAY[perms.app_label, perms.codename]::text[] FROM ({permissions}) perms)"  # noqa: S608,E501  # nosec B608
         )
         # Table and column names from the models' metadata; the key is a parameter.
         sql = (
@@ -60,6 +70,12 @@ def token_with_person(token_model, key: str):
         instances.append(None if is_null else model.from_db(alias, names, values))
     token, user, unit = instances
     user.unit = unit  # the LEFT JOIN's unit, or None: no further query either way
+    if user.is_active and not user.is_superuser:
+        # As the backend's `get_user` does: a superuser's set is every permission, read when
+        # first asked.
+        rows = row[-1]
+        user._role_names = {name for app_label, name in rows if app_label is None}
+        user._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows if app_label}
     token.user = user
     return token
 

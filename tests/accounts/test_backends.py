@@ -67,6 +67,33 @@ def test_a_token_brings_the_person_and_their_unit_in_one_query():
     assert len(queries) == 1
 
 
+def test_a_token_brings_the_persons_permissions_and_roles_in_the_same_query():
+    from django.contrib.auth.backends import ModelBackend
+
+    from accounts.authentication import DeskTokenAuthentication
+
+    user = UserFactory(roles=[Role.FRONT_TIER1, Role.MANAGER])
+    user.user_permissions.add(Permission.objects.get(codename="view_reports"))
+    token = Token.objects.create(user=user)
+    expected = ModelBackend().get_all_permissions(_fresh(user))
+
+    with CaptureQueriesContext(connection) as queries:
+        person, _token = DeskTokenAuthentication().authenticate_credentials(token.key)
+        assert person.get_all_permissions() == expected
+        assert "accounts.view_reports" in expected
+        assert person.role_names == {str(Role.FRONT_TIER1), str(Role.MANAGER)}
+        assert not person.has_perm("accounts.nonexistent")
+    assert len(queries) == 1
+
+
+def test_a_superusers_token_still_has_every_permission():
+    from accounts.authentication import DeskTokenAuthentication
+
+    token = Token.objects.create(user=UserFactory(is_superuser=True))
+    person, _token = DeskTokenAuthentication().authenticate_credentials(token.key)
+    assert len(person.get_all_permissions()) == Permission.objects.count()
+
+
 @pytest.mark.parametrize("header", ["Token nonsense", "Token "])
 def test_a_wrong_token_is_401(header):
     client = APIClient()

@@ -40,18 +40,18 @@ def token_client(desk):
 
 
 @pytest.mark.django_db(transaction=True)  # as deployed: no transaction around the request
-def test_a_creation_costs_three_queries(desk, token_client, reactions_in_worker):
+def test_a_creation_costs_two_queries(desk, token_client, reactions_in_worker):
     token_client.post("/api/tickets/", {"title": "warm-up"}, format="json")
     with CaptureQueriesContext(connection) as ctx:
         response = token_client.post("/api/tickets/", BODY, format="json")
     assert response.status_code == 201, response.content
     sql = [q["sql"] for q in ctx.captured_queries]
-    assert len(sql) == 3, "\n".join(sql)
-    # The token with its person and unit; the person's permissions; then one statement, its
-    # own transaction: the number, the ticket, its creation entry, its search document.
+    assert len(sql) == 2, "\n".join(sql)
+    # The token with its person, unit, permissions and roles; then one statement, its own
+    # transaction: the number, the ticket, its creation entry, its search document.
     assert 'FROM "authtoken_token"' in sql[0] and '"accounts_orgunit"' in sql[0]
-    assert "auth_permission" in sql[1]
-    assert sql[2].startswith("EXECUTE tickets_ticket_create (")  # prepared by the warm-up
+    assert "auth_permission" in sql[0]
+    assert sql[1].startswith("EXECUTE tickets_ticket_create (")  # prepared by the warm-up
     ticket = Ticket.objects.get(pk=response.json()["id"])
     assert (ticket.title, ticket.requester_id) == (BODY["title"], desk.requester.pk)
     assert ticket.intake_due_at is not None  # the worker's to route

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # Queries of one drained batch (claim, the batch's predictions and reference data, each
 # reaction's few statements, the events the routing fired, the release), whatever its size.
 # (86 since the notifications' INSERT goes through Django's cursor, which counts it: the same
-# statement that psycopg2's execute_values sent unseen before.)
-BATCH_QUERY_BUDGET = 86
+# statement that psycopg2's execute_values sent unseen before; 87 since a hand-over asks the
+# SLA dashboard's summary whether any of the batch's tickets is flagged: one read, no lock.)
+BATCH_QUERY_BUDGET = 87
 
 
 @pytest.fixture
