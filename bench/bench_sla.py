@@ -11,10 +11,11 @@ On the database `bench/generate.py` filled (1,000,000 tickets):
 (b) A sweep with nothing due: median / p90 ms of `sla.sweep` (selecting due ids through the
     three partial indexes), and its query count.
 (c) 10,000 breached timers end to end: resolution timers of 10,000 queued or in-progress
-    tickets are made due; a real Celery worker (prefork, concurrency 2) receives one
-    `sla.sweep` from the broker, fans out, marks, escalates (moves each ticket to the next
-    team in bulk, where that team's strategy assigns it; logs, reacts, all as batches) and
-    delivers the notifications (inbox, and
+    tickets are made due; the real Celery workers as deployed (the main worker, prefork,
+    concurrency 2, and the delivery worker, concurrency 1: `WORKERS`) receive one
+    `sla.sweep` from the broker, fan out, mark, escalate (move each ticket to the next
+    team in bulk, where that team's strategy assigns it; log, react, all as batches) and
+    deliver the notifications (inbox, and
     e-mail through Django's locmem backend: the SMTP round trip is not measured). Measured from
     the sweep's enqueue until every timer is breached and escalated and no notification is
     pending; also the CPU the worker processes and their PostgreSQL sessions spent on it, and
@@ -195,7 +196,15 @@ def make_breaches(count: int, exclude: list[int] | tuple = ()) -> list[int]:
         return [row[0] for row in cur.fetchall()]
 
 
-def start_worker(quick: bool, log_path: Path) -> subprocess.Popen:
+# The workers as `make run` (scripts/runall.py) and docker-compose.yml run them: the main
+# worker (queue `celery`: the sweep, escalation, reactions; concurrency 2) and the delivery
+# worker (queue `delivery`: e-mail and chat; concurrency 1), so a slow mail server never
+# delays the sweep. Until 2026-12-06 the bench ran one worker of concurrency 2 on both
+# queues, where the deliveries took turns with the sweep's chunks.
+WORKERS = (("bench-sla", "celery", 2), ("bench-sla-delivery", "delivery", 1))
+
+
+def start_worker(quick: bool, log_path: Path, name: str, queues: str, concurrency: int):
     env = common.bench_env(quick)
     env["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
     env["LOG_LEVEL"] = "WARNING"
@@ -209,14 +218,14 @@ def start_worker(quick: bool, log_path: Path) -> subprocess.Popen:
             "servicedesk",
             "worker",
             "--pool=prefork",
-            "--concurrency=2",
+            f"--concurrency={concurrency}",
             "--loglevel=INFO",
-            # Deliveries run on their own queue (CELERY_TASK_ROUTES): without it the bench
-            # waited its whole deadline for notifications nobody sent.
+            # Deliveries run on their own queue (CELERY_TASK_ROUTES): a worker must consume
+            # it, or the bench waits its whole deadline for notifications nobody sent.
             "-Q",
-            "celery,delivery",
+            queues,
             "-n",
-            "bench-sla@%h",
+            f"{name}@%h",
         ],
         cwd=common.ROOT,
         env=env,
@@ -300,10 +309,13 @@ def breach_end_to_end(quick: bool, count: int) -> dict:
 
     redis.Redis.from_url(common.redis_url()).flushdb()
     # A bench log only, named by the process id.
-    log_path = Path("/tmp") / f"bench-sla-worker-{os.getpid()}.log"  # nosec B108
-    worker = start_worker(quick, log_path)
+    workers = []
+    for name, queues, concurrency in WORKERS:
+        log_path = Path("/tmp") / f"{name}-{os.getpid()}.log"  # nosec B108
+        workers.append((start_worker(quick, log_path, name, queues, concurrency), log_path))
     try:
-        wait_ready(log_path, worker)
+        for worker, log_path in workers:
+            wait_ready(log_path, worker)
         ids = make_breaches(count)
         if len(ids) < count:
             common.log(f"only {len(ids):,} tickets left to escalate; replenishing")
@@ -317,7 +329,8 @@ def breach_end_to_end(quick: bool, count: int) -> dict:
             (event_floor,) = cur.fetchone()
             cur.execute("SELECT coalesce(max(id), 0) FROM notifications_notification")
             (notification_floor,) = cur.fetchone()
-        worker_cpu_before = _cpu_seconds(_group_pids(worker.pid))
+        worker_pids = [pid for worker, _log in workers for pid in _group_pids(worker.pid)]
+        worker_cpu_before = _cpu_seconds(worker_pids)
         # The database sessions' CPU, sampled while polling: Celery may close a task's
         # connection after it, so a session's last reading is kept when it is gone.
         db_before = _cpu_by_pid(_db_backend_pids())
@@ -325,12 +338,15 @@ def breach_end_to_end(quick: bool, count: int) -> dict:
         started = time.monotonic()
         tasks.sweep.delay()
         done = False
+        escalated_at = None
         while time.monotonic() - started < DEADLINE_S:
             db_seen.update(_cpu_by_pid(_db_backend_pids()))
             escalated = SlaTimer.objects.filter(
                 pk__in=ids, breached_at__isnull=False, escalation_level__gte=1
             ).count()
             if escalated == len(ids):
+                if escalated_at is None:
+                    escalated_at = time.monotonic() - started
                 pending = Notification.objects.filter(
                     pk__gt=notification_floor, status="pending"
                 ).exists()
@@ -339,12 +355,13 @@ def breach_end_to_end(quick: bool, count: int) -> dict:
                     break
             time.sleep(0.25)
         elapsed = time.monotonic() - started
-        worker_cpu = _cpu_seconds(_group_pids(worker.pid)) - worker_cpu_before
+        worker_cpu = _cpu_seconds(worker_pids) - worker_cpu_before
         db_seen.update(_cpu_by_pid(_db_backend_pids()))
         db_cpu = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_seen.items())
         load = os.getloadavg()[0]
     finally:
-        stop_worker(worker)
+        for worker, _log in workers:
+            stop_worker(worker)
     events = TicketEvent.objects.filter(pk__gt=event_floor)
     notifications = Notification.objects.filter(pk__gt=notification_floor)
     return {
@@ -352,12 +369,14 @@ def breach_end_to_end(quick: bool, count: int) -> dict:
         "breach_requested": count,
         "breach_end_to_end_s": round(elapsed, 2),
         "breach_completed": done,
+        # When the last timer was escalated; the rest is the notifications' delivery.
+        "breach_escalated_s": None if escalated_at is None else round(escalated_at, 2),
         "breach_events": events.filter(kind=EventKind.SLA_BREACHED).count(),
         "escalation_events": events.filter(kind=EventKind.ESCALATED).count(),
         "reassigned": events.filter(kind=EventKind.TEAM_CHANGED).count(),
         "notifications": notifications.count(),
         "notifications_sent": notifications.filter(status="sent").count(),
-        "worker_concurrency": 2,
+        "workers": {name: f"queue {queues}, concurrency {n}" for name, queues, n in WORKERS},
         # CPU the work itself took (worker processes + their PostgreSQL sessions), and what two
         # otherwise idle cores would need for it: the elapsed time above includes waiting for
         # the CPU whenever the machine is busy with other work (see load_avg_1m).
