@@ -257,16 +257,9 @@ def wait_ready(log_path: Path, process: subprocess.Popen) -> None:
 
 
 def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
-    """User + system CPU seconds of these processes so far (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    result = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        result[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return result
+    """User + system CPU seconds of these processes so far (those still running)."""
+    used = {pid: common.process_cpu_ms(pid) for pid in pids}
+    return {pid: ms / 1000 for pid, ms in used.items() if ms is not None}
 
 
 def _cpu_seconds(pids: list[int]) -> float:

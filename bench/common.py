@@ -131,6 +131,30 @@ def count_queries(fn: Callable[[], Any]) -> int:
     return len(ctx.captured_queries)
 
 
+def process_cpu_ms(pid: int) -> float | None:
+    """CPU time (user + system, ms) process `pid` has used so far, from Linux's /proc (fields
+    14 and 15 of stat(5), in clock ticks); None where it is not on this machine or not
+    readable (a PostgreSQL backend of a remote server)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def profile_texts(profiler, top: int) -> dict[str, str]:
+    """A cProfile run's top entries by cumulative and by own time, as pstats prints them."""
+    import io
+    import pstats
+
+    texts = {}
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
+        texts[f"profile_{order}"] = out.getvalue()
+    return texts
+
+
 def emit(result: dict[str, Any]) -> None:
     """The one JSON object on the last line that run_all collects."""
     print(json.dumps(result, ensure_ascii=False, default=str), flush=True)

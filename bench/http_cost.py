@@ -17,7 +17,6 @@ import argparse
 import cProfile
 import io
 import os
-import pstats
 import statistics
 import sys
 import time
@@ -95,15 +94,6 @@ def session_cookie() -> str:
     return f"{name}={client.cookies[name].value}"
 
 
-def backend_cpu_ms(pid: int) -> float | None:
-    """CPU time (user + system) the PostgreSQL backend `pid` has used, if this machine runs it."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
-
-
 def measure(path: str, cookie: str, requests: int, *, profile: bool, top: int) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -117,7 +107,7 @@ def measure(path: str, cookie: str, requests: int, *, profile: bool, top: int) -
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
-    backend_before = backend_cpu_ms(backend)
+    backend_before = common.process_cpu_ms(backend)
     cpu = []
     profiler = cProfile.Profile(time.process_time) if profile else None
     for _ in range(requests):
@@ -128,7 +118,7 @@ def measure(path: str, cookie: str, requests: int, *, profile: bool, top: int) -
         cpu.append((time.process_time() - started_cpu) * 1000)
         if profiler:
             profiler.disable()
-    backend_after = backend_cpu_ms(backend)
+    backend_after = common.process_cpu_ms(backend)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         same_backend = cursor.fetchone()[0] == backend
@@ -150,10 +140,7 @@ def measure(path: str, cookie: str, requests: int, *, profile: bool, top: int) -
         "queries": queries,
     }
     if profiler:
-        for order in ("cumulative", "tottime"):
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
-            result[f"profile_{order}"] = out.getvalue()
+        result.update(common.profile_texts(profiler, top))
     return result
 
 

@@ -21,8 +21,6 @@ import argparse
 import cProfile
 import io
 import json
-import os
-import pstats
 import statistics
 import sys
 import time
@@ -111,17 +109,6 @@ class CreateRequests:
         self.statuses[status[0]] = self.statuses.get(status[0], 0) + 1
 
 
-def backend_cpu_ms(pid: int) -> float | None:
-    """CPU (user + system) the PostgreSQL process serving this connection has used, from
-    /proc; None where the server is not on this machine (or not readable)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    # utime and stime, fields 14 and 15 of stat(5), in clock ticks
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
-
-
 def measure(
     requests: int, *, profile: bool = False, top: int = 30, dump: str = ""
 ) -> dict[str, Any]:
@@ -140,7 +127,7 @@ def measure(
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (backend,) = cursor.fetchone()
-    backend_before = backend_cpu_ms(backend)
+    backend_before = common.process_cpu_ms(backend)
     cpu, wall = [], []
     # CPU time, not wall: the database and Redis waits are not this process's work.
     profiler = cProfile.Profile(time.process_time) if profile else None
@@ -153,7 +140,7 @@ def measure(
         wall.append((time.perf_counter() - started) * 1000)
         if profiler:
             profiler.disable()
-    backend_after = backend_cpu_ms(backend)
+    backend_after = common.process_cpu_ms(backend)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (backend_now,) = cursor.fetchone()
@@ -172,10 +159,7 @@ def measure(
     if profiler and dump:
         profiler.dump_stats(dump)  # for pstats or snakeviz
     if profiler:
-        for order in ("cumulative", "tottime"):
-            out = io.StringIO()
-            pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
-            result[f"profile_{order}"] = out.getvalue()
+        result.update(common.profile_texts(profiler, top))
     result["queries"] = queries
     return result
 
