@@ -17,8 +17,9 @@ from __future__ import annotations
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db import connection, connections, router
+from django.db.models import Exists, OuterRef, Q
 
 # The tables are Django's and this app's defaults (auth, contenttypes, accounts.User's two
 # many-to-many links); tests/accounts/test_backends.py checks the result against ModelBackend.
@@ -126,3 +127,32 @@ class DeskModelBackend(AxesStandaloneBackend, ModelBackend):
             # page's menu asks): rows without an app label are group names.
             user_obj._role_names = {name for app_label, name in rows if app_label is None}
         return {f"{app_label}.{codename}" for app_label, codename in rows if app_label}
+
+
+def holding_q(perm: str, prefix: str = "") -> Q:
+    """Rows whose person (the model itself, or the user relation named by `prefix`, such as
+    "user__") is an active holder of the capability `perm` ("app_label.codename"): directly,
+    through a role (group), or as a superuser — what `User.objects.with_perm(perm)` selects.
+
+    `with_perm` filters by `id IN (a subquery over every person of the desk)`, which
+    PostgreSQL evaluates for all of them (7–23 ms at 20,000 people, once per team and batch
+    in automatic assignment); these correlated EXISTS run only for the rows the outer query
+    already narrowed (a team's members)."""
+    app_label, codename = perm.split(".", 1)
+    person = OuterRef(prefix.removesuffix("__") or "pk")
+    user_model = get_user_model()
+    # Narrow link-table lookups by the permission's id: a join through groups, permissions
+    # and content types per EXISTS cost PostgreSQL ~5 ms to plan.
+    permission = Permission.objects.filter(
+        codename=codename, content_type__app_label=app_label
+    ).values("pk")
+    direct = user_model.user_permissions.through.objects.filter(
+        user_id=person, permission_id__in=permission
+    )
+    roles = Group.permissions.through.objects.filter(permission_id__in=permission)
+    via_role = user_model.groups.through.objects.filter(
+        user_id=person, group_id__in=roles.values("group_id")
+    )
+    return Q(**{f"{prefix}is_active": True}) & (
+        Q(**{f"{prefix}is_superuser": True}) | Exists(direct) | Exists(via_role)
+    )

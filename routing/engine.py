@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db.models import Case, IntegerField, Sum, Value, When
 from django.utils.translation import gettext as _
 
+from accounts.backends import holding_q
 from accounts.choices import AssignmentStrategy, Tier
 from accounts.models import Team, TeamMembership
 from catalog.choices import Flow
@@ -529,11 +529,9 @@ def choose_team(ticket: Ticket, decision: Decision) -> tuple[Team | None, str]:
 
 def eligible_memberships(team: Team) -> list[TeamMembership]:
     """Members who can take tickets now: active agents not marked away, by user id."""
-    agents = get_user_model().objects.with_perm("accounts.handle_tickets")
     return list(
-        TeamMembership.objects.filter(
-            team=team, user__is_active=True, user__is_away=False, user__in=agents
-        )
+        TeamMembership.objects.filter(team=team, user__is_away=False)
+        .filter(holding_q("accounts.handle_tickets", prefix="user__"))
         .select_related("user")
         .order_by("user_id")
     )

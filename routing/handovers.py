@@ -20,17 +20,46 @@ from .turns import TeamTurns
 logger = logging.getLogger(__name__)
 
 
+def choose_for_handovers(*, tickets: list) -> list[tuple]:
+    """The assignees the receiving teams' strategies give hand-overs the ticket core is making
+    (tickets locked and already moved, queued and unassigned, in memory), as (ticket, person,
+    why), chosen as `routing_assign_in_team_many` chooses: every team's assignment lock, each
+    team's members, loads and turn read once, the turns stored. Only choices: tickets a team
+    leaves in its queue (by hand, by skills, nobody eligible) are left to the
+    ASSIGNMENT_CHANGED reaction, which notes why (`tickets.wiring.HANDOVER_ASSIGNMENT`)."""
+    candidates = [
+        t
+        for t in sorted(tickets, key=lambda t: t.pk)
+        if t.team is not None
+        and t.team.assignment_strategy
+        in (AssignmentStrategy.ROUND_ROBIN, AssignmentStrategy.LEAST_LOADED)
+    ]
+    if not candidates:
+        return []
+    # Only the receiving teams' locks: a chunk handing over to the middle office does not
+    # wait for one handing over to the back office.
+    routing_lock_assignment(ticket.team_id for ticket in candidates)
+    turns = TeamTurns()
+    chosen = []
+    for ticket in candidates:
+        assignee, why = turns.choose(ticket, ticket.team, ticket.priority)
+        if assignee is not None:
+            chosen.append((ticket, assignee, why))
+    turns.save(ticket.team_id for ticket, _assignee, _why in chosen)
+    return chosen
+
+
 def routing_assign_in_team_many(*, handovers: dict[int, int]) -> list[int]:
     """`routing_assign_in_team` for many hand-overs at once ({ticket_id: team_id}: an SLA
-    sweep's escalations), in a few statements: every team's assignment lock taken in team
-    order, the tickets locked in one query, each team's members, loads and round-robin turn
-    read once and kept in memory as the batch assigns (as if the tickets came one after
+    sweep's escalations), in a few statements: the receiving teams' assignment locks taken in
+    team order, the tickets locked in one query, each team's members, loads and round-robin
+    turn read once and kept in memory as the batch assigns (as if the tickets came one after
     another), then one bulk assignment (`ticket_assign_queued_many`) and one INSERT of the
     notes of tickets left in the queue. Tickets no longer queued, unassigned, for that team
     are left alone. Returns the ids to assign one by one (teams assigning by skills)."""
     if not handovers:
         return []
-    routing_lock_assignment()
+    routing_lock_assignment(handovers.values())
     tickets = ticket_services.lock_new_tickets(list(handovers))
     teams = Team.objects.in_bulk(set(handovers.values()))
     turns = TeamTurns()

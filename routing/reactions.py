@@ -7,6 +7,8 @@ import logging
 from django.utils.translation import gettext as _
 
 from tickets import wiring
+from tickets.choices import Status
+from tickets.models import Ticket
 
 from . import handovers, services
 
@@ -57,6 +59,15 @@ def on_assignments_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
         and p.get("new_team_id") not in (None, p.get("old_team_id"))
         and p.get("new_assignee_id") is None
     }
+    if handed:
+        # Hand-overs the escalation already assigned in its own write
+        # (tickets.wiring.HANDOVER_ASSIGNMENT) need nothing: one read spares them the
+        # assignment locks.
+        handed = set(
+            Ticket.objects.filter(
+                pk__in=handed, status=Status.QUEUED, assignee__isnull=True
+            ).values_list("pk", flat=True)
+        )
     if not handed:
         return {}
     # Every hand-over of the batch assigned in bulk; the few it leaves (teams assigning by

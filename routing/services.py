@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,11 +185,12 @@ def _maybe_logging_agents(ticket: Ticket) -> bool:
     )
 
 
-def routing_lock_assignment() -> None:
-    """Take every team's assignment lock (its round-robin cursor) in team order, for a
-    transaction that assigns tickets of many teams (an intake batch): taking them one by one
-    as tickets come could deadlock two such transactions. Held until the transaction ends."""
-    team_ids = engine.team_ids()
+def routing_lock_assignment(team_ids: Iterable[int] | None = None) -> None:
+    """Take the assignment locks (round-robin cursors) of `team_ids` (default: every team) in
+    team order, for a transaction that assigns tickets of many teams (an intake batch, an SLA
+    chunk's hand-overs): taking them one by one as tickets come could deadlock two such
+    transactions. Held until the transaction ends."""
+    team_ids = sorted(set(team_ids)) if team_ids is not None else engine.team_ids()
     RoundRobinCursor.objects.bulk_create(
         [RoundRobinCursor(team_id=pk) for pk in team_ids], ignore_conflicts=True
     )

@@ -75,6 +75,14 @@ WIRING: tuple[tuple[str, str], ...] = (
 # preparation that fails only costs speed: each ticket is then handled on its own.
 BEFORE_INTAKE_BATCH: tuple[str, ...] = ("routing.reactions.before_intake_batch",)
 
+# While the desk escalates many tickets at once (an SLA sweep's breaches), the receiving teams'
+# strategies choose the hand-overs' assignees in the same transaction, so the escalation and
+# the assignment are one UPDATE of each ticket, not two (the second one in a reaction). It only
+# chooses (ticket, person, why); the ticket core checks, applies and logs. What it leaves
+# (teams assigning by skills or by hand, nobody eligible, or a chooser that failed) the
+# ASSIGNMENT_CHANGED reaction assigns afterwards, as it does any hand-over.
+HANDOVER_ASSIGNMENT: str = "routing.handovers.choose_for_handovers"
+
 # Batch forms: in the intake drain a reaction runs for the whole batch before the next one
 # (reaction-major, each ticket's own order kept), through its batch form when it has one here:
 # one transaction and a few queries for the batch instead of a transaction and a dozen queries
@@ -118,6 +126,7 @@ def load() -> dict[str, list[tuple[str, Reaction]]]:
             raise ValueError(f"unknown ticket event {event!r} in the wiring of {path}")
         chains[event].append((path, import_string(path)))
     _batch_forms.update({path: import_string(form) for path, form in BATCH_FORMS.items()})
+    import_string(HANDOVER_ASSIGNMENT)
     _chains = chains
     return chains
 
@@ -129,6 +138,17 @@ def prepare_intake_batch(ticket_ids: list[int]) -> None:
             import_string(path)(ticket_ids=ticket_ids)
         except Exception:
             logger.exception("intake batch preparation %s failed", path)
+
+
+def choose_handover_assignees(tickets: list) -> list[tuple]:
+    """HANDOVER_ASSIGNMENT's choices for these hand-overs (locked, already moved in memory), in
+    a savepoint; never raises: on failure nothing is chosen and the reaction assigns later."""
+    try:
+        with transaction.atomic():
+            return list(import_string(HANDOVER_ASSIGNMENT)(tickets=tickets))
+    except Exception:
+        logger.exception("choosing the assignees of %d hand-overs failed", len(tickets))
+        return []
 
 
 def chain(event: str) -> list[tuple[str, Reaction]]:

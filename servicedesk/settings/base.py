@@ -318,7 +318,7 @@ CELERY_BEAT_SCHEDULE["routing.retrain_classifiers"] = {
 SLA = {
     "SWEEP_SECONDS": env_int("SLA_SWEEP_SECONDS", 60),
     "SWEEP_BATCH": env_int("SLA_SWEEP_BATCH", 10_000),
-    "SWEEP_CHUNK": env_int("SLA_SWEEP_CHUNK", 200),
+    "SWEEP_CHUNK": env_int("SLA_SWEEP_CHUNK", 500),
 }
 CELERY_BEAT_SCHEDULE["sla.sweep"] = {"task": "sla.sweep", "schedule": SLA["SWEEP_SECONDS"]}
 CELERY_BEAT_SCHEDULE["sla.progress_reminders"] = {

@@ -47,7 +47,7 @@ def sweep_batch_size() -> int:
 
 
 def sweep_chunk_size() -> int:
-    return int(_sla_settings().get("SWEEP_CHUNK", 200))
+    return int(_sla_settings().get("SWEEP_CHUNK", 500))
 
 
 def calendars_by_id(ids: Iterable[int] | None = None) -> dict[int, BusinessCalendar]:

@@ -233,8 +233,11 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
         for step in due_steps:
             specs += chunk.run(timer, step)
         outcome.escalated.append(timer.pk)
-    chunk.finish()
+    # The notifications before the moves: the moves take the receiving teams' assignment
+    # locks (the hand-overs are assigned in the same write), held until this chunk commits,
+    # so what follows them is kept short for a chunk of another worker waiting on them.
     notify_many(specs)
+    chunk.finish()
     # Warned, breached or moved to another team: the dashboard's flagged tickets (summary.py).
     sla_summary_refresh(ticket_ids={timer.ticket_id for timer in timers})
     if level != Level.WARNING:  # breached or escalated: the dashboard's record (decisions.py)

@@ -1,6 +1,7 @@
 """The desk's bulk functional escalation (used by the SLA sweep)."""
 
-from accounts.choices import Tier
+from accounts.choices import AssignmentStrategy, Tier
+from routing import handovers
 from tests.factories import TicketFactory
 from tickets import reactions, services
 from tickets.choices import ActorKind, EventKind, Status
@@ -37,14 +38,23 @@ def test_escalates_many_tickets_like_ticket_dispatch_would(desk):
         done.pk: "“escalate” is not allowed while the ticket is resolved.",
         already_there.pk: "The ticket is already queued for this team.",
     }
+    # The middle office's strategy (round robin; its one member) assigned both in the same
+    # write as the escalation (tickets.wiring.HANDOVER_ASSIGNMENT).
     for ticket in (working, waiting):
         ticket.refresh_from_db()
         assert (ticket.status, ticket.tier, ticket.team_id, ticket.assignee_id) == (
-            Status.QUEUED,
+            Status.IN_PROGRESS,
             Tier.MIDDLE,
             desk.middle.pk,
-            None,
+            desk.expert.pk,
         )
+        assigned = TicketEvent.objects.filter(
+            ticket=ticket, data__transition="start_work", actor_kind=ActorKind.SYSTEM
+        )
+        assert [(e.kind, e.old_value, e.new_value, e.actor_kind) for e in assigned] == [
+            (EventKind.STATUS_CHANGED, "queued", "in_progress", ActorKind.SYSTEM),
+            (EventKind.ASSIGNED, None, desk.expert.pk, ActorKind.SYSTEM),
+        ]
     assert Ticket.objects.get(pk=done.pk).status == Status.RESOLVED
     events = TicketEvent.objects.filter(ticket=working, message="SLA breached").order_by("id")
     assert [(e.kind, e.old_value, e.new_value, e.actor_kind) for e in events] == [
@@ -108,3 +118,54 @@ def test_two_moves_of_one_ticket_apply_in_order_and_reactions_run_once_each(
         (ticket.pk, desk.front.pk, desk.back.pk),
         (ticket.pk, desk.back.pk, desk.back.pk),
     ]
+
+
+def test_a_team_that_assigns_by_hand_keeps_the_hand_over_in_its_queue(
+    desk, django_capture_on_commit_callbacks
+):
+    desk.middle.assignment_strategy = AssignmentStrategy.MANUAL
+    desk.middle.save()
+    ticket = TicketFactory(desk).in_progress(desk.front)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_escalate_many(
+            moves=[services.EscalationMove(ticket_id=ticket.pk, team=desk.middle, reason="SLA")]
+        )
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.team_id, ticket.assignee_id) == (
+        Status.QUEUED,
+        desk.middle.pk,
+        None,
+    )
+    # The hand-over reaction noted why, once.
+    assert list(
+        TicketEvent.objects.filter(ticket=ticket, kind=EventKind.ROUTED).values_list(
+            "message", flat=True
+        )
+    ) == ["Application experts assigns by hand: left in the queue"]
+
+
+def test_a_failing_chooser_leaves_the_assignment_to_the_reaction(
+    desk, django_capture_on_commit_callbacks, monkeypatch
+):
+    def broken(**_kwargs):
+        raise RuntimeError("chooser down")
+
+    monkeypatch.setattr(handovers, "choose_for_handovers", broken)
+    ticket = TicketFactory(desk).queued(desk.front)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        outcome = services.ticket_escalate_many(
+            moves=[services.EscalationMove(ticket_id=ticket.pk, team=desk.middle, reason="SLA")]
+        )
+    assert outcome.refused == {}
+    ticket.refresh_from_db()
+    # Escalated, not yet assigned: the chooser's failure cost nothing but this write's share.
+    assert (ticket.status, ticket.team_id, ticket.assignee_id) == (
+        Status.QUEUED,
+        desk.middle.pk,
+        None,
+    )
+    monkeypatch.undo()
+    for callback in callbacks:
+        callback()
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.assignee_id) == (Status.IN_PROGRESS, desk.expert.pk)

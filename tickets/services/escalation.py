@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -13,9 +14,10 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 from psycopg2.extras import execute_values
 
+from accounts.backends import holding_q
 from accounts.models import Team, TeamMembership, User
 
-from .. import reactions
+from .. import reactions, wiring
 from ..choices import Status
 from ..events import (
     event_record_many,
@@ -55,8 +57,27 @@ class EscalationOutcome:
     refused: dict[int, str] = field(default_factory=dict)
 
 
-# The fields the `escalate` transition sets, saved as it set them.
-_ESCALATE_FIELDS = ("status", "tier", "team_id", "assignee_id", "pending_reason")
+# The fields the `escalate` (and a hand-over's `start_work`) transition sets, saved as set.
+_ESCALATE_FIELDS = ("status", "tier", "team_id", "assignee_id", "pending_reason", "updated_at")
+_ESCALATE_SQL = """
+    UPDATE tickets_ticket AS t SET status = v.status, tier = v.tier, team_id = v.team_id,
+        assignee_id = v.assignee_id, pending_reason = v.pending_reason, updated_at = v.updated_at
+    FROM (VALUES %s) AS v(id, status, tier, team_id, assignee_id, pending_reason, updated_at)
+    WHERE t.id = v.id
+"""
+
+
+def _save(values: list[tuple], *, ids: list[int]) -> None:
+    if not values:
+        return
+    with connection.cursor() as cursor:
+        execute_values(
+            cursor.cursor if hasattr(cursor, "cursor") else cursor,
+            _ESCALATE_SQL,
+            [(ticket_id, *row) for ticket_id, row in zip(ids, values, strict=True)],
+            template="(%s::bigint, %s, %s, %s::bigint, %s::bigint, %s, %s::timestamptz)",
+            page_size=1000,
+        )
 
 
 @transaction.atomic
@@ -104,15 +125,31 @@ def ticket_escalate_many(*, moves: list[EscalationMove]) -> EscalationOutcome:
             data={"transition": "escalate", **move.data},
         )
     now = timezone.now()
-    by_outcome: dict[tuple, list[int]] = defaultdict(list)
+    # The hand-overs left queued and unassigned: the receiving teams' strategies assign them in
+    # this same write (wiring.HANDOVER_ASSIGNMENT); the reaction assigns whatever is left.
     for ticket_id in first_snapshot:
-        ticket = tickets[ticket_id]
-        ticket.updated_at = now
-        by_outcome[tuple(getattr(ticket, name) for name in _ESCALATE_FIELDS)].append(ticket_id)
-    for values, ticket_ids in by_outcome.items():
-        Ticket.objects.filter(pk__in=ticket_ids).update(
-            **dict(zip(_ESCALATE_FIELDS, values, strict=True)), updated_at=now
-        )
+        tickets[ticket_id].updated_at = now
+    escalated_fired = {
+        ticket_id: change_events(tickets[ticket_id], before, None)
+        for ticket_id, before in first_snapshot.items()
+    }
+    handovers = [
+        tickets[ticket_id]
+        for ticket_id, before in first_snapshot.items()
+        if tickets[ticket_id].status == Status.QUEUED
+        and tickets[ticket_id].assignee_id is None
+        and tickets[ticket_id].team_id != before["team_id"]
+    ]
+    assigned_fired = _assign_handovers(handovers, now, rows) if handovers else {}
+    # What the state machine set, saved as it set it: one UPDATE for the whole batch (each
+    # ticket has its own assignee and version now, so grouping by outcome no longer pays).
+    _save(
+        [
+            tuple(getattr(tickets[ticket_id], name) for name in _ESCALATE_FIELDS)
+            for ticket_id in first_snapshot
+        ],
+        ids=list(first_snapshot),
+    )
     event_record_many(rows)
     fired: dict[str, list[dict]] = defaultdict(list)
     for ticket_id, before in first_snapshot.items():
@@ -126,13 +163,44 @@ def ticket_escalate_many(*, moves: list[EscalationMove]) -> EscalationOutcome:
                 new_team_id=ticket.team_id,
             )
         )
-        for event, payload in change_events(ticket, before, None):
+        for event, payload in escalated_fired[ticket_id] + assigned_fired.get(ticket_id, []):
             fired[event].append(payload)
     # The reactions of the whole chunk as batches (the wiring's batch forms: the hand-over
     # assignments, stints and notifications in a few statements), not a chain per ticket.
     for event, payloads in fired.items():
         reactions.fire_many(event, payloads)
     return outcome
+
+
+def _assign_handovers(handovers: list[Ticket], now, rows: list) -> dict[int, list]:
+    """Give the hand-overs the assignees their new teams' strategies choose
+    (`wiring.choose_handover_assignees`), in memory, as `ticket_assign` would (same guards);
+    the caller saves them with the escalation. Returns {ticket_id: the assignment's events}."""
+    chosen = [
+        QueueAssignment(ticket, assignee, why)
+        for ticket, assignee, why in wiring.choose_handover_assignees(handovers)
+    ]
+    refused = _assignment_refusals(chosen)
+    # The assignment's own version, a microsecond after the escalation's: each change keeps its
+    # `at` (the reactions' dedupe key), as intake's classify → route → assign does.
+    assigned_at = now + timedelta(microseconds=1)
+    fired: dict[int, list] = {}
+    for assignment in chosen:
+        ticket = assignment.ticket
+        if ticket.pk in refused or not can_proceed(ticket.start_work):
+            continue
+        before = snapshot(ticket)
+        ticket.start_work(assignee=assignment.assignee)
+        ticket.updated_at = assigned_at
+        rows += event_rows_for_changes(
+            ticket=ticket,
+            before=before,
+            actor=None,
+            message=assignment.reason,
+            data={"transition": "start_work"},
+        )
+        fired[ticket.pk] = change_events(ticket, before, None)
+    return fired
 
 
 @dataclass(frozen=True)
@@ -152,6 +220,32 @@ _ASSIGN_SQL = """
 """
 
 
+def _assignment_refusals(assignments: list[QueueAssignment]) -> dict[int, str]:
+    """{ticket_id: why} for the assignments `ticket_assign` would refuse: the assignee is not
+    a member of the ticket's team, or not an agent (two queries for the whole batch)."""
+    if not assignments:
+        return {}
+    user_ids = {a.assignee.pk for a in assignments}
+    members = set(
+        TeamMembership.objects.filter(
+            user_id__in=user_ids, team_id__in={a.ticket.team_id for a in assignments}
+        ).values_list("user_id", "team_id")
+    )
+    agents = set(
+        User.objects.filter(holding_q("accounts.handle_tickets"), pk__in=user_ids).values_list(
+            "pk", flat=True
+        )
+    )
+    refused: dict[int, str] = {}
+    for assignment in assignments:
+        ticket, assignee = assignment.ticket, assignment.assignee
+        if ticket.team_id is not None and (assignee.pk, ticket.team_id) not in members:
+            refused[ticket.pk] = _("%(user)s is not in the ticket's team.") % {"user": assignee}
+        elif assignee.pk not in agents:
+            refused[ticket.pk] = _("%(user)s is not an agent.") % {"user": assignee}
+    return refused
+
+
 @transaction.atomic
 def ticket_assign_queued_many(*, assignments: list[QueueAssignment]) -> dict[int, str]:
     """`ticket_assign(actor=None)` of many queued tickets at once (routing assigning the
@@ -165,27 +259,12 @@ def ticket_assign_queued_many(*, assignments: list[QueueAssignment]) -> dict[int
     """
     if not assignments:
         return {}
-    user_ids = {a.assignee.pk for a in assignments}
-    members = set(
-        TeamMembership.objects.filter(
-            user_id__in=user_ids, team_id__in={a.ticket.team_id for a in assignments}
-        ).values_list("user_id", "team_id")
-    )
-    agents = set(
-        User.objects.with_perm("accounts.handle_tickets")
-        .filter(pk__in=user_ids)
-        .values_list("pk", flat=True)
-    )
-    refused: dict[int, str] = {}
+    refused = _assignment_refusals(assignments)
     now = timezone.now()
     rows, fired, values = [], [], []
     for assignment in assignments:
         ticket, assignee = assignment.ticket, assignment.assignee
-        if ticket.team_id is not None and (assignee.pk, ticket.team_id) not in members:
-            refused[ticket.pk] = _("%(user)s is not in the ticket's team.") % {"user": assignee}
-            continue
-        if assignee.pk not in agents:
-            refused[ticket.pk] = _("%(user)s is not an agent.") % {"user": assignee}
+        if ticket.pk in refused:
             continue
         if ticket.status != Status.QUEUED or not can_proceed(ticket.start_work):
             refused[ticket.pk] = str(

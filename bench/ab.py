@@ -1,0 +1,158 @@
+"""The same bench for an earlier revision and this checkout, alternately, on this machine.
+
+    python bench/ab.py --base REV [--bench tickets|sla] [--rounds 3]
+
+"Neither may fall more than 10 % from today's figures" compares two revisions, and a figure
+recorded on another day may come from another machine: the 267.7 tickets/s and 10.7 s the
+issues quote were measured on an Intel Xeon on 2026-11-22; the 2-core AMD EPYC machines of
+later sessions run that same revision at 148–161 tickets/s and 16.8–20.6 s. This script
+measures both revisions here, one run after the other, so the machine's speed (which drifts by
+half within an hour on a shared host) weighs on both alike.
+
+The base revision is checked out as a git worktree under `.data/ab/REV` with its own virtual
+environment (its own `make install`) and its own generated desk (its own `bench/generate.py`,
+database `ab_REV`, made once). Each run then works on a fresh copy of its side's desk, with
+that side's own bench script (`bench_tickets.py --parts create` or `bench_sla.py`): each
+revision is measured doing what it did. Prints one JSON object on its last line: every run's
+figure with the load before it, each side's median, and head ÷ base.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+
+ROOT = common.ROOT
+BENCHES = {
+    # bench name → (script and arguments, the figure, higher is better)
+    "tickets": (["bench/bench_tickets.py", "--parts", "create"], "tickets_per_s", True),
+    "sla": (["bench/bench_sla.py"], "breach_end_to_end_s", False),
+}
+
+
+def run(cmd: list[str], *, cwd: Path, env: dict | None = None) -> str:
+    completed = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{completed.stderr[-3000:]}")
+    return completed.stdout
+
+
+def psql(sql: str, params: tuple = ()) -> list:
+    import psycopg2
+
+    conn = psycopg2.connect(common.server_url())
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall() if cur.description else []
+    conn.close()
+    return rows
+
+
+def prepare_base(rev: str) -> Path:
+    """The base revision's worktree, with its venv installed."""
+    tree = ROOT / ".data" / "ab" / rev
+    if not (tree / ".git").exists():
+        tree.parent.mkdir(parents=True, exist_ok=True)
+        run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT)
+    if not (tree / ".venv" / ".installed").exists():
+        common.log(f"installing {rev}'s environment (its own make install)")
+        run(["make", "install"], cwd=tree)
+    return tree
+
+
+def template(side: str, tree: Path, rev: str, env: dict) -> str:
+    """The side's generated desk: the base's own, made once; this checkout's bench desk."""
+    if side == "head":
+        return common.bench_db_name(False)
+    name = f"ab_{rev}"
+    if not psql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)):
+        common.log(f"generating {rev}'s desk with its own generator (database {name})")
+        run(
+            [str(tree / ".venv/bin/python"), "bench/generate.py"],
+            cwd=tree,
+            env={**env, "BENCH_DB_NAME": name},
+        )
+    return name
+
+
+def one_run(side: str, tree: Path, source: str, bench: str, env: dict) -> dict:
+    copy = f"ab_run_{side}"
+    psql(f'DROP DATABASE IF EXISTS "{copy}"')
+    psql(f'CREATE DATABASE "{copy}" TEMPLATE "{source}"')
+    models = tree / ".data" / "bench"
+    shutil.rmtree(models / f"models-{copy}", ignore_errors=True)
+    if (models / f"models-{source}").exists():
+        shutil.copytree(models / f"models-{source}", models / f"models-{copy}")
+    script, figure, _higher = BENCHES[bench]
+    load = round(os.getloadavg()[0], 2)
+    started = time.strftime("%H:%M:%S", time.gmtime())
+    try:
+        out = run(
+            [str(tree / ".venv/bin/python"), *script],
+            cwd=tree,
+            env={**env, "BENCH_DB_NAME": copy, "BENCH_MODELS_DB": copy},
+        )
+    finally:
+        psql(f'DROP DATABASE IF EXISTS "{copy}"')
+        shutil.rmtree(models / f"models-{copy}", ignore_errors=True)
+    result = json.loads(out.strip().splitlines()[-1])
+    value = result.get(figure)
+    if value is None:  # the creation figure sits under its part
+        value = (result.get("create") or result.get("create_http") or {}).get(figure)
+    common.log(f"{side} {bench}: {figure} = {value} (load {load} before, {started} UTC)")
+    return {"side": side, "at": started, "load_before": load, figure: value}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True, help="the earlier revision (a commit)")
+    parser.add_argument("--bench", choices=sorted(BENCHES), default="tickets")
+    parser.add_argument("--rounds", type=int, default=3)
+    options = parser.parse_args()
+    rev = run(["git", "rev-parse", "--short", options.base], cwd=ROOT).strip()
+    env = dict(os.environ)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.setdefault("BENCH_REDIS_DB", "11")
+    tree = prepare_base(rev)
+    sides = {"base": tree, "head": ROOT}
+    sources = {side: template(side, path, rev, env) for side, path in sides.items()}
+    runs = []
+    for _round in range(options.rounds):
+        for side, path in sides.items():
+            runs.append(one_run(side, path, sources[side], options.bench, env))
+    _script, figure, higher = BENCHES[options.bench]
+    medians = {
+        side: statistics.median(r[figure] for r in runs if r["side"] == side and r[figure])
+        for side in sides
+    }
+    ratio = medians["head"] / medians["base"]
+    common.emit(
+        {
+            "name": "ab",
+            "bench": options.bench,
+            "base": rev,
+            "head": run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).strip(),
+            "figure": figure,
+            "higher_is_better": higher,
+            "runs": runs,
+            "median": medians,
+            "head_over_base": round(ratio, 3),
+        }
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
