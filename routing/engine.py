@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db.models import Case, IntegerField, Sum, Value, When
 from django.utils.translation import gettext as _
 
-from accounts.backends import holding_q
+from accounts.backends import holders_among
 from accounts.choices import AssignmentStrategy, Tier
 from accounts.models import Team, TeamMembership
 from catalog.choices import Flow
@@ -529,12 +529,13 @@ def choose_team(ticket: Ticket, decision: Decision) -> tuple[Team | None, str]:
 
 def eligible_memberships(team: Team) -> list[TeamMembership]:
     """Members who can take tickets now: active agents not marked away, by user id."""
-    return list(
-        TeamMembership.objects.filter(team=team, user__is_away=False)
-        .filter(holding_q("accounts.handle_tickets", prefix="user__"))
+    members = list(
+        TeamMembership.objects.filter(team=team, user__is_active=True, user__is_away=False)
         .select_related("user")
         .order_by("user_id")
     )
+    agents = holders_among("accounts.handle_tickets", (m.user_id for m in members))
+    return [m for m in members if m.user_id in agents]
 
 
 def workloads(user_ids: list[int]) -> dict[int, int]:

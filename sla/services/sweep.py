@@ -237,11 +237,16 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
     # locks (the hand-overs are assigned in the same write), held until this chunk commits,
     # so what follows them is kept short for a chunk of another worker waiting on them.
     notify_many(specs)
-    chunk.finish()
-    # Warned, breached or moved to another team: the dashboard's flagged tickets (summary.py).
-    sla_summary_refresh(ticket_ids={timer.ticket_id for timer in timers})
-    if level != Level.WARNING:  # breached or escalated: the dashboard's record (decisions.py)
-        sla_decisions_refresh(ticket_ids={timer.ticket_id for timer in timers})
+    moved = chunk.finish()
+    # Warned or breached: the dashboard's flagged tickets (summary.py) and record
+    # (decisions.py). A ticket moved to another team is left to the ASSIGNMENT_CHANGED
+    # reaction, which refreshes both under its new team right after this commit (refreshing
+    # it here too was the same work twice, with the receiving teams' locks held).
+    unmoved = {timer.ticket_id for timer in timers} - moved
+    if unmoved:
+        sla_summary_refresh(ticket_ids=unmoved)
+        if level != Level.WARNING:
+            sla_decisions_refresh(ticket_ids=unmoved)
     return outcome
 
 
@@ -338,10 +343,11 @@ class _EscalationChunk:
             timer, Level.ESCALATION, users, subject, _breach_text(timer), ticket, step=step.level
         )
 
-    def finish(self) -> None:
+    def finish(self) -> set[int]:
         """Move the tickets (in bulk through `ticket_escalate_many`), write the log entries,
         and record the moved tickets' tier stints from the moves it made (the
-        ASSIGNMENT_CHANGED reaction then finds them right and writes nothing)."""
+        ASSIGNMENT_CHANGED reaction then finds them right and writes nothing). Returns the
+        ids of the tickets moved."""
         outcome = ticket_escalate_many(moves=self.moves) if self.moves else EscalationOutcome()
         for move, data in zip(self.moves, self.move_data, strict=True):
             if move.ticket_id in outcome.refused:
@@ -351,3 +357,4 @@ class _EscalationChunk:
         tier_spans_move(
             moves=[(m.ticket_id, m.new_tier, m.new_team_id) for m in outcome.moved], now=self.now
         )
+        return {m.ticket_id for m in outcome.moved}

@@ -108,3 +108,28 @@ def test_a_deactivated_persons_token_is_401():
     response = APIClient().get("/api/tickets/", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 401
     assert response.json() == {"detail": "User inactive or deleted."}
+
+
+def test_holders_among_is_what_with_perm_selects_of_those_people():
+    from accounts.backends import holders_among
+
+    by_role = UserFactory(username="agent", roles=[Role.FRONT_TIER1])
+    direct = UserFactory(username="direct", roles=[Role.REQUESTER])
+    direct.user_permissions.add(Permission.objects.get(codename="handle_tickets"))
+    superuser = UserFactory(username="root", is_superuser=True)
+    requester = UserFactory(username="requester", roles=[Role.REQUESTER])
+    gone = UserFactory(username="gone", roles=[Role.FRONT_TIER1], is_active=False)
+    outside = UserFactory(username="outside", roles=[Role.FRONT_TIER1])
+    asked = [by_role.pk, direct.pk, superuser.pk, requester.pk, gone.pk]
+
+    with CaptureQueriesContext(connection) as queries:
+        found = holders_among("accounts.handle_tickets", asked)
+    assert len(queries) == 1
+    assert found == {by_role.pk, direct.pk, superuser.pk}
+    assert found == set(
+        User.objects.with_perm("accounts.handle_tickets")
+        .filter(pk__in=asked)
+        .values_list("pk", flat=True)
+    )
+    assert outside.pk not in found  # only the people asked about
+    assert holders_among("accounts.handle_tickets", []) == set()

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 from psycopg2.extras import execute_values
 
-from accounts.backends import holding_q
+from accounts.backends import holders_among
 from accounts.models import Team, TeamMembership, User
 
 from .. import reactions, wiring
@@ -231,11 +231,7 @@ def _assignment_refusals(assignments: list[QueueAssignment]) -> dict[int, str]:
             user_id__in=user_ids, team_id__in={a.ticket.team_id for a in assignments}
         ).values_list("user_id", "team_id")
     )
-    agents = set(
-        User.objects.filter(holding_q("accounts.handle_tickets"), pk__in=user_ids).values_list(
-            "pk", flat=True
-        )
-    )
+    agents = holders_among("accounts.handle_tickets", user_ids)
     refused: dict[int, str] = {}
     for assignment in assignments:
         ticket, assignee = assignment.ticket, assignment.assignee
