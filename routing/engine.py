@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Sum, Value, When
+from django.db.models import BooleanField, Case, IntegerField, Sum, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
-from accounts.backends import holders_among
+from accounts.backends import HOLDS_SQL, holds_params
 from accounts.choices import AssignmentStrategy, Tier
 from accounts.models import Team, TeamMembership
 from catalog.choices import Flow
@@ -529,13 +530,19 @@ def choose_team(ticket: Ticket, decision: Decision) -> tuple[Team | None, str]:
 
 def eligible_memberships(team: Team) -> list[TeamMembership]:
     """Members who can take tickets now: active agents not marked away, by user id."""
-    members = list(
+    # The capability checked per member in the same statement (accounts.backends.HOLDS_SQL):
+    # `with_perm` checked every person of the desk, 7–23 ms per team and batch at 20,000.
+    agent = HOLDS_SQL.format(
+        person='"accounts_teammembership"."user_id"', superuser='"accounts_user"."is_superuser"'
+    )
+    return list(
         TeamMembership.objects.filter(team=team, user__is_active=True, user__is_away=False)
+        # The text is fixed (no input in it); the capability goes in as parameters.
+        .alias(is_agent=RawSQL(agent, holds_params("accounts.handle_tickets"), BooleanField()))  # noqa: S611  # nosec B611
+        .filter(is_agent=True)
         .select_related("user")
         .order_by("user_id")
     )
-    agents = holders_among("accounts.handle_tickets", (m.user_id for m in members))
-    return [m for m in members if m.user_id in agents]
 
 
 def workloads(user_ids: list[int]) -> dict[int, int]:

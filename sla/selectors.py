@@ -27,6 +27,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from accounts.models import User
+from servicedesk.prepared import execute_prepared
 from tickets.models import Ticket
 from tickets.selectors import visibility_q
 
@@ -170,7 +171,8 @@ def timer_badges(ticket_ids: list[int]) -> dict[int, list[TimerBadge]]:
     # compiled by the ORM per call: every queue page and ticket page pays for this read, and
     # compiling it cost as much as running it.
     with connection.cursor() as cursor:
-        cursor.execute(_BADGE_ROWS_SQL, [list(ticket_ids)])
+        # Every queue and ticket page: prepared once per session (servicedesk/prepared.py).
+        execute_prepared(cursor, "sla_badge_rows", _BADGE_ROWS_SQL, [list(ticket_ids)])
         rows = cursor.fetchall()
     calendars: dict[int, BusinessCalendar] = {}
     for timer in map(_BadgeRow._make, rows):

@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 
 from accounts.choices import Tier
 from accounts.models import OrgUnit, Team, TeamMembership, User
+from servicedesk.prepared import execute_prepared
 
 from .choices import OPEN_STATUSES, Status
 from .compiled import (
@@ -129,7 +130,10 @@ def load_viewer_scope(viewer: User) -> None:
         WHERE t.tier = %(front)s
     """.format(**tables)  # noqa: S608  # nosec B608
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"user": viewer.pk, "front": Tier.FRONT})
+        # Every agent page: prepared once per database session (servicedesk/prepared.py).
+        execute_prepared(
+            cursor, "tickets_viewer_scope", sql, {"user": viewer.pk, "front": Tier.FRONT}
+        )
         rows = cursor.fetchall()
     viewer._team_ids = {team for kind, team, _path in rows if kind == "t"}
     viewer._managed_unit_paths = sorted(path for kind, _team, path in rows if kind == "m")

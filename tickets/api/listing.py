@@ -22,6 +22,7 @@ from django.utils.translation import get_language
 from accounts.models import OrgUnit, Team, User
 from catalog.models import InformationSystem, RequestType
 from servicedesk.api import validated
+from servicedesk.prepared import execute_prepared
 
 from ..models import Ticket
 from ..selectors import TicketFilters
@@ -138,7 +139,8 @@ def list_rows(ids: list[int]) -> list[dict]:
     if not ids:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(ROWS_SQL, [list(ids)])
+        # Every API list: prepared once per database session (servicedesk/prepared.py).
+        execute_prepared(cursor, "tickets_api_list_rows", ROWS_SQL, [list(ids)])
         fetched = cursor.fetchall()
     names = _names(fetched)
     rows = {row[0]: row for row in fetched}
