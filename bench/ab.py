@@ -40,6 +40,8 @@ BENCHES = {
     "sla": (["bench/bench_sla.py"], "breach_end_to_end_s", False),
 }
 
+EXTRA = ("breach_escalated_s", "worker_cpu_s", "db_cpu_s", "load_after")
+
 
 def run(cmd: list[str], *, cwd: Path, env: dict | None = None) -> str:
     completed = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -112,7 +114,10 @@ def one_run(side: str, tree: Path, source: str, bench: str, env: dict) -> dict:
     if value is None:  # the creation figure sits under its part
         value = (result.get("create") or result.get("create_http") or {}).get(figure)
     common.log(f"{side} {bench}: {figure} = {value} (load {load} before, {started} UTC)")
-    return {"side": side, "at": started, "load_before": load, figure: value}
+    # What the run's CPU went to, where the bench reports it: a slow run with the same CPU
+    # waited (locks, the machine), one with more CPU worked more.
+    extra = {k: result[k] for k in EXTRA if result.get(k) is not None}
+    return {"side": side, "at": started, "load_before": load, figure: value, **extra}
 
 
 def main() -> int:
