@@ -131,12 +131,12 @@ class DeskModelBackend(AxesStandaloneBackend, ModelBackend):
         return {f"{app_label}.{codename}" for app_label, codename in rows if app_label}
 
 
-# Whether a person (`{person}`, a column reference) holds one capability directly, through a
-# role or as a superuser (`{superuser}`), as Django's `with_perm` decides it; the parameters are
-# `holds_params(perm)`. Written out, not compiled by the ORM per call (~3 ms per team here).
-HOLDS_SQL = """(
-    {superuser}
-    OR EXISTS (
+# Whether a person (`{person}`, a column reference) was granted one capability, directly or
+# through a role (a superuser holds every one without a grant), as Django's `with_perm` reads
+# the grants; the parameters are `grant_params(perm)`. Written out, not compiled by the ORM per
+# call (~3 ms per team here).
+GRANTED_SQL = """(
+    EXISTS (
         SELECT 1 FROM accounts_user_user_permissions up
         JOIN auth_permission p ON p.id = up.permission_id
         JOIN django_content_type ct ON ct.id = p.content_type_id
@@ -152,7 +152,7 @@ HOLDS_SQL = """(
 )"""
 
 
-def holds_params(perm: str) -> list[str]:
+def grant_params(perm: str) -> list[str]:
     app_label, codename = perm.split(".", 1)
     return [codename, app_label, codename, app_label]
 
@@ -167,8 +167,8 @@ def holders_among(perm: str, user_ids) -> set[int]:
     ids = sorted(set(user_ids))
     if not ids:
         return set()
-    holds = HOLDS_SQL.format(person="u.id", superuser="u.is_superuser")
-    sql = f"SELECT u.id FROM accounts_user u WHERE u.id = ANY(%s) AND u.is_active AND {holds}"  # noqa: S608  # nosec B608 (no input in the text)
+    granted = GRANTED_SQL.format(person="u.id")
+    sql = f"SELECT u.id FROM accounts_user u WHERE u.id = ANY(%s) AND u.is_active AND (u.is_superuser OR {granted})"  # noqa: S608,E501  # nosec B608 (no input in the text)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ids, *holds_params(perm)])
+        cursor.execute(sql, [ids, *grant_params(perm)])
         return {row[0] for row in cursor.fetchall()}

@@ -75,12 +75,11 @@ def prepare_base(rev: str) -> Path:
 
 
 def template(side: str, tree: Path, rev: str, env: dict) -> str:
-    """The side's generated desk: the base's own, made once; this checkout's bench desk."""
-    if side == "head":
-        return common.bench_db_name(False)
-    name = f"ab_{rev}"
+    """The side's generated desk, made by that side's own generator if missing: the base's
+    `ab_REV`, this checkout's usual bench database."""
+    name = f"ab_{rev}" if side == "base" else common.bench_db_name(False)
     if not psql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)):
-        common.log(f"generating {rev}'s desk with its own generator (database {name})")
+        common.log(f"generating the {side}'s desk with its own generator (database {name})")
         run(
             [str(tree / ".venv/bin/python"), "bench/generate.py"],
             cwd=tree,

@@ -23,9 +23,9 @@ logger = logging.getLogger(__name__)
 def choose_for_handovers(*, tickets: list) -> list[tuple]:
     """The assignees the receiving teams' strategies give hand-overs the ticket core is making
     (tickets locked and already moved, queued and unassigned, in memory), as (ticket, person,
-    why), chosen as `routing_assign_in_team_many` chooses: every team's assignment lock, each
-    team's members, loads and turn read once, the turns stored. Only choices: tickets a team
-    leaves in its queue (by hand, by skills, nobody eligible) are left to the
+    why), chosen as `routing_assign_in_team_many` chooses: the receiving teams' assignment
+    locks, each team's members, loads and turn read once, the turns stored. Only choices:
+    tickets a team leaves in its queue (by hand, by skills, nobody eligible) are left to the
     ASSIGNMENT_CHANGED reaction, which notes why (`tickets.wiring.HANDOVER_ASSIGNMENT`)."""
     candidates = [
         t

@@ -7,8 +7,6 @@ import logging
 from django.utils.translation import gettext as _
 
 from tickets import wiring
-from tickets.choices import Status
-from tickets.models import Ticket
 
 from . import handovers, services
 
@@ -52,29 +50,24 @@ def on_assignment_changed(
 
 def on_assignments_changed(*, payloads: list[dict]) -> dict[int, BaseException]:
     """The batch form: only hand-overs left unassigned need the new team's strategy."""
-    handed = {
-        p["ticket_id"]
-        for p in payloads
-        if p.get("old_team_id") is not None
-        and p.get("new_team_id") not in (None, p.get("old_team_id"))
-        and p.get("new_assignee_id") is None
-    }
-    if handed:
-        # Hand-overs the escalation already assigned in its own write
-        # (tickets.wiring.HANDOVER_ASSIGNMENT) need nothing: one read spares them the
-        # assignment locks.
-        handed = set(
-            Ticket.objects.filter(
-                pk__in=handed, status=Status.QUEUED, assignee__isnull=True
-            ).values_list("pk", flat=True)
-        )
+    # In the batch's order, so a hand-over assigned later in the same batch needs nothing: the
+    # escalation assigns in its own write (tickets.wiring.HANDOVER_ASSIGNMENT) and fires that
+    # change right after the move. (One that slips through, a batch cut between the two, is
+    # re-checked under the lock and left alone.)
+    handed: dict[int, int] = {}
+    for p in payloads:
+        if p.get("new_assignee_id") is not None:
+            handed.pop(p["ticket_id"], None)
+        elif p.get("old_team_id") is not None and p.get("new_team_id") not in (
+            None,
+            p.get("old_team_id"),
+        ):
+            handed[p["ticket_id"]] = p["new_team_id"]
     if not handed:
         return {}
     # Every hand-over of the batch assigned in bulk; the few it leaves (teams assigning by
     # skills) one by one, each in a savepoint.
-    rest = handovers.routing_assign_in_team_many(
-        handovers={p["ticket_id"]: p["new_team_id"] for p in payloads if p["ticket_id"] in handed}
-    )
+    rest = handovers.routing_assign_in_team_many(handovers=handed)
     return wiring.run_each(on_assignment_changed, payloads, only=set(rest)) if rest else {}
 
 

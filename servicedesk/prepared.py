@@ -1,4 +1,4 @@
-"""Server-side prepared statements for the few fixed statements every request runs.
+"""Server-side prepared statements for the few fixed statements the hot requests run.
 
 psycopg2 does not prepare: PostgreSQL parses and plans each statement it is sent, every time.
 For the person with their permissions (every signed-in request) and an agent's teams and units
@@ -8,11 +8,12 @@ then `EXECUTE` with the parameters. A prepared statement lasts as long as the se
 happens to transactions (a rollback does not undo it), so a connection replaced after an error
 simply prepares again.
 
-The `PREPARE` goes through the driver's own cursor, not Django's: it is not one of the request's
-queries (query-count budgets in the tests stay the request's own statements), and it is sent at
-most once per connection. Named statements need a session per client connection: behind a
-transaction-pooling PgBouncer these must go back to a plain `cursor.execute(sql, params)`, as
-`tickets/services/creation.py`'s statement would.
+The `PREPARE` goes through the driver's own cursor, not Django's (unless `logged`): it is not
+one of the request's queries (query-count budgets in the tests stay the request's own
+statements), and it is sent at most once per connection. Named statements need a session per
+client connection: behind a transaction-pooling PgBouncer these must go back to a plain
+`cursor.execute(sql, params)`. Used by ticket creation's one statement, the person with their
+permissions, an agent's scope, the API list's rows and the SLA badges.
 """
 
 from __future__ import annotations
@@ -49,16 +50,21 @@ def _prepare(name: str, sql: str) -> tuple[str, list[str] | int]:
     return _statements[name]
 
 
-def execute_prepared(cursor, name: str, sql: str, params) -> None:
+def execute_prepared(cursor, name: str, sql: str, params, *, logged: bool = False) -> None:
     """`cursor.execute(sql, params)` (a dict for `%(name)s`, a sequence for `%s`) through the
     statement `name`, prepared once per database session. `cursor` is a Django cursor; `name`
-    must be unique in the process and `sql` the same on every call."""
+    must be unique in the process and `sql` the same on every call. `logged`: send the PREPARE
+    through `cursor` too, as one of the caller's queries (ticket creation's, whose tests watch
+    a session prepare it once)."""
     prepare, parameters = _prepare(name, sql)
     driver = cursor.db.connection
     sessions = _prepared_on.setdefault(name, weakref.WeakSet())
     if driver not in sessions:
-        with driver.cursor() as own:
-            own.execute(prepare)
+        if logged:
+            cursor.execute(prepare)
+        else:
+            with driver.cursor() as own:
+                own.execute(prepare)
         sessions.add(driver)
     named = not isinstance(parameters, int)
     values = [params[key] for key in parameters] if named else list(params)

@@ -174,3 +174,35 @@ def test_routing_a_ticket_again_leaves_its_assignee(desk, create):
     ticket.refresh_from_db()
     assert ticket.assignee == a
     assert ticket.events.count() == events
+
+
+def test_eligible_members_are_those_with_perm_selects_in_one_query(db):
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import TeamMembership, User
+    from routing import engine
+
+    team = TeamFactory(code="mixed", tier=Tier.FRONT)
+    by_role = agent(team, Role.FRONT_TIER1, username="by-role")
+    granted = agent(team, Role.REQUESTER, username="granted")
+    granted.user_permissions.add(Permission.objects.get(codename="handle_tickets"))
+    superuser = agent(team, Role.REQUESTER, username="root", is_superuser=True)
+    agent(team, Role.REQUESTER, username="requester")
+    agent(team, Role.FRONT_TIER1, username="away", is_away=True)
+    agent(team, Role.FRONT_TIER1, username="gone", is_active=False)
+    elsewhere = UserFactory(username="elsewhere", roles=[Role.FRONT_TIER1])
+
+    with CaptureQueriesContext(connection) as queries:
+        eligible = [m.user for m in engine.eligible_memberships(team)]
+    assert len(queries) == 1
+    assert eligible == sorted([by_role, granted, superuser], key=lambda u: u.pk)
+    assert {u.pk for u in eligible} == set(
+        TeamMembership.objects.filter(
+            team=team,
+            user__is_away=False,
+            user__in=User.objects.with_perm("accounts.handle_tickets"),
+        ).values_list("user_id", flat=True)
+    )
+    assert elsewhere not in eligible

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import weakref
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from catalog.models import Category, InformationSystem, RequestType, SystemModule
+from servicedesk.prepared import execute_prepared
 
 from .. import reactions
 from ..choices import Channel, EventKind
@@ -42,10 +42,8 @@ _INSERT_FIELDS = [
 # The statement is prepared once per database session (PREPARE lasts as long as the session,
 # whatever happens to transactions): PostgreSQL planned this three-INSERT statement anew for
 # every ticket, ~250 µs of the database's CPU per ticket on the bench desk (docs/benchmarks.md).
-# Named statements need a session per client connection: behind a transaction-pooling
-# PgBouncer this must go back to a plain `cursor.execute(_insert_sql(), params)`.
+# (servicedesk/prepared.py: named statements need a session per client connection.)
 _STATEMENT = "tickets_ticket_create"
-_prepared_on: weakref.WeakSet = weakref.WeakSet()  # the driver's connections that have it
 
 
 @functools.cache
@@ -65,14 +63,6 @@ def _insert_sql() -> str:
     )
 
 
-@functools.cache
-def _prepare_sql() -> tuple[str, int]:
-    """PREPARE of `_insert_sql` (its placeholders numbered) and how many parameters it has."""
-    parts = _insert_sql().split("%s")
-    numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
-    return f"PREPARE {_STATEMENT} AS {numbered}", len(parts) - 1
-
-
 def _write_new(ticket: Ticket, created_by: User | None) -> None:
     """INSERT `ticket` (unsaved, no number yet) with its entry and document; it gets its id
     and number and is then as a saved ticket."""
@@ -88,12 +78,8 @@ def _write_new(ticket: Ticket, created_by: User | None) -> None:
         created_entry_params(ticket=ticket, actor=created_by, data={"channel": ticket.channel})
     )
     params.extend(new_document_params(title=ticket.title, description=ticket.description))
-    prepare, count = _prepare_sql()
     with db.cursor() as cursor:
-        if db.connection not in _prepared_on:
-            cursor.execute(prepare)
-            _prepared_on.add(db.connection)
-        cursor.execute(f"EXECUTE {_STATEMENT} ({', '.join(['%s'] * count)})", params)
+        execute_prepared(cursor, _STATEMENT, _insert_sql(), params, logged=True)
         ticket.pk, ticket.number = cursor.fetchone()
     ticket._state.adding = False
     ticket._state.db = db.alias

@@ -59,7 +59,7 @@ class EscalationOutcome:
 
 # The fields the `escalate` (and a hand-over's `start_work`) transition sets, saved as set.
 _ESCALATE_FIELDS = ("status", "tier", "team_id", "assignee_id", "pending_reason", "updated_at")
-_ESCALATE_SQL = """
+_SAVE_SQL = """
     UPDATE tickets_ticket AS t SET status = v.status, tier = v.tier, team_id = v.team_id,
         assignee_id = v.assignee_id, pending_reason = v.pending_reason, updated_at = v.updated_at
     FROM (VALUES %s) AS v(id, status, tier, team_id, assignee_id, pending_reason, updated_at)
@@ -67,14 +67,16 @@ _ESCALATE_SQL = """
 """
 
 
-def _save(values: list[tuple], *, ids: list[int]) -> None:
-    if not values:
+def _save(tickets: list[Ticket]) -> None:
+    """Save what `escalate` and `start_work` set on these tickets, in one UPDATE (each ticket
+    has its own assignee and version, so statements grouped by outcome would be one a row)."""
+    if not tickets:
         return
     with connection.cursor() as cursor:
         execute_values(
             cursor.cursor if hasattr(cursor, "cursor") else cursor,
-            _ESCALATE_SQL,
-            [(ticket_id, *row) for ticket_id, row in zip(ids, values, strict=True)],
+            _SAVE_SQL,
+            [(t.pk, *(getattr(t, name) for name in _ESCALATE_FIELDS)) for t in tickets],
             template="(%s::bigint, %s, %s, %s::bigint, %s::bigint, %s, %s::timestamptz)",
             page_size=1000,
         )
@@ -125,14 +127,14 @@ def ticket_escalate_many(*, moves: list[EscalationMove]) -> EscalationOutcome:
             data={"transition": "escalate", **move.data},
         )
     now = timezone.now()
-    # The hand-overs left queued and unassigned: the receiving teams' strategies assign them in
-    # this same write (wiring.HANDOVER_ASSIGNMENT); the reaction assigns whatever is left.
     for ticket_id in first_snapshot:
         tickets[ticket_id].updated_at = now
     escalated_fired = {
         ticket_id: change_events(tickets[ticket_id], before, None)
         for ticket_id, before in first_snapshot.items()
     }
+    # The hand-overs left queued and unassigned: the receiving teams' strategies assign them in
+    # this same write (wiring.HANDOVER_ASSIGNMENT); the reaction assigns whatever is left.
     handovers = [
         tickets[ticket_id]
         for ticket_id, before in first_snapshot.items()
@@ -140,16 +142,11 @@ def ticket_escalate_many(*, moves: list[EscalationMove]) -> EscalationOutcome:
         and tickets[ticket_id].assignee_id is None
         and tickets[ticket_id].team_id != before["team_id"]
     ]
-    assigned_fired = _assign_handovers(handovers, now, rows) if handovers else {}
-    # What the state machine set, saved as it set it: one UPDATE for the whole batch (each
-    # ticket has its own assignee and version now, so grouping by outcome no longer pays).
-    _save(
-        [
-            tuple(getattr(tickets[ticket_id], name) for name in _ESCALATE_FIELDS)
-            for ticket_id in first_snapshot
-        ],
-        ids=list(first_snapshot),
-    )
+    assigned_fired: dict[int, list] = {}
+    if handovers:
+        entries, assigned_fired = _assign_handovers(handovers, now)
+        rows += entries
+    _save([tickets[ticket_id] for ticket_id in first_snapshot])
     event_record_many(rows)
     fired: dict[str, list[dict]] = defaultdict(list)
     for ticket_id, before in first_snapshot.items():
@@ -172,10 +169,11 @@ def ticket_escalate_many(*, moves: list[EscalationMove]) -> EscalationOutcome:
     return outcome
 
 
-def _assign_handovers(handovers: list[Ticket], now, rows: list) -> dict[int, list]:
+def _assign_handovers(handovers: list[Ticket], now) -> tuple[list, dict[int, list]]:
     """Give the hand-overs the assignees their new teams' strategies choose
     (`wiring.choose_handover_assignees`), in memory, as `ticket_assign` would (same guards);
-    the caller saves them with the escalation. Returns {ticket_id: the assignment's events}."""
+    the caller saves them with the escalation. Returns the log rows and {ticket_id: the
+    assignment's events}."""
     chosen = [
         QueueAssignment(ticket, assignee, why)
         for ticket, assignee, why in wiring.choose_handover_assignees(handovers)
@@ -184,23 +182,32 @@ def _assign_handovers(handovers: list[Ticket], now, rows: list) -> dict[int, lis
     # The assignment's own version, a microsecond after the escalation's: each change keeps its
     # `at` (the reactions' dedupe key), as intake's classify → route → assign does.
     assigned_at = now + timedelta(microseconds=1)
+    rows: list = []
     fired: dict[int, list] = {}
     for assignment in chosen:
         ticket = assignment.ticket
         if ticket.pk in refused or not can_proceed(ticket.start_work):
             continue
-        before = snapshot(ticket)
-        ticket.start_work(assignee=assignment.assignee)
-        ticket.updated_at = assigned_at
-        rows += event_rows_for_changes(
-            ticket=ticket,
-            before=before,
-            actor=None,
-            message=assignment.reason,
-            data={"transition": "start_work"},
-        )
-        fired[ticket.pk] = change_events(ticket, before, None)
-    return fired
+        entries, fired[ticket.pk] = _start_work(assignment, assigned_at)
+        rows += entries
+    return rows, fired
+
+
+def _start_work(assignment: QueueAssignment, at) -> tuple[list, list]:
+    """`ticket_assign(actor=None)` of a queued ticket in memory, as version `at`: its log rows
+    and the change's events (the caller saves, records and fires them with its batch)."""
+    ticket = assignment.ticket
+    before = snapshot(ticket)
+    ticket.start_work(assignee=assignment.assignee)
+    ticket.updated_at = at
+    rows = event_rows_for_changes(
+        ticket=ticket,
+        before=before,
+        actor=None,
+        message=assignment.reason,
+        data={"transition": "start_work"},
+    )
+    return rows, change_events(ticket, before, None)
 
 
 @dataclass(frozen=True)
@@ -210,14 +217,6 @@ class QueueAssignment:
     ticket: Ticket
     assignee: User
     reason: str
-
-
-_ASSIGN_SQL = """
-    UPDATE tickets_ticket AS t SET status = v.status, assignee_id = v.assignee_id,
-        updated_at = v.updated_at
-    FROM (VALUES %s) AS v(id, status, assignee_id, updated_at)
-    WHERE t.id = v.id
-"""
 
 
 def _assignment_refusals(assignments: list[QueueAssignment]) -> dict[int, str]:
@@ -257,9 +256,9 @@ def ticket_assign_queued_many(*, assignments: list[QueueAssignment]) -> dict[int
         return {}
     refused = _assignment_refusals(assignments)
     now = timezone.now()
-    rows, fired, values = [], [], []
+    rows, fired, saved = [], [], []
     for assignment in assignments:
-        ticket, assignee = assignment.ticket, assignment.assignee
+        ticket = assignment.ticket
         if ticket.pk in refused:
             continue
         if ticket.status != Status.QUEUED or not can_proceed(ticket.start_work):
@@ -267,27 +266,11 @@ def ticket_assign_queued_many(*, assignments: list[QueueAssignment]) -> dict[int
                 IllegalTransition(transition="start_work", status=ticket.status, allowed=[])
             )
             continue
-        before = snapshot(ticket)
-        ticket.start_work(assignee=assignee)
-        ticket.updated_at = now
-        rows += event_rows_for_changes(
-            ticket=ticket,
-            before=before,
-            actor=None,
-            message=assignment.reason,
-            data={"transition": "start_work"},
-        )
-        fired += change_events(ticket, before, None)
-        values.append((ticket.pk, ticket.status, assignee.pk, now))
-    if values:
-        with connection.cursor() as cursor:
-            execute_values(
-                cursor.cursor if hasattr(cursor, "cursor") else cursor,
-                _ASSIGN_SQL,
-                values,
-                template="(%s::bigint, %s, %s::bigint, %s::timestamptz)",
-                page_size=1000,
-            )
+        entries, events = _start_work(assignment, now)
+        rows += entries
+        fired += events
+        saved.append(ticket)
+    _save(saved)
     event_record_many(rows)
     by_event: dict[str, list[dict]] = defaultdict(list)
     for event, payload in fired:
