@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tickets.events import event_record, event_row
-from tickets.models import Ticket, TicketEvent
+from tickets.events import EventRow, event_record, event_row
+from tickets.models import Ticket
 
 REPEATED = "alert.repeated"
 RECOVERED = "alert.recovered"
@@ -16,7 +16,7 @@ STORM_JOINED = "alert.storm_joined"
 TRUNCATED = "alert.truncated"
 
 
-def alert_repeated_row(*, ticket: Ticket, alert) -> TicketEvent:
+def alert_repeated_row(*, ticket: Ticket, alert) -> EventRow:
     """The log row of a repeat, unsaved: a delivery writes its repeats in one INSERT."""
     row = event_row(
         ticket=ticket,

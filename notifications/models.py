@@ -60,7 +60,12 @@ class Notification(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     webhook = models.ForeignKey(
-        WebhookEndpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        WebhookEndpoint,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # notification_webhook: the chat rows only
     )
     target = models.CharField(_("to"), max_length=500, blank=True)
     # What happened and its parameters, rendered when shown or sent, in the reader's language
@@ -78,7 +83,8 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("text"), blank=True)
     url = models.CharField(_("link"), max_length=500, blank=True)
-    dedupe_key = models.CharField(max_length=200, unique=True)
+    # Unique through Meta.constraints: `unique=True` adds a LIKE index nothing reads.
+    dedupe_key = models.CharField(max_length=200)
     status = models.CharField(
         _("status"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
@@ -94,7 +100,15 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="notification_dedupe_key"),
+        ]
         indexes = [
+            models.Index(
+                fields=["webhook"],
+                condition=Q(webhook__isnull=False),
+                name="notification_webhook",
+            ),
             models.Index(
                 fields=["recipient", "-id"],
                 condition=Q(channel="inbox"),

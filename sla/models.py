@@ -347,7 +347,10 @@ class SlaTimer(models.Model):
     is the number of running timers not yet handled, never the number of tickets.
     """
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_timers")
+    # No index of its own: sla_timer_ticket (ticket, metric) serves the foreign key.
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="sla_timers", db_index=False
+    )
     metric = models.CharField(_("metric"), max_length=20, choices=Metric.choices)
     policy = models.ForeignKey(
         SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="timers"

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 from psycopg2.extras import Json
 
 from .choices import ActorKind, EventKind
@@ -93,6 +94,54 @@ def created_entry_params(*, ticket: Ticket, actor=None, data: dict) -> list[Any]
     ]
 
 
+class EventRow:
+    """An unsaved log row for `event_record_many`: the columns of a `TicketEvent` and nothing
+    else. A sweep or a batch builds ~7 of them per ticket; a model instance per row (its
+    field descriptors, the ticket relation's cache, its state) was a fifth of the SLA
+    sweep's Python time, for values that only go into one INSERT."""
+
+    __slots__ = (
+        "actor_id",
+        "actor_kind",
+        "created_at",
+        "data",
+        "field",
+        "is_public",
+        "kind",
+        "message",
+        "new_value",
+        "old_value",
+        "pk",
+        "ticket_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        ticket_id: int,
+        kind: str,
+        actor_id: int | None,
+        actor_kind: str,
+        message: str = "",
+        is_public: bool = True,
+        data: dict | None = None,
+        field: str = "",
+        old_value: Any = None,
+        new_value: Any = None,
+        created_at=None,
+    ) -> None:
+        self.pk: int | None = None
+        self.ticket_id, self.kind = ticket_id, kind
+        self.actor_id, self.actor_kind = actor_id, actor_kind
+        self.field, self.old_value, self.new_value = field, old_value, new_value
+        self.message, self.is_public = message, is_public
+        self.data = data if data is not None else {}
+        self.created_at = created_at if created_at is not None else timezone.now()
+
+    def __repr__(self) -> str:
+        return f"<EventRow {self.kind} ticket={self.ticket_id} pk={self.pk}>"
+
+
 def event_row(
     *,
     ticket: Ticket,
@@ -102,21 +151,19 @@ def event_row(
     is_public: bool = True,
     data: dict | None = None,
     created_at=None,
-) -> TicketEvent:
+) -> EventRow:
     """An unsaved log row, for services that write many in one statement
     (`event_record_many`), e.g. the SLA sweep."""
-    row = TicketEvent(
-        ticket=ticket,
+    return EventRow(
+        ticket_id=ticket.pk,
         kind=kind,
-        actor=actor,
+        actor_id=None if actor is None else actor.pk,
         actor_kind=actor_kind_for(ticket, actor),
         message=message,
         is_public=is_public,
         data=data or {},
+        created_at=created_at,
     )
-    if created_at is not None:
-        row.created_at = created_at
-    return row
 
 
 # One statement for any number of rows: the columns go as arrays, so the driver adapts eleven
@@ -131,7 +178,7 @@ RETURNING id
 """
 
 
-def event_record_many(rows: list[TicketEvent]) -> list[TicketEvent]:
+def event_record_many(rows: list[EventRow]) -> list[EventRow]:
     """Write many log rows in one INSERT (rows from `event_row` /
     `event_rows_for_changes`); the rows get their ids. The values go to the driver as they
     are (JSON columns as JSON text): an SLA sweep logs ~8 rows per breach, and preparing each
@@ -157,7 +204,6 @@ def event_record_many(rows: list[TicketEvent]) -> list[TicketEvent]:
         ids = cursor.fetchall()
     for row, (pk,) in zip(rows, ids, strict=True):
         row.pk = pk
-        row._state.adding = False
     return rows
 
 
@@ -168,9 +214,11 @@ def event_rows_for_changes(
     actor=None,
     message: str = "",
     data: dict | None = None,
-) -> list[TicketEvent]:
+) -> list[EventRow]:
     """Unsaved log rows, one per tracked field that changed since `before`."""
     actor_kind = actor_kind_for(ticket, actor)
+    actor_id = None if actor is None else actor.pk
+    now = timezone.now()
     changed = {name for name, old in before.items() if old != getattr(ticket, name)}
     rows = []
     for name in before:
@@ -180,10 +228,10 @@ def event_rows_for_changes(
             continue  # folded into the status change entry (its data names the reason)
         kind, is_public = TRACKED_FIELDS[name]
         rows.append(
-            TicketEvent(
-                ticket=ticket,
+            EventRow(
+                ticket_id=ticket.pk,
                 kind=kind,
-                actor=actor,
+                actor_id=actor_id,
                 actor_kind=actor_kind,
                 field=name.removesuffix("_id"),
                 old_value=before[name],
@@ -194,6 +242,7 @@ def event_rows_for_changes(
                     **(data or {}),
                     **({"pending_reason": ticket.pending_reason} if name == "status" else {}),
                 },
+                created_at=now,
             )
         )
     return rows
@@ -206,9 +255,9 @@ def event_record_changes(
     actor=None,
     message: str = "",
     data: dict | None = None,
-) -> list[TicketEvent]:
+) -> list[EventRow]:
     """One event per tracked field that changed, written in one statement."""
     rows = event_rows_for_changes(
         ticket=ticket, before=before, actor=actor, message=message, data=data
     )
-    return TicketEvent.objects.bulk_create(rows)
+    return event_record_many(rows)
