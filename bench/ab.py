@@ -13,7 +13,9 @@ The base revision is checked out as a git worktree under `.data/ab/REV` with its
 environment (its own `make install`) and its own generated desk (its own `bench/generate.py`,
 database `ab_REV`, made once). Each run then works on a fresh copy of its side's desk, with
 that side's own bench script (`bench_tickets.py --parts create` or `bench_sla.py`): each
-revision is measured doing what it did. Prints one JSON object on its last line: every run's
+revision is measured doing what it did. One thing is aligned: both sides' SLA benches deliver
+e-mail through the same sink (`bench/mailsink.py`; the base's copy of `bench_sla.py` is
+pointed at it). Prints one JSON object on its last line: every run's
 figure with the load before it, each side's median, and head ÷ base.
 """
 
@@ -68,10 +70,26 @@ def prepare_base(rev: str) -> Path:
     if not (tree / ".git").exists():
         tree.parent.mkdir(parents=True, exist_ok=True)
         run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=ROOT)
+    align_mail_sink(tree)
     if not (tree / ".venv" / ".installed").exists():
         common.log(f"installing {rev}'s environment (its own make install)")
         run(["make", "install"], cwd=tree)
     return tree
+
+
+# The base's SLA bench may still send its e-mail to Django's locmem backend, which keeps a deep
+# copy of each message for tests; this checkout's bench writes each one as the SMTP backend
+# does and drops it (bench/mailsink.py). Both sides deliver through the same sink: the base's
+# copy of the bench script (not its product code) is pointed at it.
+_LOCMEM = '"django.core.mail.backends.locmem.EmailBackend"'
+_SINK = '"bench.mailsink.SerializingSink"'
+
+
+def align_mail_sink(tree: Path) -> None:
+    script = tree / "bench" / "bench_sla.py"
+    if script.exists() and _LOCMEM in script.read_text():
+        shutil.copyfile(ROOT / "bench" / "mailsink.py", tree / "bench" / "mailsink.py")
+        script.write_text(script.read_text().replace(_LOCMEM, _SINK))
 
 
 def template(side: str, tree: Path, rev: str, env: dict) -> str:

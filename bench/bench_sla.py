@@ -16,7 +16,8 @@ On the database `bench/generate.py` filled (1,000,000 tickets):
     `sla.sweep` from the broker, fan out, mark, escalate (move each ticket to the next
     team in bulk, where that team's strategy assigns it; log, react, all as batches) and
     deliver the notifications (inbox, and
-    e-mail through Django's locmem backend: the SMTP round trip is not measured). Measured from
+    e-mail written out as the SMTP backend writes it and dropped, `bench/mailsink.py`: the
+    SMTP round trip is not measured). Measured from
     the sweep's enqueue until every timer is breached and escalated and no notification is
     pending; also the CPU the worker processes and their PostgreSQL sessions spent on it, and
     what that CPU needs on two otherwise idle cores (the elapsed time includes waiting for the
@@ -202,11 +203,15 @@ def make_breaches(count: int, exclude: list[int] | tuple = ()) -> list[int]:
 # delays the sweep. Until 2026-12-06 the bench ran one worker of concurrency 2 on both
 # queues, where the deliveries took turns with the sweep's chunks.
 WORKERS = (("bench-sla", "celery", 2), ("bench-sla-delivery", "delivery", 1))
+# Until 2026-12-07 the e-mail went to Django's locmem backend, whose deep copy of every
+# message for tests' `mail.outbox` was a fifth of the delivery worker's CPU.
+MAIL_SINK = "bench.mailsink.SerializingSink"
 
 
 def start_worker(quick: bool, log_path: Path, name: str, queues: str, concurrency: int):
     env = common.bench_env(quick)
-    env["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    # Written as the SMTP backend writes it, then dropped (bench/mailsink.py).
+    env["EMAIL_BACKEND"] = MAIL_SINK
     env["LOG_LEVEL"] = "WARNING"
     handle = log_path.open("w")
     return subprocess.Popen(
