@@ -232,7 +232,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # DATA_UPLOAD_MAX_NUMBER_FIELDS like form fields.
 API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32)
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# The desk's SMTP backend: Django's, with addresses sanitised once (notifications/smtp.py).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "notifications.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")

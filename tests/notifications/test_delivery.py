@@ -127,7 +127,7 @@ def test_an_unreachable_mail_server_fails_the_slice_at_once(desk):
     for their retry, nothing is lost."""
     ids = _pending_emails(desk, 5)
     with override_settings(
-        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_BACKEND="notifications.smtp.EmailBackend",
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=_closed_port(),
         EMAIL_USE_TLS=False,

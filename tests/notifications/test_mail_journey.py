@@ -79,7 +79,7 @@ def smtp():
 @pytest.fixture
 def mail_worker(smtp, tmp_path, settings):
     port = smtp.port
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_BACKEND = "notifications.smtp.EmailBackend"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "servicedesk.settings.test",
@@ -89,7 +89,7 @@ def mail_worker(smtp, tmp_path, settings):
         ),
         "REDIS_URL": _redis_url(),
         "DB_CONN_MAX_AGE": "0",
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_BACKEND": "notifications.smtp.EmailBackend",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(port),
         "NOTIFICATION_RETRY_SECONDS": "1",
