@@ -157,6 +157,13 @@ def grant_params(perm: str) -> list[str]:
     return [codename, app_label, codename, app_label]
 
 
+# The people given (an array) who hold the capability; fixed text, the values are parameters.
+HOLDERS_SQL = """
+    SELECT u.id FROM accounts_user u
+    WHERE u.id = ANY(%s) AND u.is_active AND (u.is_superuser OR {granted})
+""".format(granted=GRANTED_SQL.format(person="u.id"))  # noqa: S608  # nosec B608
+
+
 def holders_among(perm: str, user_ids) -> set[int]:
     """The ids among `user_ids` of active people holding the capability `perm`
     ("app_label.codename"), as `User.objects.with_perm(perm)` selects them.
@@ -167,8 +174,6 @@ def holders_among(perm: str, user_ids) -> set[int]:
     ids = sorted(set(user_ids))
     if not ids:
         return set()
-    granted = GRANTED_SQL.format(person="u.id")
-    sql = f"SELECT u.id FROM accounts_user u WHERE u.id = ANY(%s) AND u.is_active AND (u.is_superuser OR {granted})"  # noqa: S608,E501  # nosec B608 (no input in the text)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ids, *grant_params(perm)])
+        cursor.execute(HOLDERS_SQL, [ids, *grant_params(perm)])
         return {row[0] for row in cursor.fetchall()}

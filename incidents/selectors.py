@@ -15,6 +15,7 @@ from accounts.models import User
 from catalog.models import InformationSystem
 from tickets.choices import OPEN_STATUSES
 from tickets.models import Ticket
+from tickets.search import search_q
 
 from .choices import IncidentStatus, ServiceState, UpdateKind
 from .models import IncidentAnnouncement, IncidentUpdate, MajorIncident
@@ -80,7 +81,9 @@ def suggestions(
     limit: int = 100,
 ) -> list[Ticket]:
     """Open tickets to link: on the incident's systems and opened from `window` before the
-    declaration until now, or matching `query` (a number or words of the title) anywhere."""
+    declaration until now, or matching `query` anywhere as the desk's ticket search matches it
+    (a number, a requester, or words of the title, description and replies, in Chinese and
+    English: `tickets.search.search_q`, through its indexes)."""
     _managers_only(viewer)
     base = (
         Ticket.objects.filter(status__in=OPEN_STATUSES, incident__isnull=True)
@@ -90,7 +93,7 @@ def suggestions(
     )
     query = query.strip()
     if query:
-        found = base.filter(Q(number__iexact=query) | Q(title__icontains=query))
+        found = base.filter(search_q(viewer, query))
     else:
         found = base.filter(
             system__in=incident.systems.all(), created_at__gte=incident.declared_at - window

@@ -161,7 +161,7 @@ def event_row(
         actor_kind=actor_kind_for(ticket, actor),
         message=message,
         is_public=is_public,
-        data=data or {},
+        data=data,
         created_at=created_at,
     )
 

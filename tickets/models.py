@@ -221,8 +221,9 @@ class Ticket(ConcurrentTransitionMixin, models.Model):
         # Moving a ticket (team, status, assignee) writes an entry into every index of the
         # table, so there is no index a composite one already serves (the foreign keys team,
         # assignee and requester lead one each), the rarely set links are partial, and the
-        # title has no trigram index (search reads `TicketSearchDocument`): 20 indexes, not
-        # 26, for the SLA sweep's 10,000 moves (issue #10/#11, docs/benchmarks.md).
+        # title has no trigram index (every search of tickets, the incident's link search
+        # too, reads `TicketSearchDocument`): 21 indexes, not 26, for the SLA sweep's 10,000
+        # moves (issues #10, #11; docs/benchmarks.md).
         indexes = [
             models.Index(fields=["team", "status", "-id"], name="ticket_team_status"),
             models.Index(fields=["assignee", "status", "-id"], name="ticket_assignee_status"),

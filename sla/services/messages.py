@@ -100,19 +100,11 @@ def _breach_subject(timer: SlaTimer) -> str:
 
 
 def _breach_text(timer: SlaTimer) -> str:
-    # A breach that escalates says it twice (its log entry and the escalation's mail): worded
-    # once per timer and language (the local time and the translation are most of its cost).
-    texts = timer.__dict__.setdefault("_breach_texts", {})
-    language = get_language()
-    if language not in texts:
-        due = timezone.localtime(timer.due_at).strftime("%Y-%m-%d %H:%M") if timer.due_at else ""
-        texts[language] = _(
-            "%(metric)s of %(number)s (%(priority)s) was due at %(due)s: %(title)s"
-        ) % {
-            "metric": _metric_label(timer),
-            "number": timer.ticket.number,
-            "priority": timer.priority,
-            "due": due,
-            "title": timer.ticket.title,
-        }
-    return texts[language]
+    due = timezone.localtime(timer.due_at).strftime("%Y-%m-%d %H:%M") if timer.due_at else ""
+    return _("%(metric)s of %(number)s (%(priority)s) was due at %(due)s: %(title)s") % {
+        "metric": _metric_label(timer),
+        "number": timer.ticket.number,
+        "priority": timer.priority,
+        "due": due,
+        "title": timer.ticket.title,
+    }

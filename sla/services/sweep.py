@@ -16,8 +16,8 @@ from accounts.models import Team, User
 from notifications.services import NotificationSpec, notify_many
 from servicedesk import clock
 from tickets.choices import EventKind
-from tickets.events import event_record_many, event_row
-from tickets.models import Ticket, TicketEvent
+from tickets.events import EventRow, event_record_many, event_row
+from tickets.models import Ticket
 from tickets.services import EscalationMove, EscalationOutcome, ticket_escalate_many
 
 from ..choices import ESCALATING_METRICS, Level, Metric, TimerState
@@ -158,9 +158,10 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
     )
     if not timers:
         return outcome
-    events: list[TicketEvent] = []
+    events: list[EventRow] = []
     specs: list[NotificationSpec] = []
     managers = _Managers()
+    chunk = _EscalationChunk(managers=managers, now=now)
     policies = _EscalationPolicies()
     steps_cache: dict[tuple[int | None, str], list[EscalationStep]] = {}
     escalations: list[tuple[SlaTimer, list[EscalationStep]]] = []
@@ -189,7 +190,9 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
             timer.breached_at = now
             timer.warned_at = timer.warned_at or now
             breached.append(timer)
-            events.append(_event(ticket, EventKind.SLA_BREACHED, _breach_text(timer), timer, now))
+            events.append(
+                _event(ticket, EventKind.SLA_BREACHED, chunk.breach_text(timer), timer, now)
+            )
             if timer.metric in ESCALATING_METRICS:
                 due_steps = [s for s in steps(timer) if s.delay <= timedelta(0)]
                 later = [s for s in steps(timer) if s.delay > timedelta(0)]
@@ -204,7 +207,7 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
                     level,
                     [ticket.assignee, lead],
                     _breach_subject(timer),
-                    _breach_text(timer),
+                    chunk.breach_text(timer),
                     ticket,
                 )
         else:
@@ -228,7 +231,6 @@ def _process_chunk(timer_ids: list[int], level: str) -> _Outcome:
     # Tickets are locked (by ticket_escalate_many) in ticket order, so two chunks escalating timers
     # of the same tickets cannot deadlock on each other.
     escalations.sort(key=lambda item: (item[0].ticket_id, item[0].pk))
-    chunk = _EscalationChunk(managers=managers, now=now)
     for timer, due_steps in escalations:
         for step in due_steps:
             specs += chunk.run(timer, step)
@@ -284,10 +286,19 @@ class _EscalationChunk:
 
     def __init__(self, *, managers: _Managers, now: datetime) -> None:
         self.managers, self.now = managers, now
-        self.events: list[TicketEvent] = []
+        self.events: list[EventRow] = []
         self.team_now: dict[int, Team | None] = {}
         self.moves: list[EscalationMove] = []
         self.move_data: list[dict] = []
+        self._breach_texts: dict[int, str] = {}
+
+    def breach_text(self, timer: SlaTimer) -> str:
+        """A timer's breach in words, once per chunk: a breach that escalates says it in its
+        log entry and again in the escalation's mail (the local time and the translation are
+        most of its cost)."""
+        if timer.pk not in self._breach_texts:
+            self._breach_texts[timer.pk] = _breach_text(timer)
+        return self._breach_texts[timer.pk]
 
     def run(self, timer: SlaTimer, step: EscalationStep) -> list:
         """Run one step: notify (assignee, lead, managers as they were at the breach),
@@ -340,7 +351,13 @@ class _EscalationChunk:
             "metric": _metric_label(timer),
         }
         return _specs(
-            timer, Level.ESCALATION, users, subject, _breach_text(timer), ticket, step=step.level
+            timer,
+            Level.ESCALATION,
+            users,
+            subject,
+            self.breach_text(timer),
+            ticket,
+            step=step.level,
         )
 
     def finish(self) -> set[int]:

@@ -175,3 +175,22 @@ def test_end_stale_outage_banners_twice(desk, incident):
     assert end_stale_outage_banners() == 1
     assert end_stale_outage_banners() == 0
     assert IncidentAnnouncement.objects.count() == 2
+
+
+def test_a_typed_query_finds_open_tickets_anywhere_as_the_ticket_search_does(desk, incident):
+    factory = TicketFactory(desk)
+    other_system = SystemFactory(code="oa-search")
+    printer = factory.new(title="Printers on floor 3 jam", system=other_system)
+    chinese = factory.new(title="三楼打印机卡纸", system=other_system)
+    by_description = factory.new(
+        title="Floor 3", description="The printer shows error 50", system=other_system
+    )
+    unrelated = factory.new(title="Mailbox full", system=other_system)
+
+    def found(query: str) -> set[int]:
+        return {t.pk for t in suggestions(viewer=desk.expert, incident=incident, query=query)}
+
+    assert found("printer") == {printer.pk, by_description.pk}
+    assert found("打印机") == {chinese.pk}
+    assert found(unrelated.number.lower()) == {unrelated.pk}
+    assert found("zyxwvut") == set()

@@ -44,6 +44,20 @@ def test_declare_link_announce_recover(open_as, live_server, desk):
     _submit(expert, "[data-testid=link-selected]")
     assert expert.inner_text("[data-testid=linked-count]") == "2"
 
+    # The search box finds an open ticket on another system by a word of its description, as
+    # the desk's ticket search does; it is linked too.
+    elsewhere = TicketFactory(desk).new(
+        title="Slow screens", description="The trading terminal hangs", system=None
+    )
+    box = expert.locator("[data-testid=link-search] input[name=q]")
+    box.fill("terminal")
+    with expert.expect_navigation():
+        box.press("Enter")
+    assert expert.is_checked(f"#link-{elsewhere.pk}")
+    _submit(expert, "[data-testid=link-selected]")
+    assert expert.inner_text("[data-testid=linked-count]") == "3"
+    tickets.append(elsewhere)
+
     form = "[data-testid=announce-form]"
     expert.fill(f"{form} #id_body_zh", "交易下单失败，正在处理。")
     expert.fill(f"{form} #id_body_en", "Orders fail; we are on it.")
