@@ -35,4 +35,4 @@ USER servicedesk
 EXPOSE 8000
 VOLUME ["/data"]
 CMD ["gunicorn", "servicedesk.wsgi:application", "--bind", "0.0.0.0:8000", \
-     "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-", "--timeout", "60"]
+     "--worker-class", "gthread", "--threads", "4", "--reuse-port", "--access-logfile", "-", "--timeout", "60"]

@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
             "2",
             "--threads",
             "4",
+            # As docker-compose's web: a socket per worker, so wrk's 8 kept-alive connections
+            # are spread by the kernel, not taken by whichever worker woke first.
+            "--reuse-port",
             "--log-level",
             "warning",
         ],

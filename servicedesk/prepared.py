@@ -13,7 +13,9 @@ one of the request's queries (query-count budgets in the tests stay the request'
 statements), and it is sent at most once per connection. Named statements need a session per
 client connection: behind a transaction-pooling PgBouncer these must go back to a plain
 `cursor.execute(sql, params)`. Used by ticket creation's one statement, the person with their
-permissions, an agent's scope, the API list's rows and the SLA badges.
+permissions, an agent's scope, the API list's rows and names, the SLA badges, the queue pages'
+rows, team members and reference fingerprint, and the ticket page's ticket (`prepare_on`, for a
+statement Django compiled: tickets/compiled.py).
 """
 
 from __future__ import annotations
@@ -50,12 +52,11 @@ def _prepare(name: str, sql: str) -> tuple[str, list[str] | int]:
     return _statements[name]
 
 
-def execute_prepared(cursor, name: str, sql: str, params, *, logged: bool = False) -> None:
-    """`cursor.execute(sql, params)` (a dict for `%(name)s`, a sequence for `%s`) through the
-    statement `name`, prepared once per database session. `cursor` is a Django cursor; `name`
-    must be unique in the process and `sql` the same on every call. `logged`: send the PREPARE
-    through `cursor` too, as one of the caller's queries (ticket creation's, whose tests watch
-    a session prepare it once)."""
+def prepare_on(cursor, name: str, sql: str, *, logged: bool = False) -> str:
+    """Make sure `cursor`'s database session has the statement `name` prepared from `sql`, and
+    return the `EXECUTE` that runs it, with a `%s` per parameter (positional order). `cursor`
+    is a Django cursor; `name` must be unique in the process and `sql` the same on every call.
+    `logged`: send the PREPARE through `cursor`, as one of the caller's queries."""
     prepare, parameters = _prepare(name, sql)
     driver = cursor.db.connection
     sessions = _prepared_on.setdefault(name, weakref.WeakSet())
@@ -66,7 +67,18 @@ def execute_prepared(cursor, name: str, sql: str, params, *, logged: bool = Fals
             with driver.cursor() as own:
                 own.execute(prepare)
         sessions.add(driver)
+    count = parameters if isinstance(parameters, int) else len(parameters)
+    # `EXECUTE name ()` is a syntax error: a statement without parameters has no list.
+    return f"EXECUTE {name} ({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
+
+
+def execute_prepared(cursor, name: str, sql: str, params, *, logged: bool = False) -> None:
+    """`cursor.execute(sql, params)` (a dict for `%(name)s`, a sequence for `%s`) through the
+    statement `name`, prepared once per database session (`prepare_on`). `logged`: send the
+    PREPARE through `cursor` too, as one of the caller's queries (ticket creation's, whose
+    tests watch a session prepare it once)."""
+    execute = prepare_on(cursor, name, sql, logged=logged)
+    parameters = _statements[name][1]
     named = not isinstance(parameters, int)
     values = [params[key] for key in parameters] if named else list(params)
-    placeholders = ", ".join(["%s"] * len(values))
-    cursor.execute(f"EXECUTE {name} ({placeholders})", values)
+    cursor.execute(execute, values)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.db import connection
 
 from accounts.models import TeamMembership, User
+from servicedesk.prepared import execute_prepared
 
 from .models import Ticket
 
@@ -119,7 +120,8 @@ def ticket_rows(ids: list[int], *, description: bool = False) -> list[TicketRow]
     if sql is None:
         sql = _ROWS_SQL[description] = _rows_sql(description)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(ids)])
+        # Every queue and search page: prepared once per database session.
+        execute_prepared(cursor, f"tickets_queue_rows_{int(description)}", sql, [list(ids)])
         rows = cursor.fetchall()
     found = {values[0]: TicketRow(values, description) for values in rows}
     return [found[pk] for pk in ids if pk in found]
@@ -142,5 +144,5 @@ def team_members(team_ids) -> list[tuple[int, str]]:
             "WHERE m.team_id = ANY(%s) AND u.is_active ORDER BY u.display_name, u.username, u.id"
         )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sorted(team_ids)])
+        execute_prepared(cursor, "tickets_team_members", sql, [sorted(team_ids)])
         return [(pk, _person_name(*names)) for pk, *names in cursor.fetchall()]

@@ -19,6 +19,7 @@ from django.utils.translation import get_language
 
 from accounts.models import OrgUnit, Team
 from catalog.models import InformationSystem, RequestType
+from servicedesk.prepared import execute_prepared
 
 _TABLES = (Team, RequestType, InformationSystem, OrgUnit)
 # hashtext of each row's text form, summed: the same for the same contents in any order.
@@ -111,7 +112,8 @@ def reference_labels() -> Labels:
     """The four lists in the active language; one query when nothing changed."""
     global _snapshot
     with connection.cursor() as cursor:
-        cursor.execute(_FINGERPRINT_SQL)
+        # Every page with the filters: prepared once per database session.
+        execute_prepared(cursor, "workspace_reference_fingerprint", _FINGERPRINT_SQL, [])
         fingerprint = tuple(cursor.fetchone())
     snapshot = _snapshot
     if snapshot is None or snapshot.fingerprint != fingerprint:

@@ -142,6 +142,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Django's backend with a health check that reads the socket instead of sending `SELECT 1`
+# on every request (servicedesk/postgresql/base.py).
+POSTGRESQL_ENGINE = "servicedesk.postgresql"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = POSTGRESQL_ENGINE
 # PostgreSQL's default random_page_cost (4) models spinning disks. On SSDs with the working set
 # in memory 1.1 is the usual value; with 4 the planner hash-joins the whole user table into a
 # 50-row queue page (34 ms instead of 1 ms at 1,000,000 tickets, docs/benchmarks.md).
@@ -153,6 +158,8 @@ if env_str("REPORTS_DATABASE_URL", ""):
     DATABASES["reports"] = dj_database_url.parse(
         env_str("REPORTS_DATABASE_URL", ""), conn_max_age=env_int("DB_CONN_MAX_AGE", 60)
     )
+    if DATABASES["reports"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["reports"]["ENGINE"] = POSTGRESQL_ENGINE
     DATABASES["reports"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["reports.routers.ReportsReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -252,6 +259,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "servicedesk.api.exception_handler",
+    # DRF's JSON written by orjson (servicedesk/renderers.py); the browsable API as before.
+    "DEFAULT_RENDERER_CLASSES": [
+        "servicedesk.renderers.DeskJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "servicedesk.parsers.SafeTextJSONParser",
         "rest_framework.parsers.FormParser",

@@ -84,11 +84,15 @@ def _names(rows: list[tuple]) -> dict[tuple[int, int], tuple[str, str, str]]:
     """(relation index, id) → (code, name, Chinese name) of the reference rows the page names,
     in one statement (none when no row names any)."""
     keys = [sorted({row[_FIRST_KEY + i] for row in rows} - {None}) for i in range(len(_NAMED))]
-    parts = [(sql, ids) for sql, ids in zip(_NAMES_SQL, keys, strict=True) if ids]
+    named = enumerate(zip(_NAMES_SQL, keys, strict=True))
+    parts = [(i, sql, ids) for i, (sql, ids) in named if ids]
     if not parts:
         return {}
+    # One prepared statement per set of tables named (at most 15), once per database session.
+    name = "tickets_api_list_names_" + "".join(str(i) for i, _sql, _ids in parts)
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(sql for sql, _ids in parts), [ids for _sql, ids in parts])
+        sql = " UNION ALL ".join(sql for _i, sql, _ids in parts)
+        execute_prepared(cursor, name, sql, [ids for _i, _sql, ids in parts])
         return {(i, pk): (code, name, name_zh) for i, pk, code, name, name_zh in cursor.fetchall()}
 
 
