@@ -21,7 +21,8 @@ from django.db.models.functions import JSONObject
 from django.utils.safestring import SafeString
 
 from accounts.choices import Tier
-from accounts.models import OrgUnit, Team, TeamMembership, User
+from accounts.models import OrgUnit, Team, User
+from accounts.scope import FRONT, scope_sql
 from servicedesk.prepared import execute_prepared
 
 from .choices import OPEN_STATUSES, Status
@@ -110,31 +111,15 @@ def load_viewer_scope(viewer: User) -> None:
     rows each were a tenth of a ticket page's database time."""
     if all(hasattr(viewer, n) for n in ("_team_ids", "_managed_unit_paths", "_served_unit_paths")):
         return
-    # Table names from the models, values as parameters.
-    tables = {
-        "membership": TeamMembership._meta.db_table,
-        "managed": User.managed_units.through._meta.db_table,
-        "served": Team.served_units.through._meta.db_table,
-        "units": OrgUnit._meta.db_table,
-        "teams": Team._meta.db_table,
-    }
-    sql = """
-        SELECT 't', team_id, NULL FROM {membership} WHERE user_id = %(user)s
-        UNION ALL
-        SELECT 'm', NULL, u.path FROM {managed} m JOIN {units} u ON u.id = m.orgunit_id
-        WHERE m.user_id = %(user)s
-        UNION ALL
-        SELECT 's', t.id, u.path FROM {teams} t
-        JOIN {membership} tm ON tm.team_id = t.id AND tm.user_id = %(user)s
-        LEFT JOIN {served} s ON s.team_id = t.id LEFT JOIN {units} u ON u.id = s.orgunit_id
-        WHERE t.tier = %(front)s
-    """.format(**tables)  # noqa: S608  # nosec B608
-    with connection.cursor() as cursor:
-        # Every agent page: prepared once per database session (servicedesk/prepared.py).
-        execute_prepared(
-            cursor, "tickets_viewer_scope", sql, {"user": viewer.pk, "front": Tier.FRONT}
-        )
-        rows = cursor.fetchall()
+    # Read with the person when they signed in by session (accounts/backends.py).
+    rows = getattr(viewer, "_scope_rows", None)
+    if rows is None:
+        with connection.cursor() as cursor:
+            # Prepared once per database session (servicedesk/prepared.py).
+            execute_prepared(
+                cursor, "tickets_viewer_scope", scope_sql(), {"user": viewer.pk, "front": FRONT}
+            )
+            rows = cursor.fetchall()
     viewer._team_ids = {team for kind, team, _path in rows if kind == "t"}
     viewer._managed_unit_paths = sorted(path for kind, _team, path in rows if kind == "m")
     served_rows = [path for kind, _team, path in rows if kind == "s"]

@@ -133,3 +133,45 @@ def test_holders_among_is_what_with_perm_selects_of_those_people():
     )
     assert outside.pk not in found  # only the people asked about
     assert holders_among("accounts.handle_tickets", []) == set()
+
+
+def _scope(user: User) -> tuple:
+    return (user._team_ids, user._managed_unit_paths, user._served_unit_paths)
+
+
+@pytest.mark.parametrize("who", ["tier1", "expert", "manager", "requester", "admin"])
+def test_the_scope_read_with_the_person_is_the_scope_read_alone(desk, who):
+    """The teams, managed units and served units that come with the person (one statement,
+    accounts/backends.py) are what tickets.selectors.load_viewer_scope reads on its own."""
+    from accounts.backends import user_with_permissions
+    from tickets.selectors import load_viewer_scope
+
+    person = getattr(desk, who)
+    desk.middle.served_units.add(desk.unit_b)  # a middle office's units are not a front's
+    with CaptureQueriesContext(connection) as queries:
+        signed_in = user_with_permissions(person.pk)
+        load_viewer_scope(signed_in)
+    assert len(queries) == 1
+    alone = _fresh(person)
+    with CaptureQueriesContext(connection) as queries:
+        load_viewer_scope(alone)
+    assert len(queries) == 1
+    assert _scope(signed_in) == _scope(alone)
+    expected = {
+        "tier1": ({desk.front.pk}, [], [desk.unit_a.path]),
+        "expert": ({desk.middle.pk}, [], []),
+        "manager": (set(), [desk.unit_a.path], []),
+        "requester": (set(), [], []),
+        "admin": (set(), [], []),
+    }
+    assert _scope(signed_in) == expected[who]
+
+
+def test_a_front_team_serving_every_unit_is_no_unit_limit(desk):
+    from accounts.backends import user_with_permissions
+    from tickets.selectors import load_viewer_scope
+
+    desk.front.served_units.clear()  # serves every unit
+    signed_in = user_with_permissions(desk.tier1.pk)
+    load_viewer_scope(signed_in)
+    assert _scope(signed_in) == ({desk.front.pk}, [], None)

@@ -99,12 +99,12 @@ def test_queue_page_has_a_constant_query_count(client, desk, django_assert_max_n
     fill(55)
     large = [_queue_query_count(client, url) for url in urls]
     assert small == large
-    # the person with their permissions and roles (the session comes from the cache,
-    # servicedesk/sessions.py), the viewer's teams and units, the fingerprint of
+    # the person with their permissions, roles, teams and units (the session comes from the
+    # cache, servicedesk/sessions.py; accounts/backends.py), the fingerprint of
     # the reference lists (workspace.reference), the page's ids, its rows with their people,
     # their SLA timers, the team's members for the bulk bar (none of the last three on the
     # breached queue, empty here)
-    assert large == [7, 7, 7, 4]
+    assert large == [6, 6, 6, 3]
     with django_assert_max_num_queries(9):
         client.get(urls[1])
 
