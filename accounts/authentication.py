@@ -3,7 +3,8 @@
 Intake reads the requester's unit for every new ticket (the ticket is filed under it), so it
 comes in the same query as the token and the person; so do the person's permissions and roles
 (`accounts.backends.PERMISSIONS_SQL`), which every API view checks: a second round trip that
-PostgreSQL planned afresh for every request (0.36-0.43 ms of its CPU, bench/request_cost.py).
+PostgreSQL planned afresh for every request (0.36-0.43 ms of its CPU, bench/request_cost.py);
+and their ticket scope (accounts/scope.py), which every agent's ticket read needs.
 
 The query is written once per process rather than built by the ORM for every request:
 compiling the three-table `select_related` was half of the authentication's Python time and
@@ -18,7 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
-from .backends import PERMISSIONS_SQL
+from .backends import access_columns, with_loaded_access
+from .scope import FRONT
 
 _statements: dict = {}  # per token model: (SQL, [(model, field names, column count)])
 
@@ -36,18 +38,14 @@ def _token_statement(token_model):
         token_table, user_table, unit_table = (
             f'"{m._meta.db_table}"' for m in (token_model, user_model, unit_model)
         )
-        # The permissions' statement with the token's person in place of its parameter.
-        permissions = PERMISSIONS_SQL.replace("%(user)s", 't."user_id"')
-        # A constant statement, no input in it.
-        columns.append(
-            f"ARRAY(SELECT ARRAY[perms.app_label, perms.codename]::text[] FROM ({permissions}) perms)"  # noqa: S608,E501  # nosec B608
-        )
+        # The person's permissions and ticket scope, as a session's person has them.
+        columns.append(access_columns('t."user_id"'))
         # Table and column names from the models' metadata; the key is a parameter.
         sql = (
             f"SELECT {', '.join(columns)} FROM {token_table} t "  # noqa: S608  # nosec B608
             f'JOIN {user_table} u ON u."id" = t."user_id" '
             f'LEFT JOIN {unit_table} o ON o."id" = u."unit_id" '
-            'WHERE t."key" = %s'
+            'WHERE t."key" = %(key)s'
         )
         statement = _statements[token_model] = (sql, parts)
     return statement
@@ -58,7 +56,7 @@ def token_with_person(token_model, key: str):
     sql, parts = _token_statement(token_model)
     alias = router.db_for_read(token_model)
     with connections[alias].cursor() as cursor:
-        cursor.execute(sql, [key])
+        cursor.execute(sql, {"key": key, "front": FRONT})
         row = cursor.fetchone()
     if row is None:
         return None
@@ -70,13 +68,7 @@ def token_with_person(token_model, key: str):
         instances.append(None if is_null else model.from_db(alias, names, values))
     token, user, unit = instances
     user.unit = unit  # the LEFT JOIN's unit, or None: no further query either way
-    if user.is_active and not user.is_superuser:
-        # As the backend's `get_user` does: a superuser's set is every permission, read when
-        # first asked.
-        rows = row[-1]
-        user._role_names = {name for app_label, name in rows if app_label is None}
-        user._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows if app_label}
-    token.user = user
+    token.user = with_loaded_access(user, permissions=row[-2], scope=row[-1])
     return token
 
 

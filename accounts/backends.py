@@ -45,14 +45,25 @@ PERMISSIONS_SQL = """
 # The person's row; as one two-column array, what PERMISSIONS_SQL gives for them; and as one
 # three-column array their ticket scope (accounts/scope.py), which every agent page and API
 # call reads: a round trip fewer on each.
+ACCESS_COLUMNS = """
+    ARRAY(SELECT ARRAY[perms.app_label, perms.codename]::text[] FROM ({permissions}) perms),
+    ARRAY(SELECT ARRAY[scope.kind, scope.team::text, scope.path]::text[] FROM ({scope}) scope)
+"""
 USER_SQL = """
-    SELECT {columns}, ARRAY(
-        SELECT ARRAY[perms.app_label, perms.codename]::text[] FROM ({permissions}) perms
-    ), ARRAY(
-        SELECT ARRAY[scope.kind, scope.team::text, scope.path]::text[] FROM ({scope}) scope
-    )
+    SELECT {columns}, {access}
     FROM {users} u WHERE u.id = %(user)s
 """
+
+
+def access_columns(person: str) -> str:
+    """The two array columns `with_loaded_access` takes, for the person whose id `person`
+    names (a column, or `%(user)s`); the statement's parameters also need `front`."""
+    return ACCESS_COLUMNS.format(
+        permissions=PERMISSIONS_SQL.replace("%(user)s", person),
+        scope=scope_sql().replace("%(user)s", person),
+    )
+
+
 _user_statement: tuple[str, list[str]] | None = None
 
 
@@ -63,8 +74,7 @@ def _user_sql() -> tuple[str, list[str]]:
         # Column and table names from the model's metadata; the id is a parameter.
         sql = USER_SQL.format(
             columns=", ".join(f'u."{f.column}"' for f in fields),
-            permissions=PERMISSIONS_SQL,
-            scope=scope_sql(),
+            access=access_columns("%(user)s"),
             users=f'"{get_user_model()._meta.db_table}"',
         )
         _user_statement = (sql, [f.attname for f in fields])
@@ -87,14 +97,23 @@ def user_with_permissions(user_id: int):
     if row is None:
         return None
     user = model.from_db(alias, names, row[:-2])
+    return with_loaded_access(user, permissions=row[-2], scope=row[-1])
+
+
+def with_loaded_access(user, *, permissions: list, scope: list):
+    """`user` with what one statement read with them: the `[app_label, codename]` rows of
+    PERMISSIONS_SQL (app_label NULL: a role) and the `[kind, team, path]` rows of their ticket
+    scope (accounts/scope.py), as the permission checks and tickets.selectors.load_viewer_scope
+    read them. Used for a session's person here and a token's (accounts/authentication.py)."""
     user._scope_rows = [
-        (kind, int(team) if team is not None else None, path) for kind, team, path in row[-1]
+        (kind, int(team) if team is not None else None, path) for kind, team, path in scope
     ]
     if user.is_active and not user.is_superuser:
         # A superuser's set is every permission, read when first asked, as before.
-        rows = row[-2]
-        user._role_names = {name for app_label, name in rows if app_label is None}
-        user._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows if app_label}
+        user._role_names = {name for app_label, name in permissions if app_label is None}
+        user._perm_cache = {
+            f"{app_label}.{codename}" for app_label, codename in permissions if app_label
+        }
     return user
 
 

@@ -10,16 +10,21 @@ from functools import cache
 from .choices import Tier
 from .models import OrgUnit, Team, TeamMembership, User
 
+# Its aliases are its own (s_*): the statement is also placed inside others that name their
+# person by a column of theirs (accounts/backends.py `access_columns`).
 _SCOPE_SQL = """
-    SELECT 't' AS kind, team_id AS team, NULL AS path FROM {membership} WHERE user_id = %(user)s
+    SELECT 't' AS kind, s_own.team_id AS team, NULL AS path FROM {membership} s_own
+    WHERE s_own.user_id = %(user)s
     UNION ALL
-    SELECT 'm', NULL, u.path FROM {managed} m JOIN {units} u ON u.id = m.orgunit_id
-    WHERE m.user_id = %(user)s
+    SELECT 'm', NULL, s_unit.path FROM {managed} s_managed
+    JOIN {units} s_unit ON s_unit.id = s_managed.orgunit_id
+    WHERE s_managed.user_id = %(user)s
     UNION ALL
-    SELECT 's', t.id, u.path FROM {teams} t
-    JOIN {membership} tm ON tm.team_id = t.id AND tm.user_id = %(user)s
-    LEFT JOIN {served} s ON s.team_id = t.id LEFT JOIN {units} u ON u.id = s.orgunit_id
-    WHERE t.tier = %(front)s
+    SELECT 's', s_team.id, s_unit.path FROM {teams} s_team
+    JOIN {membership} s_member ON s_member.team_id = s_team.id AND s_member.user_id = %(user)s
+    LEFT JOIN {served} s_served ON s_served.team_id = s_team.id
+    LEFT JOIN {units} s_unit ON s_unit.id = s_served.orgunit_id
+    WHERE s_team.tier = %(front)s
 """
 FRONT = Tier.FRONT.value
 

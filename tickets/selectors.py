@@ -377,10 +377,6 @@ def ticket_get(
     # one scope key.
     key = ("ticket_get", by_number, with_following, with_other_tickets, viewer.pk)
     key += (scope_key(viewer),)
-    if not by_number and not -(2**63) <= int(ticket_id) < 2**63:
-        # Beyond the id column's range: no such ticket (the prepared statement's parameter is
-        # a bigint, so PostgreSQL would refuse the value rather than match nothing).
-        raise Ticket.DoesNotExist("No such ticket in the viewer's scope.")
     value = {ANY_NUMBER: str(number)} if by_number else {ANY_TICKET: int(ticket_id)}
     found = compiled_tickets(key, build, value)
     if len(found) != 1:

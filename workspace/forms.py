@@ -75,7 +75,7 @@ class QueueFilterForm(StyledForm):
         for name, options in choices.items():
             self.fields[name].choices = partial(_blank, options)
         self.fields["q"].widget.attrs.update(
-            {"placeholder": _("Number or words of the title"), "type": "search"}
+            {"placeholder": _("Number, requester, or words in any language"), "type": "search"}
         )
 
     def memo_key(self) -> tuple:

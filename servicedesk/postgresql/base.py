@@ -5,8 +5,9 @@ every request, so that the first request after a database restart does not fail.
 round trip and a statement on every page and API call (docs/benchmarks.md, "HTTP
 throughput"). A connection the server ended (a restart, `pg_terminate_backend`, an idle
 timeout) has its socket readable while nothing was asked: the server's last message, or the
-end of the stream. So the socket is looked at first, and only a connection with something to
-read, or one the driver already marked closed, is asked as Django would.
+end of the stream. So the socket is looked at first. A connection the driver marked closed, or
+whose transaction failed, is not usable (Django's `SELECT 1` would fail too); one with
+something unasked to read, or in a state the driver cannot tell, is asked as Django would.
 """
 
 from __future__ import annotations

@@ -167,6 +167,30 @@ def test_the_scope_read_with_the_person_is_the_scope_read_alone(desk, who):
     assert _scope(signed_in) == expected[who]
 
 
+@pytest.mark.parametrize("who", ["tier1", "manager", "requester"])
+def test_a_tokens_person_brings_the_same_scope_in_the_same_query(desk, who):
+    from accounts.authentication import DeskTokenAuthentication
+    from tickets.selectors import load_viewer_scope
+
+    person = getattr(desk, who)
+    token = Token.objects.create(user=person)
+    with CaptureQueriesContext(connection) as queries:
+        by_token, _token = DeskTokenAuthentication().authenticate_credentials(token.key)
+        load_viewer_scope(by_token)
+    assert len(queries) == 1
+    alone = _fresh(person)
+    load_viewer_scope(alone)
+    assert _scope(by_token) == _scope(alone)
+    assert (
+        _scope(by_token)
+        == {
+            "tier1": ({desk.front.pk}, [], [desk.unit_a.path]),
+            "manager": (set(), [desk.unit_a.path], []),
+            "requester": (set(), [], []),
+        }[who]
+    )
+
+
 def test_a_front_team_serving_every_unit_is_no_unit_limit(desk):
     from accounts.backends import user_with_permissions
     from tickets.selectors import load_viewer_scope
