@@ -13,6 +13,10 @@ handler400 = "servicedesk.errors.bad_request"
 handler500 = "servicedesk.errors.server_error"
 
 urlpatterns = [
+    # First: Django tries the patterns in order, and the API is most of the requests by number
+    # (resolving /api/tickets/ behind every other app took 29 µs, the site root 7 µs). No other
+    # pattern begins with api/ except the schema and docs below, which this include has not.
+    path("api/", include("servicedesk.api_urls")),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico before they read the page's <link rel="icon">.
@@ -50,7 +54,6 @@ urlpatterns = [
     path("catalogue/", include("servicecatalog.urls")),
     path("workspace/alerts/", include("alerts.urls")),
     path("", include("incidents.urls")),
-    path("api/", include("servicedesk.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -33,6 +33,7 @@ from .compiled import (
     compiled_tickets,
     page_rows_of_ticket,
 )
+from .keyset import IdPages
 from .models import Attachment, Comment, Ticket, TicketEvent, TicketFollower, TicketSearchDocument
 from .permissions import is_requester, team_ids_of, works_on
 from .rows import TicketRow, team_members, ticket_rows  # noqa: F401  (the selectors' API)
@@ -330,6 +331,19 @@ def ticket_list_ids(*, viewer: User, filters: TicketFilters | None = None) -> Qu
     before its rows are read by id (`tickets.api.listing`)."""
     queryset = apply_filters(visible_tickets(viewer), filters or TicketFilters(), viewer=viewer)
     return queryset.order_by("-id").values("id")
+
+
+def ticket_id_pages(*, viewer: User, filters: TicketFilters | None = None, select=None) -> IdPages:
+    """`ticket_list_ids` for DRF's cursor pagination, its SQL compiled once per process for
+    each scope and set of filters, with each page's rows read by `select` (`tickets.keyset`).
+    A word search and a unit filter are compiled on every request: their SQL holds what they
+    looked up (the unit's path, the words' matches), not only the filters' values."""
+    filters = filters or TicketFilters()
+    key = None
+    if not filters.q.strip() and filters.unit is None:
+        values = tuple(tuple(v) if isinstance(v, list) else v for v in vars(filters).values())
+        key = ("api_ids", scope_key(viewer), values)
+    return IdPages(key, lambda: ticket_list_ids(viewer=viewer, filters=filters), select=select)
 
 
 def ticket_get(

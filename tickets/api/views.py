@@ -162,11 +162,13 @@ class TicketViewSet(viewsets.GenericViewSet):
     )
     def list(self, request: Request) -> Response:
         """Tickets you may see, newest first, 50 a page (`next`/`previous` cursors)."""
-        # The page is cut on the tickets' ids (scope, filters and cursor as always), then its
-        # rows are read by two statements and shaped without model instances (`listing`).
-        ids = selectors.ticket_list_ids(viewer=request.user, filters=listing.list_filters(request))
-        page = self.paginate_queryset(ids)
-        return self.get_paginated_response(listing.list_rows([row["id"] for row in page]))
+        # The page is cut on the tickets' ids (scope, filters and cursor as always) by the
+        # statement that reads its rows too, shaped without model instances (`listing`).
+        tickets = selectors.ticket_id_pages(
+            viewer=request.user, filters=listing.list_filters(request), select=listing.page_sql
+        )
+        page = self.paginate_queryset(tickets)
+        return self.get_paginated_response(listing.page_rows(page))
 
     @extend_schema(responses={200: s.TicketDetailSerializer, 404: ERRORS[404]})
     def retrieve(self, request: Request, pk=None) -> Response:
