@@ -13,9 +13,9 @@ one of the request's queries (query-count budgets in the tests stay the request'
 statements), and it is sent at most once per connection. Named statements need a session per
 client connection: behind a transaction-pooling PgBouncer these must go back to a plain
 `cursor.execute(sql, params)`. Used by ticket creation's one statement, the person with their
-permissions, an agent's scope, the API list's rows and names, the SLA badges, the queue pages'
-rows, team members and reference fingerprint, and the ticket page's ticket (`prepare_on`, for a
-statement Django compiled: tickets/compiled.py).
+permissions, an agent's scope, the API list's pages (tickets/keyset.py), the SLA badges, the
+queue pages' rows, team members and reference fingerprint, and the ticket page's ticket
+(`prepare_on`, for a statement Django compiled: tickets/compiled.py).
 """
 
 from __future__ import annotations

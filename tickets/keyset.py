@@ -15,6 +15,7 @@ trip.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 from collections import OrderedDict
@@ -28,10 +29,11 @@ from servicedesk.prepared import execute_prepared
 
 _LOOKUPS = ("id__lt", "id__gt")
 # (list key, ordering, lookup) → (database alias, SQL, parameters, the index of the position
-# among them), or None for a list that can hold no ticket. An entry is the SQL
-# text and its parameters (about a kilobyte); the least recently used go first.
+# among them), or None for a list that can hold no ticket. An entry is the SQL text and its
+# parameters (a kilobyte or two); the least recently used go first.
 _COMPILED: OrderedDict[tuple, tuple | None] = OrderedDict()
 _COMPILED_MAX = 1024
+_MISSING = object()
 
 
 class IdPages:
@@ -98,14 +100,19 @@ class IdPages:
         return [{"id": row[0], "row": row} for row in rows]
 
     def _compiled(self, lookup: str | None) -> tuple | None:
-        key = None if self.key is None else (self.key, self.ordering, lookup)
-        if key is not None and key in _COMPILED:
-            _COMPILED.move_to_end(key)
-            return _COMPILED[key]
-        compiled = self._compile(lookup)
-        if key is not None:
-            _COMPILED[key] = compiled
-            if len(_COMPILED) > _COMPILED_MAX:
+        if self.key is None:
+            return self._compile(lookup)
+        key = (self.key, self.ordering, lookup)
+        compiled = _COMPILED.get(key, _MISSING)
+        if compiled is not _MISSING:
+            # The threads of a worker share the table: another may have dropped the entry
+            # since (each operation holds the interpreter lock; the pair does not).
+            with contextlib.suppress(KeyError):
+                _COMPILED.move_to_end(key)
+            return compiled
+        compiled = _COMPILED[key] = self._compile(lookup)
+        while len(_COMPILED) > _COMPILED_MAX:
+            with contextlib.suppress(KeyError):
                 _COMPILED.popitem(last=False)
         return compiled
 
@@ -127,7 +134,7 @@ class IdPages:
         return queryset.db, sql, tuple(params), index
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _statement(
     base: str, limit: int, offset: int, select: Callable | None, ordering: str
 ) -> tuple[str, str | None]:

@@ -164,3 +164,16 @@ def test_id_pages_refuse_what_they_do_not_do(desk, misuse):
     pages = selectors.ticket_id_pages(viewer=desk.admin, select=listing.page_sql)
     with pytest.raises((ValueError, TypeError)):
         misuse(pages)
+
+
+def test_the_compiled_lists_are_bounded_least_recently_used_first(desk, monkeypatch):
+    from tickets import keyset
+
+    monkeypatch.setattr(keyset, "_COMPILED", keyset.OrderedDict())
+    monkeypatch.setattr(keyset, "_COMPILED_MAX", 2)
+    lists = [IdPages((f"list {i}",), lambda: Ticket.objects.values("id")) for i in range(3)]
+    lists[0].order_by("-id")[0:1]
+    lists[1].order_by("-id")[0:1]
+    lists[0].order_by("-id")[0:1]  # used again: now the most recent
+    lists[2].order_by("-id")[0:1]
+    assert [key[0] for key in keyset._COMPILED] == [("list 0",), ("list 2",)]
