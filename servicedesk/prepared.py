@@ -20,6 +20,7 @@ queue pages' rows, team members and reference fingerprint, and the ticket page's
 
 from __future__ import annotations
 
+import hashlib
 import re
 import weakref
 
@@ -82,3 +83,9 @@ def execute_prepared(cursor, name: str, sql: str, params, *, logged: bool = Fals
     named = not isinstance(parameters, int)
     values = [params[key] for key in parameters] if named else list(params)
     cursor.execute(execute, values)
+
+
+def statement_name(prefix: str, sql: str) -> str:
+    """A name for the statement `sql` made from its text: callers whose SQL comes out the same
+    (viewers of one scope shape, say) share one statement, in every process."""
+    return f"{prefix}_{hashlib.sha256(sql.encode()).hexdigest()[:24]}"

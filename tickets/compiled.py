@@ -10,14 +10,13 @@ request's values: the SQL is Django's own, so the scope it encodes is the select
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Callable
 
 from django.db import connections
 from django.db.models import QuerySet
 
 from servicedesk.api import MAX_ID
-from servicedesk.prepared import prepare_on
+from servicedesk.prepared import prepare_on, statement_name
 
 ANY_TICKET = -(2**62)  # no ticket has it: marks where the ticket's id goes in the parameters
 
@@ -101,8 +100,7 @@ def compiled_tickets(key: tuple, build: Callable[[], QuerySet], values: dict) ->
         queryset = build()
         compiler = queryset.query.get_compiler(using=queryset.db)
         sql, params = compiler.as_sql()
-        # Named by its text: viewers of one scope shape share it, in every process.
-        name = "tickets_compiled_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
+        name = statement_name("tickets_compiled", sql)
         entry = (queryset, compiler, sql, tuple(params), name)
         if len(_COMPILED_TICKETS) >= _COMPILED_TICKETS_MAX:
             _COMPILED_TICKETS.clear()

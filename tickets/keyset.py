@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -25,7 +24,9 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 
-from servicedesk.prepared import execute_prepared
+from servicedesk.prepared import execute_prepared, statement_name
+
+from .compiled import ANY_TICKET
 
 _LOOKUPS = ("id__lt", "id__gt")
 # (list key, ordering, lookup) → (database alias, SQL, parameters, the index of the position
@@ -38,18 +39,18 @@ _MISSING = object()
 
 class IdPages:
     """The tickets of `build()` (a `.values("id")` queryset) in the shape DRF's
-    `CursorPagination` reads them: `{"id": …}` per ticket, with `"row"`, the ticket's row read by
+    `CursorPagination` reads them: `{"id": …, "row": …}` per ticket, the row read by
     `select(page_sql, descending)` (SQL reading the rows of the tickets `page_sql` selects, id
-    first, in its order), when there is one. `key` must name everything `build` reads (the
-    viewer's scope key, the filters' values); None compiles on every use, as Django would (a
-    list whose SQL depends on more than its key, such as a word search)."""
+    first, in its order). `key` must name everything `build` reads (the viewer's scope key, the
+    filters' values); None compiles on every use, as Django would (a list whose SQL depends on
+    more than its key, such as a word search)."""
 
     def __init__(
         self,
         key: tuple | None,
         build: Callable[[], QuerySet],
         *,
-        select: Callable[[str, bool], str] | None = None,
+        select: Callable[[str, bool], str],
         ordering: str = "-id",
         bound: tuple[str, int] | None = None,
     ) -> None:
@@ -95,8 +96,6 @@ class IdPages:
             else:
                 execute_prepared(cursor, name, sql, values)
             rows = cursor.fetchall()
-        if self.select is None:
-            return [{"id": row[0]} for row in rows]
         return [{"id": row[0], "row": row} for row in rows]
 
     def _compiled(self, lookup: str | None) -> tuple | None:
@@ -119,24 +118,22 @@ class IdPages:
     def _compile(self, lookup: str | None) -> tuple | None:
         queryset = self.build().order_by(self.ordering)
         try:
-            if lookup is None:
-                sql, params = queryset.query.sql_with_params()
-                index = None
-            else:
-                # Compiled for two positions: the one parameter that differs is the position.
-                sql, params = queryset.filter(**{lookup: 1}).query.sql_with_params()
-                _sql, other = queryset.filter(**{lookup: 2}).query.sql_with_params()
-                (index,) = [i for i, (a, b) in enumerate(zip(params, other, strict=True)) if a != b]
+            if lookup is not None:
+                # Compiled for the placeholder id (tickets.compiled): the position goes there.
+                queryset = queryset.filter(**{lookup: ANY_TICKET})
+            sql, params = queryset.query.sql_with_params()
         except EmptyResultSet:  # a filter no ticket can match (an unknown unit, say)
             return None
-        # Django's SQL of an unsliced queryset ends with its ORDER BY: the page's bounds follow
-        # (`_statement`).
+        # The bound is the last condition added, so its parameter is the last placeholder (the
+        # filters' ids are positive). Django's SQL of an unsliced queryset ends with its ORDER
+        # BY: the page's bounds follow (`_statement`).
+        index = len(params) - 1 - params[::-1].index(ANY_TICKET) if lookup is not None else None
         return queryset.db, sql, tuple(params), index
 
 
 @functools.lru_cache(maxsize=1024)
 def _statement(
-    base: str, limit: int, offset: int, select: Callable | None, ordering: str
+    base: str, limit: int, offset: int, select: Callable, ordering: str
 ) -> tuple[str, str | None]:
     """The statement of one page of `base` (compiled SQL ending with its ORDER BY) and the
     name it is prepared under, or None for one run as it is.
@@ -145,13 +142,10 @@ def _statement(
     limit (a tenth of the table), so it planned a prepared statement with a parameter anew on
     every run (pg_stat_statements) instead of keeping its plan. A page has one of a few sizes;
     an offset only comes with a cursor inside a run of equal positions, which ids never have,
-    so a statement with one is not kept prepared. Named by its text: lists of one shape and
-    page size share it, in every process."""
+    so a statement with one is not kept prepared. Lists of one shape and page size share a
+    statement (`statement_name`)."""
     sql = f"{base} LIMIT {int(limit)}"
     if offset:
         sql += f" OFFSET {int(offset)}"
-    if select is not None:
-        sql = select(sql, ordering.startswith("-"))
-    if offset:
-        return sql, None
-    return sql, "tickets_ids_" + hashlib.sha256(sql.encode()).hexdigest()[:24]
+    sql = select(sql, ordering.startswith("-"))
+    return (sql, None) if offset else (sql, statement_name("tickets_ids", sql))

@@ -333,7 +333,7 @@ def ticket_list_ids(*, viewer: User, filters: TicketFilters | None = None) -> Qu
     return queryset.order_by("-id").values("id")
 
 
-def ticket_id_pages(*, viewer: User, filters: TicketFilters | None = None, select=None) -> IdPages:
+def ticket_id_pages(*, viewer: User, select, filters: TicketFilters | None = None) -> IdPages:
     """`ticket_list_ids` for DRF's cursor pagination, its SQL compiled once per process for
     each scope and set of filters, with each page's rows read by `select` (`tickets.keyset`).
     A word search and a unit filter are compiled on every request: their SQL holds what they

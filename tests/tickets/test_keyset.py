@@ -144,7 +144,9 @@ def test_a_page_size_is_one_prepared_statement_with_a_kept_plan(desk, tickets):
 
 
 def test_a_list_that_can_hold_nothing_asks_no_page(desk, tickets):
-    pages = IdPages(("nothing",), lambda: Ticket.objects.none().values("id"))
+    pages = IdPages(
+        ("nothing",), lambda: Ticket.objects.none().values("id"), select=listing.page_sql
+    )
     with CaptureQueriesContext(connection) as ctx:
         assert pages.order_by("-id")[0:51] == []
         assert pages.order_by("id").filter(id__gt=5)[0:51] == []
@@ -171,7 +173,10 @@ def test_the_compiled_lists_are_bounded_least_recently_used_first(desk, monkeypa
 
     monkeypatch.setattr(keyset, "_COMPILED", keyset.OrderedDict())
     monkeypatch.setattr(keyset, "_COMPILED_MAX", 2)
-    lists = [IdPages((f"list {i}",), lambda: Ticket.objects.values("id")) for i in range(3)]
+    lists = [
+        IdPages((f"list {i}",), lambda: Ticket.objects.values("id"), select=listing.page_sql)
+        for i in range(3)
+    ]
     lists[0].order_by("-id")[0:1]
     lists[1].order_by("-id")[0:1]
     lists[0].order_by("-id")[0:1]  # used again: now the most recent
